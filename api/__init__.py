@@ -1,0 +1,44 @@
+"""The registry's HTTP API: a Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from api.context import EXTENSION, Registry
+from api.errors import register_error_handlers
+from api.jsonio import RegistryJSONProvider
+from api.openapi import API_PREFIX, RegistryApi, openapi_settings
+from registry.clock import Clock, clock_from_setting
+from registry.config import Config
+from registry.db import make_engine, session_factory
+
+
+def create_app(config: Config | None = None, *, clock: Clock | None = None, engine=None) -> Flask:
+    """Build the application. ``config`` defaults to the environment's."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.json = RegistryJSONProvider(app)
+    app.config.update(openapi_settings())
+    # R-X2: werkzeug refuses larger bodies with 413 before anything is parsed.
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+
+    engine = engine or make_engine(config.database_url)
+    app.extensions[EXTENSION] = Registry(
+        config=config,
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=clock or clock_from_setting(config.clock),
+    )
+
+    api = RegistryApi(app)
+    app.extensions["smorest_api"] = api
+    register_error_handlers(app)
+    _register_blueprints(api)
+    return app
+
+
+def _register_blueprints(api: RegistryApi) -> None:
+    from api import health
+
+    for module in (health,):
+        api.register_blueprint(module.blp, url_prefix=API_PREFIX)

@@ -1,0 +1,139 @@
+"""The ``arcreg`` command line (SPEC §13.2)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from registry.config import Config
+from registry.db import UnitOfWork, database_reachable, make_engine, session_factory
+
+
+def _config() -> Config:
+    return Config.from_env()
+
+
+def _engine_or_exit(config: Config):
+    engine = make_engine(config.database_url)
+    reachable, error = database_reachable(engine)
+    if not reachable:
+        url = engine.url.render_as_string(hide_password=True)
+        click.echo(f"arcreg: cannot reach the database at {url}: {error}", err=True)
+        click.echo("Set ARCREG_DATABASE_URL to a reachable database.", err=True)
+        sys.exit(2)
+    return engine
+
+
+@click.group()
+def main() -> None:
+    """ARC Registry: certificates for recycled content, with a verifiable log."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Run Alembic migrations to head."""
+    from registry.migrate import current_revision, upgrade
+
+    engine = _engine_or_exit(_config())
+    upgrade(engine)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+@main.command("create-admin")
+@click.argument("email")
+def create_admin(email: str) -> None:
+    """Create a registry administrator and print one API token."""
+    from registry.clock import clock_from_setting
+    from registry.errors import RegistryError
+    from registry.identity import create_admin as create
+    from registry.migrate import upgrade
+
+    config = _config()
+    engine = _engine_or_exit(config)
+    upgrade(engine)
+    try:
+        with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
+            _, issued = create(uow, email)
+            uow.commit()
+    except RegistryError as exc:
+        click.echo(f"arcreg: {exc.detail}", err=True)
+        sys.exit(1)
+    # SPEC §13.1: the token alone on its line, so scripts can capture it.
+    click.echo(issued.token)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="Key name (default: ARCREG_LOG_ORIGIN).")
+def keygen(path: Path, name: str | None) -> None:
+    """Write a new Ed25519 signing key (mode 0600) and print its verifier key."""
+    from chainlog.keys import generate_key_file
+
+    try:
+        signer = generate_key_file(path, name or _config().log_origin)
+    except FileExistsError:
+        click.echo(f"arcreg: {path} exists; refusing to overwrite a signing key", err=True)
+        sys.exit(1)
+    click.echo(signer.vkey)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Migrate the database if needed and serve the registry with gunicorn."""
+    from api.server import run
+
+    config = _config()
+    _prepare(config)
+    run(config, host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--dir", "directory", default="arcreg-demo", show_default=True,
+              type=click.Path(path_type=Path), help="Where the demo database and key live.")
+def demo(host: str, port: int, directory: Path) -> None:
+    """Serve a fresh SQLite registry filled with a small realistic demo."""
+    from api.server import run
+    from registry.demo import build_demo
+
+    directory.mkdir(parents=True, exist_ok=True)
+    db_path = directory / "demo.db"
+    if db_path.exists():
+        db_path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    config = _config().with_(database_url=f"sqlite:///{db_path.resolve()}",
+                             signing_key_file=directory.resolve() / "signing-key.pem")
+    engine = _prepare(config)
+    summary = build_demo(engine, config)
+    engine.dispose()
+    click.echo(summary)
+    click.echo(f"Demo registry on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
+    run(config, host=host, port=port, workers=1)
+
+
+def _prepare(config: Config):
+    """Everything serve needs before the first request: a reachable, migrated
+    database and a signing key."""
+    from registry.migrate import upgrade
+    from registry.signing import load_signer
+
+    engine = _engine_or_exit(config)
+    upgrade(engine)
+    load_signer(config, create=True)
+    return engine
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,34 @@
+"""What a request handler reaches for: the unit of work, the clock, the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.clock import Clock
+from registry.config import Config
+from registry.db import UnitOfWork
+
+EXTENSION = "arcreg"
+
+
+@dataclass
+class Registry:
+    """The per-application state, kept in ``app.extensions["arcreg"]``."""
+
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+
+
+def registry() -> Registry:
+    return current_app.extensions[EXTENSION]
+
+
+def unit_of_work() -> UnitOfWork:
+    state = registry()
+    return UnitOfWork(state.sessions, state.clock)

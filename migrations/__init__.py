@@ -1,0 +1,2 @@
+"""Alembic migrations of the registry (shipped as a package so an installed
+registry can migrate its own database)."""

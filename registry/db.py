@@ -1,0 +1,104 @@
+"""Database engines and the unit of work.
+
+Services never commit: they receive a ``UnitOfWork`` and the outermost layer
+(an HTTP request or a CLI command) calls ``commit()``. Leaving the ``with``
+block without committing rolls everything back, so a rule violation anywhere
+undoes both the state change and its log entry (R-X3, DESIGN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from registry.clock import Clock
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with the per-dialect settings the registry relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not pysqlite, decide when a transaction begins, so
+        # that the BEGIN below is the one that runs.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # R-T4 on SQLite: take the write lock when the transaction starts, so
+        # two writers are serialised instead of one failing half way with
+        # "database is locked" after both have read the same balance.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgres(engine_or_session) -> bool:
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    return bind.dialect.name == "postgresql"
+
+
+def database_reachable(engine: Engine) -> tuple[bool, str | None]:
+    """(True, None) when a trivial query succeeds, else (False, the reason)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True, None
+    except Exception as exc:  # any driver error means "not reachable"
+        return False, str(exc).splitlines()[0]
+
+
+class UnitOfWork:
+    """One database transaction, rolled back unless ``commit()`` is called.
+
+    Usage::
+
+        with UnitOfWork(session_factory, clock) as uow:
+            result = service(uow, ...)
+            uow.commit()
+    """
+
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock) -> None:
+        self._session_factory = session_factory
+        self.clock = clock
+        self.session: Session | None = None
+        self.committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.committed = False
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # Anything not committed is undone, whether we got here by an
+        # exception or by simply forgetting to commit.
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+        self.committed = True
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: results are serialised after the commit.
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False, autoflush=True)

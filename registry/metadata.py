@@ -1,0 +1,16 @@
+"""Every table the registry owns, for Alembic and the schema tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def target_metadata() -> list[MetaData]:
+    import registry.models  # noqa: F401  (registers the SQLModel tables)
+    from sqlmodel import SQLModel
+
+    try:  # TEMPORARY while chainlog.store is being written
+        import chainlog.store
+    except ImportError:
+        return [SQLModel.metadata]
+    return [SQLModel.metadata, chainlog.store.metadata]

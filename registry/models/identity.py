@@ -1,0 +1,50 @@
+"""Participants, users and API tokens (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Column, Field, SQLModel
+
+from registry.sqltypes import UTCDateTime
+
+
+class Participant(SQLModel, table=True):
+    """An organisation that holds certificates (R-P1)."""
+
+    __tablename__ = "participant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    status: str = Field(default="pending", max_length=16, index=True)
+    # RMS 4.2.1, 8.1.3: no signed Good Practice Principles commitment, no activation.
+    gpp_signed_on: date | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class User(SQLModel, table=True):
+    """A person acting for one participant (member) or as registry staff (R-P4)."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    role: str = Field(max_length=16)
+    # The certification body's three-letter code, for certifiers (R-C2).
+    body_code: str | None = Field(default=None, max_length=3)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token, stored only as its SHA-256 (R-P5)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
