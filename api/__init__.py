@@ -38,7 +38,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
 
 
 def _register_blueprints(api: RegistryApi) -> None:
-    from api import health
+    from api import blocks, certificates, determinations, facilities, health, lots, participants
 
-    for module in (health,):
+    for module in (health, participants, certificates, facilities, determinations, lots, blocks):
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)

@@ -77,7 +77,7 @@ def keygen(path: Path, name: str | None) -> None:
     from chainlog.keys import generate_key_file
 
     try:
-        signer = generate_key_file(path, name or _config().log_origin)
+        signer = generate_key_file(name or _config().log_origin, path)
     except FileExistsError:
         click.echo(f"arcreg: {path} exists; refusing to overwrite a signing key", err=True)
         sys.exit(1)

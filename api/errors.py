@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
 from registry.errors import RegistryError
@@ -57,7 +57,9 @@ def problem(status: int, code: str, title: str, detail: str, errors: dict | None
 
 def _registry_error(error: RegistryError) -> Response:
     extra = {"rule": error.rule} if error.rule else {}
-    return problem(error.status, error.code, error.title, error.detail, error.errors, **extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="arc-registry"'} if error.status == 401 else None
+    return problem(error.status, error.code, error.title, error.detail, error.errors, headers,
+                   **extra)
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -88,8 +90,11 @@ def _validation_problem(messages: dict, headers: dict | None) -> Response:
         else:
             errors[location] = fields
     fields = ", ".join(sorted(errors))
-    return problem(400, "invalid_input", "Invalid input", f"Invalid value for: {fields}.", errors,
-                   headers)
+    # A field parser that refused with a stable code (too_many_decimals, …)
+    # lends it to the whole problem when it is the only kind of error.
+    codes = g.get("validation_codes", [])
+    code = codes[0] if len(codes) == 1 and len(errors) == 1 else "invalid_input"
+    return problem(400, code, "Invalid input", f"Invalid value for: {fields}.", errors, headers)
 
 
 def _field_name(location: str, field) -> str:

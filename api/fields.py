@@ -1,10 +1,26 @@
-"""Marshmallow fields shared by the API's schemas."""
+"""Marshmallow fields shared by the API's schemas.
+
+Quantity fields delegate to the domain's parsers (``registry.units``) so the
+rules of R-U1–R-U3 live in one place; the parser's stable error code is kept
+on ``flask.g`` so the problem response can carry it (R-X1).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import marshmallow as ma
+from flask import g, has_request_context
+
+from registry.errors import InvalidInput
+from registry.units import parse_decimal, parse_mass, parse_quantity
+
+
+def _remember(exc: InvalidInput) -> ma.ValidationError:
+    if has_request_context():
+        g.setdefault("validation_codes", []).append(exc.code)
+    return ma.ValidationError(exc.detail)
 
 
 class Instant(ma.fields.DateTime):
@@ -20,3 +36,73 @@ class Instant(ma.fields.DateTime):
         if parsed.tzinfo is None:
             raise ma.ValidationError("a timezone is required (UTC, e.g. 2026-01-31T00:00:00Z)")
         return parsed.astimezone(UTC)
+
+
+class MassField(ma.fields.Field):
+    """``{"value": "123.4", "unit": "kg" | "t" | "lb"}`` in, kilograms out (R-U1)."""
+
+    def __init__(self, *, allow_zero: bool = False, **kwargs) -> None:
+        self.allow_zero = allow_zero
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", 'A mass: {"value": "<decimal>", "unit": "kg" | "t" | "lb"}')
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_mass(value, field=attr or "mass", allow_zero=self.allow_zero)
+        except InvalidInput as exc:
+            raise _remember(exc) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        kg = value.kg if hasattr(value, "kg") else value
+        return {"value": format(kg, "f"), "unit": "kg"}
+
+
+class Exact(ma.fields.Field):
+    """An exact decimal (string or JSON number, never a float), written as a string."""
+
+    def __init__(self, *, places: int = 3, allow_zero: bool = True, maximum: Decimal | None = None,
+                 **kwargs) -> None:
+        self.places, self.allow_zero, self.maximum = places, allow_zero, maximum
+        kwargs.setdefault("metadata", {}).setdefault("type", "string")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_decimal(value, field=attr or "value", places=self.places,
+                                 allow_zero=self.allow_zero, maximum=self.maximum)
+        except InvalidInput as exc:
+            raise _remember(exc) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format(value, "f")
+
+
+class QuantityField(ma.fields.Field):
+    """A certificate quantity: > 0, at most 3 decimals (R-U2, R-U3)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_quantity(value, field=attr or "quantity")
+        except InvalidInput as exc:
+            raise _remember(exc) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return format(getattr(value, "value", value), "f")
+
+
+class Digest(ma.Schema):
+    """Evidence: a document's SHA-256 and what it is."""
+
+    sha256 = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9a-f]{64}$",
+                              error="a lowercase hex SHA-256 (64 characters)"))
+    description = ma.fields.String(required=True, validate=ma.validate.Length(1, 500))
+
+
+class LogRefSchema(ma.Schema):
+    index = ma.fields.Integer()
+    leaf_hash = ma.fields.String()

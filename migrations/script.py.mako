@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import registry.sqltypes  # noqa: F401  (custom column types)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

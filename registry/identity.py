@@ -13,9 +13,12 @@ from datetime import datetime
 
 from sqlmodel import select
 
+import re
+
+from registry.actors import Actor, require_role
 from registry.db import UnitOfWork
-from registry.errors import Conflict, InvalidInput, Unauthorized
-from registry.models import ApiToken, User
+from registry.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from registry.models import ApiToken, Participant, User
 
 ROLES = ("admin", "certifier", "member")
 TOKEN_PREFIX = "arc_"
@@ -32,13 +35,28 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BODY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, role=user.role, body_code=user.body_code,
+                 participant_id=user.participant_id)
+
+
 def create_user(uow: UnitOfWork, *, email: str, role: str, body_code: str | None = None,
                 participant_id: int | None = None) -> User:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
+    if not _EMAIL.match(email) or len(email) > 320:
         raise InvalidInput("not an email address", field="email", code="invalid_email")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role", rule="R-P4")
+    if role == "certifier" and (body_code is None or not _BODY_CODE.match(body_code)):
+        # R-C2: a certifier acts for one certification body, named by its code.
+        raise InvalidInput("a certifier needs the body's three capital letters", field="body_code",
+                           code="invalid_body_code", rule="R-P4")
+    if role != "certifier" and body_code is not None:
+        raise InvalidInput("only a certifier has a body code", field="body_code", rule="R-P4")
     if uow.session.exec(select(User).where(User.email == email)).first():
         raise Conflict(f"a user with email {email} exists", code="email_taken", field="email")
     user = User(email=email, role=role, body_code=body_code, participant_id=participant_id,
@@ -57,6 +75,42 @@ def issue_token(uow: UnitOfWork, *, user_id: int, expires_at: datetime | None = 
     uow.session.add(row)
     uow.flush()
     return IssuedToken(id=row.id, token=token, expires_at=expires_at)
+
+
+def add_staff_user(uow: UnitOfWork, actor: Actor, *, email: str, role: str,
+                   body_code: str | None = None) -> User:
+    """POST /users: registry staff (admin) or a certification body's user."""
+    require_role(actor, "admin")
+    if role not in ("admin", "certifier"):
+        raise InvalidInput("staff users are admin or certifier; members are added to a participant",
+                           field="role", rule="R-P4")
+    return create_user(uow, email=email, role=role, body_code=body_code)
+
+
+def add_member(uow: UnitOfWork, actor: Actor, participant_id: int, *, email: str) -> User:
+    """POST /participants/{id}/users: a user acting for that participant."""
+    require_role(actor, "admin")
+    if uow.session.get(Participant, participant_id) is None:
+        raise NotFound(f"no participant {participant_id}", code="participant_not_found")
+    return create_user(uow, email=email, role="member", participant_id=participant_id)
+
+
+def create_token_for(uow: UnitOfWork, actor: Actor, user_id: int, *,
+                     expires_at: datetime | None) -> IssuedToken:
+    """POST /users/{id}/tokens: an administrator, or the user for itself."""
+    if not (actor.is_admin or actor.user_id == user_id) or uow.session.get(User, user_id) is None:
+        raise NotFound(f"no user {user_id}", code="user_not_found", rule="R-X4")
+    return issue_token(uow, user_id=user_id, expires_at=expires_at)
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
+    """DELETE /tokens/{id}: the token's user or an administrator (R-P5)."""
+    row = uow.session.get(ApiToken, token_id, with_for_update=True)
+    if row is None or not (actor.is_admin or actor.user_id == row.user_id):
+        raise NotFound(f"no token {token_id}", code="token_not_found", rule="R-X4")
+    if row.revoked_at is None:
+        row.revoked_at = uow.clock.now()
+        uow.flush()
 
 
 def authenticate(uow: UnitOfWork, token: str) -> User:

@@ -6,11 +6,8 @@ from sqlalchemy import MetaData
 
 
 def target_metadata() -> list[MetaData]:
+    import chainlog.store
     import registry.models  # noqa: F401  (registers the SQLModel tables)
     from sqlmodel import SQLModel
 
-    try:  # TEMPORARY while chainlog.store is being written
-        import chainlog.store
-    except ImportError:
-        return [SQLModel.metadata]
     return [SQLModel.metadata, chainlog.store.metadata]

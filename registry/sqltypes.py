@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime
+from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.types import TypeDecorator
 
 _MILLI = Decimal("0.001")
@@ -56,3 +56,21 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class DecimalText(TypeDecorator):
+    """A Decimal of any precision kept as its exact text (fractions, LHV,
+    money): SQLite would otherwise round-trip NUMERIC through a float."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"expected Decimal, got {type(value).__name__}")
+        return format(value, "f")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)

@@ -1,5 +1,12 @@
 """The registry's tables (SQLModel entities), one module per area."""
 
+from registry.models.blocks import Block, SerialCounter
+from registry.models.certification import CertificateEvent, RmsCertificate
+from registry.models.facilities import Determination, Facility, ProductionLine
 from registry.models.identity import ApiToken, Participant, User
+from registry.models.lots import Disposition, Lot
 
-__all__ = ["ApiToken", "Participant", "User"]
+__all__ = [
+    "ApiToken", "Block", "CertificateEvent", "Determination", "Disposition", "Facility", "Lot",
+    "Participant", "ProductionLine", "RmsCertificate", "SerialCounter", "User",
+]

@@ -29,3 +29,10 @@ def app(engine, db_url, clock, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def driver(client, engine, clock):
+    from tests.api.driver import Driver, bootstrap_admin
+
+    return Driver(client, bootstrap_admin(engine, clock))

@@ -1,0 +1,85 @@
+"""RMS certificates (SPEC §4)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from api.auth import perform
+from api.openapi import Blueprint
+from registry import rms_certificates
+from registry.db import UnitOfWork
+
+blp = Blueprint("rms_certificates", __name__, description="RMS certificates (R-C1–R-C3)")
+
+
+class CertificateIn(ma.Schema):
+    participant_id = ma.fields.Integer(required=True, strict=True)
+    number = ma.fields.String(required=True, metadata={"example": "RMS-NSF-00234"})
+    issued_on = ma.fields.Date(required=True)
+    expires_on = ma.fields.Date(required=True)
+    activities = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(rms_certificates.ACTIVITIES)),
+                                required=True, validate=ma.validate.Length(min=1))
+    facility_scope = ma.fields.String(required=True,
+                                      validate=ma.validate.OneOf(rms_certificates.FACILITY_SCOPES))
+    product_groups = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 200)),
+                                    required=True)
+    control_systems = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(rms_certificates.CONTROL_SYSTEMS)),
+        required=True, validate=ma.validate.Length(min=1))
+
+
+class EventIn(ma.Schema):
+    on = ma.fields.Date(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 1000))
+
+
+class CertificateOut(ma.Schema):
+    id = ma.fields.Integer()
+    participant_id = ma.fields.Integer()
+    number = ma.fields.String()
+    body_code = ma.fields.String()
+    issued_on = ma.fields.Date()
+    expires_on = ma.fields.Date()
+    activities = ma.fields.List(ma.fields.String())
+    facility_scope = ma.fields.String()
+    product_groups = ma.fields.List(ma.fields.String())
+    control_systems = ma.fields.List(ma.fields.String())
+    valid_today = ma.fields.Boolean()
+
+
+def _with_validity(uow: UnitOfWork, cert) -> dict:
+    return {**cert.model_dump(), "valid_today": rms_certificates.is_valid_on(uow, cert, uow.clock.today())}
+
+
+def _record(uow, actor, **body):
+    return _with_validity(uow, rms_certificates.record_certificate(uow, actor, **body))
+
+
+def _event(kind):
+    def service(uow, actor, number, **body):
+        return _with_validity(uow, rms_certificates.add_event(uow, actor, number, kind=kind, **body))
+    return service
+
+
+@blp.route("/rms-certificates")
+class Certificates(MethodView):
+    @blp.arguments(CertificateIn)
+    @blp.response(201, CertificateOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body):
+        """Record an RMS certificate (a certifier of the issuing body, or an admin)."""
+        return perform(_record, **body)
+
+
+EVENTS = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}
+
+
+@blp.route("/rms-certificates/<string:number>/<any(revoke, suspend, reinstate):action>")
+class CertificateEvent(MethodView):
+    @blp.arguments(EventIn)
+    @blp.response(200, CertificateOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, number, action):
+        """Revoke (permanent), suspend or reinstate a certificate from a date (R-C3)."""
+        return perform(_event(EVENTS[action]), number, **body)

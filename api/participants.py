@@ -1,0 +1,138 @@
+"""Participants, users and tokens (SPEC §3, §13.1)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from api.auth import perform, read
+from api.fields import Instant
+from api.openapi import Blueprint
+from registry import identity, participants
+
+blp = Blueprint("participants", __name__, description="Participants, users and API tokens (R-P1–R-P5)")
+
+
+class ParticipantIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    country = ma.fields.String(required=True, validate=ma.validate.Length(2, 2),
+                               metadata={"description": "ISO 3166-1 alpha-2"})
+    gpp_signed_on = ma.fields.Date(required=True, allow_none=True,
+                                   metadata={"description": "Good Practice Principles commitment signed on"})
+
+
+class ParticipantOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    country = ma.fields.String()
+    status = ma.fields.String()
+    gpp_signed_on = ma.fields.Date(allow_none=True)
+
+
+class SuspendIn(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 1000))
+
+
+class StaffUserIn(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(3, 320))
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(["admin", "certifier"]))
+    body_code = ma.fields.String(load_default=None, allow_none=True)
+
+
+class MemberIn(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(3, 320))
+
+
+class UserOut(ma.Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    role = ma.fields.String()
+    body_code = ma.fields.String(allow_none=True)
+    participant_id = ma.fields.Integer(allow_none=True)
+
+
+class TokenIn(ma.Schema):
+    expires_at = Instant(load_default=None, allow_none=True)
+
+
+class TokenOut(ma.Schema):
+    id = ma.fields.Integer()
+    token = ma.fields.String(metadata={"description": "shown once; only its hash is stored"})
+    expires_at = Instant(allow_none=True)
+
+
+@blp.route("/participants")
+class Participants(MethodView):
+    @blp.arguments(ParticipantIn)
+    @blp.response(201, ParticipantOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body):
+        """Register a participant (admin); it starts pending."""
+        return perform(participants.register_participant, **body)
+
+
+@blp.route("/participants/<int:participant_id>")
+class ParticipantById(MethodView):
+    @blp.response(200, ParticipantOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, participant_id):
+        """A participant (admin, or its own members)."""
+        return read(participants.read_participant, participant_id, authenticated=True)
+
+
+@blp.route("/participants/<int:participant_id>/activate")
+class Activate(MethodView):
+    @blp.response(200, ParticipantOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, participant_id):
+        """Activate a participant that signed the GPP commitment (admin)."""
+        return perform(participants.activate_participant, participant_id)
+
+
+@blp.route("/participants/<int:participant_id>/suspend")
+class Suspend(MethodView):
+    @blp.arguments(SuspendIn)
+    @blp.response(200, ParticipantOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, participant_id):
+        """Suspend a participant: its holdings become inactive (R-P3)."""
+        return perform(participants.suspend_participant, participant_id, **body)
+
+
+@blp.route("/participants/<int:participant_id>/users")
+class Members(MethodView):
+    @blp.arguments(MemberIn)
+    @blp.response(201, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, participant_id):
+        """Add a member user acting for the participant (admin)."""
+        return perform(identity.add_member, participant_id, **body)
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.arguments(StaffUserIn)
+    @blp.response(201, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body):
+        """Add an administrator or a certification body's user (admin)."""
+        return perform(identity.add_staff_user, **body)
+
+
+@blp.route("/users/<int:user_id>/tokens")
+class Tokens(MethodView):
+    @blp.arguments(TokenIn)
+    @blp.response(201, TokenOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, user_id):
+        """Issue an API token (admin, or the user itself); the token is shown once."""
+        return perform(identity.create_token_for, user_id, **body)
+
+
+@blp.route("/tokens/<int:token_id>")
+class TokenById(MethodView):
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def delete(self, token_id):
+        """Revoke a token (its user or an admin)."""
+        perform(identity.revoke_token, token_id)

@@ -1,0 +1,154 @@
+"""Canonical entry bytes (R-L1): RFC 8785 (JCS) JSON of {index, time, type, actor, payload}.
+
+Pure functions, no IO. Writing always produces exact RFC 8785 output; the
+`rfc8785` package is the reference, and a faster serialiser is used only where
+it provably gives the same bytes:
+
+JCS differs from a sorted, compact ``json.dumps(..., ensure_ascii=False)`` in
+three places only — number formatting of floats (RFC 8785 §3.2.2.3, ECMAScript
+rules), the integer domain (|n| <= 2**53-1), and key order, which JCS defines
+on UTF-16 code units (§3.2.3) while Python sorts code points. The two orders
+agree unless a key holds a character above U+FFFF. String escaping (§3.2.2.2:
+only ``"``, ``\\`` and U+0000..U+001F, short forms where they exist, else
+lowercase ``\\u00xx``) is the same. Payloads are checked to hold no floats
+(R-U3: quantities travel as strings) and only safe integers, so the fast path
+applies whenever no key leaves the Basic Multilingual Plane.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+
+from . import _json
+from .errors import PayloadError
+
+#: RFC 8785 §3.2.2.3 / I-JSON: integers JSON can carry exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+#: The five members of the hashed entry object (R-L1), in JCS order.
+ENTRY_FIELDS = ("actor", "index", "payload", "time", "type")
+
+_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+# Fast-path guards on a serialisation already equal to the candidate bytes.
+# A float spelled "1.0" / "-0.0" or with an exponent is where json/orjson and
+# ECMAScript disagree; 16+ digit runs may be integers beyond 2**53-1 (only
+# checked when the backend does not refuse those itself). Matches inside
+# strings are false alarms that merely send the entry to the exact check.
+_FLOATY = re.compile(rb"\.0(?=[,}\]]|\Z)|[0-9][eE][-+]?[0-9]+(?=[,}\]]|\Z)")
+_LONG_DIGITS = re.compile(rb"[0-9]{16,}")
+_NON_BMP_UTF8 = re.compile(rb"[\xf0-\xf4]")
+
+
+def check_json_value(value: Any, path: str = "payload") -> bool:
+    """Refuse anything but str/int/bool/None/list/dict; return True if a key is non-BMP.
+
+    Raises PayloadError naming the offending path (R-U3: no binary floats).
+    """
+    non_bmp = False
+    stack = [(path, value)]
+    while stack:
+        where, v = stack.pop()
+        if v is None or isinstance(v, (str, bool)):
+            continue
+        if isinstance(v, int):
+            if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                raise PayloadError(f"{where}: integer {v} is outside ±(2**53-1); pass it as a string")
+            continue
+        if isinstance(v, (float, Decimal)):
+            raise PayloadError(
+                f"{where}: {type(v).__name__} {v!r} is not allowed in the log; "
+                "pass quantities as decimal strings (R-U3)"
+            )
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if not isinstance(k, str):
+                    raise PayloadError(f"{where}: object key {k!r} is not a string")
+                if not k.isascii() and max(k) > "\uffff":
+                    non_bmp = True
+                stack.append((f"{where}.{k}", item))
+            continue
+        if isinstance(v, (list, tuple)):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(v))
+            continue
+        raise PayloadError(f"{where}: {type(v).__name__} is not a JSON value")
+    return non_bmp
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical UTF-8 bytes of a JSON value (no floats allowed)."""
+    non_bmp_keys = check_json_value(value, "value")
+    try:
+        if non_bmp_keys:
+            return rfc8785.dumps(value)  # UTF-16 key order: leave it to the reference
+        return _json.dumps_sorted(value)
+    except (rfc8785.CanonicalizationError, *_json.ERRORS) as exc:
+        # Left after check_json_value: strings that are not valid Unicode
+        # (lone surrogates), which have no UTF-8 form.
+        raise PayloadError(f"value cannot be canonicalised: {exc}") from None
+
+
+def is_canonical_of(value: Any, data: bytes) -> bool:
+    """True iff `data` is exactly the RFC 8785 serialisation of `value`.
+
+    `value` may come from any JSON parser (it may hold floats or big integers).
+    A fast serialisation that matches `data` is accepted when the guards above
+    rule out every JCS difference; anything else is decided by `rfc8785`.
+    """
+    try:
+        fast = _json.dumps_sorted(value)
+    except _json.ERRORS:
+        fast = None
+    if (
+        fast == data
+        and not _FLOATY.search(fast)
+        and (_json.STRICT_INTEGERS or not _LONG_DIGITS.search(fast))
+        and (fast.isascii() or not _NON_BMP_UTF8.search(fast))
+    ):
+        return True
+    try:
+        return rfc8785.dumps(value) == data
+    except (rfc8785.CanonicalizationError, UnicodeError, TypeError, ValueError):
+        return False
+
+
+def format_time(t: datetime) -> str:
+    """Entry time text: ISO 8601 UTC, microseconds, ``Z`` (R-U5), e.g. 2026-11-23T11:37:17.123456Z."""
+    if not isinstance(t, datetime):
+        raise PayloadError(f"time must be a datetime, not {type(t).__name__}")
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise PayloadError("time must be timezone-aware (UTC); a naive datetime is ambiguous")
+    utc = t.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of `format_time`, strict about the form."""
+    if not isinstance(text, str) or not _TIME_RE.fullmatch(text):
+        raise PayloadError(f"time {text!r} is not of the form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+
+
+def entry_object(index: int, time: str, type: str, actor: str, payload: dict) -> dict:
+    """The hashed entry object (R-L1), with its fields checked."""
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise PayloadError(f"index must be a non-negative integer, not {index!r}")
+    if not isinstance(time, str) or not _TIME_RE.fullmatch(time):
+        raise PayloadError(f"time {time!r} is not of the form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    if not isinstance(type, str) or not type:
+        raise PayloadError("type must be a non-empty string")
+    if not isinstance(actor, str) or not actor:
+        raise PayloadError("actor must be a non-empty string")
+    if not isinstance(payload, dict):
+        raise PayloadError(f"payload must be a JSON object (dict), not {payload.__class__.__name__}")
+    return {"index": index, "time": time, "type": type, "actor": actor, "payload": payload}
+
+
+def entry_canonical(index: int, time: str, type: str, actor: str, payload: dict) -> bytes:
+    """The exact bytes hashed for an entry (R-L1)."""
+    return canonical_json(entry_object(index, time, type, actor, payload))

@@ -1,0 +1,302 @@
+"""The log in a SQL database: append entries, serve roots, proofs, entries, checkpoints.
+
+Every function takes `conn`, a SQLAlchemy Session or Connection, and runs in
+the caller's transaction: nothing here commits or rolls back, so an entry is
+written together with the state change it records (R-X3), or not at all.
+
+Concurrency: `append` and `sign_checkpoint` take a transaction-scoped lock
+first. On PostgreSQL it is ``pg_advisory_xact_lock``, held until the caller's
+commit or rollback, so concurrent appenders run one after another and each
+sees its predecessor's committed entry (READ COMMITTED, PostgreSQL's default;
+under REPEATABLE READ a racing append fails on the primary key instead of
+forking the chain). On SQLite the registry opens write transactions with
+BEGIN IMMEDIATE, which already serialises them.
+
+Tree storage: appending leaf i stores the hashes of the complete subtrees it
+completes (one per trailing 1 bit of i, one on average), reading their left
+siblings in one query. A root or a proof for any size reads only the
+O(log n) subtree hashes named by `merkle.subtree_nodes`, in one query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+import sqlalchemy as sa
+
+from . import merkle
+from .canonical import entry_canonical, format_time
+from .chain import GENESIS_HASH, chain_hash
+from .checkpoint import Checkpoint, parse_checkpoint
+from .checkpoint import sign_checkpoint as _sign_checkpoint_note
+from .errors import RangeError, VerificationError
+from .keys import Signer
+from .note import parse_note
+from .schema import append_only_ddl, metadata
+from .schema import checkpoints as checkpoints_table
+from .schema import entries as entries_table
+from .schema import nodes as nodes_table
+
+__all__ = [
+    "Appended", "StoredEntry", "StoredCheckpoint", "metadata", "append", "size", "root_at",
+    "inclusion_proof", "consistency_proof", "entries", "entry", "iter_entries",
+    "latest_checkpoint", "checkpoint_at", "iter_checkpoints", "sign_checkpoint", "install_append_only", "entries_table", "nodes_table", "checkpoints_table",
+]
+
+#: pg_advisory_xact_lock key: the first 8 bytes of SHA-256("chainlog append lock").
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"chainlog append lock").digest()[:8], "big", signed=True)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What `append` wrote: enough to link to the entry (R-L2b) and to answer the caller."""
+
+    index: int
+    time: str
+    leaf_hash: bytes
+    entry_hash: bytes
+    canonical: str
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    index: int
+    time: str
+    type: str
+    actor: str
+    payload: dict[str, Any]
+    canonical: str
+    leaf_hash: bytes
+    entry_hash: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form (API and export line): hashes as lowercase hex."""
+        return {
+            "index": self.index, "time": self.time, "type": self.type, "actor": self.actor,
+            "payload": self.payload, "canonical": self.canonical,
+            "leaf_hash": self.leaf_hash.hex(), "entry_hash": self.entry_hash.hex(),
+        }
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str  # the full signed note text, as served
+    time: str
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return parse_checkpoint(parse_note(self.note).text)
+
+
+def _dialect(conn: Any) -> str:
+    dialect = getattr(conn, "dialect", None) or conn.get_bind().dialect
+    return dialect.name
+
+
+def _lock(conn: Any) -> None:
+    """Serialise writers of the log for the rest of the caller's transaction."""
+    name = _dialect(conn)
+    if name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
+    elif name != "sqlite":  # SQLite: the registry's BEGIN IMMEDIATE serialises writers
+        raise NotImplementedError(f"chainlog.store supports PostgreSQL and SQLite, not {name}")
+
+
+_fetch_stmt = sa.union_all(
+    sa.select(sa.literal(0, sa.SmallInteger).label("level"), entries_table.c.index, entries_table.c.leaf_hash.label("hash"))
+    .where(entries_table.c.index.in_(sa.bindparam("leaves", expanding=True))),
+    sa.select(nodes_table.c.level, nodes_table.c.index, nodes_table.c.hash)
+    .where(sa.tuple_(nodes_table.c.level, nodes_table.c.index).in_(sa.bindparam("nodes", expanding=True))),
+)
+
+
+def _fetch(conn: Any, ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Hashes of subtrees (level, index) in one query; absent ones are missing from the result."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    leaves = [i for level, i in ids if level == 0]
+    inner = [(level, i) for level, i in ids if level > 0]
+    rows = conn.execute(_fetch_stmt, {"leaves": leaves, "nodes": inner})
+    return {(row[0], row[1]): bytes(row[2]) for row in rows}
+
+
+def _range_hashes(conn: Any, ranges: list[tuple[int, int]], size: int, log_size_hint: str) -> list[bytes]:
+    """MTH of each RFC 9162 leaf range, from stored subtree hashes; also proves `size` exists."""
+    plans = [merkle.subtree_nodes(a, b) for a, b in ranges]
+    wanted = {node for plan in plans for node in plan}
+    if size > 0:
+        wanted.add((0, size - 1))  # the last leaf of the tree must exist
+    got = _fetch(conn, wanted)
+    if len(got) != len(wanted):
+        raise RangeError(f"{log_size_hint}: tree size {size} is larger than the log")
+    return [merkle.fold([got[n] for n in plan]) for plan in plans]
+
+
+def append(conn: Any, *, type: str, actor: str, payload: dict[str, Any], time: datetime) -> Appended:
+    """Append one entry (R-L1..R-L3) in the caller's transaction; never commits."""
+    time_text = format_time(time)
+    entry_canonical(0, time_text, type, actor, payload)  # refuse bad input before taking the lock
+    _lock(conn)
+    last = conn.execute(
+        sa.select(entries_table.c.index, entries_table.c.entry_hash).order_by(entries_table.c.index.desc()).limit(1)
+    ).first()
+    index, prev = (0, GENESIS_HASH) if last is None else (last[0] + 1, bytes(last[1]))
+    canonical = entry_canonical(index, time_text, type, actor, payload)
+    leaf = merkle.leaf_hash(canonical)
+    entry_hash = chain_hash(prev, canonical)
+
+    # Leaf `index` completes one subtree per trailing 1 bit of `index`; each
+    # one's left child is an already stored subtree (a leaf at level 0).
+    completed = ((index + 1) & -(index + 1)).bit_length() - 1
+    lefts = [(level - 1, ((index + 1) >> (level - 1)) - 2) for level in range(1, completed + 1)]
+    got = _fetch(conn, lefts)
+    new_nodes, h = [], leaf
+    for level, left in zip(range(1, completed + 1), lefts):
+        h = merkle.node_hash(got[left], h)
+        new_nodes.append({"level": level, "index": ((index + 1) >> level) - 1, "hash": h})
+
+    text = canonical.decode("utf-8")
+    conn.execute(entries_table.insert().values(
+        index=index, time=time_text, type=type, actor=actor, canonical=text, leaf_hash=leaf, entry_hash=entry_hash,
+    ))
+    if new_nodes:
+        conn.execute(nodes_table.insert(), new_nodes)
+    return Appended(index, time_text, leaf, entry_hash, text)
+
+
+def size(conn: Any) -> int:
+    """Number of entries in the log."""
+    last = conn.execute(sa.select(sa.func.max(entries_table.c.index))).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+def root_at(conn: Any, size: int) -> bytes:
+    """MTH of the first `size` entries (RangeError if the log is shorter)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise RangeError(f"tree size must be a non-negative integer, not {size!r}")
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return _range_hashes(conn, [(0, size)], size, "root")[0]
+
+
+def inclusion_proof(conn: Any, index: int, size: int) -> list[bytes]:
+    """Audit path of entry `index` in the tree of `size` (RFC 9162 §2.1.3)."""
+    ranges = merkle.inclusion_ranges(index, size)
+    return _range_hashes(conn, ranges, size, "inclusion proof")
+
+
+def consistency_proof(conn: Any, first: int, second: int) -> list[bytes]:
+    """Consistency proof from size `first` to `second` (RFC 9162 §2.1.4)."""
+    ranges = merkle.consistency_ranges(first, second)
+    return _range_hashes(conn, ranges, second, "consistency proof")
+
+
+def _stored_entry(row: Any) -> StoredEntry:
+    canonical = row.canonical
+    return StoredEntry(
+        index=int(row.index), time=row.time, type=row.type, actor=row.actor,
+        payload=json.loads(canonical)["payload"], canonical=canonical,
+        leaf_hash=bytes(row.leaf_hash), entry_hash=bytes(row.entry_hash),
+    )
+
+
+def entries(conn: Any, start: int, end: int) -> list[StoredEntry]:
+    """Entries with start <= index < end, in order (fewer if the log ends sooner)."""
+    for v in (start, end):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise RangeError(f"entry indexes must be non-negative integers, not {v!r}")
+    if end < start:
+        raise RangeError(f"end {end} is before start {start}")
+    rows = conn.execute(
+        sa.select(entries_table).where(entries_table.c.index >= start, entries_table.c.index < end).order_by(entries_table.c.index)
+    )
+    return [_stored_entry(r) for r in rows]
+
+
+def entry(conn: Any, index: int) -> StoredEntry | None:
+    """The entry at `index`, or None if the log is shorter."""
+    found = entries(conn, index, index + 1)
+    return found[0] if found else None
+
+
+def iter_entries(conn: Any, *, batch: int = 5000) -> Iterator[StoredEntry]:
+    """All entries in order, read `batch` at a time by primary key (constant memory)."""
+    start = 0
+    while True:
+        chunk = entries(conn, start, start + batch)
+        yield from chunk
+        if len(chunk) < batch:
+            return
+        start += batch
+
+
+def _stored_checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row.size), bytes(row.root), row.note, row.time)
+
+
+def latest_checkpoint(conn: Any) -> StoredCheckpoint | None:
+    row = conn.execute(sa.select(checkpoints_table).order_by(checkpoints_table.c.size.desc()).limit(1)).first()
+    return None if row is None else _stored_checkpoint(row)
+
+
+def checkpoint_at(conn: Any, size: int) -> StoredCheckpoint | None:
+    row = conn.execute(sa.select(checkpoints_table).where(checkpoints_table.c.size == size)).first()
+    return None if row is None else _stored_checkpoint(row)
+
+
+def iter_checkpoints(conn: Any) -> Iterator[StoredCheckpoint]:
+    """Every stored checkpoint, by increasing size."""
+    for row in conn.execute(sa.select(checkpoints_table).order_by(checkpoints_table.c.size)):
+        yield _stored_checkpoint(row)
+
+
+def sign_checkpoint(conn: Any, signer: Signer, origin: str, now: datetime) -> StoredCheckpoint:
+    """Sign and store a checkpoint of the current tree, unless the latest one already covers it.
+
+    Before signing it proves the new tree consistent with the latest stored
+    checkpoint, so the log never signs two checkpoints that fork or roll back
+    (R-L4); on failure it raises VerificationError(kind="inconsistent_checkpoint").
+    """
+    time_text = format_time(now)
+    _lock(conn)
+    n = size(conn)
+    last = latest_checkpoint(conn)
+    if last is not None and last.size == n:
+        return last
+    root = root_at(conn, n)
+    if last is not None:
+        if last.size > n:
+            raise VerificationError(
+                f"latest checkpoint has size {last.size} but the log has {n} entries: refusing a rollback",
+                kind="inconsistent_checkpoint",
+            )
+        previous = last.checkpoint
+        if previous.origin != origin:
+            raise VerificationError(
+                f"checkpoint origin: expected {previous.origin!r} (latest checkpoint), got {origin!r}",
+                kind="inconsistent_checkpoint",
+            )
+        try:
+            proof = consistency_proof(conn, last.size, n)
+            merkle.verify_consistency(last.size, n, last.root, root, proof)
+        except VerificationError as exc:
+            raise VerificationError(
+                f"tree of size {n} is not consistent with the checkpoint of size {last.size}: {exc}",
+                kind="inconsistent_checkpoint",
+            ) from None
+    note = _sign_checkpoint_note(Checkpoint(origin, n, root), signer)
+    conn.execute(checkpoints_table.insert().values(size=n, root=root, note=note, time=time_text))
+    return StoredCheckpoint(n, root, note, time_text)
+
+
+def install_append_only(conn: Any) -> None:
+    """Create the triggers refusing UPDATE/DELETE/TRUNCATE on the log tables (R-L8)."""
+    for statement in append_only_ddl(_dialect(conn)):
+        conn.execute(sa.text(statement))

@@ -1,0 +1,181 @@
+"""RMS certificates: numbers, validity on a date, who may generate (R-C1, R-C3, R-P2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from registry.errors import InvalidInput, RuleViolation
+
+# RMS 6.6.3.1 writes "RMS-XXX-#####" (five) and "a six-digit number series";
+# Example 6.9 has five (RMS-NSF-00234). SPEC §16: accept both.
+_NUMBER = re.compile(r"RMS-(?P<body>[A-Z]{3})-(?P<serial>[0-9]{5,6})")
+
+
+@dataclass(frozen=True)
+class CertificateNumber:
+    body: str  # the certification body's three letters
+    serial: str  # the participant's number, zeros kept
+
+    def __str__(self) -> str:
+        return f"RMS-{self.body}-{self.serial}"
+
+
+def parse_certificate_number(raw: Any, *, field: str = "number") -> CertificateNumber:
+    """``RMS-XXX-NNNNN`` or ``RMS-XXX-NNNNNN`` (R-C1); anything else is an
+    InvalidInput ``invalid_certificate_number``."""
+    match = _NUMBER.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None:
+        raise InvalidInput(
+            f"{field} {raw!r} is not an RMS certification number: the form is RMS-XXX-NNNNN, three capital "
+            "letters for the certification body and five or six digits (RMS 6.6.3.1)",
+            code="invalid_certificate_number",
+            field=field,
+            rule="R-C1",
+        )
+    return CertificateNumber(body=match["body"], serial=match["serial"])
+
+
+def body_code(number: str) -> str:
+    """The issuing body's code of a certification number (``RMS-NSF-00234`` -> ``NSF``)."""
+    return parse_certificate_number(number).body
+
+
+# --- Scope (R-C2, R-P2) ---------------------------------------------------------------
+
+ACTIVITIES = ("sorting", "reprocessing", "converting", "trading")
+FACILITY_SCOPES = ("single-site", "multi-site", "group")
+CONTROL_SYSTEMS = ("segregation", "average-content", "mass-balance")
+
+
+def check_scope(activities: Iterable[str], facility_scope: str, control_systems: Iterable[str]) -> None:
+    """Certificate scope values are from the fixed lists of RMS 7.1.1 (R-C2).
+    Raises InvalidInput ``invalid_scope`` naming the field."""
+    activities, control_systems = list(activities), list(control_systems)
+    if not activities:
+        _bad_scope("activities", "at least one activity is required")
+    lists = (("activities", activities, ACTIVITIES), ("control_systems", control_systems, CONTROL_SYSTEMS))
+    for field, values, allowed in lists:
+        for i, value in enumerate(values):
+            if value not in allowed:
+                _bad_scope(f"{field}[{i}]", f"must be one of {', '.join(allowed)}; got {value!r}")
+    if facility_scope not in FACILITY_SCOPES:
+        _bad_scope("facility_scope", f"must be one of {', '.join(FACILITY_SCOPES)}; got {facility_scope!r}")
+
+
+def _bad_scope(field: str, detail: str) -> None:
+    raise InvalidInput(f"{field} {detail}", code="invalid_scope", field=field, rule="R-C2")
+
+
+def require_reprocessing(activities: Iterable[str]) -> None:
+    """RMS 8.1.5, 8.3.1: only a certified reprocessor generates ARCs (R-P2).
+    Raises RuleViolation ``scope_excludes_reprocessing``."""
+    if "reprocessing" not in set(activities):
+        raise RuleViolation(
+            "the RMS certificate's scope does not include reprocessing, which generating ARCs requires (RMS 8.1.5)",
+            code="scope_excludes_reprocessing",
+            rule="R-P2",
+        )
+
+
+# RMS 1.3.1: "Entities located in North America are eligible for certification".
+NORTH_AMERICA = ("US", "CA", "MX")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def check_country(raw: Any, *, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 code in capitals (R-P1): InvalidInput ``invalid_country``."""
+    if not isinstance(raw, str) or not _COUNTRY.fullmatch(raw):
+        raise InvalidInput(
+            f"{field} must be an ISO 3166-1 alpha-2 code such as US, got {raw!r}",
+            code="invalid_country",
+            field=field,
+            rule="R-P1",
+        )
+    return raw
+
+
+def require_north_america(country: str) -> None:
+    """R-P2, RMS 1.3.1: RMS certification is for entities in the US, Canada or
+    Mexico only. Raises RuleViolation ``outside_north_america``."""
+    if check_country(country) not in NORTH_AMERICA:
+        raise RuleViolation(
+            f"RMS certification is open to entities located in North America (US, CA, MX) only, not {country} "
+            "(RMS 1.3.1)",
+            code="outside_north_america",
+            rule="R-P2",
+        )
+
+
+# --- Validity on a date (R-C3) --------------------------------------------------------------
+
+SUSPENDED = "suspended"
+REVOKED = "revoked"
+REINSTATED = "reinstated"
+EVENT_KINDS = (SUSPENDED, REVOKED, REINSTATED)
+
+
+@dataclass(frozen=True)
+class CertificateEvent:
+    """A dated change of a certificate's standing (never a deletion)."""
+
+    kind: str  # suspended | revoked | reinstated
+    on: date
+    reason: str = ""
+
+
+def check_dates(issued_on: date, expires_on: date) -> None:
+    if expires_on < issued_on:
+        raise InvalidInput(
+            f"expires_on {expires_on} is before issued_on {issued_on}",
+            code="invalid_date_range",
+            field="expires_on",
+            rule="R-C3",
+        )
+
+
+def status_on(day: date, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()) -> str:
+    """The certificate's standing on ``day``: ``valid``, ``not_yet_valid``,
+    ``expired``, ``suspended`` or ``revoked`` (R-C3).
+
+    Events take effect on their own date, in date order (same-day events in
+    the order given): a suspension lasts until a later reinstatement, if
+    any; a revocation is permanent -- nothing after it reinstates the
+    certificate (RMS 4.2.2 distinguishes suspension from revocation).
+    """
+    standing = "valid"
+    for event in sorted(events, key=lambda e: e.on):  # sorted() is stable
+        if event.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown certificate event {event.kind!r}")
+        if event.on > day:
+            break
+        if event.kind == REVOKED:
+            return REVOKED
+        standing = SUSPENDED if event.kind == SUSPENDED else "valid"
+    if day < issued_on:
+        return "not_yet_valid"
+    if day > expires_on:
+        return "expired"
+    return standing
+
+
+def is_valid_on(day: date, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()) -> bool:
+    """R-C3: issue <= day <= expiry, and neither suspended nor revoked on day."""
+    return status_on(day, issued_on, expires_on, events) == "valid"
+
+
+def require_valid_on(
+    day: date, number: str, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()
+) -> None:
+    """Refuse an act that needs a valid certificate on ``day`` (R-C3, RMS
+    8.5.1, 8.6.4): RuleViolation ``certificate_invalid``."""
+    standing = status_on(day, issued_on, expires_on, events)
+    if standing != "valid":
+        raise RuleViolation(
+            f"RMS certificate {number} is {standing.replace('_', ' ')} on {day}",
+            code="certificate_invalid",
+            rule="R-C3",
+        )

@@ -1,0 +1,133 @@
+"""Generation (issuance) of ARC and PEQ certificate blocks (SPEC §8).
+
+One generation: every refusal of R-G1 checked, one block with a fresh serial
+range (R-G2), the lot's and the determination's usage updated, and one
+``block.generated`` log entry linking back to the lot's ``lot.registered``
+entry (R-L2b) — all in the caller's transaction (R-G4).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import select
+
+from registry import classification
+from registry.actors import Actor, require_acts_for
+from registry.blocks import block_payload, new_serial
+from registry.db import UnitOfWork
+from registry.determinations import covering_determination
+from registry.errors import InvalidInput, RuleViolation
+from registry.journal import LogRef, record
+from registry.lots import components, get_lot
+from registry.models import Block, Lot, RmsCertificate
+from registry.participants import get_participant, require_active
+from registry.rms_certificates import is_valid_on
+from registry.units import Mass
+from registry.use_period import use_period_end
+
+
+def _require_generator_certified(uow: UnitOfWork, generator_id: int, today: date) -> None:
+    """R-P2, RMS 8.6.4, R-E3: a valid RMS certificate covering reprocessing, today."""
+    certificates = uow.session.exec(
+        select(RmsCertificate).where(RmsCertificate.participant_id == generator_id))
+    if not any("reprocessing" in c.activities and is_valid_on(uow, c, today) for c in certificates):
+        raise RuleViolation("the generator holds no RMS certificate valid today that covers "
+                            "reprocessing", code="certificate_invalid", rule="R-P2")
+
+
+def _require_recent(lot: Lot, today: date) -> None:
+    """RMS 8.6.3: ARCs are generated within one year of processing."""
+    try:
+        limit = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        limit = today.replace(year=today.year - 1, day=28)
+    if lot.processed_on < limit:
+        raise RuleViolation(f"the lot was processed on {lot.processed_on}, more than one year ago",
+                            code="lot_too_old", rule="R-G1")
+
+
+def _component(lot: Lot, requested: str | None) -> str:
+    parts = components(lot)
+    if requested is None:
+        if len(parts) > 1:
+            raise InvalidInput("a split lot generates per component: name PC or PI",
+                               field="component", code="component_required", rule="R-G1")
+        return next(iter(parts))
+    if requested not in parts:
+        raise InvalidInput(f"the lot has no {requested} component", field="component",
+                           code="invalid_component", rule="R-B2")
+    return requested
+
+
+def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = None,
+             component: str | None = None) -> Block:
+    today = uow.clock.today()
+    lot = get_lot(uow, actor, lot_id, lock=True)
+    require_acts_for(actor, lot.generator_id)
+    generator = get_participant(uow, lot.generator_id)
+    require_active(generator, "generator")
+    _require_generator_certified(uow, generator.id, today)
+    _require_recent(lot, today)
+    material = classification.parse_material_code(lot.material_code)
+    arc_type = classification.arc_type(material)  # R-K2: refuses P1, P4, P5
+    status = _component(lot, component)
+    balance = components(lot)[status]
+
+    base_kg = balance.eligible_kg if mass is None else mass.kg
+    if base_kg <= 0:
+        raise RuleViolation("the lot has no ARC-eligible mass left", code="lot_over_allocated",
+                            rule="R-B4")
+    if base_kg > balance.eligible_kg:
+        # R-B4, RMS 8.3.4.3: generated only once, never beyond sold − claimed − used.
+        raise RuleViolation(f"requested {base_kg} kg but only {balance.eligible_kg} kg of the lot "
+                            "are ARC-eligible", field="mass", code="lot_over_allocated", rule="R-B4")
+
+    determination = covering_determination(uow, lot, today.year)
+    if determination.pc_only and status != "PC":
+        # P7.2.5.2: during the phase-out only post-consumer material generates.
+        raise RuleViolation("the phase-out exemption covers post-consumer material only",
+                            code="phase_out_pc_only", rule="R-A5")
+    left = determination.eligible_kg - determination.used_kg
+    if base_kg > left:
+        raise RuleViolation(f"the additionality determination has {left} kg of eligible volume "
+                            f"left for {today.year}", field="mass", code="eligible_volume_exceeded",
+                            rule="R-A2")
+
+    quantity = classification.generation_quantity(
+        material, used_before_kg=balance.used_kg, mass_kg=base_kg,
+        non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
+
+    lot.used_kg += base_kg
+    if status == "PC" and lot.pc_kg is not None:
+        lot.used_pc_kg += base_kg
+    if lot.used_kg == lot.mass_kg:
+        lot.disclaimer_required = True  # R-B5, RMS 8.3.4.5
+    determination.used_kg += base_kg
+
+    year = today.year  # R-G3: the year of issuance in the registry
+    code = classification.arc_code(classification.parse_status(status), arc_type)
+    first, last, serial = new_serial(uow, generator.id, year, code, quantity)
+    now = uow.clock.now()
+    block = Block(serial=serial, arc_code=code, arc_type=arc_type, recycled_status=status,
+                  quantity=quantity, state="active", owner_id=generator.id, generator_id=generator.id,
+                  lot_id=lot.id, lot_reference=lot.reference, determination_id=determination.id, generation_year=year,
+                  first_unit=first, last_unit=last, base_kg=base_kg, parent_serial=None,
+                  log_index=0, leaf_hash="", created_at=now, updated_at=now)
+    uow.session.add(block)
+    uow.flush()
+    lot_link = LogRef(lot.log_index, lot.leaf_hash)
+    ref = record(uow, "block.generated", actor, {
+        **block_payload(block),
+        "determination": determination.id,
+        "use_period_end": use_period_end(year).isoformat(),
+        "lot_used_kg": format(lot.used_kg, "f"),
+        "disclaimer_required": lot.disclaimer_required,
+        "prev": lot_link.link(),  # R-L2b: the lineage starts at the lot
+    })
+    block.log_index, block.leaf_hash = ref.index, ref.leaf_hash
+    uow.flush()
+    return block
+
+

@@ -1,0 +1,28 @@
+"""Every state change writes exactly one chain-log entry in the same
+transaction as the change (SPEC §12, R-X3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import chainlog.store
+
+from registry.actors import Actor
+from registry.db import UnitOfWork
+
+
+@dataclass(frozen=True)
+class LogRef:
+    """Where an entry sits in the log: what lineage links point at (R-L2b)."""
+
+    index: int
+    leaf_hash: str  # lowercase hex
+
+    def link(self) -> dict:
+        return {"index": self.index, "leaf_hash": self.leaf_hash}
+
+
+def record(uow: UnitOfWork, event_type: str, actor: Actor, payload: dict) -> LogRef:
+    appended = chainlog.store.append(uow.session, type=event_type, actor=actor.label,
+                                     payload=payload, time=uow.clock.now())
+    return LogRef(index=appended.index, leaf_hash=appended.leaf_hash.hex())

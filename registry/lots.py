@@ -1,0 +1,266 @@
+"""Base material lots: registration and dispositions (SPEC §6).
+
+A lot is the chain-of-custody link between physical certified material and
+the certificates generated from it: its ``lot.registered`` log entry is where
+every block's lineage starts (R-B6, R-L2b).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+
+from sqlmodel import select
+
+from registry import certification, claims, classification
+from registry.actors import Actor, require_acts_for
+from registry.db import UnitOfWork
+from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from registry.facilities import get_facility, get_line
+from registry.journal import record
+from registry.models import Disposition, Lot, RmsCertificate
+from registry.rms_certificates import get_certificate, is_valid_on
+from registry.units import MILLI, Mass, exact_arithmetic, round_half_up
+
+TRANSFORMATIONS = ("physical", "chemical")
+DISPOSITION_KINDS = ("sale", "consumption")
+
+
+@dataclass(frozen=True)
+class Balance:
+    """R-B4 for one recycled-status component of a lot."""
+
+    status: str
+    base_kg: Decimal
+    sold_kg: Decimal
+    claimed_kg: Decimal
+    used_kg: Decimal
+
+    @property
+    def eligible_kg(self) -> Decimal:
+        return claims.arc_eligible_mass(self.sold_kg, self.claimed_kg, self.used_kg)
+
+
+def components(lot: Lot) -> dict[str, Balance]:
+    """Each component's share of the lot's sales, claims and ARC use.
+
+    For a split lot (R-B2) sales are shared in proportion to the documented
+    PC and PI masses (rounded down for PC, so the shares never exceed the
+    whole), claims follow the claim's PC designation, and use is tracked per
+    component.
+    """
+    if lot.pc_kg is None:
+        return {lot.recycled_status: Balance(lot.recycled_status, lot.mass_kg, lot.sold_kg,
+                                             lot.claimed_kg, lot.used_kg)}
+    pi_kg = lot.mass_kg - lot.pc_kg
+    sold_pc = _share_down(lot.sold_kg, lot.pc_kg, lot.mass_kg)
+    return {
+        "PC": Balance("PC", lot.pc_kg, sold_pc, lot.claimed_pc_kg, lot.used_pc_kg),
+        "PI": Balance("PI", pi_kg, lot.sold_kg - sold_pc, lot.claimed_kg - lot.claimed_pc_kg,
+                      lot.used_kg - lot.used_pc_kg),
+    }
+
+
+def _share_down(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    """total × part ÷ whole, rounded down to the gram: never more than its share."""
+    with exact_arithmetic():
+        return (total * part / whole).quantize(MILLI, rounding=ROUND_DOWN)
+
+
+def eligible_kg(lot: Lot) -> Decimal:
+    return sum((b.eligible_kg for b in components(lot).values()), Decimal("0.000"))
+
+
+def lot_payload(lot: Lot, certificate_number: str) -> dict:
+    """The lot's canonical content as the log keeps it (R-B6)."""
+    return {
+        "lot": lot.id,
+        "generator": lot.generator_id,
+        "facility": lot.facility_id,
+        "line": lot.line_id,
+        "reference": lot.reference,
+        "material_code": lot.material_code,
+        "recycled_status": lot.recycled_status,
+        "mass_kg": format(lot.mass_kg, "f"),
+        "pc_kg": None if lot.pc_kg is None else format(lot.pc_kg, "f"),
+        "non_plastic_fraction": format(lot.non_plastic_fraction, "f"),
+        "lhv_mj_per_kg": None if lot.lhv_mj_per_kg is None else format(lot.lhv_mj_per_kg, "f"),
+        "processed_on": lot.processed_on.isoformat(),
+        "rms_certificate": certificate_number,
+        "conversion": lot.conversion,
+        "inputs": lot.inputs,
+        "evidence": lot.evidence,
+    }
+
+
+def _mass_json(mass: Mass) -> str:
+    return format(mass.kg, "f")
+
+
+def _conversion(raw: dict) -> dict:
+    """RMS 5.4.2 conversion-factor documentation, normalised for the log."""
+    if raw["transformation"] not in TRANSFORMATIONS:
+        raise InvalidInput(f"transformation must be one of {', '.join(TRANSFORMATIONS)}",
+                           field="conversion.transformation", code="invalid_choice")
+    factor = raw["factor"]
+    if not Decimal(0) < factor <= Decimal(100):
+        raise InvalidInput("the conversion factor is a percentage in (0, 100]",
+                           field="conversion.factor", code="out_of_range")
+
+    def flows(items, name):
+        out = []
+        for i, item in enumerate(items):
+            code = classification.parse_material_code(item["material_code"],
+                                                      field=f"conversion.{name}.{i}.material_code")
+            out.append({"material_code": code.id, "mass_kg": _mass_json(item["mass"])})
+        return out
+
+    return {
+        "inputs": flows(raw["inputs"], "inputs"),
+        "transformation": raw["transformation"],
+        "description": raw["description"],
+        "factor": format(factor, "f"),
+        "justification": raw["justification"],
+        "outputs": flows(raw["outputs"], "outputs"),
+    }
+
+
+def _upstream(inputs: list[dict]) -> list[dict]:
+    """R-B6: certified inputs cited by the lot."""
+    out = []
+    for i, item in enumerate(inputs):
+        certification.parse_certificate_number(item["supplier_certificate"],
+                                               field=f"inputs.{i}.supplier_certificate")
+        code = classification.parse_material_code(item["material_code"],
+                                                  field=f"inputs.{i}.material_code")
+        out.append({"supplier_certificate": item["supplier_certificate"],
+                    "reference": item["reference"], "material_code": code.id,
+                    "mass_kg": _mass_json(item["mass"])})
+    return out
+
+
+def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: str, material_code: str,
+                 mass: Mass, processed_on: date, rms_certificate: str, conversion: dict,
+                 non_plastic_fraction: Decimal, line_id: int | None = None,
+                 pc_mass: Mass | None = None, pi_mass: Mass | None = None,
+                 lhv_mj_per_kg: Decimal | None = None, inputs: list[dict] = (),
+                 evidence: list[dict] = ()) -> Lot:
+    facility = get_facility(uow, actor, facility_id)
+    require_acts_for(actor, facility.participant_id)
+    if line_id is not None:
+        get_line(uow, facility, line_id)
+    material = classification.parse_material_code(material_code)
+    status = material.status
+    # R-B2: validates that a documented split adds up to the lot.
+    classification.lot_components(status, mass.kg, pc_mass.kg if pc_mass is not None else None,
+                                  pi_mass.kg if pi_mass is not None else None)
+    if material.group == "P2" and lhv_mj_per_kg is None:
+        raise InvalidInput("a P2 intermediate needs its lower heating value", field="lhv_mj_per_kg",
+                           code="lhv_required", rule="R-B1")
+    if processed_on > uow.clock.today():
+        raise InvalidInput("processed_on is in the future", field="processed_on",
+                           code="date_in_future")
+    cert = _certificate_for(uow, facility.participant_id, rms_certificate, processed_on)
+    reference = reference.strip()
+    taken = select(Lot.id).where(Lot.generator_id == facility.participant_id, Lot.reference == reference)
+    if uow.session.exec(taken).first() is not None:
+        raise Conflict(f"lot reference {reference} is already registered", field="reference",
+                       code="lot_reference_taken", rule="R-B1")
+    zero = Decimal("0.000")
+    lot = Lot(
+        generator_id=facility.participant_id, facility_id=facility.id, line_id=line_id,
+        reference=reference, material_code=material.id, recycled_status=str(status),
+        mass_kg=mass.kg, pc_kg=pc_mass.kg if pc_mass is not None else None,
+        non_plastic_fraction=non_plastic_fraction, lhv_mj_per_kg=lhv_mj_per_kg,
+        processed_on=processed_on, rms_certificate_id=cert.id, conversion=_conversion(conversion),
+        inputs=_upstream(list(inputs)), evidence=[dict(e) for e in evidence],
+        sold_kg=zero, claimed_kg=zero, claimed_pc_kg=zero, used_kg=zero, used_pc_kg=zero,
+        log_index=0, leaf_hash="", created_at=uow.clock.now())
+    uow.session.add(lot)
+    uow.flush()
+    ref = record(uow, "lot.registered", actor, lot_payload(lot, cert.number))
+    lot.log_index, lot.leaf_hash = ref.index, ref.leaf_hash
+    uow.flush()
+    return lot
+
+
+def _certificate_for(uow: UnitOfWork, participant_id: int, number: str, day: date) -> RmsCertificate:
+    """R-B1: the RMS certificate the lot was produced under, valid on that date."""
+    try:
+        cert = get_certificate(uow, number)
+    except NotFound:
+        raise InvalidInput(f"no RMS certificate {number}", field="rms_certificate",
+                           code="certificate_not_found") from None
+    if cert.participant_id != participant_id:
+        raise RuleViolation(f"certificate {number} belongs to another participant",
+                            field="rms_certificate", code="certificate_invalid", rule="R-B1")
+    if not is_valid_on(uow, cert, day):
+        raise RuleViolation(f"certificate {number} was not valid on {day}", field="rms_certificate",
+                            code="certificate_invalid", rule="R-B1")
+    return cert
+
+
+def get_lot(uow: UnitOfWork, actor: Actor | None, lot_id: int, *, lock: bool = False) -> Lot:
+    lot = uow.session.get(Lot, lot_id, with_for_update=lock)
+    if lot is None or actor is None or not (actor.acts_for(lot.generator_id) or actor.role == "certifier"):
+        raise NotFound(f"no lot {lot_id}", code="lot_not_found", rule="R-X4")
+    return lot
+
+
+def _claimed(claim: claims.RmsClaim, mass_kg: Decimal, lot: Lot) -> tuple[Decimal, Decimal]:
+    """Mass carried as RMS content by a sale (R-B3), and its post-consumer part."""
+    lot_status = classification.parse_status(lot.recycled_status)
+    best = classification.RecycledStatus.PC if lot.pc_kg else lot_status
+    if not classification.may_downgrade(best, claim.status):
+        # RMS 5.1.2.3: a claim may keep or lower the material's status, never raise it.
+        raise RuleViolation(f"a {lot.recycled_status} lot cannot carry a {claim.status} claim",
+                            field="claim", code="claim_exceeds_status", rule="R-B3")
+    total = claim.claimed_kg(mass_kg)
+    with exact_arithmetic():
+        pc = round_half_up(mass_kg * claim.pc_percent / 100)
+    return total, min(pc, total)
+
+
+def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on: date,
+                    counterparty: str, mass: Mass, claim: str | None = None) -> Lot:
+    """R-B3: a sale or consumption, with the RMS claim it carried."""
+    lot = get_lot(uow, actor, lot_id, lock=True)
+    require_acts_for(actor, lot.generator_id)
+    if kind not in DISPOSITION_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(DISPOSITION_KINDS)}", field="kind",
+                           code="invalid_choice")
+    if on < lot.processed_on or on > uow.clock.today():
+        raise InvalidInput("a disposition is dated between processing and today", field="on",
+                           code="invalid_date")
+    if lot.sold_kg + mass.kg > lot.mass_kg:
+        raise RuleViolation(f"only {lot.mass_kg - lot.sold_kg} kg of the lot are left to dispose of",
+                            field="mass", code="lot_over_allocated", rule="R-B3")
+    claimed_kg = claimed_pc_kg = Decimal("0.000")
+    if claim is not None:
+        if lot.disclaimer_required:
+            # RMS 8.3.4.5: ARCs were generated for the full mass; its sales carry no claim.
+            raise RuleViolation("ARCs were generated for the whole lot: its sales carry no RMS claim",
+                                field="claim", code="disclaimer_required", rule="R-B5")
+        claimed_kg, claimed_pc_kg = _claimed(claims.parse_claim(claim), mass.kg, lot)
+    disposition = Disposition(lot_id=lot.id, kind=kind, on=on, counterparty=counterparty.strip(),
+                              mass_kg=mass.kg, claim=claim, claimed_kg=claimed_kg,
+                              claimed_pc_kg=claimed_pc_kg, log_index=0, created_at=uow.clock.now())
+    lot.sold_kg += mass.kg
+    lot.claimed_kg += claimed_kg
+    lot.claimed_pc_kg += claimed_pc_kg
+    if any(b.eligible_kg < 0 for b in components(lot).values()):
+        # R-B4: claims on sales and ARCs may never count the same mass twice.
+        raise RuleViolation("this claim would count mass already used for ARCs",
+                            field="claim", code="double_counting", rule="R-B4")
+    uow.session.add(disposition)
+    uow.flush()
+    ref = record(uow, "lot.disposition", actor, {
+        "lot": lot.id, "disposition": disposition.id, "kind": kind, "on": on.isoformat(),
+        "counterparty": disposition.counterparty, "mass_kg": format(mass.kg, "f"),
+        "claim": claim, "claimed_kg": format(claimed_kg, "f"),
+        "claimed_pc_kg": format(claimed_pc_kg, "f"),
+    })
+    disposition.log_index = ref.index
+    uow.flush()
+    return lot

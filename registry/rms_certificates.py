@@ -1,0 +1,111 @@
+"""Recording RMS certificates and their suspensions and revocations (SPEC §4)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from registry import certification
+from registry.actors import Actor, require_role
+from registry.db import UnitOfWork
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.journal import record
+from registry.models import CertificateEvent, RmsCertificate
+from registry.participants import get_participant
+
+ACTIVITIES = certification.ACTIVITIES
+FACILITY_SCOPES = certification.FACILITY_SCOPES
+CONTROL_SYSTEMS = certification.CONTROL_SYSTEMS
+
+
+def certificate_payload(cert: RmsCertificate) -> dict:
+    return {
+        "certificate": cert.number,
+        "participant": cert.participant_id,
+        "body": cert.body_code,
+        "issued_on": cert.issued_on.isoformat(),
+        "expires_on": cert.expires_on.isoformat(),
+        "activities": list(cert.activities),
+        "facility_scope": cert.facility_scope,
+        "product_groups": list(cert.product_groups),
+        "control_systems": list(cert.control_systems),
+    }
+
+
+def _require_body(actor: Actor, body_code: str) -> None:
+    """R-C2: only a certifier of the issuing body (or an admin) records it."""
+    require_role(actor, "certifier", "admin")
+    if actor.role == "certifier" and actor.body_code != body_code:
+        raise Forbidden(f"certificates of body {body_code} are recorded by that body only",
+                        code="wrong_certification_body", rule="R-C2")
+
+
+def record_certificate(uow: UnitOfWork, actor: Actor, *, participant_id: int, number: str,
+                       issued_on: date, expires_on: date, activities: list[str], facility_scope: str,
+                       product_groups: list[str], control_systems: list[str]) -> RmsCertificate:
+    body_code = certification.parse_certificate_number(number).body
+    _require_body(actor, body_code)
+    certification.check_dates(issued_on, expires_on)
+    certification.check_scope(activities, facility_scope, control_systems)
+    participant = get_participant(uow, participant_id)
+    certification.require_north_america(participant.country)
+    if uow.session.exec(select(RmsCertificate).where(RmsCertificate.number == number)).first():
+        raise Conflict(f"certificate {number} is already recorded", code="certificate_exists",
+                       field="number")
+    cert = RmsCertificate(
+        participant_id=participant.id, number=number, body_code=body_code, issued_on=issued_on,
+        expires_on=expires_on, activities=sorted(set(activities)),
+        facility_scope=facility_scope, product_groups=[g.strip() for g in product_groups],
+        control_systems=sorted(set(control_systems)),
+        recorded_by=actor.user_id, created_at=uow.clock.now())
+    uow.session.add(cert)
+    uow.flush()
+    record(uow, "certificate.recorded", actor, certificate_payload(cert))
+    return cert
+
+
+def get_certificate(uow: UnitOfWork, number: str, *, lock: bool = False) -> RmsCertificate:
+    query = select(RmsCertificate).where(RmsCertificate.number == number)
+    cert = uow.session.exec(query.with_for_update() if lock else query).first()
+    if cert is None:
+        raise NotFound(f"no RMS certificate {number}", code="certificate_not_found")
+    return cert
+
+
+def events_of(uow: UnitOfWork, cert: RmsCertificate) -> list[certification.CertificateEvent]:
+    query = select(CertificateEvent).where(CertificateEvent.certificate_id == cert.id)
+    return [certification.CertificateEvent(kind=e.kind, on=e.on, reason=e.reason)
+            for e in uow.session.exec(query.order_by(CertificateEvent.id))]
+
+
+def status_on(uow: UnitOfWork, cert: RmsCertificate, day: date) -> str:
+    return certification.status_on(day, cert.issued_on, cert.expires_on, events_of(uow, cert))
+
+
+def is_valid_on(uow: UnitOfWork, cert: RmsCertificate, day: date) -> bool:
+    """R-C3: issue ≤ d ≤ expiry and neither suspended nor revoked on d."""
+    return status_on(uow, cert, day) == "valid"
+
+
+def add_event(uow: UnitOfWork, actor: Actor, number: str, *, kind: str, on: date,
+              reason: str) -> RmsCertificate:
+    """Suspend, reinstate or revoke: a dated event, never a deletion (R-C3)."""
+    cert = get_certificate(uow, number, lock=True)
+    _require_body(actor, cert.body_code)
+    if not reason.strip():
+        raise InvalidInput("a reason is required", field="reason")
+    events = events_of(uow, cert)
+    if any(e.kind == certification.REVOKED for e in events):
+        raise RuleViolation("the certificate is revoked: nothing follows a revocation",
+                            code="certificate_revoked", rule="R-C3")
+    if kind == certification.REINSTATED and certification.status_on(
+            on, cert.issued_on, cert.expires_on, events) != certification.SUSPENDED:
+        raise RuleViolation(f"the certificate is not suspended on {on}", code="not_suspended",
+                            rule="R-C3")
+    uow.session.add(CertificateEvent(certificate_id=cert.id, kind=kind, on=on, reason=reason.strip(),
+                                     recorded_by=actor.user_id, created_at=uow.clock.now()))
+    uow.flush()
+    record(uow, f"certificate.{kind}", actor,
+           {"certificate": cert.number, "on": on.isoformat(), "reason": reason.strip()})
+    return cert

@@ -1,0 +1,264 @@
+"""R-X1, R-X2, R-X4 on every write endpoint: each class of bad input gets
+problem+json naming the field and a stable code, and changes nothing — the
+database and the log are compared row for row before and after."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.api.driver import snapshot, t
+from tests.api.test_errors_and_health import assert_problem
+
+
+@dataclass
+class World:
+    """A generator with a sold lot, and another participant with its own."""
+
+    driver: object
+    gen: object
+    other: object
+    lot: dict
+    other_lot: dict
+
+
+@pytest.fixture
+def world(driver):
+    gen = driver.generator("Acme Recycling")
+    other = driver.generator("Other Plastics")
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate)
+    driver.sell(gen.token, lot["id"], t(5000))
+    other_lot = driver.lot(other.token, other.facility_id, other.certificate)
+    driver.sell(other.token, other_lot["id"], t(10000))
+    return World(driver, gen, other, lot, other_lot)
+
+
+@dataclass
+class Endpoint:
+    path: str
+    token: str  # admin | certifier | member
+    body: callable
+    mass: tuple | None = None  # where a Mass sits in the body
+    date: str | None = None  # a date field
+    ref: str | None = None  # a field naming another object by id
+    foreign: callable = None  # (world) -> body or path naming someone else's object
+    extra: dict = field(default_factory=dict)
+
+
+def _lot_body(w):
+    return {"facility_id": w.gen.facility_id, "reference": "LOT-NEW", "material_code": "PC_P3.1.9",
+            "mass": t(5), "non_plastic_fraction": "0.01", "processed_on": "2026-02-01",
+            "rms_certificate": w.gen.certificate,
+            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(6)}],
+                           "transformation": "physical", "description": "extrusion", "factor": "83.333",
+                           "justification": "yield study", "outputs": [{"material_code": "PC_P3.1.9",
+                                                                         "mass": t(5)}]},
+            "evidence": []}
+
+
+ENDPOINTS = {
+    "participants": Endpoint("/participants", "admin",
+                             lambda w: {"name": "New Co", "country": "US", "gpp_signed_on": "2025-01-01"},
+                             date="gpp_signed_on"),
+    "member": Endpoint("/participants/{gen}/users", "admin", lambda w: {"email": "new@acme.example"}),
+    "users": Endpoint("/users", "admin",
+                      lambda w: {"email": "cb@nsf.example", "role": "certifier", "body_code": "NSF"}),
+    "certificates": Endpoint("/rms-certificates", "certifier",
+                             lambda w: {"participant_id": w.gen.id, "number": "RMS-NSF-77777",
+                                        "issued_on": "2026-01-01", "expires_on": "2027-01-01",
+                                        "activities": ["reprocessing"], "facility_scope": "single-site",
+                                        "product_groups": ["PP"], "control_systems": ["mass-balance"]},
+                             date="issued_on", ref="participant_id"),
+    "facilities": Endpoint("/facilities", "member",
+                           lambda w: {"participant_id": w.gen.id, "name": "Plant 2", "address": "2 Mill Rd",
+                                      "country": "US", "capacity": t(100)},
+                           mass=("capacity",), ref="participant_id",
+                           foreign=lambda w, b: {**b, "participant_id": w.other.id}),
+    "lines": Endpoint("/facilities/{facility}/lines", "member",
+                      lambda w: {"name": "Line A", "capacity": t(10)}, mass=("capacity",),
+                      foreign=lambda w, b: ("/facilities/{other_facility}/lines", b)),
+    "determinations": Endpoint("/determinations", "certifier",
+                               lambda w: {"facility_id": w.gen.facility_id, "certification_year": 2026,
+                                          "mandate_share": "0",
+                                          "class_b": [{"test": "financial", "passed": True,
+                                                       "rationale": "no ARCs, no project"}],
+                                          "newness": {"basis": "capacity", "invested_on": "2025-01-01",
+                                                      "before": t(100), "after": t(120)}},
+                               mass=("newness", "after"), ref="facility_id"),
+    "lots": Endpoint("/lots", "member", _lot_body, mass=("mass",), date="processed_on", ref="facility_id",
+                     foreign=lambda w, b: {**b, "facility_id": w.other.facility_id}),
+    "dispositions": Endpoint("/lots/{lot}/dispositions", "member",
+                             lambda w: {"kind": "sale", "on": "2026-02-20", "counterparty": "Buyer",
+                                        "mass": t(1)},
+                             mass=("mass",), date="on",
+                             foreign=lambda w, b: ("/lots/{other_lot}/dispositions", b)),
+    "generations": Endpoint("/generations", "member", lambda w: {"lot_id": w.lot["id"], "mass": t(1)},
+                            mass=("mass",), ref="lot_id",
+                            foreign=lambda w, b: {**b, "lot_id": w.other_lot["id"]}),
+    # Last: these two would stop the generator from generating.
+    "revoke": Endpoint("/rms-certificates/{cert}/revoke", "certifier",
+                       lambda w: {"on": "2026-03-01", "reason": "fraud"}, date="on"),
+    "suspend": Endpoint("/participants/{gen}/suspend", "admin", lambda w: {"reason": "audit finding"}),
+}
+
+
+def _path(world: World, template: str) -> str:
+    return template.format(gen=world.gen.id, cert=world.gen.certificate, facility=world.gen.facility_id,
+                           lot=world.lot["id"], other_facility=world.other.facility_id,
+                           other_lot=world.other_lot["id"])
+
+
+def _token(world: World, role: str) -> str:
+    return {"admin": world.driver.admin, "certifier": world.gen.certifier, "member": world.gen.token}[role]
+
+
+def _send(world, name, body=None, raw=None, path=None):
+    endpoint = ENDPOINTS[name]
+    url = "/api/v1" + _path(world, path or endpoint.path)
+    headers = {"Authorization": f"Bearer {_token(world, endpoint.token)}"}
+    if raw is not None:
+        return world.driver.client.post(url, data=raw, content_type="application/json", headers=headers)
+    return world.driver.client.post(url, json=body, headers=headers)
+
+
+def _set(body: dict, path: tuple, value) -> dict:
+    body = copy.deepcopy(body)
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+def _refused_without_change(world, engine, name, status, code=None, field=None, **send):
+    before = snapshot(engine)
+    response = _send(world, name, **send)
+    body = assert_problem(response, status, code) if code else None
+    if code is None:
+        assert response.status_code == status, response.get_data(as_text=True)
+        body = response.get_json()
+    if field is not None:
+        assert field in body.get("errors", {}), body
+    assert snapshot(engine) == before, "a refused request changed the database or the log"
+    return body
+
+
+def test_every_endpoint_accepts_its_valid_body(world):
+    """The baseline: without the mutation each body is accepted, so the
+    refusals below are caused by the mutation alone."""
+    for name, endpoint in ENDPOINTS.items():
+        response = _send(world, name, endpoint.body(world))
+        assert response.status_code in (200, 201), (name, response.get_data(as_text=True))
+
+
+NAMES = list(ENDPOINTS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_malformed_json(world, engine, name):
+    _refused_without_change(world, engine, name, 400, "malformed_json", raw=b'{"name": ')
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unknown_field(world, engine, name):
+    body = {**ENDPOINTS[name].body(world), "surprise": 1}
+    _refused_without_change(world, engine, name, 400, "invalid_input", "surprise", body=body)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_missing_field(world, engine, name):
+    body = ENDPOINTS[name].body(world)
+    first = next(iter(body))
+    del body[first]
+    _refused_without_change(world, engine, name, 400, "invalid_input", first, body=body)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_type(world, engine, name):
+    body = ENDPOINTS[name].body(world)
+    first = next(iter(body))
+    body[first] = [{"not": "this"}]
+    _refused_without_change(world, engine, name, 400, None, first, body=body)
+
+
+MASS_NAMES = [n for n, e in ENDPOINTS.items() if e.mass]
+
+
+@pytest.mark.parametrize("name", MASS_NAMES)
+@pytest.mark.parametrize(("value", "code"), [("-1", "must_be_positive"), ("0", "must_be_positive"),
+                                             ("1.0001", "too_many_decimals"), ("lots", "invalid_number"),
+                                             (True, "invalid_number")])
+def test_bad_quantity(world, engine, name, value, code):
+    endpoint = ENDPOINTS[name]
+    body = _set(endpoint.body(world), endpoint.mass, {"value": value, "unit": "kg"})
+    _refused_without_change(world, engine, name, 400, code, endpoint.mass[0], body=body)
+
+
+@pytest.mark.parametrize("name", MASS_NAMES)
+def test_unknown_unit(world, engine, name):
+    endpoint = ENDPOINTS[name]
+    body = _set(endpoint.body(world), endpoint.mass, {"value": "1", "unit": "stone"})
+    _refused_without_change(world, engine, name, 400, "invalid_unit", endpoint.mass[0], body=body)
+
+
+DATE_NAMES = [n for n, e in ENDPOINTS.items() if e.date]
+
+
+@pytest.mark.parametrize("name", DATE_NAMES)
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-13-01", "yesterday", 20260101])
+def test_impossible_date(world, engine, name, value):
+    endpoint = ENDPOINTS[name]
+    body = {**endpoint.body(world), endpoint.date: value}
+    _refused_without_change(world, engine, name, 400, "invalid_input", endpoint.date, body=body)
+
+
+REF_NAMES = [n for n, e in ENDPOINTS.items() if e.ref]
+
+
+@pytest.mark.parametrize("name", REF_NAMES)
+def test_unknown_id(world, engine, name):
+    endpoint = ENDPOINTS[name]
+    body = {**endpoint.body(world), endpoint.ref: 987654}
+    before = snapshot(engine)
+    response = _send(world, name, body=body)
+    # 404 for the missing object, or 403 where the caller's role could never
+    # act on it anyway: either way nothing reveals whether it exists (R-X4).
+    assert response.status_code in (403, 404), response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert snapshot(engine) == before
+
+
+FOREIGN_NAMES = [n for n, e in ENDPOINTS.items() if e.foreign]
+
+
+@pytest.mark.parametrize("name", FOREIGN_NAMES)
+def test_someone_elses_object(world, engine, name):
+    """R-P4, R-X4: a member cannot act on another participant's objects."""
+    endpoint = ENDPOINTS[name]
+    changed = endpoint.foreign(world, endpoint.body(world))
+    path, body = changed if isinstance(changed, tuple) else (None, changed)
+    before = snapshot(engine)
+    response = _send(world, name, body=body, path=path)
+    assert response.status_code in (403, 404), response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert snapshot(engine) == before
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_token(world, engine, name):
+    before = snapshot(engine)
+    url = "/api/v1" + _path(world, ENDPOINTS[name].path)
+    response = world.driver.client.post(url, json=ENDPOINTS[name].body(world))
+    assert_problem(response, 401, "missing_token")
+    assert snapshot(engine) == before
+
+
+def test_unknown_material_code_lists_valid_ones(world, engine):
+    body = {**_lot_body(world), "material_code": "PC_P9.9.9"}
+    problem = _refused_without_change(world, engine, "lots", 400, "unknown_material_code",
+                                      "material_code", body=body)
+    assert "PC_P3.1.9" in problem["detail"]
+
+

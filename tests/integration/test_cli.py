@@ -1,0 +1,99 @@
+"""The `arcreg` command line as a user runs it: real processes (SPEC §13.2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ARCREG = str(Path(sys.executable).with_name("arcreg"))
+
+
+def run(*args, cwd, env=None, timeout=60) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ARCREG_")}
+    environment.update(env or {})
+    return subprocess.run([ARCREG, *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds}s")
+
+
+def test_create_admin_prints_only_the_token(tmp_path):
+    result = run("create-admin", "ops@example.org", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arc_") and len(lines[0]) > 40
+    assert (tmp_path / "arcreg.db").exists()  # the default database, in the working directory
+    again = run("create-admin", "ops@example.org", cwd=tmp_path)
+    assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_keygen_writes_a_private_key_file_once(tmp_path):
+    key = tmp_path / "signing.pem"
+    result = run("keygen", str(key), cwd=tmp_path, env={"ARCREG_LOG_ORIGIN": "example.org/arc"})
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    vkey = result.stdout.strip()
+    assert vkey.startswith("example.org/arc+") and len(vkey.split("+")) == 3
+    again = run("keygen", str(key), cwd=tmp_path)
+    assert again.returncode == 1 and "refusing" in again.stderr
+
+
+def test_db_upgrade_migrates_a_fresh_database(tmp_path):
+    result = run("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+
+
+def test_serve_refuses_an_unreachable_database(tmp_path):
+    port = free_port()  # nothing listens there
+    result = run("serve", "--port", str(free_port()), cwd=tmp_path,
+                 env={"ARCREG_DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{port}/none"})
+    assert result.returncode == 2
+    assert "cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_runs_gunicorn_and_answers_health(tmp_path):
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ARCREG_")}
+    environment["ARCREG_CLOCK"] = "2026-05-01T12:00:00Z"
+    process = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = wait_for(f"http://127.0.0.1:{port}/api/v1/health", process)
+        assert health["status"] == "ok"
+        assert health["database"]["dialect"] == "sqlite"
+        assert health["clock"] == {"now": "2026-05-01T12:00:00Z", "frozen": True}
+        key = tmp_path / "arcreg-signing-key.pem"
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600  # generated on first start
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "gunicorn" in output.lower() or "Booting worker" in output

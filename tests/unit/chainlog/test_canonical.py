@@ -1,0 +1,132 @@
+"""Canonical entry bytes (R-L1): exact RFC 8785, no floats (R-U3), UTC time text (R-U5)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import rfc8785
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chainlog import PayloadError
+from chainlog.canonical import (
+    MAX_SAFE_INTEGER,
+    canonical_json,
+    entry_canonical,
+    format_time,
+    is_canonical_of,
+    parse_time,
+)
+
+# Text that exercises every JCS difference: escapes, non-ASCII, non-BMP,
+# private-use BMP characters that sort differently from astral ones in UTF-16.
+text = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["\u0000", "\u001f", "\b", "\f", "\n", "\r", "\t", '"', "\\", "\u007f", "\ue000", "\uffff", "\U0001f600", "\u2028"]),
+    ),
+    max_size=8,
+)
+safe_ints = st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+json_values = st.recursive(
+    st.none() | st.booleans() | safe_ints | text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
+    max_leaves=20,
+)
+# Values another parser may hand the verifier: floats and big integers too.
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | text
+    | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1.0, -0.0, 1e16, 1e21, 1e-7, 1e-5, 0.1, 5e-324]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=json_values)
+def test_canonical_json_is_rfc8785(json_backend, value):
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=any_json)
+def test_is_canonical_of_agrees_with_rfc8785(json_backend, value):
+    try:
+        exact = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        exact = None
+    if exact is not None:
+        assert is_canonical_of(value, exact)
+    # The fast serialisers' own output is accepted only when it is the JCS form.
+    from chainlog import _json
+
+    try:
+        fast = _json.dumps_sorted(value)
+    except _json.ERRORS:
+        return
+    assert is_canonical_of(value, fast) == (fast == exact)
+
+
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ({"q": 1.5}, "float"),
+        ({"q": Decimal("2500.000")}, "Decimal"),
+        ({"q": [1, {"r": 0.0}]}, "float"),
+        ({1: "x"}, "key"),
+        ({"q": 2**53}, "outside"),
+        ({"q": object()}, "not a JSON value"),
+        ({"q": "\ud800"}, "cannot be canonicalised"),
+    ],
+)
+def test_non_json_payloads_are_refused(json_backend, value, why):
+    with pytest.raises(PayloadError, match=why):
+        canonical_json(value)
+
+
+def test_float_refusal_names_the_path_and_the_rule():
+    with pytest.raises(PayloadError) as info:
+        entry_canonical(0, "2026-11-23T11:37:17.123456Z", "block.transferred", "user:1", {"block": {"quantity": 2.5}})
+    assert "payload.block.quantity" in str(info.value) and "R-U3" in str(info.value)
+
+
+def test_entry_bytes_are_the_jcs_of_the_whole_entry():
+    data = entry_canonical(7, "2026-11-23T11:37:17.123456Z", "lot.registered", "user:42", {"b": "2500.000", "a": None})
+    assert data == (
+        b'{"actor":"user:42","index":7,"payload":{"a":null,"b":"2500.000"},'
+        b'"time":"2026-11-23T11:37:17.123456Z","type":"lot.registered"}'
+    )
+
+
+@pytest.mark.parametrize(
+    "index, time, type_, actor, payload",
+    [
+        (-1, "2026-11-23T11:37:17.123456Z", "t", "a", {}),
+        (True, "2026-11-23T11:37:17.123456Z", "t", "a", {}),
+        (0, "2026-11-23T11:37:17Z", "t", "a", {}),
+        (0, "2026-11-23T11:37:17.123456Z", "", "a", {}),
+        (0, "2026-11-23T11:37:17.123456Z", "t", "", {}),
+        (0, "2026-11-23T11:37:17.123456Z", "t", "a", []),
+    ],
+)
+def test_entry_fields_are_checked(index, time, type_, actor, payload):
+    with pytest.raises(PayloadError):
+        entry_canonical(index, time, type_, actor, payload)
+
+
+def test_time_text_is_utc_with_microseconds_and_z():
+    t = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=timezone.utc)
+    assert format_time(t) == "2026-11-23T11:37:17.123456Z"
+    assert format_time(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-01-01T00:00:00.000000Z"
+    cet = timezone(timedelta(hours=1))
+    assert format_time(datetime(2026, 11, 23, 12, 37, 17, 123456, tzinfo=cet)) == "2026-11-23T11:37:17.123456Z"
+    assert parse_time("2026-11-23T11:37:17.123456Z") == t
+
+
+def test_naive_datetimes_are_refused():
+    with pytest.raises(PayloadError, match="naive"):
+        format_time(datetime(2026, 11, 23, 11, 37, 17))
+    with pytest.raises(PayloadError):
+        parse_time("2026-11-23 11:37:17")

@@ -1,0 +1,196 @@
+"""Offline verification of an exported log (R-L7), without a database, on both JSON backends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+
+from chainlog import VerificationError, merkle
+from chainlog.chain import GENESIS_HASH
+from chainlog.keys import Signer, rotation_payload
+from chainlog.verify import verify_export
+
+from .memlog import MemoryLog, fill, rewrite
+
+SIGNER = Signer.from_seed("registry.example/log", bytes(range(32)))
+
+
+@pytest.fixture
+def log() -> MemoryLog:
+    return fill(MemoryLog(SIGNER), 23)  # checkpoints after 5, 10, 15, 20 entries
+
+
+def fails(lines, verifiers=(SIGNER.vkey,)) -> VerificationError:
+    with pytest.raises(VerificationError) as info:
+        verify_export(lines, list(verifiers))
+    return info.value
+
+
+def entry_pos(log: MemoryLog, index: int) -> int:
+    return next(i for i, line in enumerate(log.lines) if line.startswith(f'{{"index":{index},'))
+
+
+def test_a_good_export_verifies(json_backend, log):
+    report = verify_export(log.lines, [SIGNER.vkey])
+    assert (report.entries, report.size, report.checkpoints, report.signed_size) == (23, 23, 4, 20)
+    assert report.root == log._tree.root()
+    assert report.root_hex == report.root.hex()
+    # bytes lines (a file opened in binary mode) work too
+    assert verify_export([line.encode() for line in log.lines], [SIGNER.verifier]).size == 23
+
+
+def test_empty_export_and_blank_lines(json_backend):
+    assert verify_export([], [SIGNER.vkey]).root == merkle.EMPTY_ROOT
+    log = MemoryLog(SIGNER)
+    log.checkpoint()
+    assert verify_export(log.lines + ["\n", ""], [SIGNER.vkey]).checkpoints == 1
+
+
+def test_changed_payload_field(json_backend, log):
+    pos = entry_pos(log, 7)
+    obj = json.loads(log.lines[pos])
+    log.lines[pos] = log.lines[pos].replace(f'"quantity":"{7}.000"', '"quantity":"8.000"', 1)
+    assert json.loads(log.lines[pos])["payload"] != obj["payload"]
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("payload_changed", 7)
+
+
+def test_changed_hashed_bytes(json_backend, log):
+    # Payload and canonical changed together: the hashes give it away.
+    pos = entry_pos(log, 7)
+    log.lines[pos] = log.lines[pos].replace("7.000", "9.000")
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("payload_changed", 7)
+    assert "expected" in str(err) and "computed" in str(err)
+
+
+def test_rewritten_entry_with_recomputed_hashes_breaks_the_signed_root(json_backend, log):
+    # Rewrite entry 7 and every hash after it consistently: only the checkpoint catches it.
+    out, prev = [], GENESIS_HASH
+    for line in log.lines:
+        obj = json.loads(line)
+        if "checkpoint" in obj:
+            out.append(line)
+            continue
+        if obj["index"] == 7:
+            obj["payload"]["quantity"] = "700.000"
+            obj["canonical"] = obj["canonical"].replace('"7.000"', '"700.000"')
+            obj["leaf_hash"] = merkle.leaf_hash(obj["canonical"].encode()).hex()
+        prev = hashlib.sha256(prev + obj["canonical"].encode()).digest()
+        obj["entry_hash"] = prev.hex()
+        out.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+    err = fails(out)
+    assert err.kind == "root_mismatch" and "size 10" in str(err)
+
+
+def test_deleted_line(json_backend, log):
+    del log.lines[entry_pos(log, 12)]
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("entry_missing", 12)
+
+
+def test_deleted_last_entry_before_a_checkpoint(json_backend, log):
+    del log.lines[entry_pos(log, 9)]  # followed by the size-10 checkpoint
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("entry_missing", 9)
+
+
+def test_two_lines_swapped(json_backend, log):
+    a, b = entry_pos(log, 12), entry_pos(log, 13)
+    log.lines[a], log.lines[b] = log.lines[b], log.lines[a]
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("entries_reordered", 12)
+
+
+def test_distant_lines_swapped(json_backend, log):
+    a, b = entry_pos(log, 2), entry_pos(log, 17)
+    log.lines[a], log.lines[b] = log.lines[b], log.lines[a]
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("entries_reordered", 2)
+
+
+def test_duplicated_line(json_backend, log):
+    pos = entry_pos(log, 3)
+    log.lines.insert(pos + 1, log.lines[pos])
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("entries_reordered", 4)
+
+
+def test_checkpoint_signature_byte_changed(json_backend, log):
+    pos = entry_pos(log, 14) + 1  # the size-15 checkpoint line
+    note = json.loads(log.lines[pos])["checkpoint"]
+    head, b64 = note.rstrip("\n").rsplit(" ", 1)
+    blob = bytearray(base64.b64decode(b64))
+    blob[10] ^= 0x01  # inside the Ed25519 signature, after the 4-byte key id
+    log.lines[pos] = rewrite(log.lines[pos], checkpoint=f"{head} {base64.b64encode(bytes(blob)).decode()}\n")
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("bad_signature", 14)
+
+
+def test_checkpoint_by_an_unknown_key(json_backend, log):
+    log.checkpoint(Signer.generate("registry.example/log"))
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("bad_signature", 22)
+
+
+def test_changed_entry_hash(json_backend, log):
+    pos = entry_pos(log, 4)
+    log.lines[pos] = rewrite(log.lines[pos], entry_hash="00" * 32)
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("chain_broken", 4)
+
+
+def test_non_canonical_but_equal_text(json_backend, log):
+    pos = entry_pos(log, 0)
+    obj = json.loads(log.lines[pos])
+    spaced = obj["canonical"].replace(",", ", ", 1)
+    log.lines[pos] = rewrite(log.lines[pos], canonical=spaced)
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("not_canonical", 0)
+
+
+@pytest.mark.parametrize("bad", ["not json\n", "[1,2]\n", '{"something": 1}\n', '{"checkpoint": 5}\n'])
+def test_malformed_lines(json_backend, log, bad):
+    log.lines.insert(entry_pos(log, 3), bad)
+    err = fails(log.lines)
+    assert err.kind == "malformed"
+
+
+def test_origin_is_checked():
+    log = fill(MemoryLog(SIGNER), 5)
+    with pytest.raises(VerificationError):
+        verify_export(log.lines, [SIGNER.vkey], origin="other.example/log")
+    assert verify_export(log.lines, [SIGNER.vkey], origin="registry.example/log").checkpoints == 1
+
+
+def test_unusual_payloads_still_verify(json_backend):
+    log = MemoryLog(SIGNER)
+    log.append({"\U0001f600": 1, "\uff00": 2, "s": 'q"\\\n\u0000\u2028', "big": -(2**53 - 1), "l": [True, None, {}]})
+    log.append({"name": "Société Générale"})
+    log.checkpoint()
+    assert verify_export(log.lines, [SIGNER.vkey]).size == 2
+
+
+def test_key_rotation_is_followed(json_backend):
+    new = Signer.from_seed("registry.example/log", bytes(range(1, 33)))
+    log = fill(MemoryLog(SIGNER), 5)
+    log.append(rotation_payload(SIGNER, new), type="key.rotated", actor="admin:1")
+    log.append({"n": 6})
+    log.checkpoint(new)
+    report = verify_export(log.lines, [SIGNER.vkey])
+    assert report.verifiers == (new.vkey,) and report.signed_size == 7
+    # After the rotation the outgoing key is no longer trusted.
+    log.checkpoint(SIGNER)
+    err = fails(log.lines)
+    assert err.kind == "bad_signature"
+
+
+def test_forged_rotation_fails(json_backend):
+    mallory = Signer.generate("registry.example/log")
+    log = fill(MemoryLog(SIGNER), 5)
+    log.append(rotation_payload(mallory, mallory), type="key.rotated", actor="admin:1")
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("bad_rotation", 5)

@@ -1,0 +1,227 @@
+"""R-B3, R-B4, R-B5, R-R3, R-R4: content claims, eligible mass, ARC claims."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry.claims import (
+    CompositionItem,
+    arc_eligible_mass,
+    check_claim_date,
+    check_claim_type,
+    check_product_claim,
+    claim_share,
+    disclaimer_required,
+    parse_claim,
+    require_within_eligible,
+)
+from registry.classification import (
+    RecycledStatus,
+    arc_code,
+    arc_type,
+    certificate_quantity,
+    parse_material_code,
+)
+from registry.errors import InvalidInput, RuleViolation
+from registry.units import parse_mass
+
+D = Decimal
+PC, PI, R = RecycledStatus.PC, RecycledStatus.PI, RecycledStatus.R
+TEN_THOUSAND_T = parse_mass({"value": "10000", "unit": "t"}).kg
+
+
+# --- RMS claim syntax (RMS 6.5.9, Tables 6.2 and 6.3) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, total, pc, status, system",
+    [
+        ("RMS 40% PC AC", 40, 40, PC, "AC"),  # Table 6.3
+        ("RMS 90% PI AC", 90, 0, PI, "AC"),
+        ("RMS 50%/10% PC MB", 50, 10, PC, "MB"),
+        ("RMS 100% PC MB", 100, 100, PC, "MB"),
+        ("RMS 75% PC MB", 75, 75, PC, "MB"),
+        ("RMS 30% MB", 30, 0, R, "MB"),  # 6.5.4: no status -> the lesser "recycled"
+        ("RMS 1% AC", 1, 0, R, "AC"),
+        ("RMS 50%/50% PC MB", 50, 50, PC, "MB"),
+    ],
+)
+def test_parse_claim(text, total, pc, status, system):
+    claim = parse_claim(text)
+    assert (claim.total_percent, claim.pc_percent, claim.status, claim.control_system) == (total, pc, status, system)
+    assert claim.text == text
+    assert claim.fraction == D(total) / 100
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RMS 75 % PC MB", "RMS 75% PC", "75% PC MB", "rms 75% pc mb", "RMS 75% PCR MB", "RMS 75% PC SG",
+        "RMS 75.5% PC MB",  # 6.5.3: whole percentages
+        "RMS 0% MB", "RMS 075% MB", "RMS 101% MB", "RMS 150% PC MB",
+        "RMS 50%/10% PI MB",  # the second figure is post-consumer
+        "RMS 50%/10% MB", "RMS 10%/50% PC MB",  # pc part cannot exceed the total
+        "RMS 75% MB PC",  # 6.5.9.2: order matters
+        "RMS  75% PC MB", " RMS 75% PC MB", "RMS 75% PC MB\n", "", None, 75,
+    ],
+)
+def test_malformed_claims_are_refused(text):
+    with pytest.raises(InvalidInput) as info:
+        parse_claim(text, field="claim")
+    assert (info.value.code, info.value.field, info.value.status) == ("invalid_claim", "claim", 400)
+
+
+def test_claimed_mass_is_the_total_percentage_of_the_sale():  # R-B3, SPEC §13.1
+    assert parse_claim("RMS 75% PC MB").claimed_kg(TEN_THOUSAND_T) == D("7500000.000")
+    assert parse_claim("RMS 50%/10% PC MB").claimed_kg(D(1000)) == D("500.000")
+    assert parse_claim("RMS 33% MB").claimed_kg(D("0.005")) == D("0.002")  # 0.00165 half-up
+
+
+# --- ARC-eligible mass (R-B4) ------------------------------------------------------------------
+
+
+def test_example_8_1_75_percent_claim_leaves_2500_t():
+    """10 000 t of 100% PC PP sold with a 75% MB claim -> at most 2 500 t of ARCs."""
+    claimed = parse_claim("RMS 75% PC MB").claimed_kg(TEN_THOUSAND_T)
+    eligible = arc_eligible_mass(TEN_THOUSAND_T, claimed, D(0))
+    assert eligible == D("2500000.000")
+    pp = parse_material_code("PC_P3.1.9")
+    assert certificate_quantity(pp, eligible) == D("2500.000")
+    assert arc_code(pp.status, arc_type(pp)) == "PC_P_PP_ARC"
+    require_within_eligible(D("2500000.000"), eligible)
+    with pytest.raises(RuleViolation) as info:
+        require_within_eligible(D("2500001.000"), eligible)  # 2 500.001 t
+    assert (info.value.code, info.value.rule, info.value.status) == ("lot_over_allocated", "R-B4", 422)
+
+
+def test_used_mass_counts_against_the_lot():  # RMS 8.3.4.3: once only
+    assert arc_eligible_mass(D(1000), D(250), D(700)) == D(50)
+    assert arc_eligible_mass(D(1000), D(250), D(750)) == D(0)
+    assert arc_eligible_mass(D(0), D(0), D(0)) == D(0)
+
+
+def test_a_gram_too_many_is_refused():
+    with pytest.raises(RuleViolation):
+        require_within_eligible(D("50.001"), D("50.000"))
+
+
+def test_disclaimer_when_the_full_mass_backs_arcs():  # R-B5, RMS 8.3.4.5
+    assert disclaimer_required(D(1000), D(1000))
+    assert not disclaimer_required(D(1000), D("999.999"))
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**9, places=3),
+    st.integers(0, 100),
+    st.decimals(min_value=0, max_value=10**9, places=3),
+)
+def test_eligible_mass_is_never_negative_and_never_more_than_unclaimed_sales(sold, percent, used):
+    claimed = parse_claim(f"RMS {percent}% MB").claimed_kg(sold) if percent else D(0)
+    eligible = arc_eligible_mass(sold, claimed, used)
+    assert 0 <= eligible <= sold - claimed
+    assert eligible + claimed + used >= sold
+
+
+# --- product claims (R-R3) ----------------------------------------------------------------------
+
+BOTTLE = [CompositionItem("PET", D(800)), CompositionItem("PP", D(150)), CompositionItem("PE", D(50))]
+
+
+def test_product_claim_matching_type_within_its_mass():
+    check_product_claim("PET", D("0.800"), BOTTLE)
+    check_product_claim("PP", D("0.100"), BOTTLE, already_retired=D("0.050"))
+
+
+@pytest.mark.parametrize(
+    "arc_type, quantity, code",
+    [
+        ("PS", D("0.001"), "material_mismatch"),
+        ("PEQ", D("0.001"), "material_mismatch"),
+        ("OTHER", D("0.001"), "material_mismatch"),
+        ("PET", D("0.801"), "exceeds_product_mass"),
+        ("PE", D("0.051"), "exceeds_product_mass"),
+    ],
+)
+def test_product_claim_refusals(arc_type, quantity, code):
+    with pytest.raises(RuleViolation) as info:
+        check_product_claim(arc_type, quantity, BOTTLE)
+    assert (info.value.code, info.value.rule) == (code, "R-R3")
+
+
+def test_peq_message_points_to_general_claims():
+    with pytest.raises(RuleViolation) as info:
+        check_product_claim("PEQ", D(1), BOTTLE)
+    assert "general claims only" in info.value.detail
+
+
+def test_peq_and_other_back_products_that_name_them():
+    check_product_claim("PEQ", D(1), [CompositionItem("PEQ", D(1000))])
+    check_product_claim("OTHER", D("0.5"), BOTTLE + [CompositionItem("OTHER", D(500))])
+
+
+def test_earlier_retirements_count_against_the_type():
+    with pytest.raises(RuleViolation) as info:
+        check_product_claim("PP", D("0.100"), BOTTLE, already_retired=D("0.051"))
+    assert info.value.code == "exceeds_product_mass"
+
+
+def test_repeated_types_in_a_composition_add_up():
+    check_product_claim("PE", D(2), [CompositionItem("PE", D(1000)), CompositionItem("PE", D(1000))])
+
+
+@pytest.mark.parametrize(
+    "composition, code, field",
+    [
+        ([], "composition_required", "product.composition"),
+        ([CompositionItem("HDPE", D(1))], "unknown_arc_type", "product.composition[0].arc_type"),
+        ([CompositionItem("PE", D(0))], "must_be_positive", "product.composition[0].mass"),
+    ],
+)
+def test_composition_is_checked(composition, code, field):
+    with pytest.raises(InvalidInput) as info:
+        check_product_claim("PE", D(1), composition)
+    assert (info.value.code, info.value.field) == (code, field)
+
+
+def test_claim_type():
+    assert check_claim_type("general") == "general"
+    with pytest.raises(InvalidInput) as info:
+        check_claim_type("marketing")
+    assert info.value.code == "invalid_claim_type"
+
+
+# --- claim date and claim share (R-R4) --------------------------------------------------------------
+
+
+def test_claim_date_before_retirement_is_refused():
+    check_claim_date(None, date(2022, 5, 1))
+    check_claim_date(date(2022, 5, 1), date(2022, 5, 1))
+    check_claim_date(date(2022, 6, 1), date(2022, 5, 1))
+    with pytest.raises(RuleViolation) as info:
+        check_claim_date(date(2022, 4, 30), date(2022, 5, 1))
+    assert (info.value.code, info.value.rule) == ("claim_before_retirement", "R-R4")
+
+
+def test_example_8_3_claim_share_is_25_percent():
+    """6 250 PC PE ARCs retired against 25 000 t of HDPE packaging -> 25%."""
+    packaging = parse_mass({"value": "25000", "unit": "t"}).kg
+    assert claim_share(D("6250.000"), packaging) == D("0.2500")
+
+
+@pytest.mark.parametrize(
+    "quantity, basis_kg, share",
+    [("1", "3000", "0.3333"), ("2", "3000", "0.6667"), ("0.001", "1", "1.0000"), ("3", "2000", "1.5000")],
+)
+def test_claim_share_rounds_half_up_to_a_hundredth_of_a_percent(quantity, basis_kg, share):
+    assert claim_share(D(quantity), D(basis_kg)) == D(share)
+
+
+def test_claim_share_needs_a_basis():
+    with pytest.raises(InvalidInput) as info:
+        claim_share(D(1), D(0))
+    assert info.value.field == "basis_mass"

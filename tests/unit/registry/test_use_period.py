@@ -1,0 +1,64 @@
+"""R-E1: a certificate generated in Y is usable until the end of 31 December Y + 1, UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry.errors import RuleViolation
+from registry.use_period import (
+    expires_at,
+    in_use_period,
+    in_use_period_at,
+    require_in_use_period,
+    use_period_end,
+)
+
+
+def test_rms_8_8_4_1_generated_2021_retirable_on_2022_12_31_expired_on_2023_01_01():
+    assert use_period_end(2021) == date(2022, 12, 31)
+    assert in_use_period(2021, date(2022, 12, 31))
+    assert not in_use_period(2021, date(2023, 1, 1))
+    require_in_use_period(2021, date(2022, 12, 31))
+    with pytest.raises(RuleViolation) as info:
+        require_in_use_period(2021, date(2023, 1, 1))
+    assert (info.value.code, info.value.rule, info.value.status) == ("outside_use_period", "R-E1", 422)
+
+
+@pytest.mark.parametrize(
+    "today, inside",
+    [(date(2021, 1, 1), True), (date(2021, 7, 1), True), (date(2022, 1, 1), True), (date(2020, 12, 31), False),
+     (date(2030, 1, 1), False)],
+)
+def test_in_use_period_on_dates(today, inside):
+    assert in_use_period(2021, today) is inside
+
+
+def test_end_of_day_utc():
+    assert expires_at(2021) == datetime(2023, 1, 1, tzinfo=UTC)
+    last_moment = datetime(2022, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    assert in_use_period_at(2021, last_moment)
+    assert not in_use_period_at(2021, last_moment + timedelta(microseconds=1))
+    # 18:00 on 31 December in New York is already 2023 in UTC.
+    new_york = timezone(timedelta(hours=-5))
+    assert not in_use_period_at(2021, datetime(2022, 12, 31, 19, 0, tzinfo=new_york))
+    assert in_use_period(2021, datetime(2022, 12, 31, 18, 0, tzinfo=new_york))
+
+
+def test_naive_instants_are_refused():
+    with pytest.raises(ValueError):
+        in_use_period_at(2021, datetime(2022, 6, 1))
+
+
+@pytest.mark.parametrize("year", [True, "2021", 2021.0, 0])
+def test_generation_year_must_be_a_year(year):
+    with pytest.raises(ValueError):
+        use_period_end(year)
+
+
+@given(st.integers(2000, 2200), st.dates(min_value=date(1999, 1, 1), max_value=date(2203, 12, 31)))
+def test_use_period_is_the_generation_year_and_the_next(year, today):
+    assert in_use_period(year, today) is (today.year in (year, year + 1))
