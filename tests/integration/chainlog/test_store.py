@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from chainlog import PayloadError, RangeError, VerificationError, merkle, store
 from chainlog.chain import GENESIS_HASH, chain_hash
-from chainlog.checkpoint import open_checkpoint
+from chainlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from chainlog.keys import Signer
 
 T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=timezone.utc)
@@ -183,7 +183,7 @@ def test_never_signs_a_checkpoint_inconsistent_with_the_last(engine):
     fill(engine, 6)
     with engine.begin() as conn:
         # A stored checkpoint whose root is not this log's root at size 4 (a fork).
-        forged = store._sign_checkpoint_note(store.Checkpoint(ORIGIN, 4, bytes(32)), SIGNER)
+        forged = sign_checkpoint(Checkpoint(ORIGIN, 4, bytes(32)), SIGNER)
         conn.execute(store.checkpoints_table.insert().values(size=4, root=bytes(32), note=forged, time="x"))
     with pytest.raises(VerificationError) as info:
         with engine.begin() as conn:
