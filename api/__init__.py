@@ -38,7 +38,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
 
 
 def _register_blueprints(api: RegistryApi) -> None:
-    from api import blocks, certificates, determinations, facilities, health, lots, participants
+    from api import blocks, certificates, determinations, facilities, health, log, lots, participants
 
-    for module in (health, participants, certificates, facilities, determinations, lots, blocks):
+    for module in (health, participants, certificates, facilities, determinations, lots, blocks, log):
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)

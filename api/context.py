@@ -8,9 +8,11 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from chainlog.keys import Signer
 from registry.clock import Clock
 from registry.config import Config
 from registry.db import UnitOfWork
+from registry.signing import load_signer
 
 EXTENSION = "arcreg"
 
@@ -23,6 +25,14 @@ class Registry:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
+    _signer: Signer | None = None
+
+    @property
+    def signer(self) -> Signer:
+        """Loaded once per process: never per request (R-L5: from file or env)."""
+        if self._signer is None:
+            self._signer = load_signer(self.config, create=True)
+        return self._signer
 
 
 def registry() -> Registry:
