@@ -1,19 +1,27 @@
-"""Bearer-token authentication and the request's unit of work (R-P5)."""
+"""Bearer-token authentication, the request's unit of work, and idempotent
+writes (R-P5, R-T5)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import request
+import marshmallow as ma
+from flask import Response, current_app, request
+from sqlalchemy.exc import IntegrityError
 
+from api import jsonio
 from api.context import unit_of_work
+from registry import idempotency
 from registry.actors import Actor
 from registry.db import UnitOfWork
 from registry.errors import Unauthorized
 from registry.identity import actor_of, authenticate
 
 T = TypeVar("T")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def current_actor(uow: UnitOfWork) -> Actor:
@@ -27,14 +35,56 @@ def optional_actor(uow: UnitOfWork) -> Actor | None:
     return current_actor(uow) if "Authorization" in request.headers else None
 
 
-def perform(service: Callable[..., T], *args, **kwargs) -> T:
-    """Run one write service for the authenticated actor and commit: the only
-    place a request commits (DESIGN: the edge commits, services never do)."""
-    with unit_of_work() as uow:
-        actor = current_actor(uow)
-        result = service(uow, actor, *args, **kwargs)
-        uow.commit()
-        return _detached(uow, result)
+def _fingerprint() -> str:
+    """What makes two requests "the same": method, path and the JSON body
+    (parsed, so whitespace and key order do not matter)."""
+    raw = request.get_data(cache=True)
+    body = jsonio.loads(raw) if raw else None
+    text = json.dumps([request.method, request.path, body], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_response(body: str, status: int, replayed: bool = False) -> Response:
+    response = current_app.response_class(body, status=status, mimetype="application/json")
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, status: int = 200,
+            **kwargs) -> Response:
+    """Run one write service for the authenticated actor, serialise its result
+    and commit: the only place a request commits (DESIGN: the edge commits,
+    services never do). With an Idempotency-Key the response is stored in the
+    same transaction, and a retry replays it (R-T5)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    fingerprint = _fingerprint() if key is not None else None
+    try:
+        with unit_of_work() as uow:
+            actor = current_actor(uow)
+            if key is not None:
+                idempotency.check_key(key)
+                stored = idempotency.find(uow, actor.user_id, key, fingerprint)
+                if stored is not None:
+                    return _json_response(stored.body, stored.status, replayed=True)
+            result = service(uow, actor, *args, **kwargs)
+            body = "" if schema is None else current_app.json.dumps(schema().dump(result))
+            if key is not None:
+                idempotency.remember(uow, actor.user_id, key, fingerprint, status, body)
+            uow.commit()
+    except IntegrityError:
+        if key is None:
+            raise
+        # A concurrent retry with the same key committed first: everything
+        # this attempt did was rolled back; answer with the first response.
+        with unit_of_work() as uow:
+            stored = idempotency.find(uow, current_actor(uow).user_id, key, fingerprint)
+        if stored is None:
+            raise
+        return _json_response(stored.body, stored.status, replayed=True)
+    if schema is None:
+        return Response(status=status)
+    return _json_response(body, status)
 
 
 def read(service: Callable[..., T], *args, authenticated: bool = False, **kwargs) -> T:
@@ -42,11 +92,8 @@ def read(service: Callable[..., T], *args, authenticated: bool = False, **kwargs
     (or must have, when ``authenticated``)."""
     with unit_of_work() as uow:
         actor = current_actor(uow) if authenticated else optional_actor(uow)
-        return _detached(uow, service(uow, actor, *args, **kwargs))
-
-
-def _detached(uow: UnitOfWork, result: T) -> T:
-    """Keep the loaded rows usable for serialisation after the unit of work
-    closes (its final rollback would otherwise expire them)."""
-    uow.session.expunge_all()
-    return result
+        result = service(uow, actor, *args, **kwargs)
+        # Keep the loaded rows usable for serialisation after the unit of
+        # work closes (its final rollback would otherwise expire them).
+        uow.session.expunge_all()
+        return result

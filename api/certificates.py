@@ -69,7 +69,7 @@ class Certificates(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Record an RMS certificate (a certifier of the issuing body, or an admin)."""
-        return perform(_record, **body)
+        return perform(_record, **body, schema=CertificateOut, status=201)
 
 
 EVENTS = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}
@@ -82,4 +82,4 @@ class CertificateEvent(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, number, action):
         """Revoke (permanent), suspend or reinstate a certificate from a date (R-C3)."""
-        return perform(_event(EVENTS[action]), number, **body)
+        return perform(_event(EVENTS[action]), number, **body, schema=CertificateOut, status=200)

@@ -152,7 +152,7 @@ class Determinations(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Record a determination for a facility or line and a certification year (certifier)."""
-        return perform(determinations.record_determination, **body)
+        return perform(determinations.record_determination, **body, schema=DeterminationOut, status=201)
 
 
 @blp.route("/determinations/<int:determination_id>")
@@ -171,4 +171,4 @@ class Withdraw(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, determination_id):
         """Withdraw a determination: no more generation under it (R-A7)."""
-        return perform(determinations.withdraw_determination, determination_id, **body)
+        return perform(determinations.withdraw_determination, determination_id, **body, schema=DeterminationOut, status=200)

@@ -49,7 +49,7 @@ class Facilities(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Register a facility of the caller's participant."""
-        return perform(facilities.register_facility, **body)
+        return perform(facilities.register_facility, **body, schema=FacilityOut, status=201)
 
 
 @blp.route("/facilities/<int:facility_id>/lines")
@@ -59,4 +59,4 @@ class Lines(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, facility_id):
         """Register a production line inside a facility."""
-        return perform(facilities.register_line, facility_id, **body)
+        return perform(facilities.register_line, facility_id, **body, schema=LineOut, status=201)

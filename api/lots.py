@@ -119,7 +119,7 @@ class Lots(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Register a base material lot (its generator's members)."""
-        return perform(lots.register_lot, **body)
+        return perform(lots.register_lot, **body, schema=LotOut, status=201)
 
 
 @blp.route("/lots/<int:lot_id>")
@@ -138,7 +138,7 @@ class Dispositions(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, lot_id):
         """Record a sale or consumption of lot mass and the RMS claim it carried (R-B3)."""
-        return perform(lots.add_disposition, lot_id, **body)
+        return perform(lots.add_disposition, lot_id, **body, schema=LotOut, status=201)
 
 
 @blp.route("/generations")
@@ -148,7 +148,7 @@ class Generations(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Generate a block of ARC or PEQ certificates from a lot (R-G1–R-G4)."""
-        return perform(generation.generate, **body)
+        return perform(generation.generate, **body, schema=BlockOut, status=201)
 
 
 

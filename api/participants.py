@@ -68,7 +68,7 @@ class Participants(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Register a participant (admin); it starts pending."""
-        return perform(participants.register_participant, **body)
+        return perform(participants.register_participant, **body, schema=ParticipantOut, status=201)
 
 
 @blp.route("/participants/<int:participant_id>")
@@ -86,7 +86,7 @@ class Activate(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, participant_id):
         """Activate a participant that signed the GPP commitment (admin)."""
-        return perform(participants.activate_participant, participant_id)
+        return perform(participants.activate_participant, participant_id, schema=ParticipantOut, status=200)
 
 
 @blp.route("/participants/<int:participant_id>/suspend")
@@ -96,7 +96,7 @@ class Suspend(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, participant_id):
         """Suspend a participant: its holdings become inactive (R-P3)."""
-        return perform(participants.suspend_participant, participant_id, **body)
+        return perform(participants.suspend_participant, participant_id, **body, schema=ParticipantOut, status=200)
 
 
 @blp.route("/participants/<int:participant_id>/users")
@@ -106,7 +106,7 @@ class Members(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, participant_id):
         """Add a member user acting for the participant (admin)."""
-        return perform(identity.add_member, participant_id, **body)
+        return perform(identity.add_member, participant_id, **body, schema=UserOut, status=201)
 
 
 @blp.route("/users")
@@ -116,7 +116,7 @@ class Users(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body):
         """Add an administrator or a certification body's user (admin)."""
-        return perform(identity.add_staff_user, **body)
+        return perform(identity.add_staff_user, **body, schema=UserOut, status=201)
 
 
 @blp.route("/users/<int:user_id>/tokens")
@@ -126,7 +126,7 @@ class Tokens(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, user_id):
         """Issue an API token (admin, or the user itself); the token is shown once."""
-        return perform(identity.create_token_for, user_id, **body)
+        return perform(identity.create_token_for, user_id, **body, schema=TokenOut, status=201)
 
 
 @blp.route("/tokens/<int:token_id>")
@@ -135,4 +135,4 @@ class TokenById(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def delete(self, token_id):
         """Revoke a token (its user or an admin)."""
-        perform(identity.revoke_token, token_id)
+        return perform(identity.revoke_token, token_id, status=204)

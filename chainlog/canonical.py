@@ -36,13 +36,30 @@ ENTRY_FIELDS = ("actor", "index", "payload", "time", "type")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 # Fast-path guards on a serialisation already equal to the candidate bytes.
-# A float spelled "1.0" / "-0.0" or with an exponent is where json/orjson and
-# ECMAScript disagree; 16+ digit runs may be integers beyond 2**53-1 (only
-# checked when the backend does not refuse those itself). Matches inside
-# strings are false alarms that merely send the entry to the exact check.
-_FLOATY = re.compile(rb"\.0(?=[,}\]]|\Z)|[0-9][eE][-+]?[0-9]+(?=[,}\]]|\Z)")
-_LONG_DIGITS = re.compile(rb"[0-9]{16,}")
+# json and orjson spell a float either with an exponent, always signed
+# ("1e+16", "2.5e-07"), or in decimal; they differ from ECMAScript (RFC 8785
+# §3.2.2.3) only on exponents and on integral floats ("1.0", "-0.0"). Those
+# spellings are searched for as plain substrings (fast); a match inside a
+# string is a false alarm that merely sends the entry to the exact check.
+_EXPONENT = re.compile(rb"[0-9]e[-+][0-9]")
+_LONG_DIGITS = re.compile(rb"[0-9]{16,}")  # maybe beyond 2**53-1 (json backend only)
 _NON_BMP_UTF8 = re.compile(rb"[\xf0-\xf4]")
+
+
+def fast_form_is_jcs(fast: bytes) -> bool:
+    """Given the sorted compact serialisation of a value, is it certainly its RFC 8785 form?
+
+    True unless it may hold a float written differently by ECMAScript, an
+    integer beyond ±(2**53-1) (when the backend does not refuse those), or a
+    key above U+FFFF (UTF-16 order). False means "ask rfc8785", not "wrong".
+    """
+    if (b"e+" in fast or b"e-" in fast) and _EXPONENT.search(fast):
+        return False
+    if b".0," in fast or b".0}" in fast or b".0]" in fast or fast.endswith(b".0"):
+        return False
+    if not _json.STRICT_INTEGERS and _LONG_DIGITS.search(fast):
+        return False
+    return fast.isascii() or not _NON_BMP_UTF8.search(fast)
 
 
 def check_json_value(value: Any, path: str = "payload") -> bool:
@@ -104,12 +121,7 @@ def is_canonical_of(value: Any, data: bytes) -> bool:
         fast = _json.dumps_sorted(value)
     except _json.ERRORS:
         fast = None
-    if (
-        fast == data
-        and not _FLOATY.search(fast)
-        and (_json.STRICT_INTEGERS or not _LONG_DIGITS.search(fast))
-        and (fast.isascii() or not _NON_BMP_UTF8.search(fast))
-    ):
+    if fast == data and fast_form_is_jcs(fast):
         return True
     try:
         return rfc8785.dumps(value) == data

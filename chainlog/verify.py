@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from . import _json
-from .canonical import _FLOATY, _LONG_DIGITS, _NON_BMP_UTF8, is_canonical_of
+from .canonical import fast_form_is_jcs, is_canonical_of
 from .chain import GENESIS_HASH
 from .checkpoint import open_checkpoint
 from .compact import CompactRange
@@ -111,8 +111,6 @@ def verify_export(
     """
     trusted = [v if isinstance(v, Verifier) else parse_vkey(v) for v in verifiers]
     loads, dumps_sorted, errors = _json.loads, _json.dumps_sorted, _json.ERRORS
-    strict_integers = _json.STRICT_INTEGERS
-    floaty, long_digits, non_bmp = _FLOATY.search, _LONG_DIGITS.search, _NON_BMP_UTF8.search
     sha256 = hashlib.sha256
     tree = CompactRange()
     add_leaf = tree.append
@@ -148,12 +146,7 @@ def verify_export(
                 fast = dumps_sorted(fields)
             except errors:
                 fast = None
-            if not (
-                fast == data
-                and not floaty(fast)
-                and (strict_integers or not long_digits(fast))
-                and (fast.isascii() or not non_bmp(fast))
-            ) and not is_canonical_of(fields, data):
+            if (fast != data or not fast_form_is_jcs(fast)) and not is_canonical_of(fields, data):
                 raise _classify_canonical(fields, text, expected)
             leaf = sha256(b"\x00" + data).digest()
             if leaf.hex() != obj["leaf_hash"]:

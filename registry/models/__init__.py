@@ -5,8 +5,10 @@ from registry.models.certification import CertificateEvent, RmsCertificate
 from registry.models.facilities import Determination, Facility, ProductionLine
 from registry.models.identity import ApiToken, Participant, User
 from registry.models.lots import Disposition, Lot
+from registry.models.trading import IdempotencyRecord, JobRun, Retirement
 
 __all__ = [
-    "ApiToken", "Block", "CertificateEvent", "Determination", "Disposition", "Facility", "Lot",
-    "Participant", "ProductionLine", "RmsCertificate", "SerialCounter", "User",
+    "ApiToken", "Block", "CertificateEvent", "Determination", "Disposition", "Facility",
+    "IdempotencyRecord", "JobRun", "Lot", "Participant", "ProductionLine", "Retirement",
+    "RmsCertificate", "SerialCounter", "User",
 ]

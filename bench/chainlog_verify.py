@@ -1,0 +1,188 @@
+"""Benchmark: offline verification of an exported log vs the bare SHA-256 work it needs.
+
+    /work/venv/bin/python bench/chainlog_verify.py                 # 100k and 1M entries
+    /work/venv/bin/python bench/chainlog_verify.py --sizes 100000  # one size
+    /work/venv/bin/python bench/chainlog_verify.py --stdlib-json   # without orjson
+
+For each size it writes an export of N realistic entries (~300-byte block
+transfer payloads: serial ranges, quantities as strings, a lineage link) with
+a signed checkpoint every 10,000 entries, then runs, each in a fresh process:
+
+- ``verify``: `chainlog.verify.verify_export` over the file (timed; peak RSS);
+- ``memory``: the same under tracemalloc (peak traced bytes; time not used);
+- ``bare``:   the SHA-256 work verification inherently needs, on canonical
+  bytes already in memory — per entry the chain hash over prev ‖ canonical and
+  the leaf hash over 0x00 ‖ canonical, plus the n−1 interior node hashes;
+- ``parse``:  only parsing every line of the file as JSON (reported apart:
+  it is not part of the bare limit).
+
+The ratio verify / bare is the figure of merit (target ≤ 3×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chainlog import _json  # noqa: E402
+from chainlog.canonical import entry_canonical  # noqa: E402
+from chainlog.chain import GENESIS_HASH, lineage_link  # noqa: E402
+from chainlog.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
+from chainlog.compact import CompactRange  # noqa: E402
+from chainlog.export import checkpoint_line  # noqa: E402
+from chainlog.keys import Signer  # noqa: E402
+
+ORIGIN = "bench.example/log"
+SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
+TIME = "2026-11-23T11:37:17.123456Z"
+CHECKPOINT_EVERY = 10_000
+
+
+def payload(i: int, prev_index: int, prev_leaf: bytes) -> dict:
+    first = 1 + (i % 977) * 2500
+    return {
+        "serial": f"US-2026-PC_P_PE_ARC-{i // 50:06d}-{first:010d}",
+        "arc_code": "PC_P_PE_ARC",
+        "quantity": f"{(i % 5000) + 0.5:.3f}",
+        "from": f"participant:{i % 97}",
+        "to": f"participant:{(i * 7) % 101}",
+        "moved": {"first": first, "last": first + 1249},
+        "remainder": {"first": first + 1250, "last": first + 2499, "quantity": "1250.000"},
+        "prev": lineage_link(prev_index, prev_leaf),
+    }
+
+
+def generate(n: int, export: Path, canon: Path) -> None:
+    """Write the export and, for the bare benchmark, the canonical texts (one per line)."""
+    sha256 = hashlib.sha256
+    tree, prev = CompactRange(), GENESIS_HASH
+    prev_leaf, prev_index = bytes(32), 0
+    with open(export, "w", encoding="utf-8") as out, open(canon, "wb") as raw:
+        out.write(checkpoint_line(sign_checkpoint(Checkpoint(ORIGIN, 0, tree.root()), SIGNER)))
+        for i in range(n):
+            p = payload(i, prev_index, prev_leaf)
+            data = entry_canonical(i, TIME, "block.transferred", f"user:{i % 13}", p)
+            leaf = sha256(b"\x00" + data).digest()
+            prev = sha256(prev + data).digest()
+            tree.append(leaf)
+            text = data.decode("utf-8")
+            out.write(json.dumps(
+                {"index": i, "time": TIME, "type": "block.transferred", "actor": f"user:{i % 13}", "payload": p,
+                 "canonical": text, "leaf_hash": leaf.hex(), "entry_hash": prev.hex()},
+                ensure_ascii=False, separators=(",", ":"),
+            ) + "\n")
+            raw.write(data + b"\n")
+            prev_leaf, prev_index = leaf, i
+            if (i + 1) % CHECKPOINT_EVERY == 0 or i + 1 == n:
+                out.write(checkpoint_line(sign_checkpoint(Checkpoint(ORIGIN, i + 1, tree.root()), SIGNER)))
+
+
+def phase_verify(export: str) -> dict:
+    from chainlog.verify import verify_export
+
+    t = time.perf_counter()
+    with open(export, "rb") as f:
+        report = verify_export(f, [SIGNER.vkey], origin=ORIGIN)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "entries": report.entries, "checkpoints": report.checkpoints,
+            "root": report.root_hex, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def phase_memory(export: str) -> dict:
+    import tracemalloc
+
+    from chainlog.verify import verify_export
+
+    tracemalloc.start()
+    with open(export, "rb") as f:
+        verify_export(f, [SIGNER.vkey], origin=ORIGIN)
+    _, peak = tracemalloc.get_traced_memory()
+    return {"traced_peak_kb": peak / 1024}
+
+
+def phase_bare(canon: str) -> dict:
+    with open(canon, "rb") as f:
+        texts = [line[:-1] for line in f]
+    sha256 = hashlib.sha256
+    t = time.perf_counter()
+    prev, leaves = GENESIS_HASH, []
+    append = leaves.append
+    for data in texts:
+        prev = sha256(prev + data).digest()  # R-L2 chain hash
+        append(sha256(b"\x00" + data).digest())  # R-L3 leaf hash
+    level = leaves
+    while len(level) > 1:  # the n-1 interior nodes
+        nxt = [sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return {"seconds": time.perf_counter() - t, "root": level[0].hex() if level else None}
+
+
+def phase_parse(export: str) -> dict:
+    loads = _json.loads
+    t = time.perf_counter()
+    with open(export, "rb") as f:
+        for line in f:
+            loads(line)
+    return {"seconds": time.perf_counter() - t}
+
+
+def run_phase(phase: str, path: str, stdlib: bool) -> dict:
+    cmd = [sys.executable, __file__, "--phase", phase, "--path", path] + (["--stdlib-json"] if stdlib else [])
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--stdlib-json", action="store_true", help="force the standard-library json backend")
+    ap.add_argument("--phase", help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.stdlib_json:
+        _json.use_stdlib(True)
+    if args.phase:
+        fn = {"verify": phase_verify, "memory": phase_memory, "bare": phase_bare, "parse": phase_parse}[args.phase]
+        print(json.dumps(fn(args.path)))
+        return
+
+    print(f"python {sys.version.split()[0]}, json backend: {_json.BACKEND}, cpus: {os.cpu_count()}")
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            export, canon = Path(tmp) / "log.jsonl", Path(tmp) / "canonical.txt"
+            t = time.perf_counter()
+            generate(n, export, canon)
+            gen = time.perf_counter() - t
+            size_mb = export.stat().st_size / 2**20
+            avg_canon = canon.stat().st_size / n - 1
+            verify = run_phase("verify", str(export), args.stdlib_json)
+            memory = run_phase("memory", str(export), args.stdlib_json)
+            bare = run_phase("bare", str(canon), args.stdlib_json)
+            parse = run_phase("parse", str(export), args.stdlib_json)
+            assert verify["root"] == bare["root"], "verify and bare disagree on the root"
+            print(
+                f"N={n:,}: export {size_mb:.0f} MiB (canonical avg {avg_canon:.0f} B, generated in {gen:.1f} s), "
+                f"{verify['checkpoints']} checkpoints\n"
+                f"  verify_export  {verify['seconds']:7.2f} s  ({verify['seconds'] / n * 1e6:.2f} µs/entry)\n"
+                f"  bare SHA-256   {bare['seconds']:7.2f} s  ({bare['seconds'] / n * 1e6:.2f} µs/entry)\n"
+                f"  JSON parse     {parse['seconds']:7.2f} s  ({parse['seconds'] / n * 1e6:.2f} µs/entry, not in the bare limit)\n"
+                f"  ratio verify/bare = {verify['seconds'] / bare['seconds']:.2f}x   "
+                f"verify/(bare+parse) = {verify['seconds'] / (bare['seconds'] + parse['seconds']):.2f}x\n"
+                f"  memory: verify process max RSS {verify['max_rss_mb']:.1f} MiB, "
+                f"tracemalloc peak during verify {memory['traced_peak_kb']:.0f} KiB"
+            )
+
+
+if __name__ == "__main__":
+    main()

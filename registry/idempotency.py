@@ -1,0 +1,45 @@
+"""Idempotency-Key records (R-T5): a retried POST returns the first response
+and changes nothing more; the same key with another request is refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import delete
+
+from registry.db import UnitOfWork
+from registry.errors import InvalidInput, RuleViolation
+from registry.models import IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=48)  # R-T5 asks for at least 24 hours
+MAX_KEY_LENGTH = 255
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+                           field="Idempotency-Key", code="invalid_idempotency_key", rule="R-T5")
+    return key
+
+
+def find(uow: UnitOfWork, user_id: int, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """The stored first response for this user's key, if any."""
+    record = uow.session.get(IdempotencyRecord, (user_id, key))
+    if record is not None and record.fingerprint != fingerprint:
+        raise RuleViolation("this Idempotency-Key was used for a different request",
+                            field="Idempotency-Key", code="idempotency_key_reused", rule="R-T5")
+    return record
+
+
+def remember(uow: UnitOfWork, user_id: int, key: str, fingerprint: str, status: int, body: str) -> None:
+    """Store the response in the same transaction as the change it reports."""
+    uow.session.add(IdempotencyRecord(user_id=user_id, key=key, fingerprint=fingerprint, status=status,
+                                      body=body, created_at=uow.clock.now()))
+    uow.flush()
+
+
+def purge_expired(uow: UnitOfWork) -> int:
+    """Forget records older than KEEP_FOR (run by the daily jobs)."""
+    cutoff = uow.clock.now() - KEEP_FOR
+    result = uow.session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return result.rowcount or 0

@@ -1,0 +1,78 @@
+"""Retirements, idempotency records and job runs (SPEC §9–§11)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Index, Text
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from registry.sqltypes import DecimalText, Milli, UTCDateTime
+
+
+class Retirement(SQLModel, table=True):
+    """A public retirement record (R-R1, R-R2): enough to verify the claim.
+
+    The block's identifying fields are copied here because the record is
+    public and immutable, and so that the public list filters by them
+    without joins.
+    """
+
+    __tablename__ = "retirement"
+    __table_args__ = (
+        Index("ix_retirement_year_type", "reporting_year", "arc_type"),
+        Index("ix_retirement_beneficiary", "beneficiary"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(foreign_key="block.serial", max_length=80, unique=True)
+    owner_id: int = Field(foreign_key="participant.id", index=True)
+    quantity: Decimal = Field(sa_column=Column(Milli(), nullable=False))
+    arc_code: str = Field(max_length=24)
+    arc_type: str = Field(max_length=8)
+    generation_year: int
+    generator_id: int = Field(foreign_key="participant.id")
+    lot_reference: str = Field(max_length=100)
+    first_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
+    beneficiary: str = Field(max_length=200)
+    claim_type: str = Field(max_length=8)
+    reporting_year: int
+    claim_date: date | None = None
+    statement: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    basis_kg: Decimal | None = Field(default=None, sa_column=Column(Milli(), nullable=True))
+    claim_share: Decimal | None = Field(default=None, sa_column=Column(DecimalText(), nullable=True))
+    product: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    retired_on: date
+    log_index: int = Field(sa_column=Column(BigInteger, nullable=False))
+    leaf_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to a POST with an Idempotency-Key, per user (R-T5).
+
+    Written in the same transaction as the change it answers for, so a
+    retry after a crash either finds both or neither.
+    """
+
+    __tablename__ = "idempotency_record"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a daily job (expiry R-E2, removal R-E4), for the record."""
+
+    __tablename__ = "job_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, index=True)
+    ran_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    summary: dict = Field(sa_column=Column(JSON, nullable=False))
