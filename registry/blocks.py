@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from registry.db import UnitOfWork
-from registry.errors import NotFound
+from registry.errors import NotFound, RuleViolation
 from registry.models import Block, SerialCounter
+from registry.units import MILLI, exact_arithmetic
 
 UNITS_PER_CERTIFICATE = 1000  # a serial unit is 0.001 certificate (R-G2)
 SERIAL_DIGITS = 12
@@ -66,3 +67,61 @@ def get_block(uow: UnitOfWork, serial: str, *, lock: bool = False) -> Block:
     if block is None:
         raise NotFound(f"no block {serial}", code="block_not_found")
     return block
+
+
+def link(block: Block) -> dict:
+    """R-L2b: the block's last lineage entry, for the next entry's ``prev``."""
+    return {"index": block.log_index, "leaf_hash": block.leaf_hash}
+
+
+def lock_active_block(uow: UnitOfWork, serial: str) -> Block:
+    """The block under a row lock, refused unless active (R-T1).
+
+    The lock is what makes racing transfers and retirements safe (R-T4): the
+    second request waits, then sees the first one's result (a smaller block,
+    or a ``split`` parent that no longer holds anything).
+    """
+    block = get_block(uow, serial, lock=True)
+    if block.state != "active":
+        raise RuleViolation(f"block {serial} is {block.state}; only active blocks move",
+                            code="block_not_active", rule="R-T1")
+    return block
+
+
+def split(uow: UnitOfWork, parent: Block, quantity: Decimal) -> tuple[Block, Block]:
+    """Split an active block into two adjacent ranges (R-T2): the lower
+    serials (``quantity`` of them) and the rest. The parent becomes ``split``:
+    history, not a holding. The caller assigns owners and states."""
+    units = units_of(quantity)
+    total = parent.last_unit - parent.first_unit + 1
+    if not 0 < units < total:
+        raise ValueError("a split leaves two non-empty blocks")
+    # The base mass follows the quantity, rounded down to the gram for the
+    # lower part so the two parts add up exactly to the parent's.
+    with exact_arithmetic():
+        lower_base = (parent.base_kg * units / total).quantize(MILLI, rounding=ROUND_DOWN)
+    now = uow.clock.now()
+    children = []
+    for first, last, base in ((parent.first_unit, parent.first_unit + units - 1, lower_base),
+                              (parent.first_unit + units, parent.last_unit, parent.base_kg - lower_base)):
+        child = Block(
+            serial=format_serial(parent.arc_code, parent.generation_year, parent.generator_id, first, last),
+            arc_code=parent.arc_code, arc_type=parent.arc_type, recycled_status=parent.recycled_status,
+            quantity=Decimal(last - first + 1) / UNITS_PER_CERTIFICATE, state="active",
+            owner_id=parent.owner_id, generator_id=parent.generator_id, lot_id=parent.lot_id,
+            lot_reference=parent.lot_reference, determination_id=parent.determination_id,
+            generation_year=parent.generation_year, first_unit=first, last_unit=last, base_kg=base,
+            parent_serial=parent.serial, log_index=parent.log_index, leaf_hash=parent.leaf_hash,
+            created_at=now, updated_at=now)
+        uow.session.add(child)
+        children.append(child)
+    parent.state = "split"
+    parent.updated_at = now
+    uow.flush()
+    return children[0], children[1]
+
+
+def stamp(blocks: list[Block], ref) -> None:
+    """Point each block's lineage at the entry that just recorded it."""
+    for block in blocks:
+        block.log_index, block.leaf_hash = ref.index, ref.leaf_hash

@@ -23,13 +23,12 @@ def upgrade() -> None:
     op.create_table('job_run',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('ran_at', registry.sqltypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('summary', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name', 'day', name='uq_job_run_name_day')
     )
-    with op.batch_alter_table('job_run', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_job_run_name'), ['name'], unique=False)
-
     op.create_table('idempotency_record',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -91,7 +90,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_idempotency_record_created_at'))
 
     op.drop_table('idempotency_record')
-    with op.batch_alter_table('job_run', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_job_run_name'))
-
     op.drop_table('job_run')

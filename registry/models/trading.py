@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Text
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from registry.sqltypes import DecimalText, Milli, UTCDateTime
@@ -68,11 +68,18 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class JobRun(SQLModel, table=True):
-    """One run of a daily job (expiry R-E2, removal R-E4), for the record."""
+    """One run of a daily job (expiry R-E2, removal R-E4) for one UTC day.
+
+    The unique (name, day) row is claimed in the job's own transaction, so
+    however many server processes wake up at 00:00, one of them runs the job
+    for that day; a process starting later the same day finds it done.
+    """
 
     __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("name", "day", name="uq_job_run_name_day"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=40, index=True)
+    name: str = Field(max_length=40)
+    day: date
     ran_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     summary: dict = Field(sa_column=Column(JSON, nullable=False))

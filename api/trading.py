@@ -1,0 +1,85 @@
+"""Transfers, block lists and holdings (SPEC §9, §13)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from api.auth import perform, read
+from api.fields import LogRefSchema, QuantityField
+from api.openapi import Blueprint
+from api.schemas import BlockOut
+from registry import holdings, transfers
+
+blp = Blueprint("trading", __name__, description="Transfers and holdings (R-T1–R-T5)")
+
+
+class TransferIn(ma.Schema):
+    serial = ma.fields.String(required=True, validate=ma.validate.Length(1, 80))
+    quantity = QuantityField(required=True, metadata={"type": "string", "example": "100.000"})
+    to_participant_id = ma.fields.Integer(required=True, strict=True)
+
+
+class TransferOut(ma.Schema):
+    id = ma.fields.Integer(metadata={"description": "the transfer's log index"})
+    moved = ma.fields.Nested(BlockOut)
+    remainder = ma.fields.Nested(BlockOut, allow_none=True)
+    log = ma.fields.Nested(LogRefSchema)
+
+
+class BlockQuery(ma.Schema):
+    owner = ma.fields.Integer(load_default=None)
+    state = ma.fields.String(load_default=None, validate=ma.validate.OneOf(holdings.STATES))
+    arc_type = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 8))
+    year = ma.fields.Integer(load_default=None)
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, holdings.MAX_LIMIT))
+    cursor = ma.fields.String(load_default=None)
+
+
+class BlockPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BlockOut))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class HoldingOut(ma.Schema):
+    arc_type = ma.fields.String()
+    generation_year = ma.fields.Integer()
+    state = ma.fields.String()
+    quantity = ma.fields.Decimal(as_string=True)
+    blocks = ma.fields.Integer()
+
+
+class HoldingsOut(ma.Schema):
+    participant_id = ma.fields.Integer()
+    lines = ma.fields.List(ma.fields.Nested(HoldingOut))
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @blp.arguments(TransferIn)
+    @blp.response(201, TransferOut)
+    @blp.doc(security=[{"bearer": []}], parameters=[{"in": "header", "name": "Idempotency-Key",
+                                                     "schema": {"type": "string"}, "required": False}])
+    def post(self, body):
+        """Transfer a quantity of an active block to another participant (R-T2)."""
+        return perform(transfers.transfer, **body, schema=TransferOut, status=201)
+
+
+@blp.route("/blocks")
+class Blocks(MethodView):
+    @blp.arguments(BlockQuery, location="query")
+    @blp.response(200, BlockPage)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, args):
+        """Blocks held by a participant, filtered and paginated (owner or admin)."""
+        return read(holdings.list_blocks, **args, authenticated=True)
+
+
+@blp.route("/participants/<int:participant_id>/holdings")
+class Holdings(MethodView):
+    @blp.response(200, HoldingsOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, participant_id):
+        """Totals by ARC type, generation year and state (owner or admin)."""
+        lines = read(holdings.holdings, participant_id, authenticated=True)
+        return {"participant_id": participant_id, "lines": lines}

@@ -1,0 +1,72 @@
+"""Transfers between participants (SPEC §9, R-T1–R-T4, RMS 8.7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from registry.actors import Actor, require_acts_for
+from registry.blocks import block_payload, link, lock_active_block, split, stamp
+from registry.db import UnitOfWork
+from registry.errors import NotFound, RuleViolation
+from registry.journal import LogRef, record
+from registry.models import Block, Participant
+from registry.participants import require_active
+from registry.use_period import require_in_use_period
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    id: int  # the transfer's log index: unique, and where its proof lives
+    moved: Block
+    remainder: Block | None
+    log: LogRef
+
+
+def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal) -> Participant:
+    """The checks every move of a block shares (R-T3, R-P3, R-E1): returns its
+    owner. A block is public, so someone else's is 403, not 404."""
+    require_acts_for(actor, block.owner_id)
+    owner = uow.session.get(Participant, block.owner_id)
+    require_active(owner, "holder")
+    # R-E2: correctness never waits for the expiry job.
+    require_in_use_period(block.generation_year, uow.clock.today())
+    if quantity > block.quantity:
+        raise RuleViolation(f"block {block.serial} holds {block.quantity}, not {quantity}",
+                            field="quantity", code="insufficient_quantity", rule="R-T3")
+    return owner
+
+
+def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
+             to_participant_id: int) -> TransferResult:
+    block = lock_active_block(uow, serial)
+    sender = check_movable(uow, actor, block, quantity)
+    recipient = uow.session.get(Participant, to_participant_id)
+    if recipient is None:
+        raise NotFound(f"no participant {to_participant_id}", field="to_participant_id",
+                       code="participant_not_found")
+    if recipient.id == sender.id:
+        raise RuleViolation("sender and recipient are the same participant", field="to_participant_id",
+                            code="same_participant", rule="R-T3")
+    require_active(recipient, "recipient")
+
+    parent = link(block)
+    if quantity == block.quantity:
+        moved, remainder = block, None
+    else:
+        moved, remainder = split(uow, block, quantity)  # R-T2: the lower serials move
+    moved.owner_id = recipient.id
+    moved.updated_at = uow.clock.now()
+    uow.flush()
+    ref = record(uow, "block.transferred", actor, {
+        "parent": block.serial,
+        "from": sender.id,
+        "to": recipient.id,
+        "quantity": format(quantity, "f"),
+        "moved": block_payload(moved),
+        "remainder": block_payload(remainder) if remainder else None,
+        "prev": parent,  # R-L2b: the parent's last entry
+    })
+    stamp([b for b in (moved, remainder) if b is not None], ref)
+    uow.flush()
+    return TransferResult(id=ref.index, moved=moved, remainder=remainder, log=ref)
