@@ -85,7 +85,7 @@ class QuantityField(ma.fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return parse_quantity(value, field=attr or "quantity")
+            return parse_quantity(value, field=attr or "quantity").value
         except InvalidInput as exc:
             raise _remember(exc) from None
 

@@ -47,6 +47,13 @@ def _std_dumps_sorted(value: Any) -> bytes:
     return _std_encoder.encode(value).encode("utf-8")
 
 
+_std_line_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _std_dumps_line(value: Any) -> bytes:
+    return _std_line_encoder.encode(value).encode("utf-8")
+
+
 if _orjson is not None:
     _ORJSON_OPTIONS = _orjson.OPT_SORT_KEYS | _orjson.OPT_STRICT_INTEGER
     _orjson_loads = _orjson.loads
@@ -59,13 +66,19 @@ if _orjson is not None:
         # OPT_STRICT_INTEGER: integers beyond 2**53-1 raise, as in RFC 8785.
         return _orjson_dumps(value, option=_ORJSON_OPTIONS)
 
+    def _fast_dumps_line(value: Any) -> bytes:
+        return _orjson_dumps(value)
+
     loads = _fast_loads
     dumps_sorted = _fast_dumps_sorted
+    #: Compact, insertion-ordered, non-ASCII kept: the export line form.
+    dumps_line = _fast_dumps_line
     #: True when `dumps_sorted` itself refuses integers outside ±(2**53-1).
     STRICT_INTEGERS = True
 else:  # pragma: no cover - depends on the environment
     loads = _std_loads
     dumps_sorted = _std_dumps_sorted
+    dumps_line = _std_dumps_line
     STRICT_INTEGERS = False
 
 #: Errors either backend raises on input it cannot parse or serialise.
@@ -76,11 +89,13 @@ if _orjson is not None:
 
 def use_stdlib(flag: bool = True) -> None:
     """Force the standard-library backend (tests run both backends)."""
-    global loads, dumps_sorted, STRICT_INTEGERS, BACKEND
+    global loads, dumps_sorted, dumps_line, STRICT_INTEGERS, BACKEND
     if flag or _orjson is None:
-        loads, dumps_sorted, STRICT_INTEGERS, BACKEND = _std_loads, _std_dumps_sorted, False, "json"
+        loads, dumps_sorted, dumps_line = _std_loads, _std_dumps_sorted, _std_dumps_line
+        STRICT_INTEGERS, BACKEND = False, "json"
     else:
-        loads, dumps_sorted, STRICT_INTEGERS, BACKEND = _fast_loads, _fast_dumps_sorted, True, "orjson"
+        loads, dumps_sorted, dumps_line = _fast_loads, _fast_dumps_sorted, _fast_dumps_line
+        STRICT_INTEGERS, BACKEND = True, "orjson"
 
 
 def std_dumps_plain(value: Any) -> str:

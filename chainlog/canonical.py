@@ -36,26 +36,28 @@ ENTRY_FIELDS = ("actor", "index", "payload", "time", "type")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 # Fast-path guards on a serialisation already equal to the candidate bytes.
-# json and orjson spell a float either with an exponent, always signed
-# ("1e+16", "2.5e-07"), or in decimal; they differ from ECMAScript (RFC 8785
-# §3.2.2.3) only on exponents and on integral floats ("1.0", "-0.0"). Those
-# spellings are searched for as plain substrings (fast); a match inside a
-# string is a false alarm that merely sends the entry to the exact check.
-_EXPONENT = re.compile(rb"[0-9]e[-+][0-9]")
-_LONG_DIGITS = re.compile(rb"[0-9]{16,}")  # maybe beyond 2**53-1 (json backend only)
+# json and orjson differ from ECMAScript number formatting (RFC 8785
+# §3.2.2.3) only for floats, which the log never writes (R-U3); a float in an
+# object member (`":1.5`) or an array sends the entry to the exact check, and
+# so do integers that may exceed 2**53-1 (with the json backend; orjson
+# refuses them itself) and keys above U+FFFF (UTF-16 order). Matches inside
+# strings are false alarms that only cost the exact check.
+_MEMBER_FLOAT = re.compile(rb'":-?[0-9]+[.eE]')
+_ARRAY_FLOAT = re.compile(rb"[\[,]-?[0-9]+[.eE]")
+_LONG_DIGITS = re.compile(rb"[0-9]{16,}")
 _NON_BMP_UTF8 = re.compile(rb"[\xf0-\xf4]")
 
 
 def fast_form_is_jcs(fast: bytes) -> bool:
     """Given the sorted compact serialisation of a value, is it certainly its RFC 8785 form?
 
-    True unless it may hold a float written differently by ECMAScript, an
-    integer beyond ±(2**53-1) (when the backend does not refuse those), or a
-    key above U+FFFF (UTF-16 order). False means "ask rfc8785", not "wrong".
+    True unless it may hold a float, an integer beyond ±(2**53-1) (when the
+    backend does not refuse those), or a key above U+FFFF (UTF-16 order).
+    False means "ask rfc8785", not "wrong".
     """
-    if (b"e+" in fast or b"e-" in fast) and _EXPONENT.search(fast):
+    if fast[:1] not in (b"{", b"["):  # a bare scalar: rare, leave it to rfc8785
         return False
-    if b".0," in fast or b".0}" in fast or b".0]" in fast or fast.endswith(b".0"):
+    if _MEMBER_FLOAT.search(fast) or (b"[" in fast and _ARRAY_FLOAT.search(fast)):
         return False
     if not _json.STRICT_INTEGERS and _LONG_DIGITS.search(fast):
         return False

@@ -107,7 +107,7 @@ def split(uow: UnitOfWork, parent: Block, quantity: Decimal) -> tuple[Block, Blo
         child = Block(
             serial=format_serial(parent.arc_code, parent.generation_year, parent.generator_id, first, last),
             arc_code=parent.arc_code, arc_type=parent.arc_type, recycled_status=parent.recycled_status,
-            quantity=Decimal(last - first + 1) / UNITS_PER_CERTIFICATE, state="active",
+            quantity=Decimal(last - first + 1).scaleb(-3), state="active",
             owner_id=parent.owner_id, generator_id=parent.generator_id, lot_id=parent.lot_id,
             lot_reference=parent.lot_reference, determination_id=parent.determination_id,
             generation_year=parent.generation_year, first_unit=first, last_unit=last, base_kg=base,

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import stat
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ARCREG = str(Path(sys.executable).with_name("arcreg"))
+from tests.serverproc import ARCREG, clean_env, free_port, wait_for
 
 
 def run(*args, cwd, env=None, timeout=60) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ARCREG_")}
-    environment.update(env or {})
-    return subprocess.run([ARCREG, *args], cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds}s")
+    return subprocess.run([ARCREG, *args], cwd=cwd, env=clean_env(**(env or {})), capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def test_create_admin_prints_only_the_token(tmp_path):
@@ -82,8 +55,7 @@ def test_serve_refuses_an_unreachable_database(tmp_path):
 @pytest.mark.slow
 def test_serve_runs_gunicorn_and_answers_health(tmp_path):
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ARCREG_")}
-    environment["ARCREG_CLOCK"] = "2026-05-01T12:00:00Z"
+    environment = clean_env(ARCREG_CLOCK="2026-05-01T12:00:00Z")
     process = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path,
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
