@@ -38,9 +38,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
 
 
 def _register_blueprints(api: RegistryApi) -> None:
-    from api import (blocks, certificates, determinations, facilities, health, log, lots, participants,
-                     trading)
+    from api import (blocks, certificates, corrections, determinations, facilities, health, log, lots,
+                     participants, retirements, trading)
 
     for module in (health, participants, certificates, facilities, determinations, lots, trading, blocks,
-                   log):
+                   retirements, corrections, log):
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+
 from gunicorn.app.base import BaseApplication
 
 from registry.config import Config
+
+
+def _post_worker_init(worker) -> None:
+    """Start the daily-jobs scheduler in the worker, after the fork: a thread
+    started in the arbiter would not survive into the workers (R-E2)."""
+    from api.scheduler import start_scheduler
+
+    jobs_log = logging.getLogger("arcreg")
+    if not jobs_log.handlers:  # job summaries go where gunicorn's error log goes
+        jobs_log.handlers = list(worker.log.error_log.handlers)
+        jobs_log.setLevel(logging.INFO)
+    start_scheduler(worker.wsgi)
+
+
+def _worker_exit(_server, worker) -> None:
+    from api.scheduler import stop_scheduler
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        stop_scheduler(app)
 
 
 class RegistryServer(BaseApplication):
@@ -16,6 +38,9 @@ class RegistryServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if self.registry_config.run_scheduler:
+            self.cfg.set("post_worker_init", _post_worker_init)
+            self.cfg.set("worker_exit", _worker_exit)
 
     def load(self):
         from api import create_app

@@ -39,8 +39,9 @@ from chainlog.canonical import entry_canonical  # noqa: E402
 from chainlog.chain import GENESIS_HASH, lineage_link  # noqa: E402
 from chainlog.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
 from chainlog.compact import CompactRange  # noqa: E402
-from chainlog.export import checkpoint_line  # noqa: E402
+from chainlog.export import checkpoint_line, entry_line  # noqa: E402
 from chainlog.keys import Signer  # noqa: E402
+from chainlog.store import StoredEntry  # noqa: E402
 
 ORIGIN = "bench.example/log"
 SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
@@ -76,11 +77,9 @@ def generate(n: int, export: Path, canon: Path) -> None:
             prev = sha256(prev + data).digest()
             tree.append(leaf)
             text = data.decode("utf-8")
-            out.write(json.dumps(
-                {"index": i, "time": TIME, "type": "block.transferred", "actor": f"user:{i % 13}", "payload": p,
-                 "canonical": text, "leaf_hash": leaf.hex(), "entry_hash": prev.hex()},
-                ensure_ascii=False, separators=(",", ":"),
-            ) + "\n")
+            # As the store exports it: the payload read back from the canonical text.
+            out.write(entry_line(StoredEntry(i, TIME, "block.transferred", f"user:{i % 13}",
+                                             json.loads(text)["payload"], text, leaf, prev)))
             raw.write(data + b"\n")
             prev_leaf, prev_index = leaf, i
             if (i + 1) % CHECKPOINT_EVERY == 0 or i + 1 == n:

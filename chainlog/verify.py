@@ -12,10 +12,16 @@ For each entry line (format: `chainlog.export`), in order:
 3. the leaf hash SHA-256(0x00 ‖ canonical) must equal ``leaf_hash``
    (``payload_changed``: the hashed bytes changed) and the chain hash
    SHA-256(prev ‖ canonical) must equal ``entry_hash`` (``chain_broken``);
-4. the leaf joins a `CompactRange`, which keeps the Merkle root of all
-   leaves so far in at most ~64 hashes (never the leaves themselves);
+4. the leaf joins a compact range (`chainlog.compact`), which keeps the
+   Merkle root of all leaves so far in at most ~64 hashes, never the leaves;
 5. a ``key.rotated`` entry, once verified, moves trust from the outgoing key
    to the incoming one (R-L5) for the checkpoints that follow.
+
+A line spelled exactly as `export.entry_line` writes it is checked by
+rebuilding it byte for byte from its canonical text (`_fast_entry`): one
+parse of the canonical text instead of two of the whole line. Any other
+spelling, and every failure, goes through the field-by-field general path,
+which names the first bad index and the kind of damage.
 
 For each checkpoint line: the note must be signed by a trusted key
 (``bad_signature``), its size must be the number of entries read so far, and
@@ -39,9 +45,11 @@ from . import _json
 from .canonical import fast_form_is_jcs, is_canonical_of
 from .chain import GENESIS_HASH
 from .checkpoint import open_checkpoint
-from .compact import CompactRange
 from .errors import VerificationError
 from .keys import Verifier, parse_vkey, verify_rotation
+from .merkle import fold
+
+_sha256 = hashlib.sha256
 
 ENTRY_KEYS = frozenset(("index", "time", "type", "actor", "payload", "canonical", "leaf_hash", "entry_hash"))
 
@@ -97,6 +105,73 @@ def _classify_canonical(fields: dict, text: str, index: int) -> VerificationErro
     )
 
 
+# An entry line as `export.entry_line` writes it ends with this suffix, of
+# fixed length: the two hashes are 64 hex digits each.
+_CANONICAL_KEY = b',"canonical":"'
+_SUFFIX_LEN = len(b'","leaf_hash":"') + 64 + len(b'","entry_hash":"') + 64 + len(b'"}')
+
+
+def _fast_entry(raw: bytes, expected: int, prev: bytes) -> tuple[bytes, bytes, str] | None:
+    """Verify an entry line written exactly as `export.entry_line` writes it.
+
+    Rebuilds the whole line from its canonical text and the recomputed hashes
+    and compares bytes: if they are equal, the line's fields are the fields of
+    the canonical text, which is RFC 8785 JSON whose hashes chain from `prev`,
+    so every check of the general path holds. Returns (leaf, entry hash, type),
+    or None to let the general path decide (and explain a failure).
+    """
+    at = raw.rfind(_CANONICAL_KEY)
+    if at < 0 or len(raw) - _SUFFIX_LEN <= at:
+        return None
+    try:
+        text = _json.loads(raw[at + len(_CANONICAL_KEY) - 1 : len(raw) - _SUFFIX_LEN + 1])
+        data = text.encode("utf-8")
+        entry = _json.loads(data)
+        if type(entry) is not dict or len(entry) != 5 or type(entry.get("index")) is not int:
+            return None
+        if entry["index"] != expected or _json.dumps_sorted(entry) != data:
+            return None
+        if not fast_form_is_jcs(data):
+            return None
+        leaf = _sha256(b"\x00" + data).digest()
+        entry_hash = _sha256(prev + data).digest()
+        line = _json.dumps_line({
+            "index": expected, "time": entry["time"], "type": entry["type"], "actor": entry["actor"],
+            "payload": entry["payload"], "canonical": text, "leaf_hash": leaf.hex(), "entry_hash": entry_hash.hex(),
+        })
+    except (*_json.ERRORS, KeyError, AttributeError):
+        return None
+    if line != raw:
+        return None
+    return leaf, entry_hash, entry["type"]
+
+
+def _general_entry(obj: dict, expected: int, prev: bytes, rest: Iterable[Any]) -> tuple[bytes, bytes]:
+    """Check a parsed entry line field by field; return (leaf, entry hash) or raise."""
+    index = obj.get("index")
+    if obj.keys() != ENTRY_KEYS or isinstance(index, bool) or not isinstance(index, int):
+        raise _fail("malformed", expected, f"not an entry line: keys {sorted(obj)}")
+    if index != expected:
+        raise _misplaced(expected, index, rest)
+    text = obj["canonical"]
+    if type(text) is not str:
+        raise _fail("malformed", expected, "canonical must be a string")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail("malformed", expected, "canonical text is not valid Unicode") from None
+    fields = {"actor": obj["actor"], "index": index, "payload": obj["payload"], "time": obj["time"], "type": obj["type"]}
+    if not is_canonical_of(fields, data):
+        raise _classify_canonical(fields, text, expected)
+    leaf = _sha256(b"\x00" + data).digest()
+    if leaf.hex() != obj["leaf_hash"]:
+        raise _fail("payload_changed", expected, f"leaf hash: expected {obj['leaf_hash']!r}, computed {leaf.hex()}")
+    entry_hash = _sha256(prev + data).digest()
+    if entry_hash.hex() != obj["entry_hash"]:
+        raise _fail("chain_broken", expected, f"entry hash: expected {obj['entry_hash']!r}, computed {entry_hash.hex()}")
+    return leaf, entry_hash
+
+
 def verify_export(
     lines: Iterable[str | bytes],
     verifiers: Sequence[Verifier | str],
@@ -110,90 +185,77 @@ def verify_export(
     `origin`, if given, must be every checkpoint's origin line.
     """
     trusted = [v if isinstance(v, Verifier) else parse_vkey(v) for v in verifiers]
-    loads, dumps_sorted, errors = _json.loads, _json.dumps_sorted, _json.ERRORS
-    sha256 = hashlib.sha256
-    tree = CompactRange()
-    add_leaf = tree.append
+    sha256 = _sha256
     expected, prev = 0, GENESIS_HASH
+    stack: list[bytes] = []  # compact range: roots of the complete subtrees, largest first
     checkpoints, signed_size, cp_origin = 0, 0, None
     it = iter(lines)
 
     for raw in it:
-        try:
-            obj = loads(raw)
-        except errors:
+        if type(raw) is not bytes:
+            raw = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        fast = _fast_entry(raw, expected, prev) if raw.startswith(b'{"index":') else None
+        if fast is not None:
+            leaf, prev, entry_type = fast
+        else:
             if not raw.strip():
                 continue  # blank line (e.g. a final newline)
-            raise _fail("malformed", expected, "line is not valid JSON") from None
-        if type(obj) is not dict:
-            raise _fail("malformed", expected, "line is not a JSON object")
-
-        if len(obj) == 8:  # ---- entry line (the hot path) ----------------------
-            index = obj.get("index")
-            if index != expected or type(index) is not int:
-                if obj.keys() != ENTRY_KEYS or isinstance(index, bool) or not isinstance(index, int):
-                    raise _fail("malformed", expected, f"not an entry line: keys {sorted(obj)}")
-                raise _misplaced(expected, index, it)
-            text = obj["canonical"]
-            if type(text) is not str or obj.keys() != ENTRY_KEYS:
-                raise _fail("malformed", expected, "entry line must hold exactly the export fields")
             try:
-                data = text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise _fail("malformed", expected, "canonical text is not valid Unicode") from None
-            fields = {"actor": obj["actor"], "index": index, "payload": obj["payload"], "time": obj["time"], "type": obj["type"]}
-            try:
-                fast = dumps_sorted(fields)
-            except errors:
-                fast = None
-            if (fast != data or not fast_form_is_jcs(fast)) and not is_canonical_of(fields, data):
-                raise _classify_canonical(fields, text, expected)
-            leaf = sha256(b"\x00" + data).digest()
-            if leaf.hex() != obj["leaf_hash"]:
-                raise _fail("payload_changed", expected, f"leaf hash: expected {obj['leaf_hash']!r}, computed {leaf.hex()}")
-            prev = sha256(prev + data).digest()
-            if prev.hex() != obj["entry_hash"]:
-                raise _fail("chain_broken", expected, f"entry hash: expected {obj['entry_hash']!r}, computed {prev.hex()}")
-            add_leaf(leaf)
-            expected += 1
-            if follow_rotations and obj["type"] == "key.rotated":
-                trusted = _rotate(trusted, obj["payload"], expected - 1)
-            continue
+                obj = _json.loads(raw)
+            except _json.ERRORS:
+                raise _fail("malformed", expected, "line is not valid JSON") from None
+            if type(obj) is not dict:
+                raise _fail("malformed", expected, "line is not a JSON object")
+            if "checkpoint" in obj:
+                signed_size, cp_origin = _checkpoint(obj, stack, expected, signed_size, cp_origin, trusted, origin)
+                checkpoints += 1
+                continue
+            leaf, prev = _general_entry(obj, expected, prev, it)
+            entry_type = obj["type"]
 
-        if len(obj) == 1 and "checkpoint" in obj:  # ---- checkpoint line -------------
-            at = expected - 1 if expected else None
-            note = obj["checkpoint"]
-            if not isinstance(note, str):
-                raise _fail("malformed", at, "checkpoint must be the signed note text")
-            try:
-                cp = open_checkpoint(note, trusted, origin=origin)
-            except VerificationError as exc:
-                kind = "malformed" if exc.kind == "malformed" else "bad_signature"
-                raise _fail(kind, at, f"checkpoint after entry {at}: {exc}") from None
-            if cp_origin is not None and cp.origin != cp_origin:
-                raise _fail("inconsistent_checkpoint", at, f"checkpoint origin: expected {cp_origin!r}, got {cp.origin!r}")
-            cp_origin = cp.origin
-            if cp.size > expected:
-                raise _fail("entry_missing", expected, f"checkpoint of size {cp.size} follows only {expected} entries")
-            if cp.size < expected or cp.size < signed_size:
-                raise _fail(
-                    "inconsistent_checkpoint", at,
-                    f"checkpoint of size {cp.size} must come right after entry {cp.size - 1}, not after entry {at}",
-                )
-            computed = tree.root()
-            if computed != cp.root:
-                raise _fail(
-                    "root_mismatch", None,
-                    f"checkpoint at size {cp.size}: expected root {cp.root.hex()}, computed {computed.hex()} "
-                    f"(an entry before index {cp.size} differs from what was signed)",
-                )
-            checkpoints += 1
-            signed_size = cp.size
-            continue
+        # CompactRange.append, inlined: one merge per trailing 1 bit of the size.
+        h, carry = leaf, expected
+        while carry & 1:
+            h = sha256(b"\x01" + stack.pop() + h).digest()
+            carry >>= 1
+        stack.append(h)
+        expected += 1
+        if follow_rotations and entry_type == "key.rotated":
+            trusted = _rotate(trusted, _json.loads(raw)["payload"], expected - 1)
 
-        raise _fail("malformed", expected, f"unknown line with keys {sorted(obj)}")
+    return VerifyReport(expected, expected, fold(stack), checkpoints, signed_size, tuple(v.vkey for v in trusted))
 
-    return VerifyReport(expected, tree.size, tree.root(), checkpoints, signed_size, tuple(v.vkey for v in trusted))
+
+def _checkpoint(obj, stack, size, signed_size, cp_origin, trusted, origin):
+    """Verify one checkpoint line against the recomputed tree; return (signed size, origin)."""
+    at = size - 1 if size else None
+    note = obj["checkpoint"]
+    if len(obj) != 1 or not isinstance(note, str):
+        raise _fail("malformed", at, "a checkpoint line is {\"checkpoint\": <signed note text>}")
+    try:
+        cp = open_checkpoint(note, trusted, origin=origin)
+    except VerificationError as exc:
+        kind = "malformed" if exc.kind == "malformed" else "bad_signature"
+        raise _fail(kind, at, f"checkpoint after entry {at}: {exc}") from None
+    if cp_origin is not None and cp.origin != cp_origin:
+        raise _fail("inconsistent_checkpoint", at, f"checkpoint origin: expected {cp_origin!r}, got {cp.origin!r}")
+    if cp.size > size:
+        raise _fail("entry_missing", size, f"checkpoint of size {cp.size} follows only {size} entries")
+    if cp.size < size or cp.size < signed_size:
+        raise _fail(
+            "inconsistent_checkpoint", at,
+            f"checkpoint of size {cp.size} must come right after entry {cp.size - 1}, not after entry {at}",
+        )
+    computed = fold(stack)
+    if computed != cp.root:
+        raise _fail(
+            "root_mismatch", None,
+            f"checkpoint at size {cp.size}: expected root {cp.root.hex()}, computed {computed.hex()} "
+            f"(an entry before index {cp.size} differs from what was signed)",
+        )
+    return cp.size, cp.origin
 
 
 def _rotate(trusted: list[Verifier], payload: Any, index: int) -> list[Verifier]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, get_for_update
 from registry.errors import NotFound, RuleViolation
 from registry.models import Block, SerialCounter
 from registry.units import MILLI, exact_arithmetic
@@ -29,7 +29,7 @@ def new_serial(uow: UnitOfWork, generator_id: int, year: int, arc_code: str,
                quantity: Decimal) -> tuple[int, int, str]:
     """Take the next serial range of the generator's year under a row lock, so
     that concurrent generations never overlap (R-G2)."""
-    counter = uow.session.get(SerialCounter, (generator_id, year), with_for_update=True)
+    counter = get_for_update(uow.session, SerialCounter, (generator_id, year))
     if counter is None:
         counter = SerialCounter(generator_id=generator_id, year=year, next_unit=1)
         uow.session.add(counter)
@@ -63,7 +63,7 @@ def block_payload(block: Block) -> dict:
 
 
 def get_block(uow: UnitOfWork, serial: str, *, lock: bool = False) -> Block:
-    block = uow.session.get(Block, serial, with_for_update=lock)
+    block = get_for_update(uow.session, Block, serial, lock=lock)
     if block is None:
         raise NotFound(f"no block {serial}", code="block_not_found")
     return block

@@ -102,3 +102,18 @@ class UnitOfWork:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: results are serialised after the commit.
     return sessionmaker(bind=engine, class_=Session, expire_on_commit=False, autoflush=True)
+
+
+def get_for_update(session: Session, model, key, *, lock: bool = True):
+    """``session.get`` under a row lock (R-T4) — re-reading the row even when
+    the session already holds it: a row loaded before the lock was taken may
+    be stale by the time we own the lock, and acting on it would undo a
+    concurrent commit."""
+    if not lock:
+        return session.get(model, key)
+    return session.get(model, key, with_for_update=True, populate_existing=True)
+
+
+def for_update(query):
+    """A SELECT that locks its rows and refreshes them (see get_for_update)."""
+    return query.with_for_update().execution_options(populate_existing=True)

@@ -9,7 +9,7 @@ from sqlmodel import or_, select
 
 from registry import additionality
 from registry.actors import Actor, require_role
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, for_update, get_for_update
 from registry.errors import NotFound, RuleViolation
 from registry.facilities import get_facility, get_line
 from registry.journal import record
@@ -40,7 +40,7 @@ def _current(uow: UnitOfWork, facility_id: int, line_id: int | None, year: int) 
     query = select(Determination).where(
         Determination.facility_id == facility_id, Determination.line_id == line_id,
         Determination.certification_year == year, Determination.status == CURRENT)
-    return uow.session.exec(query.with_for_update()).first()
+    return uow.session.exec(for_update(query)).first()
 
 
 def _first_certified_year(uow: UnitOfWork, facility_id: int, line_id: int | None, year: int,
@@ -110,7 +110,7 @@ def withdraw_determination(uow: UnitOfWork, actor: Actor, determination_id: int,
                            reason: str) -> Determination:
     """R-A7, RMS 8.5.2: no more generation under it; generated ARCs stay active."""
     require_role(actor, "certifier", "admin")
-    determination = uow.session.get(Determination, determination_id, with_for_update=True)
+    determination = get_for_update(uow.session, Determination, determination_id)
     if determination is None:
         raise NotFound(f"no determination {determination_id}", code="determination_not_found")
     if determination.status != CURRENT:
@@ -137,7 +137,7 @@ def covering_determination(uow: UnitOfWork, lot: Lot, year: int) -> Determinatio
         Determination.facility_id == lot.facility_id, Determination.certification_year == year,
         Determination.status == CURRENT,
         or_(Determination.line_id == lot.line_id, Determination.line_id.is_(None)))
-    candidates = list(uow.session.exec(query.with_for_update()))
+    candidates = list(uow.session.exec(for_update(query)))
     # A line's own determination is more specific than its facility's.
     candidates.sort(key=lambda d: d.line_id is None)
     if not candidates:

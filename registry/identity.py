@@ -16,7 +16,7 @@ from sqlmodel import select
 import re
 
 from registry.actors import Actor, require_role
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from registry.models import ApiToken, Participant, User
 
@@ -105,7 +105,7 @@ def create_token_for(uow: UnitOfWork, actor: Actor, user_id: int, *,
 
 def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
     """DELETE /tokens/{id}: the token's user or an administrator (R-P5)."""
-    row = uow.session.get(ApiToken, token_id, with_for_update=True)
+    row = get_for_update(uow.session, ApiToken, token_id)
     if row is None or not (actor.is_admin or actor.user_id == row.user_id):
         raise NotFound(f"no token {token_id}", code="token_not_found", rule="R-X4")
     if row.revoked_at is None:

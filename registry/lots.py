@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from registry import certification, claims, classification
 from registry.actors import Actor, require_acts_for
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from registry.facilities import get_facility, get_line
 from registry.journal import record
@@ -202,7 +202,7 @@ def _certificate_for(uow: UnitOfWork, participant_id: int, number: str, day: dat
 
 
 def get_lot(uow: UnitOfWork, actor: Actor | None, lot_id: int, *, lock: bool = False) -> Lot:
-    lot = uow.session.get(Lot, lot_id, with_for_update=lock)
+    lot = get_for_update(uow.session, Lot, lot_id, lock=lock)
     if lot is None or actor is None or not (actor.acts_for(lot.generator_id) or actor.role == "certifier"):
         raise NotFound(f"no lot {lot_id}", code="lot_not_found", rule="R-X4")
     return lot

@@ -6,7 +6,7 @@ from datetime import date
 
 from registry.actors import Actor, require_role
 from registry.countries import parse_country
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, get_for_update
 from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.models import Participant
@@ -26,7 +26,7 @@ def participant_payload(participant: Participant) -> dict:
 
 
 def get_participant(uow: UnitOfWork, participant_id: int, *, lock: bool = False) -> Participant:
-    participant = uow.session.get(Participant, participant_id, with_for_update=lock)
+    participant = get_for_update(uow.session, Participant, participant_id, lock=lock)
     if participant is None:
         raise NotFound(f"no participant {participant_id}", code="participant_not_found")
     return participant

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from registry import certification
 from registry.actors import Actor, require_role
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, for_update
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.models import CertificateEvent, RmsCertificate
@@ -67,7 +67,7 @@ def record_certificate(uow: UnitOfWork, actor: Actor, *, participant_id: int, nu
 
 def get_certificate(uow: UnitOfWork, number: str, *, lock: bool = False) -> RmsCertificate:
     query = select(RmsCertificate).where(RmsCertificate.number == number)
-    cert = uow.session.exec(query.with_for_update() if lock else query).first()
+    cert = uow.session.exec(for_update(query) if lock else query).first()
     if cert is None:
         raise NotFound(f"no RMS certificate {number}", code="certificate_not_found")
     return cert

@@ -29,7 +29,9 @@ class MemoryLog:
         leaf = merkle.leaf_hash(canonical)
         self._prev = chain_hash(self._prev, canonical)
         self._tree.append(leaf)
-        e = StoredEntry(self.size, TIME, type, actor, payload, canonical.decode(), leaf, self._prev)
+        # As the store does: the payload is read back from the canonical text.
+        text = canonical.decode()
+        e = StoredEntry(self.size, TIME, type, actor, json.loads(text)["payload"], text, leaf, self._prev)
         self.lines.append(entry_line(e))
         self.size += 1
         return e

@@ -1,0 +1,54 @@
+"""The daily jobs on a timer, inside each served worker (R-E2, R-E4).
+
+APScheduler 3 ``BackgroundScheduler`` in UTC: a cron trigger at 00:00 UTC
+every day, plus one run at start-up that catches up after downtime. Every
+gunicorn worker has its own scheduler, so several fire at once; the JobRun
+claim in ``registry.jobs`` makes the work happen once per day regardless.
+Only ``arcreg serve``/``demo`` turn it on (``Config.run_scheduler``): the
+application factory alone, as tests use it, never starts a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from api.context import EXTENSION
+from registry.jobs import run_daily_jobs
+
+log = logging.getLogger("arcreg.scheduler")
+
+SCHEDULER = "arcreg.scheduler"
+
+
+def start_scheduler(app: Flask) -> BackgroundScheduler:
+    """Start the app's scheduler (once per process) and return it."""
+    existing = app.extensions.get(SCHEDULER)
+    if existing is not None:
+        return existing
+    state = app.extensions[EXTENSION]
+
+    def daily() -> None:
+        results = run_daily_jobs(state.sessions, state.clock)
+        log.info("daily jobs for %s: %s", state.clock.today(), results)
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    # coalesce + one instance: after a long stall, one catch-up run, never two at once.
+    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+    scheduler.add_job(daily, CronTrigger(hour=0, minute=0, timezone=UTC), id="daily", **defaults)
+    scheduler.add_job(daily, "date", run_date=datetime.now(UTC), id="catch-up", **defaults)
+    scheduler.start()
+    app.extensions[SCHEDULER] = scheduler
+    return scheduler
+
+
+def stop_scheduler(app: Flask) -> None:
+    """Stop firing; a job already running is left to finish or, if the process
+    exits first, its open transaction rolls back (R-X3)."""
+    scheduler = app.extensions.pop(SCHEDULER, None)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)

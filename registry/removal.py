@@ -1,0 +1,137 @@
+"""Removal of generators that lost eligibility for more than a year, and
+forfeiture of the certificates they still hold (R-E4, RMS 8.5.3).
+
+RMS 8.5.3: a generator without a valid RMS certificate for more than one
+year is removed from the registry; the ARCs it generated and still holds are
+forfeited. Certificates it sold stay with their buyers (RMS 8.5.1). Not being
+able to generate meanwhile (R-E3) is enforced at generation itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from registry import certification
+from registry.actors import SYSTEM
+from registry.blocks import block_payload, link, stamp
+from registry.db import UnitOfWork, for_update, get_for_update
+from registry.journal import record
+from registry.models import Block, CertificateEvent, Participant, RmsCertificate
+from registry.participants import participant_payload
+
+ONE_DAY = timedelta(days=1)
+
+
+def _last_valid_day(certificate, events, today: date) -> date | None:
+    """The last day up to ``today`` on which the certificate was valid (R-C3).
+
+    Its standing only changes on its issue date, the day after its expiry
+    and on event dates, so the last valid day is ``min(expiry, today)`` or
+    the day before some event: check those few candidates with the rule
+    itself (``certification.status_on``) instead of re-deriving it.
+    """
+    end = min(certificate.expires_on, today)
+    candidates = {end} | {e.on - ONE_DAY for e in events if e.on - ONE_DAY <= end}
+    valid = [d for d in candidates if d >= certificate.issued_on and certification.is_valid_on(
+        d, certificate.issued_on, certificate.expires_on, events)]
+    return max(valid, default=None)
+
+
+def inactive_since(certificates: Iterable, events: Mapping[str, Iterable[certification.CertificateEvent]],
+                   today: date) -> date | None:
+    """The first day of the current period without any valid certificate:
+    the day after the last day any of ``certificates`` was valid.
+
+    ``certificates`` are the participant's reprocessing certificates (objects
+    with ``number``, ``issued_on``, ``expires_on``); ``events`` their
+    suspensions, reinstatements and revocations by number. None when one is
+    valid today, or when none was ever valid (it never was a generator).
+    """
+    last = [_last_valid_day(c, list(events.get(c.number, ())), today) for c in certificates]
+    last = [d for d in last if d is not None]
+    if not last or max(last) >= today:
+        return None
+    return max(last) + ONE_DAY
+
+
+def one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February: the anniversary is 28 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def removal_due(since: date | None, today: date) -> bool:
+    """R-E4 "for more than one year": inactive since 2027-01-01 (a
+    certificate that expired 2026-12-31) completes its year on the
+    anniversary, 2028-01-01; it is removed from 2028-01-02."""
+    return since is not None and today > one_year_after(since)
+
+
+def _reprocessing_certificates(uow: UnitOfWork) -> dict[int, list[RmsCertificate]]:
+    """Certificates covering reprocessing (R-P2), by participant not yet removed."""
+    query = (select(RmsCertificate).join(Participant, Participant.id == RmsCertificate.participant_id)
+             .where(Participant.status != "removed"))
+    by_participant: dict[int, list[RmsCertificate]] = defaultdict(list)
+    for cert in uow.session.exec(query):
+        if "reprocessing" in cert.activities:
+            by_participant[cert.participant_id].append(cert)
+    return by_participant
+
+
+def _events(uow: UnitOfWork, certificates: list[RmsCertificate]) -> dict[str, list]:
+    numbers = {c.id: c.number for c in certificates}
+    query = (select(CertificateEvent).where(CertificateEvent.certificate_id.in_(list(numbers)))
+             .order_by(CertificateEvent.id))
+    events: dict[str, list] = defaultdict(list)
+    for e in uow.session.exec(query):
+        events[numbers[e.certificate_id]].append(certification.CertificateEvent(e.kind, e.on, e.reason))
+    return events
+
+
+def run_removal(uow: UnitOfWork) -> dict:
+    """Remove every generator due for removal and forfeit what it generated
+    and still holds. Returns ``{"removed": n, "forfeited": m}``."""
+    today = uow.clock.today()
+    certificates = _reprocessing_certificates(uow)
+    events = _events(uow, [c for certs in certificates.values() for c in certs])
+    removed = forfeited = 0
+    for participant_id in sorted(certificates):
+        since = inactive_since(certificates[participant_id], events, today)
+        if removal_due(since, today):
+            forfeited += _remove(uow, participant_id, since)
+            removed += 1
+    return {"removed": removed, "forfeited": forfeited}
+
+
+def _remove(uow: UnitOfWork, participant_id: int, since: date) -> int:
+    # Lock order: participant, its blocks (by serial), then the log (on the
+    # first append), as every other writer does: no deadlock with transfers.
+    participant = get_for_update(uow.session, Participant, participant_id)
+    if participant.status == "removed":  # removed meanwhile by a racing run
+        return 0
+    today = uow.clock.today()
+    # Blocks past their use period are expiry's (R-E1), which runs first.
+    blocks = list(uow.session.exec(for_update(
+        select(Block).where(Block.owner_id == participant_id, Block.generator_id == participant_id,
+                            Block.state == "active", Block.generation_year >= today.year - 1)
+        .order_by(Block.serial))))
+    participant.status = "removed"
+    uow.flush()
+    record(uow, "participant.removed", SYSTEM, {
+        **participant_payload(participant), "inactive_since": since.isoformat(),
+        "reason": "no valid RMS certificate covering reprocessing for more than one year (RMS 8.5.3)"})
+    now = uow.clock.now()
+    for block in blocks:
+        prev = link(block)
+        block.state = "forfeited"
+        block.updated_at = now
+        ref = record(uow, "block.forfeited", SYSTEM, {
+            **block_payload(block), "participant": participant_id, "prev": prev})  # R-L2b
+        stamp([block], ref)
+    uow.flush()
+    return len(blocks)

@@ -1,0 +1,239 @@
+"""Retirement and claims (SPEC §10, R-R1–R-R4, RMS 8.8, 8.9).
+
+A retirement takes certificates out of circulation for good, on behalf of a
+beneficiary who makes a claim with them. The record is public (R-R2): anyone
+can list it, read it and verify its chain-log entry offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from chainlog.keys import Signer
+from registry import claims, transparency
+from registry.actors import Actor
+from registry.blocks import block_payload, link, lock_active_block, split, stamp
+from registry.db import UnitOfWork, is_postgres
+from registry.errors import InvalidInput, NotFound
+from registry.holdings import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from registry.journal import record
+from registry.models import Block, Retirement
+from registry.transfers import check_movable
+from registry.units import format_milli
+
+
+@dataclass(frozen=True)
+class ProductClaim:
+    """The product a ``product`` claim is made on (R-R3): its name and its
+    composition by ARC type (masses in kg)."""
+
+    name: str
+    composition: tuple[claims.CompositionItem, ...]
+
+    def to_json(self) -> dict:
+        # Stored and published as the API takes it, masses in kg (R-U1).
+        return {"name": self.name, "composition": [
+            {"arc_type": item.arc_type, "mass": {"value": format_milli(item.mass_kg), "unit": "kg"}}
+            for item in self.composition]}
+
+
+def _product(raw: ProductClaim | Mapping | None) -> ProductClaim | None:
+    """Accept a ProductClaim or the API's plain shape ``{name, composition:
+    [{arc_type, mass}]}`` where a mass is a ``Mass`` or a Decimal of kg."""
+    if raw is None or isinstance(raw, ProductClaim):
+        return raw
+    name = (raw.get("name") or "").strip()
+    if not name:
+        raise InvalidInput("a product claim names the product", field="product.name",
+                           code="product_name_required", rule="R-R3")
+    items = tuple(claims.CompositionItem(item["arc_type"], getattr(item["mass"], "kg", item["mass"]))
+                  for item in raw.get("composition") or ())
+    return ProductClaim(name, items)
+
+
+def _check_reporting_year(year: int, generation_year: int, retired_on: date) -> None:
+    """R-R1 records a reporting year. It is refused before the certificates
+    existed (generation year, R-G3) and after next year: a claim reported
+    later than that would rest on certificates already out of their use
+    period when the year began (R-E1)."""
+    if not generation_year <= year <= retired_on.year + 1:
+        raise InvalidInput(
+            f"reporting_year must be between the generation year {generation_year} and "
+            f"{retired_on.year + 1}, got {year}",
+            field="reporting_year", code="invalid_reporting_year", rule="R-R1")
+
+
+def _lock_product_claims(uow: UnitOfWork, beneficiary: str, product_name: str) -> None:
+    """R-R3 under concurrency (R-T4): two retirements against the same
+    product from different blocks must not both pass the mass check. On
+    PostgreSQL a transaction-scoped advisory lock per (beneficiary, product)
+    serialises them; SQLite already serialises writers (BEGIN IMMEDIATE)."""
+    if not is_postgres(uow.session):
+        return
+    digest = hashlib.sha256(f"retirement\n{beneficiary.casefold()}\n{product_name.casefold()}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def already_claimed(uow: UnitOfWork, *, beneficiary: str, product_name: str, arc_type: str) -> Decimal:
+    """Certificates of ``arc_type`` earlier retirements already claimed for
+    the same beneficiary's product (R-R3): names compare case-insensitively."""
+    rows = uow.session.exec(
+        select(Retirement.quantity, Retirement.product)
+        .where(Retirement.claim_type == "product", Retirement.arc_type == arc_type,
+               func.lower(Retirement.beneficiary) == func.lower(beneficiary)))
+    wanted = product_name.casefold()
+    return sum((q for q, product in rows if (product or {}).get("name", "").casefold() == wanted),
+               Decimal(0))
+
+
+def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, beneficiary: str,
+           claim_type: str, reporting_year: int, claim_date: date | None = None,
+           statement: str | None = None, basis_mass: Any = None,
+           product: ProductClaim | Mapping | None = None) -> Retirement:
+    """Retire ``quantity`` of the actor's active block ``serial`` (R-R1).
+
+    A partial retirement splits the block (R-T2): the lower serials are
+    retired, the rest stays active with the owner. One ``block.retired``
+    entry records it, in the caller's transaction (R-X3)."""
+    quantity = getattr(quantity, "value", quantity)
+    claim_type = claims.check_claim_type(claim_type)
+    beneficiary = (beneficiary or "").strip()
+    if not beneficiary:
+        raise InvalidInput("a retirement names its beneficiary", field="beneficiary",
+                           code="beneficiary_required", rule="R-R1")
+    statement = (statement.strip() or None) if statement else None
+    basis_kg = None if basis_mass is None else getattr(basis_mass, "kg", basis_mass)
+    claimed = _product(product)
+    if claim_type == "product" and claimed is None:
+        raise InvalidInput("a product claim needs the product and its composition (RMS 8.9.1.3)",
+                           field="product", code="composition_required", rule="R-R3")
+    if claim_type == "general" and claimed is not None:
+        # An unchecked product on a general claim would read like a verified
+        # product claim in the public record (R-R2): refuse rather than drop it.
+        raise InvalidInput("a general claim names no product; use claim_type 'product'",
+                           field="product", code="product_not_allowed", rule="R-R3")
+
+    block = lock_active_block(uow, serial)
+    owner = check_movable(uow, actor, block, quantity)  # R-P3, R-E1, R-T3
+    retired_on = uow.clock.today()  # R-R1: the retirement date is today
+    _check_reporting_year(reporting_year, block.generation_year, retired_on)
+    claims.check_claim_date(claim_date, retired_on)  # R-R4: retire first, then claim
+    if claimed is not None:
+        _lock_product_claims(uow, beneficiary, claimed.name)
+        claims.check_product_claim(block.arc_type, quantity, claimed.composition, already_retired=already_claimed(
+            uow, beneficiary=beneficiary, product_name=claimed.name, arc_type=block.arc_type))
+    share = None if basis_kg is None else claims.claim_share(quantity, basis_kg)
+
+    parent = link(block)
+    if quantity == block.quantity:
+        retired, remainder = block, None
+    else:
+        retired, remainder = split(uow, block, quantity)  # the lower serials are retired
+    # RMS 8.8.3: final. lock_active_block refuses it from now on (block_not_active).
+    retired.state = "retired"
+    retired.updated_at = uow.clock.now()
+    uow.flush()
+    claim = {
+        "type": claim_type,
+        "reporting_year": reporting_year,
+        "claim_date": claim_date.isoformat() if claim_date else None,
+        "statement": statement,
+        "basis_kg": format_milli(basis_kg) if basis_kg is not None else None,
+        "claim_share": format(share, "f") if share is not None else None,
+        "product": claimed.to_json() if claimed else None,
+    }
+    ref = record(uow, "block.retired", actor, {
+        "parent": block.serial,
+        "owner": owner.id,
+        "quantity": format(quantity, "f"),
+        "retired": block_payload(retired),
+        "remainder": block_payload(remainder) if remainder else None,
+        "beneficiary": beneficiary,
+        "retired_on": retired_on.isoformat(),
+        "claim": claim,
+        "prev": parent,  # R-L2b: the parent's last entry
+    })
+    stamp([b for b in (retired, remainder) if b is not None], ref)
+    retirement = Retirement(
+        serial=retired.serial, owner_id=owner.id, quantity=retired.quantity, arc_code=retired.arc_code,
+        arc_type=retired.arc_type, generation_year=retired.generation_year,
+        generator_id=retired.generator_id, lot_reference=retired.lot_reference,
+        first_unit=retired.first_unit, last_unit=retired.last_unit, beneficiary=beneficiary,
+        claim_type=claim_type, reporting_year=reporting_year, claim_date=claim_date, statement=statement,
+        basis_kg=basis_kg, claim_share=share, product=claim["product"], retired_on=retired_on,
+        log_index=ref.index, leaf_hash=ref.leaf_hash, created_at=uow.clock.now())
+    uow.session.add(retirement)
+    uow.flush()
+    return retirement
+
+
+def recorded_blocks(uow: UnitOfWork, retirement: Retirement) -> tuple[Block, Block | None]:
+    """The retired block and, for a partial retirement, the remainder: the
+    blocks the retirement's entry stamped (until the remainder moves on)."""
+    retired = uow.session.get(Block, retirement.serial)
+    remainder = uow.session.exec(
+        select(Block).where(Block.log_index == retirement.log_index, Block.serial != retirement.serial,
+                            Block.state == "active")).first()
+    return retired, remainder
+
+
+def list_retirements(uow: UnitOfWork, actor: Actor | None, *, beneficiary: str | None = None,
+                     year: int | None = None, arc_type: str | None = None, limit: int = 100,
+                     cursor: str | None = None) -> Page:
+    """Public (R-R2): retirements by beneficiary (case-insensitive), reporting
+    year and ARC type, oldest first, paginated with an opaque cursor."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
+    query = select(Retirement)
+    if beneficiary is not None:
+        query = query.where(func.lower(Retirement.beneficiary) == func.lower(beneficiary.strip()))
+    if year is not None:
+        query = query.where(Retirement.reporting_year == year)
+    if arc_type is not None:
+        query = query.where(Retirement.arc_type == arc_type)
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        if not after.isdigit():
+            raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor")
+        query = query.where(Retirement.id > int(after))
+    rows = list(uow.session.exec(query.order_by(Retirement.id).limit(limit + 1)))
+    items = rows[:limit]
+    return Page(items, encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
+
+
+def get_retirement(uow: UnitOfWork, actor: Actor | None, retirement_id: int) -> Retirement:
+    """Public (R-R2): a retirement record by id."""
+    retirement = uow.session.get(Retirement, retirement_id)
+    if retirement is None:
+        raise NotFound(f"no retirement {retirement_id}", code="retirement_not_found")
+    return retirement
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """The retirement's log entry proven included in a signed checkpoint (R-R2, R-L3, R-L4)."""
+
+    checkpoint: str  # the signed note text
+    size: int
+    index: int
+    leaf_hash: str
+    hashes: list[str]
+
+
+def retirement_proof(uow: UnitOfWork, retirement: Retirement, signer: Signer, origin: str) -> InclusionProof:
+    """An inclusion proof of the retirement's entry against a checkpoint
+    covering every committed entry; it may sign and store a new checkpoint,
+    so the caller commits."""
+    checkpoint = transparency.current_checkpoint(uow, signer, origin)
+    leaf, hashes = transparency.inclusion_proof(uow, retirement.log_index, checkpoint.size)
+    return InclusionProof(checkpoint.note, checkpoint.size, retirement.log_index, leaf.hex(),
+                          [h.hex() for h in hashes])
