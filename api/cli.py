@@ -92,7 +92,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Migrate the database if needed and serve the registry with gunicorn."""
     from api.server import run
 
-    config = _config()
+    config = _config().with_(run_scheduler=True)  # R-E2: served means scheduled
     _prepare(config)
     run(config, host=host, port=port, workers=workers)
 
@@ -114,13 +114,41 @@ def demo(host: str, port: int, directory: Path) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     config = _config().with_(database_url=f"sqlite:///{db_path.resolve()}",
-                             signing_key_file=directory.resolve() / "signing-key.pem")
+                             signing_key_file=directory.resolve() / "signing-key.pem", run_scheduler=True)
     engine = _prepare(config)
     summary = build_demo(engine, config)
     engine.dispose()
     click.echo(summary)
     click.echo(f"Demo registry on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
     run(config, host=host, port=port, workers=1)
+
+
+@main.command("run-jobs")
+def run_jobs() -> None:
+    """Run the daily jobs once, now: expiry (R-E2), removal (R-E4), purge.
+
+    Each job runs at most once per UTC day (of ARCREG_CLOCK when set), however
+    many servers or commands race for it; a job already done today is skipped.
+    """
+    from registry.clock import clock_from_setting
+    from registry.jobs import run_daily_jobs
+    from registry.migrate import current_revision, head_revision
+
+    config = _config()
+    engine = _engine_or_exit(config)
+    # A scheduled command never migrates behind the operator's back.
+    if current_revision(engine) != head_revision():
+        click.echo("arcreg: the database is not at the current schema; run `arcreg db upgrade`", err=True)
+        sys.exit(2)
+    clock = clock_from_setting(config.clock)
+    results = run_daily_jobs(session_factory(engine), clock)
+    engine.dispose()
+    click.echo(f"daily jobs for {clock.today().isoformat()}:")
+    for name, result in results.items():
+        details = ", ".join(f"{key} {value}" for key, value in result.items() if key != "status")
+        click.echo(f"  {name}: {result['status']}" + (f" ({details})" if details else ""))
+    if any(result["status"] == "failed" for result in results.values()):
+        sys.exit(1)
 
 
 def _prepare(config: Config):

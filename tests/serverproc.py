@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -46,7 +47,8 @@ def serving(cwd, env: dict, workers: int = 2, log_path=None):
     port = free_port()
     log = open(log_path or os.devnull, "w")
     process = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", str(workers)], cwd=cwd,
-                               env=clean_env(**env), stdout=log, stderr=subprocess.STDOUT)
+                               env=clean_env(**env), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)  # its own group: kill -9 takes the workers too
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/api/v1/health", process)
@@ -60,6 +62,12 @@ def serving(cwd, env: dict, workers: int = 2, log_path=None):
                 process.kill()
                 process.wait()
         log.close()
+
+
+def kill_hard(process: subprocess.Popen) -> None:
+    """SIGKILL the server and all its workers at once, as a power cut would."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def call(method: str, url: str, body: dict | None = None, token: str | None = None,
