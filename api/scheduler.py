@@ -37,10 +37,11 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         log.info("daily jobs for %s: %s", state.clock.today(), results)
 
     scheduler = BackgroundScheduler(timezone=UTC)
-    # coalesce + one instance: after a long stall, one catch-up run, never two at once.
-    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
-    scheduler.add_job(daily, CronTrigger(hour=0, minute=0, timezone=UTC), id="daily", **defaults)
-    scheduler.add_job(daily, "date", run_date=datetime.now(UTC), id="catch-up", **defaults)
+    # One job: first run now (the catch-up), then at every 00:00 UTC.
+    # coalesce + one instance: after a long stall, one run, never two at once.
+    scheduler.add_job(daily, CronTrigger(hour=0, minute=0, timezone=UTC), id="daily-jobs",
+                      next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
+                      misfire_grace_time=3600)
     scheduler.start()
     app.extensions[SCHEDULER] = scheduler
     return scheduler

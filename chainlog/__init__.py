@@ -10,7 +10,8 @@ Modules, pure unless noted:
 - `note`       C2SP signed-note
 - `checkpoint` C2SP tlog-checkpoint and tlog-cosignature (R-L4, R-L9)
 - `schema`     the log's tables and append-only triggers (R-L8)           [SQLAlchemy]
-- `store`      append / roots / proofs / checkpoints in the caller's transaction [database IO]
+- `tree`       the stored Merkle tree: O(log n) subtree reads for roots and proofs [database IO]
+- `store`      append / entries / roots / proofs / checkpoints in the caller's transaction [database IO]
 - `export`     JSON-lines export of a stored log                          [database IO]
 - `verify`     offline verification of an export (R-L7)
 

@@ -16,8 +16,8 @@ import base64
 import binascii
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .errors import VerificationError
 from .keys import Signer, Verifier, key_id
@@ -97,7 +97,7 @@ def cosignature_message(checkpoint_text: str, timestamp: int) -> bytes:
     """The bytes a witness signs (C2SP tlog-cosignature, Ed25519 signed message)."""
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 2**63:
         raise ValueError("timestamp must be POSIX seconds in [0, 2**63)")
-    return f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode("utf-8")
+    return f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode()
 
 
 def cosigner_verifier(name: str, public_key: bytes) -> Verifier:

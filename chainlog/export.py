@@ -8,6 +8,8 @@ Format (UTF-8, one JSON object per line, ``\\n`` after each):
      "actor": "user:7", "payload": {...}, "canonical": "{\\"actor\\":…}",
      "leaf_hash": "<64 hex>", "entry_hash": "<64 hex>"}
 
+  Members come in this order and ``payload`` is read back from the hashed
+  text, so its own members are in RFC 8785 (sorted) order.
   ``canonical`` is the exact text that was hashed: the RFC 8785 JSON of
   ``{index, time, type, actor, payload}`` (R-L1); ``leaf_hash`` is
   SHA-256(0x00 ‖ canonical) (R-L3) and ``entry_hash`` is

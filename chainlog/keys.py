@@ -18,9 +18,10 @@ import binascii
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -121,16 +122,16 @@ class Signer:
         return f"Signer({self.vkey!r})"
 
     @classmethod
-    def generate(cls, name: str) -> "Signer":
+    def generate(cls, name: str) -> Signer:
         return cls(name, Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_seed(cls, name: str, seed: bytes) -> "Signer":
+    def from_seed(cls, name: str, seed: bytes) -> Signer:
         """From the 32-byte RFC 8032 secret key (used by the test vectors)."""
         return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
 
     @classmethod
-    def from_pem(cls, name: str, pem: bytes | str) -> "Signer":
+    def from_pem(cls, name: str, pem: bytes | str) -> Signer:
         data = pem.encode("ascii") if isinstance(pem, str) else pem
         try:
             key = serialization.load_pem_private_key(data, password=None)
@@ -214,7 +215,7 @@ def rotation_statement(outgoing_vkey: str, incoming_vkey: str) -> bytes:
     header for domain separation (it can never be a checkpoint or a
     cosignature message), then both verifier keys, which carry names and ids.
     """
-    return f"{ROTATION_HEADER}\noutgoing {outgoing_vkey}\nincoming {incoming_vkey}\n".encode("utf-8")
+    return f"{ROTATION_HEADER}\noutgoing {outgoing_vkey}\nincoming {incoming_vkey}\n".encode()
 
 
 def rotation_payload(outgoing: Signer, incoming: Signer) -> dict[str, Any]:

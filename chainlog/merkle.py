@@ -8,9 +8,11 @@ external contract (outside verifiers import them): keep their signatures.
   stored subtree hashes a proof needs (`inclusion_ranges`,
   `consistency_ranges`, `subtree_nodes`).
 - Verification is a port of transparency-dev/merkle ``proof/verify.go``
-  (VerifyInclusion / VerifyConsistency), with the same edge cases: index must
-  be < size; consistency needs an empty proof and equal roots when sizes are
-  equal, and accepts only the empty proof from size 0. Like sigstore-python's
+  (VerifyInclusion / VerifyConsistency, the decompInclProof / chainInner
+  formulation), with its current edge cases: index must be < size;
+  consistency needs an empty proof and equal roots when sizes are equal, and
+  accepts only the empty proof from size 0. It passes that project's vectors
+  (tests/unit/chainlog/merkle_vectors.py). Like sigstore-python's
   ``_internal/merkle.py`` it is small private hash helpers plus one public
   verify function per proof kind raising one error (`VerificationError`),
   whose message gives the expected and the computed value.
@@ -19,7 +21,7 @@ external contract (outside verifiers import them): keep their signatures.
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 from .errors import RangeError, VerificationError
 

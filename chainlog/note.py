@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .errors import VerificationError
 from .keys import Signer, Verifier, is_valid_key_name

@@ -12,24 +12,25 @@ under REPEATABLE READ a racing append fails on the primary key instead of
 forking the chain). On SQLite the registry opens write transactions with
 BEGIN IMMEDIATE, which already serialises them.
 
-Tree storage: appending leaf i stores the hashes of the complete subtrees it
-completes (one per trailing 1 bit of i, one on average), reading their left
-siblings in one query. A root or a proof for any size reads only the
-O(log n) subtree hashes named by `merkle.subtree_nodes`, in one query.
+Tree storage (`chainlog.tree`): appending leaf i stores the hashes of the
+complete subtrees it completes (one per trailing 1 bit of i, one on
+average); `root_at`, `inclusion_proof` and `consistency_proof` read only the
+O(log n) subtree hashes they need, in one query.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 
 from . import merkle
-from .canonical import entry_canonical, format_time
+from .canonical import check_json_value, entry_canonical, entry_object, format_time
 from .chain import GENESIS_HASH, chain_hash
 from .checkpoint import Checkpoint, parse_checkpoint
 from .checkpoint import sign_checkpoint as _sign_checkpoint_note
@@ -40,11 +41,13 @@ from .schema import append_only_ddl, metadata
 from .schema import checkpoints as checkpoints_table
 from .schema import entries as entries_table
 from .schema import nodes as nodes_table
+from .tree import completed_nodes, consistency_proof, inclusion_proof, root_at
 
 __all__ = [
     "Appended", "StoredEntry", "StoredCheckpoint", "metadata", "append", "size", "root_at",
     "inclusion_proof", "consistency_proof", "entries", "entry", "iter_entries",
-    "latest_checkpoint", "checkpoint_at", "iter_checkpoints", "sign_checkpoint", "install_append_only", "entries_table", "nodes_table", "checkpoints_table",
+    "latest_checkpoint", "checkpoint_at", "iter_checkpoints", "sign_checkpoint", "install_append_only",
+    "entries_table", "nodes_table", "checkpoints_table",
 ]
 
 #: pg_advisory_xact_lock key: the first 8 bytes of SHA-256("chainlog append lock").
@@ -64,6 +67,8 @@ class Appended:
 
 @dataclass(frozen=True)
 class StoredEntry:
+    """An entry as stored; `payload` is parsed from `canonical`, the hashed text (R-L1)."""
+
     index: int
     time: str
     type: str
@@ -84,6 +89,8 @@ class StoredEntry:
 
 @dataclass(frozen=True)
 class StoredCheckpoint:
+    """A signed checkpoint as stored and served (R-L4)."""
+
     size: int
     root: bytes
     note: str  # the full signed note text, as served
@@ -108,66 +115,33 @@ def _lock(conn: Any) -> None:
         raise NotImplementedError(f"chainlog.store supports PostgreSQL and SQLite, not {name}")
 
 
-_fetch_stmt = sa.union_all(
-    sa.select(sa.literal(0, sa.SmallInteger).label("level"), entries_table.c.index, entries_table.c.leaf_hash.label("hash"))
-    .where(entries_table.c.index.in_(sa.bindparam("leaves", expanding=True))),
-    sa.select(nodes_table.c.level, nodes_table.c.index, nodes_table.c.hash)
-    .where(sa.tuple_(nodes_table.c.level, nodes_table.c.index).in_(sa.bindparam("nodes", expanding=True))),
+_last_entry = (
+    sa.select(entries_table.c.index, entries_table.c.entry_hash).order_by(entries_table.c.index.desc()).limit(1)
 )
-
-
-def _fetch(conn: Any, ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Hashes of subtrees (level, index) in one query; absent ones are missing from the result."""
-    ids = set(ids)
-    if not ids:
-        return {}
-    leaves = [i for level, i in ids if level == 0]
-    inner = [(level, i) for level, i in ids if level > 0]
-    rows = conn.execute(_fetch_stmt, {"leaves": leaves, "nodes": inner})
-    return {(row[0], row[1]): bytes(row[2]) for row in rows}
-
-
-def _range_hashes(conn: Any, ranges: list[tuple[int, int]], size: int, log_size_hint: str) -> list[bytes]:
-    """MTH of each RFC 9162 leaf range, from stored subtree hashes; also proves `size` exists."""
-    plans = [merkle.subtree_nodes(a, b) for a, b in ranges]
-    wanted = {node for plan in plans for node in plan}
-    if size > 0:
-        wanted.add((0, size - 1))  # the last leaf of the tree must exist
-    got = _fetch(conn, wanted)
-    if len(got) != len(wanted):
-        raise RangeError(f"{log_size_hint}: tree size {size} is larger than the log")
-    return [merkle.fold([got[n] for n in plan]) for plan in plans]
+_insert_entry = entries_table.insert()
+_insert_nodes = nodes_table.insert()
 
 
 def append(conn: Any, *, type: str, actor: str, payload: dict[str, Any], time: datetime) -> Appended:
     """Append one entry (R-L1..R-L3) in the caller's transaction; never commits."""
     time_text = format_time(time)
-    entry_canonical(0, time_text, type, actor, payload)  # refuse bad input before taking the lock
+    entry_object(0, time_text, type, actor, payload)  # refuse bad input before taking the lock
+    check_json_value(payload)
     _lock(conn)
-    last = conn.execute(
-        sa.select(entries_table.c.index, entries_table.c.entry_hash).order_by(entries_table.c.index.desc()).limit(1)
-    ).first()
+    last = conn.execute(_last_entry).first()
     index, prev = (0, GENESIS_HASH) if last is None else (last[0] + 1, bytes(last[1]))
     canonical = entry_canonical(index, time_text, type, actor, payload)
     leaf = merkle.leaf_hash(canonical)
     entry_hash = chain_hash(prev, canonical)
 
-    # Leaf `index` completes one subtree per trailing 1 bit of `index`; each
-    # one's left child is an already stored subtree (a leaf at level 0).
-    completed = ((index + 1) & -(index + 1)).bit_length() - 1
-    lefts = [(level - 1, ((index + 1) >> (level - 1)) - 2) for level in range(1, completed + 1)]
-    got = _fetch(conn, lefts)
-    new_nodes, h = [], leaf
-    for level, left in zip(range(1, completed + 1), lefts):
-        h = merkle.node_hash(got[left], h)
-        new_nodes.append({"level": level, "index": ((index + 1) >> level) - 1, "hash": h})
-
+    new_nodes = completed_nodes(conn, index, leaf)
     text = canonical.decode("utf-8")
-    conn.execute(entries_table.insert().values(
-        index=index, time=time_text, type=type, actor=actor, canonical=text, leaf_hash=leaf, entry_hash=entry_hash,
-    ))
+    conn.execute(_insert_entry, {
+        "index": index, "time": time_text, "type": type, "actor": actor,
+        "canonical": text, "leaf_hash": leaf, "entry_hash": entry_hash,
+    })
     if new_nodes:
-        conn.execute(nodes_table.insert(), new_nodes)
+        conn.execute(_insert_nodes, new_nodes)
     return Appended(index, time_text, leaf, entry_hash, text)
 
 
@@ -175,27 +149,6 @@ def size(conn: Any) -> int:
     """Number of entries in the log."""
     last = conn.execute(sa.select(sa.func.max(entries_table.c.index))).scalar()
     return 0 if last is None else int(last) + 1
-
-
-def root_at(conn: Any, size: int) -> bytes:
-    """MTH of the first `size` entries (RangeError if the log is shorter)."""
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise RangeError(f"tree size must be a non-negative integer, not {size!r}")
-    if size == 0:
-        return merkle.EMPTY_ROOT
-    return _range_hashes(conn, [(0, size)], size, "root")[0]
-
-
-def inclusion_proof(conn: Any, index: int, size: int) -> list[bytes]:
-    """Audit path of entry `index` in the tree of `size` (RFC 9162 §2.1.3)."""
-    ranges = merkle.inclusion_ranges(index, size)
-    return _range_hashes(conn, ranges, size, "inclusion proof")
-
-
-def consistency_proof(conn: Any, first: int, second: int) -> list[bytes]:
-    """Consistency proof from size `first` to `second` (RFC 9162 §2.1.4)."""
-    ranges = merkle.consistency_ranges(first, second)
-    return _range_hashes(conn, ranges, second, "consistency proof")
 
 
 def _stored_entry(row: Any) -> StoredEntry:
@@ -215,7 +168,9 @@ def entries(conn: Any, start: int, end: int) -> list[StoredEntry]:
     if end < start:
         raise RangeError(f"end {end} is before start {start}")
     rows = conn.execute(
-        sa.select(entries_table).where(entries_table.c.index >= start, entries_table.c.index < end).order_by(entries_table.c.index)
+        sa.select(entries_table)
+        .where(entries_table.c.index >= start, entries_table.c.index < end)
+        .order_by(entries_table.c.index)
     )
     return [_stored_entry(r) for r in rows]
 

@@ -38,8 +38,10 @@ lacks the entries, e.g. a witness: see `merkle.verify_consistency`.)
 from __future__ import annotations
 
 import hashlib
+from binascii import hexlify as _hexlify
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from . import _json
 from .canonical import fast_form_is_jcs, is_canonical_of
@@ -83,12 +85,15 @@ def _index_of(raw: Any) -> Any:
 def _misplaced(expected: int, got: Any, rest: Iterable[Any]) -> VerificationError:
     """Classify an index that is not the expected one (reads the rest of the input)."""
     if isinstance(got, int) and not isinstance(got, bool) and got < expected:
-        return _fail("entries_reordered", expected, f"expected entry {expected}, found entry {got} again or out of order")
+        why = f"expected entry {expected}, found entry {got} again or out of order"
+        return _fail("entries_reordered", expected, why)
     # A later index: entry `expected` is missing, unless it turns up further on.
     for raw in rest:
         if _index_of(raw) == expected:
-            return _fail("entries_reordered", expected, f"expected entry {expected}, found entry {got}; {expected} comes later")
-    return _fail("entry_missing", expected, f"expected entry {expected}, found entry {got}; entry {expected} is missing")
+            why = f"expected entry {expected}, found entry {got}; {expected} comes later"
+            return _fail("entries_reordered", expected, why)
+    why = f"expected entry {expected}, found entry {got}; entry {expected} is missing"
+    return _fail("entry_missing", expected, why)
 
 
 def _classify_canonical(fields: dict, text: str, index: int) -> VerificationError:
@@ -97,7 +102,8 @@ def _classify_canonical(fields: dict, text: str, index: int) -> VerificationErro
     except (ValueError, UnicodeError):
         parsed = None
     if isinstance(parsed, dict) and _json.std_dumps_plain(parsed) == _json.std_dumps_plain(fields):
-        return _fail("not_canonical", index, "canonical text holds the entry's fields but is not RFC 8785 canonical JSON")
+        why = "canonical text holds the entry's fields but is not RFC 8785 canonical JSON"
+        return _fail("not_canonical", index, why)
     return _fail(
         "payload_changed", index,
         f"entry fields differ from the hashed canonical text: expected {text[:200]!r}, "
@@ -111,39 +117,55 @@ _CANONICAL_KEY = b',"canonical":"'
 _SUFFIX_LEN = len(b'","leaf_hash":"') + 64 + len(b'","entry_hash":"') + 64 + len(b'"}')
 
 
-def _fast_entry(raw: bytes, expected: int, prev: bytes) -> tuple[bytes, bytes, str] | None:
-    """Verify an entry line written exactly as `export.entry_line` writes it.
+def _fast_entry_checker() -> Any:
+    """The fast check of one entry line, bound to the JSON backend in use (hot loop)."""
+    loads, dumps_sorted, dumps_line = _json.loads, _json.dumps_sorted, _json.dumps_line
+    errors = (*_json.ERRORS, KeyError, AttributeError)
+    is_jcs, sha256, hexlify = fast_form_is_jcs, _sha256, _hexlify
+    key, lit_start, suffix_len = _CANONICAL_KEY, len(_CANONICAL_KEY) - 1, _SUFFIX_LEN
 
-    Rebuilds the whole line from its canonical text and the recomputed hashes
-    and compares bytes: if they are equal, the line's fields are the fields of
-    the canonical text, which is RFC 8785 JSON whose hashes chain from `prev`,
-    so every check of the general path holds. Returns (leaf, entry hash, type),
-    or None to let the general path decide (and explain a failure).
-    """
-    at = raw.rfind(_CANONICAL_KEY)
-    if at < 0 or len(raw) - _SUFFIX_LEN <= at:
-        return None
-    try:
-        text = _json.loads(raw[at + len(_CANONICAL_KEY) - 1 : len(raw) - _SUFFIX_LEN + 1])
-        data = text.encode("utf-8")
-        entry = _json.loads(data)
-        if type(entry) is not dict or len(entry) != 5 or type(entry.get("index")) is not int:
+    def fast_entry(raw: bytes, expected: int, prev: bytes) -> tuple[bytes, bytes, str] | None:
+        """Verify an entry line written exactly as `export.entry_line` writes it.
+
+        Rebuilds the line from its canonical text and the recomputed hashes
+        and compares bytes: if they are equal, the line's fields are the
+        fields of the canonical text, which is RFC 8785 JSON whose hashes
+        chain from `prev`, so every check of the general path holds. Returns
+        (leaf, entry hash, type), or None to let the general path decide (and
+        explain a failure).
+        """
+        at = raw.rfind(key)
+        end = len(raw) - suffix_len
+        if at < 0 or end <= at:
             return None
-        if entry["index"] != expected or _json.dumps_sorted(entry) != data:
+        try:
+            text = loads(raw[at + lit_start : end + 1])
+            data = text.encode("utf-8")
+            entry = loads(data)
+            if type(entry) is not dict or len(entry) != 5 or type(entry.get("index")) is not int:
+                return None
+            if entry["index"] != expected or dumps_sorted(entry) != data or not is_jcs(data):
+                return None
+            # The line up to its canonical member must be the five fields, as written.
+            head = dumps_line({
+                "index": expected, "time": entry["time"], "type": entry["type"], "actor": entry["actor"],
+                "payload": entry["payload"],
+            })
+        except errors:
             return None
-        if not fast_form_is_jcs(data):
+        if len(head) - 1 != at or not raw.startswith(head[:-1]):
             return None
-        leaf = _sha256(b"\x00" + data).digest()
-        entry_hash = _sha256(prev + data).digest()
-        line = _json.dumps_line({
-            "index": expected, "time": entry["time"], "type": entry["type"], "actor": entry["actor"],
-            "payload": entry["payload"], "canonical": text, "leaf_hash": leaf.hex(), "entry_hash": entry_hash.hex(),
-        })
-    except (*_json.ERRORS, KeyError, AttributeError):
-        return None
-    if line != raw:
-        return None
-    return leaf, entry_hash, entry["type"]
+        leaf = sha256(b"\x00" + data).digest()
+        entry_hash = sha256(prev + data).digest()
+        if not raw.endswith(b'","leaf_hash":"' + hexlify(leaf) + b'","entry_hash":"' + hexlify(entry_hash) + b'"}'):
+            return None
+        return leaf, entry_hash, entry["type"]
+
+    return fast_entry
+
+
+def _fast_entry(raw: bytes, expected: int, prev: bytes) -> tuple[bytes, bytes, str] | None:
+    return _fast_entry_checker()(raw, expected, prev)
 
 
 def _general_entry(obj: dict, expected: int, prev: bytes, rest: Iterable[Any]) -> tuple[bytes, bytes]:
@@ -160,7 +182,9 @@ def _general_entry(obj: dict, expected: int, prev: bytes, rest: Iterable[Any]) -
         data = text.encode("utf-8")
     except UnicodeEncodeError:
         raise _fail("malformed", expected, "canonical text is not valid Unicode") from None
-    fields = {"actor": obj["actor"], "index": index, "payload": obj["payload"], "time": obj["time"], "type": obj["type"]}
+    fields = {
+        "actor": obj["actor"], "index": index, "payload": obj["payload"], "time": obj["time"], "type": obj["type"],
+    }
     if not is_canonical_of(fields, data):
         raise _classify_canonical(fields, text, expected)
     leaf = _sha256(b"\x00" + data).digest()
@@ -168,7 +192,8 @@ def _general_entry(obj: dict, expected: int, prev: bytes, rest: Iterable[Any]) -
         raise _fail("payload_changed", expected, f"leaf hash: expected {obj['leaf_hash']!r}, computed {leaf.hex()}")
     entry_hash = _sha256(prev + data).digest()
     if entry_hash.hex() != obj["entry_hash"]:
-        raise _fail("chain_broken", expected, f"entry hash: expected {obj['entry_hash']!r}, computed {entry_hash.hex()}")
+        why = f"entry hash: expected {obj['entry_hash']!r}, computed {entry_hash.hex()}"
+        raise _fail("chain_broken", expected, why)
     return leaf, entry_hash
 
 
@@ -186,6 +211,7 @@ def verify_export(
     """
     trusted = [v if isinstance(v, Verifier) else parse_vkey(v) for v in verifiers]
     sha256 = _sha256
+    fast_entry = _fast_entry_checker()
     expected, prev = 0, GENESIS_HASH
     stack: list[bytes] = []  # compact range: roots of the complete subtrees, largest first
     checkpoints, signed_size, cp_origin = 0, 0, None
@@ -193,10 +219,13 @@ def verify_export(
 
     for raw in it:
         if type(raw) is not bytes:
-            raw = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+            try:
+                raw = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+            except (UnicodeError, TypeError):
+                raise _fail("malformed", expected, "line is not UTF-8 text") from None
         if raw.endswith(b"\n"):
             raw = raw[:-1]
-        fast = _fast_entry(raw, expected, prev) if raw.startswith(b'{"index":') else None
+        fast = fast_entry(raw, expected, prev) if raw.startswith(b'{"index":') else None
         if fast is not None:
             leaf, prev, entry_type = fast
         else:

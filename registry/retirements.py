@@ -121,6 +121,9 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         # product claim in the public record (R-R2): refuse rather than drop it.
         raise InvalidInput("a general claim names no product; use claim_type 'product'",
                            field="product", code="product_not_allowed", rule="R-R3")
+    if claimed is not None:
+        claims.composition_by_type(claimed.composition)  # bad input is a 400 before the block is read
+    share = None if basis_kg is None else claims.claim_share(quantity, basis_kg)  # R-R4 helper
 
     block = lock_active_block(uow, serial)
     owner = check_movable(uow, actor, block, quantity)  # R-P3, R-E1, R-T3
@@ -129,9 +132,8 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
     claims.check_claim_date(claim_date, retired_on)  # R-R4: retire first, then claim
     if claimed is not None:
         _lock_product_claims(uow, beneficiary, claimed.name)
-        claims.check_product_claim(block.arc_type, quantity, claimed.composition, already_retired=already_claimed(
-            uow, beneficiary=beneficiary, product_name=claimed.name, arc_type=block.arc_type))
-    share = None if basis_kg is None else claims.claim_share(quantity, basis_kg)
+        earlier = already_claimed(uow, beneficiary=beneficiary, product_name=claimed.name, arc_type=block.arc_type)
+        claims.check_product_claim(block.arc_type, quantity, claimed.composition, already_retired=earlier)
 
     parent = link(block)
     if quantity == block.quantity:
@@ -202,7 +204,7 @@ def list_retirements(uow: UnitOfWork, actor: Actor | None, *, beneficiary: str |
         query = query.where(Retirement.arc_type == arc_type)
     if cursor is not None:
         after = decode_cursor(cursor)
-        if not after.isdigit():
+        if not (after.isascii() and after.isdigit()):  # "²".isdigit() is True
             raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor")
         query = query.where(Retirement.id > int(after))
     rows = list(uow.session.exec(query.order_by(Retirement.id).limit(limit + 1)))

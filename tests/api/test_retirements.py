@@ -4,13 +4,20 @@ rules, the public record and its offline-verifiable proof."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import chainlog.store
 from chainlog import merkle
 from chainlog.checkpoint import open_checkpoint
 from chainlog.keys import parse_vkey
-from registry.db import session_factory
+from registry.db import UnitOfWork, session_factory
+from registry.errors import RegistryError
+from registry.identity import actor_of, authenticate
+from registry.retirements import retire
 from tests.api.driver import kg, snapshot, t
 from tests.api.test_errors_and_health import assert_problem
 
@@ -184,6 +191,7 @@ def test_claim_input_refusals(driver, engine):
         (_body(serial, "1", claim_type="product"), 400, "composition_required"),
         (_body(serial, "1", claim_type="product", product={"name": "Tray"}), 400, "composition_required"),
         (_body(serial, "1", product=_product(("PP", t(1)))), 400, "product_not_allowed"),
+        (_body(serial, "1", claim_type="product", product=_product(("PX", t(1)))), 400, "unknown_arc_type"),
         (_body(serial, "1", claim_type="other"), 400, "invalid_claim_type"),
         (_body(serial, "1", beneficiary="   "), 400, "beneficiary_required"),
         (_body(serial, "1", reporting_year=2025), 400, "invalid_reporting_year"),  # before generation
@@ -296,7 +304,7 @@ def test_idempotent_retry_retires_once(driver, engine):
     assert snapshot(engine) == before
     assert len(driver.get("/retirements").get_json()["items"]) == 1
     other = driver.client.post("/api/v1/retirements", json=_body(block["serial"], "5"), headers=headers)
-    assert_problem(other, 422, other.get_json()["code"])
+    assert_problem(other, 422, "idempotency_key_reused")
 
 
 def test_openapi_describes_retirements(client):
@@ -304,5 +312,50 @@ def test_openapi_describes_retirements(client):
     assert {"post", "get"} <= set(spec["paths"]["/api/v1/retirements"])
     assert "get" in spec["paths"]["/api/v1/retirements/{retirement_id}"]
     schemas = spec["components"]["schemas"]
-    assert {"serial", "beneficiary", "claim_type", "product", "basis_mass"} <= set(schemas["RetirementIn"]["properties"])
+    fields = set(schemas["RetirementIn"]["properties"])
+    assert {"serial", "beneficiary", "claim_type", "product", "basis_mass"} <= fields
     assert "proof" in schemas["RetirementRecord"]["properties"]
+
+
+def _race(engine, clock, token, bodies) -> Counter:
+    """Run one retirement per body at once, each in its own connection (R-T4)."""
+    barrier = threading.Barrier(len(bodies))
+    sessions = session_factory(engine)
+    with UnitOfWork(sessions, clock) as uow:
+        actor = actor_of(authenticate(uow, token))
+
+    def attempt(body):
+        barrier.wait()
+        try:
+            with UnitOfWork(sessions, clock) as uow:
+                retire(uow, actor, **body)
+                uow.commit()
+                return "ok"
+        except RegistryError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return Counter(pool.map(attempt, bodies))
+
+
+def test_racing_retirements_of_one_block_retire_it_once(driver, engine, clock):
+    gen = driver.generator()
+    block = _holding(driver, gen)
+    body = {**_body(block["serial"], "3"), "quantity": Decimal(3)}
+    outcome = _race(engine, clock, gen.token, [body] * 6)
+    # The winner splits the block; the others find it no longer active.
+    assert outcome == Counter({"ok": 1, "block_not_active": 5})
+    assert len(driver.get("/retirements").get_json()["items"]) == 1
+
+
+def test_racing_product_claims_never_exceed_the_product_mass(driver, engine, clock):
+    """R-R3 across blocks: the per-product check is serialised too."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, "PC_P3.1.5", t(12))
+    driver.sell(gen.token, lot["id"], t(12))
+    serials = [driver.generate(gen.token, lot["id"], mass=t(2))["serial"] for _ in range(6)]
+    product = {"name": "Crate", "composition": [{"arc_type": "PE", "mass": Decimal(5000)}]}
+    bodies = [{**_body(serial, "2"), "quantity": Decimal(2), "claim_type": "product", "product": product}
+              for serial in serials]
+    outcome = _race(engine, clock, gen.token, bodies)
+    assert outcome == Counter({"ok": 2, "exceeds_product_mass": 4})  # 4 t of the 5 t of PE

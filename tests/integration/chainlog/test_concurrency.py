@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import random
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -20,7 +20,7 @@ from chainlog.export import write_export
 from chainlog.keys import Signer
 from chainlog.verify import verify_export
 
-T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=UTC)
 ORIGIN = "registry.example/log"
 SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
 THREADS, TRANSACTIONS, PER_TX = 6, 8, 3  # 144 entries

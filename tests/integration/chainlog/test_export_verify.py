@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ from chainlog.export import write_export
 from chainlog.keys import Signer
 from chainlog.verify import verify_export
 
-T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=UTC)
 ORIGIN = "registry.example/log"
 SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
 

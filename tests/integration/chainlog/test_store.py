@@ -6,7 +6,7 @@ Uses the shared `engine` fixture: a fresh database migrated to head.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from chainlog.chain import GENESIS_HASH, chain_hash
 from chainlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from chainlog.keys import Signer
 
-T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=UTC)
 ORIGIN = "registry.example/log"
 SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
 
@@ -41,7 +41,7 @@ def test_appended_entries_are_stored_as_hashed(engine):
         assert store.size(conn) == 3
         got = store.entries(conn, 0, 10)
     prev = GENESIS_HASH
-    for a, e in zip(appended, got):
+    for a, e in zip(appended, got, strict=True):
         assert (e.index, e.time, e.canonical, e.leaf_hash, e.entry_hash) == (a.index, a.time, a.canonical, a.leaf_hash, a.entry_hash)
         assert json.loads(e.canonical) == {"index": e.index, "time": e.time, "type": e.type, "actor": e.actor, "payload": e.payload}
         assert e.leaf_hash == merkle.leaf_hash(e.canonical.encode())

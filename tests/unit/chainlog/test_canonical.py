@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -117,9 +117,9 @@ def test_entry_fields_are_checked(index, time, type_, actor, payload):
 
 
 def test_time_text_is_utc_with_microseconds_and_z():
-    t = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=timezone.utc)
+    t = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=UTC)
     assert format_time(t) == "2026-11-23T11:37:17.123456Z"
-    assert format_time(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-01-01T00:00:00.000000Z"
+    assert format_time(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000000Z"
     cet = timezone(timedelta(hours=1))
     assert format_time(datetime(2026, 11, 23, 12, 37, 17, 123456, tzinfo=cet)) == "2026-11-23T11:37:17.123456Z"
     assert parse_time("2026-11-23T11:37:17.123456Z") == t

@@ -194,3 +194,31 @@ def test_forged_rotation_fails(json_backend):
     log.append(rotation_payload(mallory, mallory), type="key.rotated", actor="admin:1")
     err = fails(log.lines)
     assert (err.kind, err.index) == ("bad_rotation", 5)
+
+
+def test_exported_lines_take_the_fast_path(json_backend, log):
+    from chainlog.verify import _fast_entry
+
+    prev = GENESIS_HASH
+    for i in range(log.size):
+        raw = log.lines[entry_pos(log, i)].rstrip("\n").encode()
+        hit = _fast_entry(raw, i, prev)
+        assert hit is not None, f"entry {i} fell back to the general path"
+        prev = hit[1]
+
+
+def test_reformatted_exports_still_verify(json_backend, log):
+    # Any JSON spelling of the same objects: spaces, other member order, ASCII escapes.
+    lines = []
+    for line in log.lines:
+        obj = json.loads(line)
+        lines.append(json.dumps(dict(reversed(list(obj.items()))), ensure_ascii=True, indent=None) + "\r\n")
+    assert verify_export(lines, [SIGNER.vkey]).size == 23
+
+
+def test_fast_path_cannot_be_fooled_by_a_field_that_differs_from_canonical(json_backend, log):
+    # index true instead of 1 in the line (JSON-equal in Python, not in the log).
+    pos = entry_pos(log, 1)
+    log.lines[pos] = log.lines[pos].replace('{"index":1,', '{"index":true,', 1)
+    err = fails(log.lines)
+    assert err.kind in ("malformed", "payload_changed") and err.index == 1
