@@ -39,8 +39,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
 
 def _register_blueprints(api: RegistryApi) -> None:
     from api import (blocks, certificates, corrections, determinations, facilities, health, log, lots,
-                     participants, retirements, trading)
+                     participants, retirements, trading, witnesses)
 
     for module in (health, participants, certificates, facilities, determinations, lots, trading, blocks,
-                   retirements, corrections, log):
+                   retirements, corrections, log, witnesses):
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)

@@ -163,5 +163,16 @@ def _prepare(config: Config):
     return engine
 
 
+from api.commands_witness import witness  # noqa: E402
+main.add_command(witness)
+
+from api.commands_proof import verify_proof  # noqa: E402
+main.add_command(verify_proof)
+
+from api.commands_verify import verify, verify_log  # noqa: E402  (R-L7 commands)
+main.add_command(verify)
+main.add_command(verify_log)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

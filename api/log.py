@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from api.context import registry, unit_of_work
 from api.openapi import Blueprint
-from registry import transparency
+from registry import transparency, witnesses
 
 blp = Blueprint("log", __name__, description="The chain log: verifiable by anyone (R-L1–R-L4)")
 
@@ -18,6 +18,11 @@ class KeyOut(ma.Schema):
     key_id = ma.fields.String(metadata={"description": "4-byte C2SP key id, hex"})
     public_key = ma.fields.String(metadata={"description": "base64 of the raw 32-byte Ed25519 key"})
     vkey = ma.fields.String(metadata={"description": "signed-note verifier key"})
+
+
+class CheckpointArgs(ma.Schema):
+    cosigned = ma.fields.Boolean(load_default=False, metadata={
+        "description": "serve the latest checkpoint that a witness has cosigned (R-L9)"})
 
 
 class RangeArgs(ma.Schema):
@@ -73,15 +78,21 @@ class LogKey(MethodView):
 
 @blp.route("/log/checkpoint")
 class LogCheckpoint(MethodView):
+    @blp.arguments(CheckpointArgs, location="query")
     @blp.response(200, content_type="text/plain", description="C2SP tlog-checkpoint signed note")
-    def get(self):
-        """The latest signed checkpoint, covering every committed entry (R-L4)."""
+    def get(self, args):
+        """The latest signed checkpoint, covering every committed entry (R-L4), with every
+        witness cosignature stored for its size as extra signature lines (R-L9). With
+        `cosigned=true`: the latest checkpoint that has at least one cosignature (404 if none)."""
         state = registry()
         with unit_of_work() as uow:
-            checkpoint = transparency.current_checkpoint(uow, state.signer, state.config.log_origin)
-            uow.commit()
-        return Response(checkpoint.note, mimetype="text/plain",
-                        headers={"Cache-Control": "no-cache"})
+            if args["cosigned"]:
+                note = witnesses.latest_cosigned(uow)
+            else:
+                checkpoint = transparency.current_checkpoint(uow, state.signer, state.config.log_origin)
+                note = witnesses.cosigned_note(uow, checkpoint)
+                uow.commit()
+        return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
 
 
 @blp.route("/log/entries")

@@ -1,0 +1,157 @@
+"""Replay of the events that create and move certificate blocks (R-T1, R-T2,
+R-G2, R-R1, R-E1, R-E4, R-E5): each must be possible in the replayed state."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from registry.replay.state import BLOCK_FIELDS, State, block_record, dec, fail
+
+_MILLI = Decimal("0.001")
+_CARRIED = ("arc_code", "arc_type", "recycled_status", "generator", "lot", "lot_reference", "generation_year")
+
+
+def _active(s: State, i: int, serial, kind: str) -> dict:
+    block = s.blocks.get(serial)
+    if block is None:
+        raise fail(i, f"{kind}: block {serial!r} was never created by an earlier entry")
+    if block["state"] != "active":  # R-T1: only active blocks move
+        raise fail(i, f"{kind}: block {serial} is {block['state']}, not active")
+    return block
+
+
+def _check_prev(s: State, i: int, serial: str, p: dict, link: tuple | None) -> None:
+    """R-L2b: the entry must link to the last entry of the block's (or lot's) lineage."""
+    prev = p.get("prev")
+    if link is None or not isinstance(prev, dict) or prev.get("index") != link[0] or (
+            link[1] is not None and prev.get("leaf_hash") != link[1]):
+        raise fail(i, f"block {serial}: lineage link {prev!r} is not its last entry {link!r}")
+
+
+def _same(i: int, serial: str, before: dict, after: dict, keys) -> None:
+    for k in keys:
+        if before[k] != after[k]:
+            raise fail(i, f"block {serial}: {k} {after[k]!r} differs from the replayed {before[k]!r}")
+
+
+def _set(s: State, block: dict, i: int, leaf: str | None) -> None:
+    s.blocks[block["serial"]] = block
+    s.lineage[block["serial"]] = (i, leaf)
+
+
+def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
+    b = block_record(i, p)
+    serial = b["serial"]
+    if serial in s.blocks:
+        raise fail(i, f"block {serial} is generated twice")
+    lot = s.lots.get(b["lot"])
+    if lot is None or lot["generator"] != b["generator"] or b["owner"] != b["generator"] or b["state"] != "active":
+        raise fail(i, f"block {serial}: generated from lot {b['lot']} by {b['generator']} for {b['owner']}")
+    if s.participants.get(b["generator"], {}).get("status") != "active":  # R-G1
+        raise fail(i, f"block {serial}: generator {b['generator']} is not active")
+    _check_prev(s, i, serial, p, lot["link"])
+    key = (b["generator"], b["generation_year"])
+    if b["first"] <= s.serial_high.get(key, 0):  # R-G2: serial ranges never overlap
+        raise fail(i, f"block {serial} overlaps serials already issued (up to {s.serial_high[key]})")
+    s.serial_high[key] = b["last"]
+    det = s.determinations.get(p.get("determination"))
+    if det is None or det["status"] != "current":
+        raise fail(i, f"block {serial}: determination {p.get('determination')} is not current")
+    base = b["base_kg"]
+    lot["used_kg"] += base
+    if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
+        lot["used_pc_kg"] += base
+    lot["disclaimer_required"] = lot["disclaimer_required"] or lot["used_kg"] == lot["mass_kg"]  # R-B5
+    det["used_kg"] += base
+    if lot["used_kg"] + lot["claimed_kg"] > lot["sold_kg"]:  # R-B4
+        raise fail(i, f"lot {b['lot']}: ARCs for {lot['used_kg']} kg exceed its eligible mass")
+    if det["used_kg"] > det["eligible_kg"]:  # R-A2
+        raise fail(i, f"determination {p['determination']}: {det['used_kg']} kg used of {det['eligible_kg']}")
+    if dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
+            p.get("disclaimer_required") is not lot["disclaimer_required"]:
+        raise fail(i, f"lot {b['lot']}: the entry says used {p.get('lot_used_kg')}, replay gives {lot['used_kg']}")
+    s.block_determination[serial] = p["determination"]
+    _set(s, b, i, leaf)
+
+
+def moved(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
+    """block.transferred (R-T2, R-T3) and block.retired (R-R1): the lower serials move."""
+    transfer = kind == "block.transferred"
+    parent = _active(s, i, p.get("parent"), kind)
+    serial = parent["serial"]
+    _check_prev(s, i, serial, p, s.lineage[serial])
+    holder = p.get("from") if transfer else p.get("owner")
+    if parent["owner"] != holder:
+        raise fail(i, f"{kind}: block {serial} is held by {parent['owner']}, not {holder}")
+    quantity = dec(i, p.get("quantity"), "quantity")
+    if not 0 < quantity <= parent["quantity"]:
+        raise fail(i, f"{kind}: {quantity} of block {serial}, which holds {parent['quantity']}")
+    if s.participants.get(holder, {}).get("status") != "active":  # R-P3
+        raise fail(i, f"{kind}: holder {holder} is not active")
+    if transfer and (p.get("to") == holder or s.participants.get(p.get("to"), {}).get("status") != "active"):
+        raise fail(i, f"{kind}: recipient {p.get('to')} is not another active participant")
+    out = block_record(i, p.get("moved" if transfer else "retired"))
+    rest = p.get("remainder")
+    units = int(quantity * 1000)
+    expected = {**{k: parent[k] for k in _CARRIED}, "first": parent["first"], "last": parent["first"] + units - 1,
+                "quantity": quantity, "owner": p.get("to") if transfer else holder,
+                "state": "active" if transfer else "retired"}
+    if rest is None:
+        if quantity != parent["quantity"] or out["serial"] != serial:
+            raise fail(i, f"{kind}: the whole of block {serial} moves, yet the entry names {out['serial']}")
+        expected["base_kg"] = parent["base_kg"]
+        _same(i, serial, expected, out, BLOCK_FIELDS)
+        _set(s, out, i, leaf)
+    else:
+        if quantity == parent["quantity"]:
+            raise fail(i, f"{kind}: block {serial} moves whole, yet the entry names a remainder")
+        rem = block_record(i, rest)
+        total = parent["last"] - parent["first"] + 1
+        lower = (parent["base_kg"] * units / total).quantize(_MILLI, rounding=ROUND_DOWN)
+        expected["base_kg"] = lower
+        _same(i, out["serial"], expected, out, BLOCK_FIELDS)
+        remainder = {**{k: parent[k] for k in _CARRIED}, "first": parent["first"] + units, "last": parent["last"],
+                     "quantity": parent["quantity"] - quantity, "owner": holder, "state": "active",
+                     "base_kg": parent["base_kg"] - lower}
+        _same(i, rem["serial"], remainder, rem, BLOCK_FIELDS)
+        for child in (out, rem):
+            if child["serial"] in s.blocks:
+                raise fail(i, f"{kind}: block {child['serial']} already exists")
+            s.block_determination[child["serial"]] = s.block_determination.get(serial)
+        parent["state"] = "split"  # history, not a holding (registry.blocks.split)
+        _set(s, out, i, leaf)
+        _set(s, rem, i, leaf)
+    if not transfer:
+        s.retirements[out["serial"]] = {"owner": holder, "quantity": out["quantity"],
+                                        "beneficiary": p.get("beneficiary"), "index": i}
+
+
+def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
+    """block.expired (R-E1), block.forfeited (R-E4), block.cancelled (R-E5)."""
+    target = kind.split(".", 1)[1]
+    b = block_record(i, p)
+    serial = b["serial"]
+    block = _active(s, i, serial, kind)
+    _check_prev(s, i, serial, p, s.lineage[serial])
+    _same(i, serial, {**block, "state": target}, b, BLOCK_FIELDS)
+    if kind == "block.forfeited":
+        if s.participants.get(p.get("participant"), {}).get("status") != "removed" or \
+                block["owner"] != p.get("participant") or block["generator"] != block["owner"]:
+            raise fail(i, f"{kind}: block {serial} is not held by its removed generator {p.get('participant')}")
+    if kind == "block.cancelled":
+        if block["owner"] != block["generator"]:  # RMS 8.6.2
+            raise fail(i, f"{kind}: block {serial} is held by {block['owner']}, not by its generator")
+        lot = s.lots[block["lot"]]
+        lot["used_kg"] -= block["base_kg"]
+        if block["recycled_status"] == "PC" and lot["pc_kg"] is not None:
+            lot["used_pc_kg"] -= block["base_kg"]
+        lot["disclaimer_required"] = lot["used_kg"] == lot["mass_kg"]
+        det = s.determinations.get(p.get("determination"))
+        if det is None:
+            raise fail(i, f"{kind}: determination {p.get('determination')} is unknown")
+        det["used_kg"] -= block["base_kg"]
+        if lot["used_kg"] < 0 or det["used_kg"] < 0 or \
+                dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
+                dec(i, p.get("determination_used_kg"), "determination_used_kg") != det["used_kg"]:
+            raise fail(i, f"{kind}: block {serial}: restored balances do not match the entry")
+    _set(s, {**block, "state": target}, i, leaf)

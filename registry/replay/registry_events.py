@@ -1,0 +1,119 @@
+"""Replay of the events that set up who may hold and generate (R-L7):
+participants, RMS certificates, facilities, determinations, lots."""
+
+from __future__ import annotations
+
+from registry.replay.state import ZERO, State, dec, fail
+
+
+def _get(index: int, table: dict, key, what: str) -> dict:
+    if key not in table:
+        raise fail(index, f"{what} {key!r} is not known from earlier entries")
+    return table[key]
+
+
+def _new(index: int, table: dict, key, what: str) -> None:
+    if key in table:
+        raise fail(index, f"{what} {key!r} is recorded twice")
+
+
+# R-P1, R-P3, R-E4: the participant life cycle and the transitions it allows.
+_PARTICIPANT_MOVES = {
+    "participant.registered": ((None,), "pending"),
+    "participant.activated": (("pending", "suspended"), "active"),
+    "participant.suspended": (("active",), "suspended"),
+    "participant.removed": (("pending", "active", "suspended"), "removed"),
+}
+
+
+def participant(s: State, i: int, kind: str, p: dict) -> None:
+    allowed, target = _PARTICIPANT_MOVES[kind]
+    pid = p.get("participant")
+    current = s.participants.get(pid)
+    now = None if current is None else current["status"]
+    if now not in allowed:
+        raise fail(i, f"{kind}: participant {pid} is {now or 'unknown'}, expected {' or '.join(map(str, allowed))}")
+    if p.get("status") != target:
+        raise fail(i, f"{kind}: participant {pid} status {p.get('status')!r}, expected {target!r}")
+    s.participants[pid] = {"name": p.get("name"), "country": p.get("country"), "status": target}
+
+
+def certificate(s: State, i: int, kind: str, p: dict) -> None:
+    number = p.get("certificate")
+    if kind == "certificate.recorded":
+        _new(i, s.certificates, number, "RMS certificate")
+        _get(i, s.participants, p.get("participant"), "participant")
+        s.certificates[number] = {"participant": p.get("participant"), "issued_on": p.get("issued_on"),
+                                  "expires_on": p.get("expires_on"), "events": []}
+        return
+    cert = _get(i, s.certificates, number, "RMS certificate")
+    if any(e[0] == "revoked" for e in cert["events"]):  # R-C3: nothing follows a revocation
+        raise fail(i, f"{kind}: certificate {number} is revoked")
+    cert["events"].append((kind.split(".", 1)[1], p.get("on")))
+
+
+def facility(s: State, i: int, kind: str, p: dict) -> None:
+    fid = p.get("facility")
+    if kind == "facility.registered":
+        _new(i, s.facilities, fid, "facility")
+        _get(i, s.participants, p.get("participant"), "participant")
+        s.facilities[fid] = {"participant": p.get("participant"), "name": p.get("name")}
+    else:
+        _get(i, s.facilities, fid, "facility")
+        _new(i, s.lines, p.get("line"), "production line")
+        s.lines[p.get("line")] = {"facility": fid, "capacity_kg": dec(i, p.get("capacity_kg"), "capacity_kg")}
+
+
+def determination(s: State, i: int, kind: str, p: dict) -> None:
+    did = p.get("determination")
+    if kind == "determination.withdrawn":
+        d = _get(i, s.determinations, did, "determination")
+        if d["status"] != "current":
+            raise fail(i, f"determination {did} is {d['status']}, not current")
+        d["status"] = "withdrawn"
+        return
+    _new(i, s.determinations, did, "determination")
+    _get(i, s.facilities, p.get("facility"), "facility")
+    used = dec(i, p.get("used_kg"), "used_kg")
+    inherited = ZERO
+    if p.get("supersedes") is not None:
+        previous = _get(i, s.determinations, p["supersedes"], "determination")
+        if previous["status"] != "current":
+            raise fail(i, f"determination {p['supersedes']} is {previous['status']}: it cannot be superseded")
+        previous["status"] = "superseded"  # R-A7: history, never deleted
+        inherited = previous["used_kg"]
+    if used != inherited:  # the eligible volume is the facility's, not the paper's
+        raise fail(i, f"determination {did} starts with used_kg {used}, expected {inherited}")
+    s.determinations[did] = {"status": "current", "outcome": p.get("outcome"),
+                             "eligible_kg": dec(i, p.get("eligible_kg"), "eligible_kg"), "used_kg": used}
+
+
+def lot(s: State, i: int, kind: str, p: dict) -> None:
+    lid = p.get("lot")
+    if kind == "lot.registered":
+        _new(i, s.lots, lid, "lot")
+        _get(i, s.participants, p.get("generator"), "participant")
+        if _get(i, s.facilities, p.get("facility"), "facility")["participant"] != p.get("generator"):
+            raise fail(i, f"lot {lid}: facility {p.get('facility')} is not the generator's")
+        mass = dec(i, p.get("mass_kg"), "mass_kg")
+        s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
+                       "pc_kg": None if p.get("pc_kg") is None else dec(i, p["pc_kg"], "pc_kg"),
+                       "sold_kg": ZERO, "claimed_kg": ZERO, "claimed_pc_kg": ZERO, "used_kg": ZERO,
+                       "used_pc_kg": ZERO, "disclaimer_required": False, "link": None}
+        return
+    row = _get(i, s.lots, lid, "lot")
+    _new(i, s.dispositions, p.get("disposition"), "disposition")
+    mass = dec(i, p.get("mass_kg"), "mass_kg")
+    claimed, claimed_pc = dec(i, p.get("claimed_kg"), "claimed_kg"), dec(i, p.get("claimed_pc_kg"), "claimed_pc_kg")
+    if mass <= 0 or row["sold_kg"] + mass > row["mass_kg"]:  # R-B3
+        raise fail(i, f"lot {lid}: disposing of {mass} kg leaves more sold than its {row['mass_kg']} kg")
+    if claimed > mass or claimed_pc > claimed:
+        raise fail(i, f"lot {lid}: {claimed} kg claimed on a sale of {mass} kg")
+    if claimed and row["disclaimer_required"]:  # R-B5
+        raise fail(i, f"lot {lid}: a claim on a sale of a lot whose ARCs cover its full mass")
+    row["sold_kg"] += mass
+    row["claimed_kg"] += claimed
+    row["claimed_pc_kg"] += claimed_pc
+    if row["claimed_kg"] + row["used_kg"] > row["sold_kg"]:  # R-B4: no double counting
+        raise fail(i, f"lot {lid}: claims and ARCs count the same mass twice")
+    s.dispositions[p.get("disposition")] = {"lot": lid, "mass_kg": mass}

@@ -1,0 +1,190 @@
+"""Full verification of the live registry (R-L7, `arcreg verify`).
+
+One pass over the log: entries are read in batches (constant memory for the
+log itself) and handed, as export lines, to `chainlog.verify.verify_export`,
+which re-hashes the chain, rebuilds the Merkle root and checks every
+checkpoint signature (consistency between successive checkpoints follows, see
+its docstring). Each entry is replayed (`registry.replay`) only once chainlog
+has verified it. Then the replayed state is compared with the live tables;
+the first difference is a ``state_drift`` naming table, key and field.
+
+Each run is recorded in `VerificationRun`, in its own committed transaction
+after the check (the check itself writes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlmodel import Session, select
+
+from chainlog import export, store
+from chainlog.errors import VerificationError
+from chainlog.keys import Verifier
+from chainlog.verify import verify_export
+from registry.models import Block, Determination, Lot, Participant
+from registry.models.integrity import VerificationRun
+from registry.replay import Replayer, State
+from registry.replay.state import BLOCK_FIELDS
+
+PROGRESS_EVERY = 100_000
+
+
+@dataclass
+class Report:
+    ok: bool
+    size: int = 0
+    checkpoints: int = 0
+    signed_size: int = 0
+    root_hex: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    error: VerificationError | None = None
+
+    def failure(self) -> str:
+        """`FAILED: <kind> at index <i>: <why>` (SPEC §13.2), or "" when ok."""
+        if self.error is None:
+            return ""
+        where = "" if self.error.index is None else f" at index {self.error.index}"
+        return f"FAILED: {self.error.kind}{where}: {Exception.__str__(self.error)}"
+
+
+def log_lines(conn: Any, on_entry: Callable[[store.StoredEntry], None], *, batch: int = 5000) -> Iterator[str]:
+    """The log as export lines (`chainlog.export` format), calling `on_entry(e)`
+    for each entry once the consumer has asked for the line after it, i.e.
+    once `verify_export` has verified it. Mirrors `export.write_export`, but
+    reads by index range up to the highest index so a deleted row shows up
+    as a gap rather than ending the stream early."""
+    n = store.size(conn)
+    pending = [c for c in store.iter_checkpoints(conn) if c.size <= n]
+    pending.reverse()
+    while pending and pending[-1].size == 0:
+        yield export.checkpoint_line(pending.pop().note)
+    for start in range(0, n, batch):
+        for e in store.entries(conn, start, min(n, start + batch)):
+            yield export.entry_line(e)
+            on_entry(e)
+            while pending and pending[-1].size <= e.index + 1:
+                yield export.checkpoint_line(pending.pop().note)
+
+
+class DeferredReplay:
+    """Replays verified entries; keeps the first replay error instead of raising
+    it inside chainlog's loop, so a log fault found later still gets its own
+    kind (a deleted entry is `entry_missing`, not a replay oddity after it)."""
+
+    def __init__(self, progress: Callable[[int], None] | None) -> None:
+        self.replayer = Replayer()
+        self.error: VerificationError | None = None
+        self.progress = progress
+
+    def __call__(self, entry: Any) -> None:
+        if self.error is None:
+            try:
+                self.replayer.apply_entry(entry)
+            except VerificationError as exc:
+                self.error = exc
+        if self.progress is not None and (entry.index + 1) % PROGRESS_EVERY == 0:
+            self.progress(entry.index + 1)
+
+
+def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredReplay) -> Report:
+    """chainlog verification of `lines` plus the replay fed by `on_entry`."""
+    try:
+        result = verify_export(lines, verifiers)
+    except VerificationError as exc:
+        replay_error = on_entry.error
+        first = exc
+        if replay_error is not None and (exc.index is None or replay_error.index < exc.index):
+            first = replay_error  # an earlier, verified entry already recorded the impossible
+        state = on_entry.replayer.state
+        return Report(ok=False, size=state.entries, error=first, counts=state.counts())
+    report = Report(ok=on_entry.error is None, size=result.size, checkpoints=result.checkpoints,
+                    signed_size=result.signed_size, root_hex=result.root_hex,
+                    counts=on_entry.replayer.state.counts(), error=on_entry.error)
+    return report
+
+
+def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> VerificationError:
+    return VerificationError(f"{table} {key!r}: {column} expected {expected!r} (replayed from the log), "
+                             f"found {found!r}", kind="state_drift", index=None)
+
+
+def compare_state(session: Session, state: State) -> None:
+    """Raise `state_drift` at the first live row that differs from the replay."""
+    for p in session.exec(select(Participant).order_by(Participant.id)):
+        want = state.participants.get(p.id)
+        if want is None:
+            raise _drift("participant", p.id, "id", None, p.id)
+        for name in ("status", "name", "country"):
+            if getattr(p, name) != want[name]:
+                raise _drift("participant", p.id, name, want[name], getattr(p, name))
+    _missing("participant", state.participants, session, Participant.id)
+    for lot in session.exec(select(Lot).order_by(Lot.id)):
+        want = state.lots.get(lot.id)
+        if want is None:
+            raise _drift("lot", lot.id, "id", None, lot.id)
+        for name in ("mass_kg", "sold_kg", "claimed_kg", "claimed_pc_kg", "used_kg", "used_pc_kg",
+                     "disclaimer_required"):
+            if getattr(lot, name) != want[name]:
+                raise _drift("lot", lot.id, name, want[name], getattr(lot, name))
+    _missing("lot", state.lots, session, Lot.id)
+    for d in session.exec(select(Determination).order_by(Determination.id)):
+        want = state.determinations.get(d.id)
+        if want is None:
+            raise _drift("determination", d.id, "id", None, d.id)
+        for name in ("status", "outcome", "eligible_kg", "used_kg"):
+            if getattr(d, name) != want[name]:
+                raise _drift("determination", d.id, name, want[name], getattr(d, name))
+    _missing("determination", state.determinations, session, Determination.id)
+    seen = 0
+    for b in session.exec(select(Block).order_by(Block.serial)).yield_per(5000):
+        want = state.blocks.get(b.serial)
+        if want is None:
+            raise _drift("block", b.serial, "serial", "no such block: no log entry created it", b.serial)
+        seen += 1
+        for key, column in BLOCK_FIELDS.items():
+            if getattr(b, column) != want[key]:
+                raise _drift("block", b.serial, column, want[key], getattr(b, column))
+    if seen != len(state.blocks):
+        _missing("block", state.blocks, session, Block.serial)
+
+
+def _missing(table: str, replayed: dict, session: Session, column) -> None:
+    live = set(session.exec(select(column)))
+    for key in replayed:
+        if key not in live:
+            raise _drift(table, key, "row", "present (created by the log)", "missing")
+
+
+def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, record: bool = True,
+                    progress: Callable[[int], None] | None = None) -> Report:
+    """R-L7: verify the log and the live tables. Never raises VerificationError:
+    the report carries the first one. Ends `session`'s transaction (rollback:
+    it only read) before recording the run, so SQLite's write lock is free."""
+    started = datetime.now(timezone.utc)
+    replay = DeferredReplay(progress)
+    report = check_lines(log_lines(session, replay), verifiers, replay)
+    if report.ok:
+        try:
+            compare_state(session, replay.replayer.state)
+        except VerificationError as exc:
+            report.ok, report.error = False, exc
+    session.rollback()
+    if record:
+        _record(session, report, started)
+    return report
+
+
+def _record(session: Session, report: Report, started: datetime) -> None:
+    error = report.error
+    run = VerificationRun(started_at=started, finished_at=datetime.now(timezone.utc), ok=report.ok,
+                          size=report.size, checkpoints=report.checkpoints,
+                          bad_index=None if error is None else error.index,
+                          kind=None if error is None else error.kind[:40],
+                          detail=report.failure() or f"ok: {report.counts}")
+    with Session(session.get_bind()) as writer:
+        writer.add(run)
+        writer.commit()
