@@ -158,6 +158,8 @@ def _split(parent: dict, payload: dict, index: int) -> list[dict]:
     parts = _parts(payload, index)
     for part in parts:
         _inherits(parent, part, index)
+        if part["serial"].rsplit("-", 2)[0] != parent["serial"].rsplit("-", 2)[0]:
+            raise _fail("serial_mismatch", index, f"part {part['serial']} is not a range of {parent['serial']}")
     if parts[0]["first"] != parent["first"] or parts[-1]["last"] != parent["last"] or any(
             a["last"] + 1 != b["first"] for a, b in zip(parts, parts[1:], strict=False)):
         raise _fail("serial_mismatch", index, f"parts {[p['serial'] for p in parts]} are not adjacent ranges "

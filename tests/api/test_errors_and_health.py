@@ -95,3 +95,20 @@ def test_oversized_body_is_413(echo_client):
     body = b'{"a": 1, "pad": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     response = echo_client.post("/api/v1/echo", data=body, content_type="application/json")
     assert_problem(response, 413, "request_too_large")
+
+
+def test_home_page_links_the_public_records(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    for link in ("/api/v1/docs", "/api/v1/retirements", "/api/v1/log/checkpoint"):
+        assert f'href="{link}"' in page
+
+
+def test_openapi_document_describes_the_api(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    for path in ("/api/v1/participants", "/api/v1/lots", "/api/v1/generations", "/api/v1/transfers",
+                 "/api/v1/retirements", "/api/v1/log/checkpoint", "/api/v1/health"):
+        assert path in document["paths"], path
+    assert client.get("/api/v1/docs").status_code == 200
