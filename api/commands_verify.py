@@ -13,8 +13,6 @@ from pathlib import Path
 
 import click
 
-from api.cli import _config, _engine_or_exit
-
 
 def _progress():
     if not sys.stderr.isatty():
@@ -37,6 +35,11 @@ def _finish(report) -> None:
               help="Also write the log as JSON lines to FILE.")
 def verify(export_path: Path | None) -> None:
     """Verify the whole registry: chain, Merkle root, checkpoints, replay vs live tables (R-L7)."""
+    from api.cli import (  # here: api.cli imports this module at its end
+        _config,
+        _engine_or_exit,
+    )
+    from chainlog.errors import KeyFileError
     from chainlog.export import write_export
     from registry.db import is_postgres, session_factory
     from registry.signing import load_signer
@@ -46,12 +49,11 @@ def verify(export_path: Path | None) -> None:
     engine = _engine_or_exit(config)
     try:
         verifier = load_signer(config).verifier
-    except Exception as exc:  # missing/unreadable key file: we cannot know whom to trust
+    except (OSError, KeyFileError) as exc:  # no key: we cannot know whom to trust
         click.echo(f"arcreg: no verifier key: {exc}", err=True)
         sys.exit(2)
-    if is_postgres(engine):
-        # One snapshot for the log and the tables: concurrent writes are not drift.
-        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    engine = _snapshot_engine(engine) if not is_postgres(engine) else \
+        engine.execution_options(isolation_level="REPEATABLE READ")
     if export_path is not None:
         with session_factory(engine)() as session, export_path.open("w", encoding="utf-8") as fp:
             entries, checkpoints = write_export(session, fp)
@@ -59,6 +61,31 @@ def verify(export_path: Path | None) -> None:
     with session_factory(engine)() as session:
         report = verify_registry(session, [verifier], progress=_progress())
     _finish(report)
+
+
+def _snapshot_engine(engine):
+    """SQLite: read in a deferred transaction, not the registry's BEGIN IMMEDIATE.
+
+    Verification must see the log and the tables as of one moment, so that
+    concurrent writes are not reported as drift; under WAL a deferred read
+    transaction is such a snapshot, and unlike BEGIN IMMEDIATE it does not
+    hold the write lock for the whole (possibly long) run, which would make
+    the registry's writers time out.
+    """
+    from sqlalchemy import create_engine, event
+
+    snapshot = create_engine(engine.url, connect_args={"timeout": 30})
+
+    @event.listens_for(snapshot, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below is the one that runs
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+    @event.listens_for(snapshot, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    return snapshot
 
 
 @click.command("verify-log")
@@ -86,14 +113,4 @@ def _entries(fp, replay):
         except _json.ERRORS:
             continue  # chainlog has already refused it, or will name it
         if isinstance(obj, dict) and "index" in obj:
-            replay(_Entry(obj))
-
-
-class _Entry:
-    """An export line's fields, as the replay reads them."""
-
-    __slots__ = ("index", "type", "payload", "leaf_hash")
-
-    def __init__(self, obj: dict) -> None:
-        self.index, self.type, self.payload = obj.get("index"), obj.get("type"), obj.get("payload")
-        self.leaf_hash = obj.get("leaf_hash")
+            replay.apply(obj.get("index"), obj.get("type"), obj.get("payload"), obj.get("leaf_hash"))

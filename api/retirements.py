@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from api.auth import optional_actor, perform, read
 from api.context import registry, unit_of_work
-from api.fields import LogRefSchema, MassField, QuantityField
+from api.fields import MassField, QuantityField
 from api.openapi import Blueprint
 from api.schemas import BlockOut
 from registry import claims, holdings, retirements

@@ -114,7 +114,11 @@ def _number(block: dict, key: str, index: int) -> Any:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError
             return value
-        return Decimal(value)
+        number = Decimal(value) if isinstance(value, str) else None
+        # Bounded: registry quantities are milli-units, and huge exponents would overflow the arithmetic.
+        if number is None or not number.is_finite() or not -30 < number.adjusted() < 30:
+            raise TypeError
+        return number
     except (TypeError, InvalidOperation):
         raise _fail("malformed", index, f"block {block.get('serial')!r}: {key} {value!r} is not a number") from None
 
@@ -169,7 +173,7 @@ def _split(parent: dict, payload: dict, index: int) -> list[dict]:
         if total != Decimal(parent[key]):
             raise _fail("quantity_mismatch", index, f"parts' {key} add up to {total}, "
                                                     f"the parent {parent['serial']} had {parent[key]}")
-    if "quantity" in payload and Decimal(payload["quantity"]) != Decimal(parts[0]["quantity"]):
+    if "quantity" in payload and _number(payload, "quantity", index) != Decimal(parts[0]["quantity"]):
         raise _fail("quantity_mismatch", index, f"entry moves {payload['quantity']}, "
                                                 f"its lower part holds {parts[0]['quantity']}")
     return parts

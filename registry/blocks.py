@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
+from registry.actors import Actor
 from registry.db import UnitOfWork, get_for_update
+from registry.journal import LogRef, record
 from registry.errors import NotFound, RuleViolation
 from registry.models import Block, SerialCounter
 from registry.units import MILLI, exact_arithmetic
@@ -125,3 +127,15 @@ def stamp(blocks: list[Block], ref) -> None:
     """Point each block's lineage at the entry that just recorded it."""
     for block in blocks:
         block.log_index, block.leaf_hash = ref.index, ref.leaf_hash
+
+
+def end_block(uow: UnitOfWork, block: Block, state: str, event_type: str, actor: Actor,
+              **details) -> LogRef:
+    """Take a whole block out of circulation (expired, forfeited, cancelled):
+    its new state and one log entry continuing its lineage (R-L2b)."""
+    prev = link(block)
+    block.state = state
+    block.updated_at = uow.clock.now()
+    ref = record(uow, event_type, actor, {**block_payload(block), **details, "prev": prev})
+    stamp([block], ref)
+    return ref

@@ -10,10 +10,9 @@ corrected generation can use it again (R-B4, R-A2).
 from __future__ import annotations
 
 from registry.actors import Actor, require_role
-from registry.blocks import block_payload, link, lock_active_block, stamp
+from registry.blocks import end_block, lock_active_block
 from registry.db import UnitOfWork, get_for_update
 from registry.errors import InvalidInput, RuleViolation
-from registry.journal import record
 from registry.models import Block, Determination, Lot
 from registry.use_period import require_in_use_period
 
@@ -51,19 +50,9 @@ def cancel_block(uow: UnitOfWork, actor: Actor, serial: str, *, reason: str) -> 
     determination = _current_determination(uow, block.determination_id)
     determination.used_kg -= block.base_kg
 
-    prev = link(block)
-    block.state = "cancelled"
-    block.updated_at = uow.clock.now()
-    uow.flush()
-    ref = record(uow, "block.cancelled", actor, {
-        **block_payload(block),
-        "reason": reason,
-        "lot_used_kg": format(lot.used_kg, "f"),
-        "disclaimer_required": lot.disclaimer_required,
-        "determination": determination.id,
-        "determination_used_kg": format(determination.used_kg, "f"),
-        "prev": prev,  # R-L2b
-    })
-    stamp([block], ref)
+    end_block(uow, block, "cancelled", "block.cancelled", actor, reason=reason,
+              lot_used_kg=format(lot.used_kg, "f"), disclaimer_required=lot.disclaimer_required,
+              determination=determination.id,
+              determination_used_kg=format(determination.used_kg, "f"))
     uow.flush()
     return block

@@ -12,9 +12,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from registry.actors import SYSTEM
-from registry.blocks import block_payload, link, stamp
+from registry.blocks import end_block
 from registry.db import UnitOfWork, for_update
-from registry.journal import record
 from registry.models import Block
 from registry.use_period import use_period_end
 
@@ -38,16 +37,8 @@ def run_expiry(uow: UnitOfWork, *, limit: int | None = None) -> dict:
     if limit is not None:
         query = query.limit(limit)
     blocks = list(uow.session.exec(query))
-    now = uow.clock.now()
     for block in blocks:
-        prev = link(block)
-        block.state = "expired"
-        block.updated_at = now
-        ref = record(uow, "block.expired", SYSTEM, {
-            **block_payload(block),
-            "use_period_end": use_period_end(block.generation_year).isoformat(),
-            "prev": prev,  # R-L2b
-        })
-        stamp([block], ref)
+        end_block(uow, block, "expired", "block.expired", SYSTEM,
+                  use_period_end=use_period_end(block.generation_year).isoformat())
     uow.flush()
     return {"expired": len(blocks)}

@@ -9,7 +9,6 @@ entry (R-L2b) — all in the caller's transaction (R-G4).
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from sqlmodel import select
 

@@ -18,7 +18,7 @@ from registry.actors import Actor, require_role
 from registry.db import UnitOfWork
 from registry.models import Cosignature, VerificationRun, Witness
 from registry.transparency import KeyInfo, key_info
-from registry.witnesses import WitnessOut, _out
+from registry.witnesses import WitnessOut, witness_out
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class IntegrityStatus:
 
 
 def _witness_status(uow: UnitOfWork, row: Witness) -> WitnessStatus:
-    base = _out(row)
+    base = witness_out(row)
     latest = uow.session.exec(
         select(Cosignature).where(Cosignature.witness_id == row.id).order_by(Cosignature.size.desc()).limit(1)
     ).first()

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from registry import certification
 from registry.actors import SYSTEM
-from registry.blocks import block_payload, link, stamp
+from registry.blocks import end_block
 from registry.db import UnitOfWork, for_update, get_for_update
 from registry.journal import record
 from registry.models import Block, CertificateEvent, Participant, RmsCertificate
@@ -125,13 +125,7 @@ def _remove(uow: UnitOfWork, participant_id: int, since: date) -> int:
     record(uow, "participant.removed", SYSTEM, {
         **participant_payload(participant), "inactive_since": since.isoformat(),
         "reason": "no valid RMS certificate covering reprocessing for more than one year (RMS 8.5.3)"})
-    now = uow.clock.now()
     for block in blocks:
-        prev = link(block)
-        block.state = "forfeited"
-        block.updated_at = now
-        ref = record(uow, "block.forfeited", SYSTEM, {
-            **block_payload(block), "participant": participant_id, "prev": prev})  # R-L2b
-        stamp([block], ref)
+        end_block(uow, block, "forfeited", "block.forfeited", SYSTEM, participant=participant_id)
     uow.flush()
     return len(blocks)

@@ -14,9 +14,10 @@ after the check (the check itself writes nothing).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -25,7 +26,7 @@ from chainlog import export, store
 from chainlog.errors import VerificationError
 from chainlog.keys import Verifier
 from chainlog.verify import verify_export
-from registry.models import Block, Determination, Lot, Participant
+from registry.models import Block, Determination, Lot, Participant, Retirement
 from registry.models.integrity import VerificationRun
 from registry.replay import Replayer, State
 from registry.replay.state import BLOCK_FIELDS
@@ -64,10 +65,28 @@ def log_lines(conn: Any, on_entry: Callable[[store.StoredEntry], None], *, batch
         yield export.checkpoint_line(pending.pop().note)
     for start in range(0, n, batch):
         for e in store.entries(conn, start, min(n, start + batch)):
-            yield export.entry_line(e)
+            yield _line(e)
             on_entry(e)
             while pending and pending[-1].size <= e.index + 1:
                 yield export.checkpoint_line(pending.pop().note)
+
+
+def _line(e: store.StoredEntry) -> str:
+    """The entry's export line. R-L1: the hashed text names the entry's own
+    index; if it is not the row's (rows swapped or moved), the line says what
+    the hashed bytes say, so chainlog reports the entry as out of place
+    (``entries_reordered`` / ``entry_missing``) rather than as a changed payload."""
+    if f',"index":{e.index},"payload":' in e.canonical:  # JCS member order: actor, index, payload
+        return export.entry_line(e)
+    try:
+        own = json.loads(e.canonical)
+        index = own["index"]
+    except (ValueError, TypeError, KeyError):
+        return export.entry_line(e)  # not even an entry: chainlog names it
+    if index == e.index or isinstance(index, bool) or not isinstance(index, int):
+        return export.entry_line(e)
+    return export.entry_line(replace(e, index=index, time=own.get("time"), type=own.get("type"),
+                                     actor=own.get("actor")))
 
 
 class DeferredReplay:
@@ -80,14 +99,17 @@ class DeferredReplay:
         self.error: VerificationError | None = None
         self.progress = progress
 
-    def __call__(self, entry: Any) -> None:
+    def __call__(self, entry: store.StoredEntry) -> None:
+        self.apply(entry.index, entry.type, entry.payload, entry.leaf_hash)
+
+    def apply(self, index: int, kind: str, payload: Any, leaf_hash: bytes | str | None) -> None:
         if self.error is None:
             try:
-                self.replayer.apply_entry(entry)
+                self.replayer.apply(index, kind, payload, leaf_hash)
             except VerificationError as exc:
                 self.error = exc
-        if self.progress is not None and (entry.index + 1) % PROGRESS_EVERY == 0:
-            self.progress(entry.index + 1)
+        if self.progress is not None and isinstance(index, int) and (index + 1) % PROGRESS_EVERY == 0:
+            self.progress(index + 1)
 
 
 def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredReplay) -> Report:
@@ -139,6 +161,14 @@ def compare_state(session: Session, state: State) -> None:
             if getattr(d, name) != want[name]:
                 raise _drift("determination", d.id, name, want[name], getattr(d, name))
     _missing("determination", state.determinations, session, Determination.id)
+    for r in session.exec(select(Retirement).order_by(Retirement.serial)):  # R-R2: the public record
+        want = state.retirements.get(r.serial)
+        if want is None:
+            raise _drift("retirement", r.serial, "serial", "no such retirement: no log entry recorded it", r.serial)
+        for name, column in (("owner", "owner_id"), ("quantity", "quantity"), ("beneficiary", "beneficiary")):
+            if getattr(r, column) != want[name]:
+                raise _drift("retirement", r.serial, column, want[name], getattr(r, column))
+    _missing("retirement", state.retirements, session, Retirement.serial)
     seen = 0
     for b in session.exec(select(Block).order_by(Block.serial)).yield_per(5000):
         want = state.blocks.get(b.serial)
@@ -164,7 +194,7 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
     """R-L7: verify the log and the live tables. Never raises VerificationError:
     the report carries the first one. Ends `session`'s transaction (rollback:
     it only read) before recording the run, so SQLite's write lock is free."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     replay = DeferredReplay(progress)
     report = check_lines(log_lines(session, replay), verifiers, replay)
     if report.ok:
@@ -180,7 +210,7 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
 
 def _record(session: Session, report: Report, started: datetime) -> None:
     error = report.error
-    run = VerificationRun(started_at=started, finished_at=datetime.now(timezone.utc), ok=report.ok,
+    run = VerificationRun(started_at=started, finished_at=datetime.now(UTC), ok=report.ok,
                           size=report.size, checkpoints=report.checkpoints,
                           bad_index=None if error is None else error.index,
                           kind=None if error is None else error.kind[:40],

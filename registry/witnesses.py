@@ -59,7 +59,7 @@ class WitnessOut:
     vkey: str
 
 
-def _out(row: Witness) -> WitnessOut:
+def witness_out(row: Witness) -> WitnessOut:
     verifier = parse_vkey(row.vkey, alg=ALG_COSIGNATURE_V1)
     return WitnessOut(row.id, row.name, verifier.key_id.hex(), row.vkey)
 
@@ -74,12 +74,12 @@ def register_witness(uow: UnitOfWork, actor: Actor, vkey: str) -> WitnessOut:
     row = Witness(name=verifier.name, vkey=verifier.vkey, created_at=uow.clock.now())
     uow.session.add(row)
     uow.flush()
-    return _out(row)
+    return witness_out(row)
 
 
 def list_witnesses(uow: UnitOfWork, actor: Actor | None) -> list[WitnessOut]:
     """Registered witnesses and their keys: public, so clients know whom to require."""
-    return [_out(w) for w in uow.session.exec(select(Witness).order_by(Witness.id)).all()]
+    return [witness_out(w) for w in uow.session.exec(select(Witness).order_by(Witness.id)).all()]
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from api import create_app
+from registry.clock import FrozenClock
+from registry.config import Config
 from registry.db import make_engine
 from registry.migrate import upgrade
 
@@ -151,3 +155,33 @@ def pg_engine(pg_url) -> Iterator[Engine]:
     engine = make_engine(pg_url)
     yield engine
     engine.dispose()
+
+
+# --- The application over the current test database ---------------------------
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def app(engine, db_url, clock, tmp_path):
+    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem")
+    app = create_app(config, clock=clock, engine=engine)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def driver(client, engine, clock):
+    from tests.api.driver import Driver, bootstrap_admin
+
+    return Driver(client, bootstrap_admin(engine, clock))

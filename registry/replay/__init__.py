@@ -20,7 +20,7 @@ from typing import Any
 from registry.replay import block_events, registry_events
 from registry.replay.state import State, fail
 
-__all__ = ["State", "Replayer", "replay"]
+__all__ = ["Replayer", "State", "replay"]
 
 _SETUP = {
     "participant.registered": registry_events.participant,

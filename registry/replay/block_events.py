@@ -134,10 +134,10 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
     block = _active(s, i, serial, kind)
     _check_prev(s, i, serial, p, s.lineage[serial])
     _same(i, serial, {**block, "state": target}, b, BLOCK_FIELDS)
-    if kind == "block.forfeited":
-        if s.participants.get(p.get("participant"), {}).get("status") != "removed" or \
-                block["owner"] != p.get("participant") or block["generator"] != block["owner"]:
-            raise fail(i, f"{kind}: block {serial} is not held by its removed generator {p.get('participant')}")
+    if kind == "block.forfeited" and (  # R-E4: only what the removed generator still holds
+            s.participants.get(p.get("participant"), {}).get("status") != "removed"
+            or block["owner"] != p.get("participant") or block["generator"] != block["owner"]):
+        raise fail(i, f"{kind}: block {serial} is not held by its removed generator {p.get('participant')}")
     if kind == "block.cancelled":
         if block["owner"] != block["generator"]:  # RMS 8.6.2
             raise fail(i, f"{kind}: block {serial} is held by {block['owner']}, not by its generator")

@@ -101,3 +101,19 @@ def test_provenance_is_in_the_openapi_document(driver):
     spec = driver.client.get("/api/v1/openapi.json")
     paths = spec.get_json()["paths"]
     assert any(p.endswith("/blocks/{serial}/provenance") for p in paths)
+
+
+def test_saved_proof_verifies_with_the_cli(driver, tmp_path):
+    """The real `arcreg verify-proof` process on a proof this API served (no database)."""
+    import subprocess
+
+    from tests.serverproc import ARCREG, clean_env
+
+    h = split_history(driver)
+    vkey = driver.get("/log/key").get_json()["vkey"]
+    path = tmp_path / "proof.json"
+    path.write_bytes(driver.get(f"/blocks/{h['retired']}/provenance").get_data())
+    result = subprocess.run([ARCREG, "verify-proof", str(path), "--vkey", vkey], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert h["retired"] in result.stdout

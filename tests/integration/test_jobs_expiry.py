@@ -17,7 +17,6 @@ from registry import jobs
 from registry.db import session_factory
 from registry.jobs import Job, run_daily_jobs
 from registry.models import JobRun
-from tests.api.conftest import app, client, clock, driver  # noqa: F401  (fixtures)
 from tests.api.driver import snapshot, t
 from tests.api.test_errors_and_health import assert_problem
 

@@ -13,7 +13,6 @@ from sqlmodel import select
 import chainlog.store
 from registry.db import session_factory
 from registry.models import Block, JobRun
-from tests.api.conftest import app, client, clock, driver  # noqa: F401  (fixtures)
 from tests.api.driver import t
 from tests.serverproc import ARCREG, call, clean_env, serving
 

@@ -15,7 +15,6 @@ from registry.certification import CertificateEvent
 from registry.db import session_factory
 from registry.jobs import run_daily_jobs
 from registry.removal import inactive_since, removal_due
-from tests.api.conftest import app, client, clock, driver  # noqa: F401  (fixtures)
 from tests.api.driver import Generator, t
 from tests.api.test_errors_and_health import assert_problem
 

@@ -60,7 +60,8 @@ def build(edit=None, lineage=LINEAGE):
     canon, leaves = {}, []
     for i in sorted(payloads):
         kind, payload = payloads[i]
-        if isinstance(payload.get("prev"), int):
+        prev = payload.get("prev")
+        if type(prev) is int and 0 <= prev < len(leaves):
             payload["prev"] = {"index": payload["prev"], "leaf_hash": leaves[payload["prev"]].hex()}
         canon[i] = entry_canonical(i, TIME, kind, "user:1", payload)
         leaves.append(merkle.leaf_hash(canon[i]))
@@ -222,3 +223,48 @@ def test_malformed_proofs():
         with pytest.raises(VerificationError) as caught:
             verify_provenance(bad, [SIGNER.verifier])
         assert caught.value.kind == "malformed"
+
+
+def _slots(payloads):
+    """(position, path) of every payload member on the lineage, one level into block descriptions."""
+    for position in LINEAGE:
+        payload = payloads[position][1]
+        for key, value in payload.items():
+            yield position, (key,)
+            if isinstance(value, dict):
+                for inner in value:
+                    yield position, (key, inner)
+
+
+@pytest.mark.parametrize("junk", [None, True, "x", -1, [], {}, "NaN", "sNaN", "1e999999", 10**15])
+def test_signed_junk_in_any_member_is_refused_or_accepted_never_a_crash(junk):
+    """A verifier must answer VerificationError, not crash, whatever a signed payload holds."""
+    for position, path in list(_slots(_payloads())):
+        def edit(payloads, position=position, path=path):
+            target = payloads[position][1]
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = junk
+        try:
+            verify_provenance(build(edit), [SIGNER.verifier])
+        except VerificationError:
+            pass
+
+
+def test_whole_transfer_then_expiry():
+    """A whole-block move keeps the serial (no remainder); an expiry restates the block."""
+    serial = _block(1, 100000, 7)["serial"]
+
+    def edit(payloads):
+        payloads[4] = ("block.transferred", {"parent": serial, "from": 7, "to": 8, "quantity": "100.000",
+                                             "moved": _block(1, 100000, 8), "remainder": None, "prev": 3})
+        payloads[6] = ("block.expired", {**_block(1, 100000, 8, "expired"), "prev": 4})
+
+    report = verify_provenance(build(edit), [SIGNER.verifier], serial=serial)
+    assert (report.state, report.owner, report.quantity, report.entries) == ("expired", 8, "100.000", 4)
+
+    def shrunk(payloads):
+        edit(payloads)
+        payloads[6][1].update(quantity="99.000", last=99000)
+
+    fails(build(shrunk), ("quantity_mismatch", "serial_mismatch"), 6, serial=serial)
