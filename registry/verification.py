@@ -134,52 +134,38 @@ def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> Veri
                              f"found {found!r}", kind="state_drift", index=None)
 
 
+# What is compared, table by table: (label, model, key column, replayed map
+# name, {replayed field: live column}). Blocks come last: the biggest table.
+COMPARED = (
+    ("participant", Participant, "id", "participants", {n: n for n in ("status", "name", "country")}),
+    ("lot", Lot, "id", "lots", {n: n for n in ("mass_kg", "sold_kg", "claimed_kg", "claimed_pc_kg", "used_kg",
+                                               "used_pc_kg", "disclaimer_required")}),
+    ("determination", Determination, "id", "determinations",
+     {n: n for n in ("status", "outcome", "eligible_kg", "used_kg")}),
+    # R-R2: the public retirement record.
+    ("retirement", Retirement, "serial", "retirements",
+     {"owner": "owner_id", "quantity": "quantity", "beneficiary": "beneficiary"}),
+    ("block", Block, "serial", "blocks", BLOCK_FIELDS),
+)
+
+
 def compare_state(session: Session, state: State) -> None:
     """Raise `state_drift` at the first live row that differs from the replay."""
-    for p in session.exec(select(Participant).order_by(Participant.id)):
-        want = state.participants.get(p.id)
-        if want is None:
-            raise _drift("participant", p.id, "id", None, p.id)
-        for name in ("status", "name", "country"):
-            if getattr(p, name) != want[name]:
-                raise _drift("participant", p.id, name, want[name], getattr(p, name))
-    _missing("participant", state.participants, session, Participant.id)
-    for lot in session.exec(select(Lot).order_by(Lot.id)):
-        want = state.lots.get(lot.id)
-        if want is None:
-            raise _drift("lot", lot.id, "id", None, lot.id)
-        for name in ("mass_kg", "sold_kg", "claimed_kg", "claimed_pc_kg", "used_kg", "used_pc_kg",
-                     "disclaimer_required"):
-            if getattr(lot, name) != want[name]:
-                raise _drift("lot", lot.id, name, want[name], getattr(lot, name))
-    _missing("lot", state.lots, session, Lot.id)
-    for d in session.exec(select(Determination).order_by(Determination.id)):
-        want = state.determinations.get(d.id)
-        if want is None:
-            raise _drift("determination", d.id, "id", None, d.id)
-        for name in ("status", "outcome", "eligible_kg", "used_kg"):
-            if getattr(d, name) != want[name]:
-                raise _drift("determination", d.id, name, want[name], getattr(d, name))
-    _missing("determination", state.determinations, session, Determination.id)
-    for r in session.exec(select(Retirement).order_by(Retirement.serial)):  # R-R2: the public record
-        want = state.retirements.get(r.serial)
-        if want is None:
-            raise _drift("retirement", r.serial, "serial", "no such retirement: no log entry recorded it", r.serial)
-        for name, column in (("owner", "owner_id"), ("quantity", "quantity"), ("beneficiary", "beneficiary")):
-            if getattr(r, column) != want[name]:
-                raise _drift("retirement", r.serial, column, want[name], getattr(r, column))
-    _missing("retirement", state.retirements, session, Retirement.serial)
-    seen = 0
-    for b in session.exec(select(Block).order_by(Block.serial)).yield_per(5000):
-        want = state.blocks.get(b.serial)
-        if want is None:
-            raise _drift("block", b.serial, "serial", "no such block: no log entry created it", b.serial)
-        seen += 1
-        for key, column in BLOCK_FIELDS.items():
-            if getattr(b, column) != want[key]:
-                raise _drift("block", b.serial, column, want[key], getattr(b, column))
-    if seen != len(state.blocks):
-        _missing("block", state.blocks, session, Block.serial)
+    for table, model, key, replayed_name, fields in COMPARED:
+        replayed = getattr(state, replayed_name)
+        column = getattr(model, key)
+        seen = 0
+        for row in session.exec(select(model).order_by(column)).yield_per(5000):
+            row_key = getattr(row, key)
+            want = replayed.get(row_key)
+            if want is None:
+                raise _drift(table, row_key, key, f"no such {table}: no log entry created it", row_key)
+            seen += 1
+            for field, live in fields.items():
+                if getattr(row, live) != want[field]:
+                    raise _drift(table, row_key, live, want[field], getattr(row, live))
+        if seen != len(replayed):
+            _missing(table, replayed, session, column)
 
 
 def _missing(table: str, replayed: dict, session: Session, column) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import threading
 import time
 from decimal import Decimal
@@ -16,7 +17,7 @@ import chainlog.store
 from registry.db import session_factory
 from registry.models import Block
 from tests.api.driver import t
-from tests.serverproc import call, kill_hard, serving
+from tests.serverproc import ARCREG, call, clean_env, kill_hard, serving
 
 ORIGINAL = Decimal("100.000")
 
@@ -77,5 +78,10 @@ def test_kill_minus_nine_during_transfers(pg_driver, pg_wide_engine, pg_url, tmp
             for thread in threads:
                 thread.join(timeout=30)
         transferred = _check_consistent(pg_wide_engine)
+        # R-L7: the full verification (chain, tree, checkpoints, replay against
+        # the tables) passes after every kill.
+        verified = subprocess.run([ARCREG, "verify"], cwd=tmp_path, env=clean_env(**env), capture_output=True,
+                                  text=True, timeout=120)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
         assert transferred > done  # the stream made progress before each kill
         done = transferred
