@@ -122,14 +122,15 @@ def test_transfers_from_many_connections_follow_the_remainder(pg_driver, pg_wide
 
 
 def test_http_transfers_across_four_gunicorn_workers(pg_driver, pg_wide_engine, pg_url, tmp_path):
-    """The same race through real HTTP against `arcreg serve --workers 4`."""
+    """The same race through real HTTP: 32 concurrent clients against
+    `arcreg serve --workers 4`."""
     gen, _, brand = _scenario(pg_driver)
     results = Counter()
     lock = threading.Lock()
     env = {"ARCREG_DATABASE_URL": pg_url, "ARCREG_CLOCK": "2026-03-02T09:30:00Z"}
     with serving(tmp_path, env, workers=4, log_path=tmp_path / "server.log") as (base, _):
         def client(_):
-            # Bounded: at most 200 tries each; 16 clients need ~33 winning rounds.
+            # Bounded: at most 200 tries each; 32 clients need ~33 winning rounds.
             for _ in range(200):
                 status, page = call("GET", f"{base}/api/v1/blocks?owner={gen.id}&state=active", token=gen.token)
                 assert status == 200
@@ -143,7 +144,7 @@ def test_http_transfers_across_four_gunicorn_workers(pg_driver, pg_wide_engine, 
                     results[status if status == 201 else body.get("code")] += 1
                 assert status == 201 or body["code"] in ("block_not_active", "insufficient_quantity"), body
 
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(client, range(16)))
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(client, range(32)))
     assert results[201] == 33  # 33 × 3 = 99 of 100
     _assert_conserved(pg_wide_engine, brand, 33, Decimal(3))
