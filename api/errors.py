@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, json
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from registry.errors import RegistryError
@@ -101,6 +102,20 @@ def _field_name(location: str, field) -> str:
     return str(field) if location == "json" else f"{location}.{field}"
 
 
+def _out_of_range(error: Exception) -> Response:
+    """An integer in the request too large for a database column (SQLite raises
+    OverflowError binding it, PostgreSQL numeric_value_out_of_range): the
+    input is invalid, not the registry broken (R-X2)."""
+    return problem(400, "number_out_of_range", "Invalid input",
+                   "A number in the request is out of range (at most 9223372036854775807).")
+
+
+def _data_error(error: DBAPIError) -> Response:
+    if getattr(error.orig, "sqlstate", None) == "22003":  # numeric_value_out_of_range
+        return _out_of_range(error)
+    return _unexpected(error)
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(500, "internal_error", "Internal Server Error",
@@ -110,4 +125,6 @@ def _unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(RegistryError, _registry_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OverflowError, _out_of_range)
+    app.register_error_handler(DBAPIError, _data_error)
     app.register_error_handler(Exception, _unexpected)

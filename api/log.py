@@ -80,6 +80,8 @@ class LogKey(MethodView):
 class LogCheckpoint(MethodView):
     @blp.arguments(CheckpointArgs, location="query")
     @blp.response(200, content_type="text/plain", description="C2SP tlog-checkpoint signed note")
+    @blp.doc(responses={"200": {"description": "C2SP tlog-checkpoint signed note",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def get(self, args):
         """The latest signed checkpoint, covering every committed entry (R-L4), with every
         witness cosignature stored for its size as extra signature lines (R-L9). With

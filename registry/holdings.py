@@ -46,6 +46,9 @@ def list_blocks(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, stat
     if owner is None:
         if not actor.is_admin:
             owner = actor.participant_id
+            if owner is None:  # a certifier holds nothing and may not list everyone's (R-P4)
+                raise Forbidden("you may list only your own participant's blocks", code="not_owner",
+                                rule="R-P4")
     if owner is not None and not actor.acts_for(owner):
         raise Forbidden("you may list only your own participant's blocks", code="not_owner", rule="R-P4")
     if state is not None and state not in STATES:

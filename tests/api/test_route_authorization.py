@@ -1,0 +1,265 @@
+"""Authentication and authorization on every route (R-P4, R-P5, R-X4).
+
+Every (method, rule) of ``app.url_map`` under /api/v1 has an entry in ROUTES
+saying what each role gets:
+
+* ``anonymous``   — no Authorization header;
+* ``other``       — a member of another participant (B);
+* ``member``      — a member of participant A, which owns every object aimed at;
+* ``certifier``   — a user of the certification body (NSF) that certified A;
+* ``admin``       — the registry administrator.
+
+An expected value is an HTTP status, or OK: "authorized" — the request got
+past authentication and authorization (2xx, or a domain answer such as 409/422
+that is not 401/403/404 and not 5xx); NO_TOKEN_NEEDED: a public write,
+answered on its merits (not 401/403, not 5xx). 404 is what R-X4 prescribes for objects
+the caller may not see (their existence is not revealed).
+
+Requests carry valid bodies: the parser validates a body before the view runs,
+so a valid body is what makes the test reach the authentication check. Roles
+that are refused are tried first, so a success that changes state (a
+suspension, a split block) comes after the refusals.
+
+``test_every_route_is_classified`` fails when a route is added without an
+entry here: every new route must say who may call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.api.driver import DIGEST, kg, t
+
+OK = "ok"
+NO_TOKEN_NEEDED = "no token needed"
+ROLES = ("anonymous", "other", "member", "certifier", "admin")
+PUBLIC = dict.fromkeys(ROLES, OK)
+
+
+@dataclass
+class World:
+    a: int
+    b: int
+    tokens: dict
+    member_user: int
+    spare_token: int
+    certificate: str
+    facility: int
+    determination: int
+    lot: int
+    serial: str  # a block held by A, its generator
+    retirement: int
+
+
+@pytest.fixture
+def world(driver) -> World:
+    gen = driver.generator("Acme Recycling")
+    b = driver.participant("Brand Co", "DE")
+    other = driver.member(b["id"])
+    user = driver.ok(f"/participants/{gen.id}/users", {"email": "planner@acme.example"})
+    member = driver.ok(f"/users/{user['id']}/tokens", {})["token"]
+    spare = driver.ok(f"/users/{user['id']}/tokens", {})["id"]
+    lot = driver.lot(member, gen.facility_id, gen.certificate, mass=t(10))
+    driver.sell(member, lot["id"], t(10), on=lot["processed_on"])
+    block = driver.generate(member, lot["id"])
+    moved = driver.ok("/transfers", {"serial": block["serial"], "quantity": "2.000",
+                                     "to_participant_id": b["id"]}, member)
+    retirement = driver.ok("/retirements", {"serial": moved["moved"]["serial"], "quantity": "1.000",
+                                            "beneficiary": "Brand Co", "claim_type": "general",
+                                            "reporting_year": 2026}, other)
+    return World(a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
+                 tokens={"anonymous": None, "other": other, "member": member,
+                         "certifier": gen.certifier, "admin": driver.admin},
+                 certificate=gen.certificate, facility=gen.facility_id,
+                 determination=gen.determination_id, lot=lot["id"], serial=moved["remainder"]["serial"],
+                 retirement=retirement["id"])
+
+
+def _lot_body(w: World) -> dict:
+    return {"facility_id": w.facility, "reference": "LOT-AUTHZ", "material_code": "PC_P3.1.9",
+            "mass": t(5), "non_plastic_fraction": "0.01", "processed_on": "2026-02-01",
+            "rms_certificate": w.certificate,
+            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(6)}],
+                           "transformation": "physical", "description": "sort, wash, extrude",
+                           "factor": "83.333", "justification": "measured yield",
+                           "outputs": [{"material_code": "PC_P3.1.9", "mass": t(5)}]},
+            "evidence": [DIGEST]}
+
+
+def _access(anonymous, other, member, certifier, admin) -> dict:
+    return dict(zip(ROLES, (anonymous, other, member, certifier, admin), strict=True))
+
+
+ADMIN_ONLY = _access(401, 403, 403, 403, OK)
+CERTIFIER = _access(401, 403, 403, OK, OK)
+OWNER_OF_PUBLIC_OBJECT = _access(401, 403, OK, 403, OK)  # blocks are public: someone else's is 403
+OWNER_HIDDEN = _access(401, 404, OK, 404, OK)  # R-X4: others learn nothing
+OWNER_CERTIFIER_SEES = _access(401, 404, OK, 403, OK)  # certifiers see facilities and lots, may not act
+
+# (method, rule) -> (request builder, expected access per role)
+ROUTES = {
+    ("GET", "/api/v1/openapi.json"): (lambda w: ("/openapi.json", None), PUBLIC),
+    ("GET", "/api/v1/docs"): (lambda w: ("/docs", None), PUBLIC),
+    ("GET", "/api/v1/health"): (lambda w: ("/health", None), PUBLIC),
+    # participants, users, tokens
+    ("POST", "/api/v1/participants"): (
+        lambda w: ("/participants", {"name": "New Co", "country": "FR", "gpp_signed_on": "2025-06-01"}),
+        ADMIN_ONLY),
+    ("GET", "/api/v1/participants/<int:participant_id>"): (lambda w: (f"/participants/{w.a}", None),
+                                                           OWNER_HIDDEN),
+    ("POST", "/api/v1/participants/<int:participant_id>/activate"): (
+        lambda w: (f"/participants/{w.a}/activate", None), ADMIN_ONLY),
+    ("POST", "/api/v1/participants/<int:participant_id>/suspend"): (
+        lambda w: (f"/participants/{w.a}/suspend", {"reason": "audit"}), ADMIN_ONLY),
+    ("POST", "/api/v1/participants/<int:participant_id>/users"): (
+        lambda w: (f"/participants/{w.a}/users", {"email": "new@acme.example"}), ADMIN_ONLY),
+    ("GET", "/api/v1/participants/<int:participant_id>/holdings"): (
+        lambda w: (f"/participants/{w.a}/holdings", None), OWNER_HIDDEN),
+    ("POST", "/api/v1/users"): (
+        lambda w: ("/users", {"email": "auditor@ul.example", "role": "certifier", "body_code": "UL"}),
+        ADMIN_ONLY),
+    ("POST", "/api/v1/users/<int:user_id>/tokens"): (lambda w: (f"/users/{w.member_user}/tokens", {}),
+                                                     OWNER_HIDDEN),
+    ("DELETE", "/api/v1/tokens/<int:token_id>"): (lambda w: (f"/tokens/{w.spare_token}", None),
+                                                  OWNER_HIDDEN),
+    # certification
+    ("POST", "/api/v1/rms-certificates"): (
+        lambda w: ("/rms-certificates", {
+            "participant_id": w.a, "number": "RMS-NSF-99999", "issued_on": "2025-01-01",
+            "expires_on": "2027-12-31", "activities": ["reprocessing"], "facility_scope": "single-site",
+            "product_groups": ["PP resin"], "control_systems": ["mass-balance"]}),
+        CERTIFIER),
+    ("POST", "/api/v1/rms-certificates/<string:number>/<any(revoke, suspend, reinstate):action>"): (
+        lambda w: (f"/rms-certificates/{w.certificate}/suspend", {"on": "2026-03-01", "reason": "audit"}),
+        CERTIFIER),
+    ("POST", "/api/v1/determinations"): (
+        lambda w: ("/determinations", {
+            "facility_id": w.facility, "certification_year": 2027, "mandate_share": "0",
+            "newness": {"basis": "new_operation", "operation_start": "2024-05-01"},
+            "class_b": [{"test": "financial", "passed": True, "rationale": "IRR", "evidence": [DIGEST]}],
+            "evidence": [DIGEST]}),
+        CERTIFIER),
+    ("GET", "/api/v1/determinations/<int:determination_id>"): (
+        lambda w: (f"/determinations/{w.determination}", None), _access(401, 404, OK, OK, OK)),
+    ("POST", "/api/v1/determinations/<int:determination_id>/withdraw"): (
+        lambda w: (f"/determinations/{w.determination}/withdraw", {"reason": "error"}), CERTIFIER),
+    # facilities, lots, generation
+    ("POST", "/api/v1/facilities"): (
+        lambda w: ("/facilities", {"participant_id": w.a, "name": "Plant 2", "address": "2 Mill Rd",
+                                   "country": "US", "capacity": t(100)}),
+        _access(401, 403, OK, 403, OK)),
+    ("POST", "/api/v1/facilities/<int:facility_id>/lines"): (
+        lambda w: (f"/facilities/{w.facility}/lines", {"name": "Line B", "capacity": kg(100)}),
+        OWNER_CERTIFIER_SEES),
+    ("POST", "/api/v1/lots"): (lambda w: ("/lots", _lot_body(w)), OWNER_CERTIFIER_SEES),
+    ("GET", "/api/v1/lots/<int:lot_id>"): (lambda w: (f"/lots/{w.lot}", None), _access(401, 404, OK, OK, OK)),
+    ("POST", "/api/v1/lots/<int:lot_id>/dispositions"): (
+        lambda w: (f"/lots/{w.lot}/dispositions", {"kind": "sale", "on": "2026-02-15",
+                                                   "counterparty": "Brand Co", "mass": kg(1)}),
+        OWNER_CERTIFIER_SEES),
+    ("POST", "/api/v1/generations"): (lambda w: ("/generations", {"lot_id": w.lot}), OWNER_CERTIFIER_SEES),
+    # blocks and trading
+    ("GET", "/api/v1/blocks"): (lambda w: (f"/blocks?owner={w.a}", None), OWNER_OF_PUBLIC_OBJECT),
+    ("GET", "/api/v1/blocks/<string:serial>"): (lambda w: (f"/blocks/{w.serial}", None), PUBLIC),
+    ("GET", "/api/v1/blocks/<string:serial>/provenance"): (lambda w: (f"/blocks/{w.serial}/provenance", None),
+                                                           PUBLIC),
+    ("POST", "/api/v1/blocks/<string:serial>/cancel"): (lambda w: (f"/blocks/{w.serial}/cancel",
+                                                                   {"reason": "issued in error"}), ADMIN_ONLY),
+    ("POST", "/api/v1/transfers"): (
+        lambda w: ("/transfers", {"serial": w.serial, "quantity": "1.000", "to_participant_id": w.b}),
+        OWNER_OF_PUBLIC_OBJECT),
+    ("GET", "/api/v1/retirements"): (lambda w: ("/retirements", None), PUBLIC),
+    ("POST", "/api/v1/retirements"): (
+        lambda w: ("/retirements", {"serial": w.serial, "quantity": "1.000", "beneficiary": "Acme",
+                                    "claim_type": "general", "reporting_year": 2026}),
+        OWNER_OF_PUBLIC_OBJECT),
+    ("GET", "/api/v1/retirements/<int:retirement_id>"): (lambda w: (f"/retirements/{w.retirement}", None),
+                                                         PUBLIC),
+    # the transparency log and witnesses
+    ("GET", "/api/v1/log/key"): (lambda w: ("/log/key", None), PUBLIC),
+    ("GET", "/api/v1/log/checkpoint"): (lambda w: ("/log/checkpoint", None), PUBLIC),
+    ("GET", "/api/v1/log/entries"): (lambda w: ("/log/entries?start=0&end=3", None), PUBLIC),
+    ("GET", "/api/v1/log/proof/inclusion"): (lambda w: ("/log/proof/inclusion?index=0&size=2", None), PUBLIC),
+    ("GET", "/api/v1/log/proof/consistency"): (lambda w: ("/log/proof/consistency?first=1&second=2", None),
+                                               PUBLIC),
+    ("GET", "/api/v1/witnesses"): (lambda w: ("/witnesses", None), PUBLIC),
+    ("POST", "/api/v1/witnesses"): (lambda w: ("/witnesses", {"vkey": "witness+00000000+AAAA"}), ADMIN_ONLY),
+    # No token by design: the witness's signature authenticates the cosignature (R-L9).
+    ("POST", "/api/v1/log/cosignatures"): (
+        lambda w: ("/log/cosignatures", {"checkpoint_size": 1, "cosignature": "— witness AAAA"}),
+        dict.fromkeys(ROLES, NO_TOKEN_NEEDED)),
+    ("GET", "/api/v1/admin/integrity"): (lambda w: ("/admin/integrity", None), ADMIN_ONLY),
+}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_is_classified(app):
+    routes = _routes(app)
+    assert not routes - ROUTES.keys(), f"routes without an access entry: {sorted(routes - ROUTES.keys())}"
+    assert not ROUTES.keys() - routes, f"entries for routes that no longer exist: {sorted(ROUTES.keys() - routes)}"
+
+
+def _call(client, method: str, path: str, body, token: str | None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    kwargs = {"json": body} if body is not None else {}
+    return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+
+def _assert_problem(response, status: int) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json", response.mimetype
+    body = response.get_json()
+    assert body["status"] == status and body["code"] and body["title"], body
+
+
+@pytest.mark.parametrize(("method", "rule"), sorted(ROUTES), ids=[f"{m} {r}" for m, r in sorted(ROUTES)])
+def test_route_access(client, world, method, rule):
+    build, access = ROUTES[(method, rule)]
+    path, body = build(world)
+    if access["anonymous"] == 401:
+        # Authentication is checked on every protected route, whatever the token's defect.
+        _assert_problem(_call(client, method, path, body, "not-a-token"), 401)
+    # Refusals first, then the roles that succeed (a success may change what follows).
+    for role in sorted(ROLES, key=lambda role: access[role] in (OK, NO_TOKEN_NEEDED)):
+        response = _call(client, method, path, body, world.tokens[role])
+        expected = access[role]
+        where = f"{method} {path} as {role}"
+        if expected == NO_TOKEN_NEEDED:  # answered on its merits: a bogus cosignature is 404/422
+            assert response.status_code < 500, (where, response.get_data(as_text=True))
+            assert response.status_code not in (401, 403), (where, response.get_data(as_text=True))
+        elif expected == OK:
+            assert response.status_code < 500, (where, response.get_data(as_text=True))
+            assert response.status_code not in (401, 403, 404), (where, response.get_data(as_text=True))
+            if method == "GET":
+                assert response.status_code == 200, (where, response.get_data(as_text=True))
+        else:
+            assert response.status_code == expected, (where, response.get_data(as_text=True))
+            _assert_problem(response, expected)
+
+
+@pytest.mark.parametrize(("method", "rule"), sorted(k for k, v in ROUTES.items() if v[1]["anonymous"] == 401),
+                         ids=lambda value: str(value))
+def test_write_without_token_changes_nothing(client, world, engine, method, rule):
+    """An anonymous write is refused before anything is written."""
+    from tests.api.driver import snapshot
+
+    build, _ = ROUTES[(method, rule)]
+    path, body = build(world)
+    before = snapshot(engine)
+    _assert_problem(_call(client, method, path, body, None), 401)
+    assert snapshot(engine) == before
+
+
+def test_certifier_may_not_list_every_participants_blocks(client, world):
+    """GET /blocks without ``owner`` lists the caller's own participant's; a
+    certifier has none and used to get everyone's blocks (R-P4)."""
+    _assert_problem(_call(client, "GET", "/blocks", None, world.tokens["certifier"]), 403)
+    assert _call(client, "GET", "/blocks", None, world.tokens["admin"]).status_code == 200
+    own = _call(client, "GET", "/blocks", None, world.tokens["member"]).get_json()["items"]
+    assert own and all(block["owner_id"] == world.a for block in own)
