@@ -33,6 +33,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     api = RegistryApi(app)
     app.extensions["smorest_api"] = api
     register_error_handlers(app)
+    from api.auth import authenticate_writes_first
+
+    app.before_request(authenticate_writes_first)
     from api.home import bp as home
 
     app.register_blueprint(home)

@@ -31,6 +31,23 @@ def current_actor(uow: UnitOfWork) -> Actor:
     return actor_of(authenticate(uow, token.strip()))
 
 
+# Writes that need no token: a witness's cosignature is authenticated by its
+# signature (R-L9).
+TOKENLESS_WRITES = frozenset({"/api/v1/log/cosignatures"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def authenticate_writes_first() -> None:
+    """R-X4: a write without a valid token is 401 before its body is even
+    parsed, so an anonymous caller never learns what a valid body looks like."""
+    if request.method not in WRITE_METHODS or not request.path.startswith("/api/v1/"):
+        return
+    if request.path in TOKENLESS_WRITES or request.url_rule is None:
+        return
+    with unit_of_work() as uow:
+        current_actor(uow)
+
+
 def optional_actor(uow: UnitOfWork) -> Actor | None:
     return current_actor(uow) if "Authorization" in request.headers else None
 

@@ -59,7 +59,7 @@ class EchoSchema(ma.Schema):
 
 
 @pytest.fixture
-def echo_client(app):
+def echo_client(app, driver):
     """The app plus one POST endpoint with a schema, as every write endpoint has."""
     blp = Blueprint("echo", __name__)
 
@@ -70,7 +70,10 @@ def echo_client(app):
         return args
 
     app.extensions["smorest_api"].register_blueprint(blp, url_prefix="/api/v1")
-    return app.test_client()
+    client = app.test_client()
+    # Writes authenticate first (R-X4); these tests are about what follows.
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {driver.admin}"
+    return client
 
 
 @pytest.mark.parametrize("payload", [b"{", b"{'a': 1}", b"[1,", b'{"a": NaN}', b"\xff\xfe"])

@@ -95,3 +95,11 @@ def test_expired_token_is_refused(driver, clock):
 def test_certifier_needs_body_code(driver):
     response = driver.post("/users", {"email": "a@b.org", "role": "certifier"}, driver.admin)
     assert_problem(response, 400, "invalid_body_code")
+
+
+def test_anonymous_write_is_401_before_body_validation(driver):
+    # R-X4: no token, no validation feedback either.
+    response = driver.post("/participants", {"unexpected": True})
+    assert_problem(response, 401, "missing_token")
+    bad_token = driver.post("/transfers", {"serial": 5}, "arc_not-a-token")
+    assert_problem(bad_token, 401, "invalid_token")

@@ -1,0 +1,297 @@
+"""Shared by bench/integrity_verify.py and bench/provenance_proof.py: a realistic
+registry whose log has about N entries, built THROUGH THE SERVICES (the same
+calls the API makes), committed in batches of --batch operations per
+transaction, and cached under /tmp keyed by N so re-runs skip the build.
+
+Shape: an admin, a certifier, 4 certified reprocessors (certificate, facility,
+additionality determination), 200 other participants (traders and brands);
+lots (each registered with one sale disposition) feed generations of 100 t
+blocks; then mostly transfers between random participants (70 % of the block,
+30 % splitting it in two), about 2 % retirements, one generation every ~200
+operations, a signed checkpoint every 10,000 entries. Interleaved over the
+whole build, one block is moved ten times by partial transfers across four
+owners (a lineage ten splits deep) for the provenance benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import chainlog.store
+from chainlog.keys import Signer
+from registry import (
+    additionality,
+    determinations,
+    facilities,
+    generation,
+    identity,
+    lots,
+    participants,
+    retirements,
+    rms_certificates,
+    transfers,
+)
+from registry.clock import FrozenClock
+from registry.db import UnitOfWork, make_engine, session_factory
+from registry.identity import actor_of
+from registry.migrate import upgrade
+from registry.units import Mass
+
+ORIGIN = "bench.example/arc-registry"
+SEED = bytes(range(32))
+SIGNER = Signer.from_seed(ORIGIN, SEED)
+DIGEST = {"sha256": "5f" * 32, "description": "annual mass balance report"}
+START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+CHECKPOINT_EVERY = 10_000
+MILLI = Decimal("0.001")
+CACHE = Path("/tmp/arcreg_bench")
+
+
+def tonnes(value) -> Mass:
+    return Mass(Decimal(value) * 1000)
+
+
+def cached_sqlite(n: int, batch: int = 500, log=print) -> tuple[str, dict]:
+    """(database url, meta) of the cached SQLite registry of ~n entries; built if absent."""
+    CACHE.mkdir(exist_ok=True)
+    db, meta_path = CACHE / f"registry_{n}.db", CACHE / f"registry_{n}.json"
+    if not (db.exists() and meta_path.exists()):
+        for p in CACHE.glob(f"registry_{n}.db*"):
+            p.unlink()
+        url = f"sqlite:///{db}"
+        meta = build(url, n, batch=batch, log=log)
+        meta_path.write_text(json.dumps(meta))
+    return f"sqlite:///{db}", json.loads(meta_path.read_text())
+
+
+def pem_of_signer() -> str:
+    return SIGNER.private_pem().decode()
+
+
+def build(url: str, n: int, *, batch: int = 500, seed: int = 1, log=print) -> dict:
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    upgrade(engine)
+    clock = FrozenClock(START)
+    sessions = session_factory(engine)
+    t0 = time.perf_counter()
+    today = clock.today()
+
+    def tick():
+        clock.set(clock.now() + timedelta(seconds=7))
+
+    with UnitOfWork(sessions, clock) as uow:
+        admin = actor_of(identity.create_admin(uow, "admin@bench.example")[0])
+        certifier = actor_of(identity.add_staff_user(uow, admin, email="auditor@nsf.example",
+                                                     role="certifier", body_code="NSF"))
+        gens = []
+        for g in range(4):
+            p = participants.register_participant(uow, admin, name=f"Reprocessor {g}", country="US",
+                                                  gpp_signed_on=today - timedelta(days=200))
+            participants.activate_participant(uow, admin, p.id)
+            actor = actor_of(identity.add_member(uow, admin, p.id, email=f"ops@rep{g}.example"))
+            number = f"RMS-NSF-{100 + g:05d}"
+            rms_certificates.record_certificate(
+                uow, certifier, participant_id=p.id, number=number, issued_on=date(2025, 1, 1),
+                expires_on=date(2027, 12, 31), activities=["reprocessing", "trading"],
+                facility_scope="single-site", product_groups=["resins"], control_systems=["mass-balance"])
+            fac = facilities.register_facility(uow, actor, participant_id=p.id, name=f"Plant {g}",
+                                               address="1 Mill Road", country="US", capacity=tonnes(10_000_000))
+            determinations.record_determination(
+                uow, certifier, facility_id=fac.id, certification_year=today.year, mandate_share=Decimal(0),
+                newness=additionality.NewOperation(operation_start=date(today.year - 2, 5, 1)),
+                class_b=[{"test": "financial", "passed": True, "rationale": "viable only with ARC revenue"}],
+                evidence=[DIGEST])
+            gens.append({"id": p.id, "actor": actor, "cert": number, "facility": fac.id, "lot": None, "left": 0})
+        others = []
+        for i in range(200):
+            p = participants.register_participant(uow, admin, name=f"Trader {i}", country="US",
+                                                  gpp_signed_on=today - timedelta(days=100))
+            participants.activate_participant(uow, admin, p.id)
+            others.append(p.id)
+        uow.commit()
+    everyone = [g["id"] for g in gens] + others
+
+    pool: list[list] = []  # [serial, owner_id, quantity] of active blocks
+    lot_no = [0]
+
+    def new_lot(uow, g):
+        lot_no[0] += 1
+        lot = lots.register_lot(
+            uow, g["actor"], facility_id=g["facility"], reference=f"LOT-{lot_no[0]:06d}",
+            material_code="PC_P3.1.9", mass=tonnes(5000), processed_on=today - timedelta(days=20),
+            rms_certificate=g["cert"], non_plastic_fraction=Decimal("0.01"), evidence=[DIGEST],
+            conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": tonnes(6000)}],
+                        "transformation": "physical", "description": "sort, wash, grind, extrude",
+                        "factor": Decimal("83.333"), "justification": "measured yield",
+                        "outputs": [{"material_code": "PC_P3.1.9", "mass": tonnes(5000)}]})
+        lots.add_disposition(uow, g["actor"], lot.id, kind="sale", on=today - timedelta(days=10),
+                             counterparty="Molder Inc", mass=tonnes(5000))
+        g["lot"], g["left"] = lot.id, 50
+
+    def gen(uow, g=None):
+        g = g or rng.choice(gens)
+        if g["left"] == 0:
+            new_lot(uow, g)
+        g["left"] -= 1
+        block = generation.generate(uow, g["actor"], lot_id=g["lot"], mass=tonnes(100))
+        return block
+
+    # The deep lineage: a block moved ten times by partial transfers, interleaved over the build.
+    deep = {"serial": None, "owner": None, "qty": None, "step": 0}
+    deep_owners = others[:4]
+    deep_at = {max(1, (k * n) // 12): k for k in range(12)}  # op number -> step
+
+    def deep_step(uow, k):
+        if k == 0:
+            g = gens[0]
+            b = gen(uow, g)
+            deep.update(serial=b.serial, owner=g["id"], qty=b.quantity)
+            return
+        if deep["step"] >= 10:
+            return
+        to = deep_owners[deep["step"] % 4]
+        if to == deep["owner"]:
+            to = deep_owners[(deep["step"] + 1) % 4]
+        q = (deep["qty"] * Decimal("0.75")).quantize(MILLI, rounding=ROUND_DOWN)
+        r = transfers.transfer(uow, admin, serial=deep["serial"], quantity=q, to_participant_id=to)
+        pool.append([r.remainder.serial, deep["owner"], r.remainder.quantity])
+        deep.update(serial=r.moved.serial, owner=to, qty=q, step=deep["step"] + 1)
+
+    def size(uow):
+        return chainlog.store.size(uow.session)
+
+    ops = counts = 0
+    tally = {"generations": 0, "transfers": 0, "partial": 0, "retirements": 0}
+    with UnitOfWork(sessions, clock) as uow:
+        entries = size(uow)
+    last_cp = 0
+    while entries < n:
+        with UnitOfWork(sessions, clock) as uow:
+            for _ in range(batch):
+                ops += 1
+                tick()
+                if ops in deep_at:
+                    deep_step(uow, deep_at[ops])
+                    continue
+                r = rng.random()
+                if not pool or r < 0.005:
+                    b = gen(uow)
+                    pool.append([b.serial, b.owner_id, b.quantity])
+                    tally["generations"] += 1
+                    continue
+                i = rng.randrange(len(pool))
+                serial, owner, qty = pool[i]
+                if r < 0.025 and owner in others:
+                    part = qty >= Decimal("0.002") and rng.random() < 0.5
+                    q = (qty / 2).quantize(MILLI, rounding=ROUND_DOWN) if part else qty
+                    ret = retirements.retire(uow, admin, serial=serial, quantity=q, beneficiary=f"Brand {owner}",
+                                             claim_type="general", reporting_year=today.year)
+                    pool[i] = pool[-1]
+                    pool.pop()
+                    if part:
+                        rest = [b for b in retirements.recorded_blocks(uow, ret) if b is not None and b.state == "active"]
+                        for b in rest:
+                            pool.append([b.serial, b.owner_id, b.quantity])
+                    tally["retirements"] += 1
+                    continue
+                to = rng.choice(everyone)
+                if to == owner:
+                    to = others[(others.index(to) + 1) % len(others)] if to in others else others[0]
+                part = qty >= Decimal("0.002") and rng.random() < 0.3
+                q = (qty / 2).quantize(MILLI, rounding=ROUND_DOWN) if part else qty
+                res = transfers.transfer(uow, admin, serial=serial, quantity=q, to_participant_id=to)
+                pool[i] = [res.moved.serial, to, res.moved.quantity]
+                if res.remainder is not None:
+                    pool.append([res.remainder.serial, owner, res.remainder.quantity])
+                    tally["partial"] += 1
+                tally["transfers"] += 1
+            entries = size(uow)
+            if entries // CHECKPOINT_EVERY > last_cp:
+                chainlog.store.sign_checkpoint(uow.session, SIGNER, ORIGIN, clock.now())
+                last_cp = entries // CHECKPOINT_EVERY
+            uow.commit()
+        counts += 1
+        if counts % 20 == 0:
+            el = time.perf_counter() - t0
+            log(f"  build: {entries:,} entries, {el:.0f} s ({entries / el:,.0f} entries/s)", file=sys.stderr)
+    with UnitOfWork(sessions, clock) as uow:
+        chainlog.store.sign_checkpoint(uow.session, SIGNER, ORIGIN, clock.now())
+        uow.commit()
+        entries = size(uow)
+    engine.dispose()
+    return {"entries": entries, "ops": ops, "build_seconds": time.perf_counter() - t0, "deep_serial": deep["serial"],
+            "deep_steps": deep["step"], "clock": clock.now().isoformat(), "origin": ORIGIN, **tally,
+            "active_pool": len(pool)}
+
+
+def add_deep_lineage(url: str, clock_after: str, *, admin_user_id: int = 1) -> str:
+    """Append, through the services, one generation and ten successive partial
+    transfers across four owners: a block ten splits deep at the end of an
+    existing registry (used for a snapshot taken before the interleaved one
+    was complete). Returns its serial."""
+    from sqlmodel import select
+
+    from registry.actors import Actor
+    from registry.clock import parse_instant
+    from registry.models import Participant
+
+    engine = make_engine(url)
+    clock = FrozenClock(parse_instant(clock_after) + timedelta(seconds=7))
+    admin = Actor(user_id=admin_user_id, role="admin")
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        ps = uow.session.exec(select(Participant).order_by(Participant.id)).all()
+        gen_p = next(p for p in ps if p.name == "Reprocessor 0")
+        traders = [p.id for p in ps if p.name.startswith("Trader ")][:4]
+        from registry.models import Lot
+        lot = uow.session.exec(select(Lot).where(Lot.generator_id == gen_p.id).order_by(Lot.id.desc())).first()
+        block = generation.generate(uow, admin, lot_id=lot.id, mass=tonnes(100))
+        serial, owner, qty = block.serial, gen_p.id, block.quantity
+        for step in range(10):
+            to = traders[step % 4]
+            clock.set(clock.now() + timedelta(seconds=7))
+            q = (qty * Decimal("0.75")).quantize(MILLI, rounding=ROUND_DOWN)
+            r = transfers.transfer(uow, admin, serial=serial, quantity=q, to_participant_id=to)
+            serial, owner, qty = r.moved.serial, to, q
+        chainlog.store.sign_checkpoint(uow.session, SIGNER, ORIGIN, clock.now())
+        uow.commit()
+    engine.dispose()
+    return serial
+
+
+def snapshot(src_db: Path, log=print) -> int:
+    """Copy a registry being built (a consistent SQLite backup of its committed
+    batches), add a ten-split lineage and a final checkpoint, and cache it under
+    its own size. Returns that size (the key for --sizes)."""
+    import sqlite3
+
+    tmp = CACHE / "snapshot.db"
+    for p in CACHE.glob("snapshot.db*"):
+        p.unlink()
+    with sqlite3.connect(src_db) as src, sqlite3.connect(tmp) as dst:
+        src.backup(dst)
+    url = f"sqlite:///{tmp}"
+    engine = make_engine(url)
+    with UnitOfWork(session_factory(engine), FrozenClock(START)) as uow:
+        from sqlalchemy import text
+        last_time = uow.session.execute(text("SELECT max(time) FROM log_entries")).scalar()
+    engine.dispose()
+    serial = add_deep_lineage(url, last_time)
+    engine = make_engine(url)
+    with UnitOfWork(session_factory(engine), FrozenClock(START)) as uow:
+        n = chainlog.store.size(uow.session)
+    engine.dispose()
+    tmp.rename(CACHE / f"registry_{n}.db")
+    (CACHE / f"registry_{n}.json").write_text(json.dumps({
+        "entries": n, "build_seconds": float("nan"), "deep_serial": serial, "deep_steps": 10,
+        "snapshot_of": str(src_db), "generations": -1, "transfers": -1, "partial": -1, "retirements": -1}))
+    log(f"snapshot of {src_db}: {n:,} entries, deep block {serial}")
+    return n

@@ -1,0 +1,122 @@
+"""Benchmark: proofs served by the API on a big registry (R-L6, R-L3).
+
+    /work/venv/bin/python bench/provenance_proof.py                       # 10k and 1M entries
+    /work/venv/bin/python bench/provenance_proof.py --sizes 10000 100000
+
+Uses the registries bench/_registry_builder.py builds through the services
+(cached under /tmp/arcreg_bench keyed by N). Interleaved over each build, one
+block was moved by ten successive partial transfers across four owners: its
+lineage is lot.registered, block.generated and ten block.transferred entries
+spread over the whole log. Timed through the Flask test client (the full
+request: routing, argument parsing, the database reads, marshmallow, JSON), in
+a fresh process per run:
+
+- ``GET /api/v1/blocks/{serial}/provenance`` of that block (--requests times;
+  target p50 < 50 ms); one answer is checked with
+  `chainlog.provenance.verify_provenance`;
+- ``GET /api/v1/log/proof/inclusion?index=i&size=N`` for random i (target < 5 ms);
+- ``GET /api/v1/log/proof/consistency?first=m&second=N`` for random m (target < 5 ms).
+
+Each run is repeated --repeat times, interleaved; the run with the best p50 is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import _registry_builder as builder
+
+
+def _pct(ms: list[float], p: float) -> float:
+    s = sorted(ms)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def phase(kind: str, url: str, serial: str, requests: int, seed: int) -> dict:
+    from api import create_app
+    from registry.config import Config
+
+    config = Config(database_url=url, signing_key_pem=builder.pem_of_signer(), log_origin=builder.ORIGIN,
+                    clock="2026-06-01T00:00:00Z")
+    client = create_app(config).test_client()
+    n = client.get("/api/v1/log/checkpoint")
+    size = int(n.get_data(as_text=True).splitlines()[1])
+    rng = random.Random(seed)
+    if kind == "provenance":
+        paths = [f"/api/v1/blocks/{serial}/provenance"] * requests
+    elif kind == "inclusion":
+        paths = [f"/api/v1/log/proof/inclusion?index={rng.randrange(size)}&size={size}" for _ in range(requests)]
+    else:
+        paths = [f"/api/v1/log/proof/consistency?first={rng.randrange(1, size)}&second={size}"
+                 for _ in range(requests)]
+    first = client.get(paths[0])  # warm-up, and the answer we check
+    assert first.status_code == 200, first.get_data(as_text=True)
+    extra = {"bytes": len(first.get_data())}
+    if kind == "provenance":
+        from chainlog.provenance import verify_provenance
+
+        body = first.get_json()
+        verify_provenance(body, [builder.SIGNER.verifier], serial=serial)
+        extra["lineage"] = len(body["entries"])
+        extra["hashes"] = sum(len(e["hashes"]) for e in body["entries"])
+    ms = []
+    for path in paths:
+        t = time.perf_counter()
+        r = client.get(path)
+        ms.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200
+    return {"size": size, "p50": _pct(ms, 50), "p99": _pct(ms, 99), "mean": statistics.fmean(ms),
+            "max": max(ms), **extra}
+
+
+def run(kind: str, url: str, serial: str, requests: int, seed: int) -> dict:
+    cmd = [sys.executable, __file__, "--phase", kind, "--url", url, "--serial", serial,
+           "--requests", str(requests), "--seed", str(seed)]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--phase", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--serial", help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.url, args.serial, args.requests, args.seed)))
+        return
+    print(f"python {sys.version.split()[0]}, cpus: {os.cpu_count()}, {args.requests} requests per run, "
+          f"best p50 of {args.repeat} runs")
+    for n in args.sizes:
+        url, meta = builder.cached_sqlite(n, batch=args.batch)
+        assert meta["deep_steps"] == 10, meta
+        runs: dict[str, list[dict]] = {"provenance": [], "inclusion": [], "consistency": []}
+        for rep in range(args.repeat):
+            for kind in runs:
+                runs[kind].append(run(kind, url, meta["deep_serial"], args.requests, rep + 1))
+        print(f"N={n:,} (SQLite, built through the services):")
+        for kind, rs in runs.items():
+            r = min(rs, key=lambda x: x["p50"])
+            more = (f", lineage {r['lineage']} entries, {r['hashes']} proof hashes" if kind == "provenance" else "")
+            print(f"  {kind:12s} size {r['size']:,}: p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, "
+                  f"mean {r['mean']:.2f} ms, max {r['max']:.2f} ms; answer {r['bytes']:,} B{more}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
