@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -26,6 +26,7 @@ from chainlog import export, store
 from chainlog.errors import VerificationError
 from chainlog.keys import Verifier
 from chainlog.verify import verify_export
+from registry.clock import Clock
 from registry.models import Block, Determination, Lot, Participant, Retirement
 from registry.models.integrity import VerificationRun
 from registry.replay import Replayer, State
@@ -161,9 +162,9 @@ def compare_state(session: Session, state: State) -> None:
             if want is None:
                 raise _drift(table, row_key, key, f"no such {table}: no log entry created it", row_key)
             seen += 1
-            for field, live in fields.items():
-                if getattr(row, live) != want[field]:
-                    raise _drift(table, row_key, live, want[field], getattr(row, live))
+            for replayed_field, live in fields.items():
+                if getattr(row, live) != want[replayed_field]:
+                    raise _drift(table, row_key, live, want[replayed_field], getattr(row, live))
         if seen != len(replayed):
             _missing(table, replayed, session, column)
 
@@ -176,11 +177,13 @@ def _missing(table: str, replayed: dict, session: Session, column) -> None:
 
 
 def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, record: bool = True,
+                    clock: Clock | None = None,
                     progress: Callable[[int], None] | None = None) -> Report:
     """R-L7: verify the log and the live tables. Never raises VerificationError:
     the report carries the first one. Ends `session`'s transaction (rollback:
     it only read) before recording the run, so SQLite's write lock is free."""
-    started = datetime.now(UTC)
+    clock = clock or Clock()  # R-U5: the run's timestamps come from a clock too
+    started = clock.now()
     replay = DeferredReplay(progress)
     report = check_lines(log_lines(session, replay), verifiers, replay)
     if report.ok:
@@ -190,13 +193,13 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
             report.ok, report.error = False, exc
     session.rollback()
     if record:
-        _record(session, report, started)
+        _record(session, report, started, clock.now())
     return report
 
 
-def _record(session: Session, report: Report, started: datetime) -> None:
+def _record(session: Session, report: Report, started: datetime, finished: datetime) -> None:
     error = report.error
-    run = VerificationRun(started_at=started, finished_at=datetime.now(UTC), ok=report.ok,
+    run = VerificationRun(started_at=started, finished_at=finished, ok=report.ok,
                           size=report.size, checkpoints=report.checkpoints,
                           bad_index=None if error is None else error.index,
                           kind=None if error is None else error.kind[:40],
