@@ -254,13 +254,13 @@ def add_deep_lineage(url: str, clock_after: str, *, admin_user_id: int = 1) -> s
         from registry.models import Lot
         lot = uow.session.exec(select(Lot).where(Lot.generator_id == gen_p.id).order_by(Lot.id.desc())).first()
         block = generation.generate(uow, admin, lot_id=lot.id, mass=tonnes(100))
-        serial, owner, qty = block.serial, gen_p.id, block.quantity
+        serial, qty = block.serial, block.quantity
         for step in range(10):
             to = traders[step % 4]
             clock.set(clock.now() + timedelta(seconds=7))
             q = (qty * Decimal("0.75")).quantize(MILLI, rounding=ROUND_DOWN)
             r = transfers.transfer(uow, admin, serial=serial, quantity=q, to_participant_id=to)
-            serial, owner, qty = r.moved.serial, to, q
+            serial, qty = r.moved.serial, q
         chainlog.store.sign_checkpoint(uow.session, SIGNER, ORIGIN, clock.now())
         uow.commit()
     engine.dispose()

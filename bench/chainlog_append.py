@@ -35,23 +35,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chainlog import merkle, store  # noqa: E402
 from chainlog.canonical import entry_canonical, format_time  # noqa: E402
-from chainlog.chain import GENESIS_HASH, lineage_link  # noqa: E402
+from chainlog.chain import GENESIS_HASH  # noqa: E402
+
+from chainlog_verify import payload as transfer_payload  # noqa: E402  (sibling script)
 
 T0 = datetime(2026, 11, 23, 11, 37, 17, 123456, tzinfo=UTC)
 
 
 def payload(i: int) -> dict:
-    first = 1 + (i % 977) * 2500
-    return {
-        "serial": f"US-2026-PC_P_PE_ARC-{i // 50:06d}-{first:010d}",
-        "arc_code": "PC_P_PE_ARC",
-        "quantity": f"{(i % 5000) + 0.5:.3f}",
-        "from": f"participant:{i % 97}",
-        "to": f"participant:{(i * 7) % 101}",
-        "moved": {"first": first, "last": first + 1249},
-        "remainder": {"first": first + 1250, "last": first + 2499, "quantity": "1250.000"},
-        "prev": lineage_link(max(i - 1, 0), hashlib.sha256(str(i).encode()).digest()),
-    }
+    """The same realistic transfer payload the verification benchmark uses."""
+    return transfer_payload(i, max(i - 1, 0), hashlib.sha256(str(i).encode()).digest())
 
 
 # --- databases -------------------------------------------------------------------

@@ -55,7 +55,7 @@ def payload(i: int, prev_index: int, prev_leaf: bytes) -> dict:
     return {
         "serial": f"US-2026-PC_P_PE_ARC-{i // 50:06d}-{first:010d}",
         "arc_code": "PC_P_PE_ARC",
-        "quantity": f"{(i % 5000) + 0.5:.3f}",
+        "quantity": f"{i % 5000}.500",
         "from": f"participant:{i % 97}",
         "to": f"participant:{(i * 7) % 101}",
         "moved": {"first": first, "last": first + 1249},
