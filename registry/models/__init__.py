@@ -3,13 +3,28 @@
 from registry.models.blocks import Block, SerialCounter
 from registry.models.certification import CertificateEvent, RmsCertificate
 from registry.models.facilities import Determination, Facility, ProductionLine
-from registry.models.integrity import Cosignature, VerificationRun, Witness
 from registry.models.identity import ApiToken, Participant, User
+from registry.models.integrity import Cosignature, VerificationRun, Witness
 from registry.models.lots import Disposition, Lot
 from registry.models.trading import IdempotencyRecord, JobRun, Retirement
 
 __all__ = [
-    "ApiToken", "Block", "CertificateEvent", "Determination", "Disposition", "Facility",
-    "IdempotencyRecord", "JobRun", "Lot", "Participant", "ProductionLine", "Retirement",
-    "RmsCertificate", "SerialCounter", "User", "Cosignature", "VerificationRun", "Witness",
+    "ApiToken",
+    "Block",
+    "CertificateEvent",
+    "Cosignature",
+    "Determination",
+    "Disposition",
+    "Facility",
+    "IdempotencyRecord",
+    "JobRun",
+    "Lot",
+    "Participant",
+    "ProductionLine",
+    "Retirement",
+    "RmsCertificate",
+    "SerialCounter",
+    "User",
+    "VerificationRun",
+    "Witness",
 ]

@@ -15,6 +15,10 @@ class Block(SQLModel, table=True):
     __tablename__ = "block"
     __table_args__ = (
         Index("ix_block_owner_state", "owner_id", "state"),
+        # GET /blocks?owner= pages in serial order: an index range, not a sort of all the owner's rows.
+        Index("ix_block_owner_serial", "owner_id", "serial"),
+        # The blocks one log entry wrote (a retirement's remainder, an entry's children).
+        Index("ix_block_log_index", "log_index"),
         Index("ix_block_generator_year", "generator_id", "generation_year", "first_unit"),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from registry.sqltypes import DecimalText, Milli, UTCDateTime
@@ -22,7 +22,8 @@ class Retirement(SQLModel, table=True):
     __tablename__ = "retirement"
     __table_args__ = (
         Index("ix_retirement_year_type", "reporting_year", "arc_type"),
-        Index("ix_retirement_beneficiary", "beneficiary"),
+        # The public list filters by beneficiary case-insensitively (R-R2).
+        Index("ix_retirement_beneficiary_lower", text("lower(beneficiary)")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
