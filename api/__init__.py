@@ -33,6 +33,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     api = RegistryApi(app)
     app.extensions["smorest_api"] = api
     register_error_handlers(app)
+    from api.security import init_security
+    init_security(app, config)  # write rate limits, security headers
     from api.auth import authenticate_writes_first
 
     app.before_request(authenticate_writes_first)

@@ -3,12 +3,17 @@ writes (R-P5, R-T5)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
 import marshmallow as ma
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 
@@ -17,18 +22,30 @@ from api.context import unit_of_work
 from registry import idempotency
 from registry.actors import Actor
 from registry.db import UnitOfWork
-from registry.errors import Unauthorized
-from registry.identity import actor_of, authenticate
+from registry.errors import Conflict, Unauthorized
+from registry.identity import IssuedToken, actor_of, authenticate
 
 T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+_ACTOR_KEY = "arcreg.actor"
+
+
 def current_actor(uow: UnitOfWork) -> Actor:
+    """The request's actor, authenticated once per request: a write is
+    authenticated before its body is read (R-X4) and the service then acts
+    for that same actor, without looking the token up again."""
+    # Kept in the WSGI environ, which belongs to this one request (``g`` lives
+    # as long as the app context, which a caller may share between requests).
+    actor = request.environ.get(_ACTOR_KEY)
+    if actor is not None:
+        return actor
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>", code="missing_token", rule="R-P5")
-    return actor_of(authenticate(uow, token.strip()))
+    request.environ[_ACTOR_KEY] = actor = actor_of(authenticate(uow, token.strip()))
+    return actor
 
 
 # Writes that need no token: a witness's cosignature is authenticated by its
@@ -61,6 +78,38 @@ def _fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# A stored response that holds a secret (a newly issued token) is sealed: R-P5
+# keeps tokens only as hashes, and an Idempotency-Key record must not be a
+# plaintext copy. The key is derived from the bearer token that made the
+# request, which the database does not hold (it keeps SHA-256(token), from
+# which this HMAC cannot be computed): only a retry with that token can open it.
+SEALED = "sealed:v1:"
+
+
+def _sealing_key() -> bytes:
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    return hmac.new(token.strip().encode(), b"arcreg idempotent replay v1", hashlib.sha256).digest()
+
+
+def _seal(body: str, fingerprint: str) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_sealing_key()).encrypt(nonce, body.encode(), fingerprint.encode())
+    return SEALED + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def _replay(stored) -> Response:
+    body = stored.body
+    if body.startswith(SEALED):
+        raw = base64.b64decode(body[len(SEALED):])
+        try:
+            body = AESGCM(_sealing_key()).decrypt(raw[:12], raw[12:], stored.fingerprint.encode()).decode()
+        except InvalidTag:
+            raise Conflict("the first response holds a secret that only the token which sent the request "
+                           "can replay", code="idempotent_replay_sealed", field="Idempotency-Key",
+                           rule="R-T5") from None
+    return _json_response(body, stored.status, replayed=True)
+
+
 def _json_response(body: str, status: int, replayed: bool = False) -> Response:
     response = current_app.response_class(body, status=status, mimetype="application/json")
     if replayed:
@@ -83,11 +132,12 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
                 idempotency.check_key(key)
                 stored = idempotency.find(uow, actor.user_id, key, fingerprint)
                 if stored is not None:
-                    return _json_response(stored.body, stored.status, replayed=True)
+                    return _replay(stored)
             result = service(uow, actor, *args, **kwargs)
             body = "" if schema is None else current_app.json.dumps(schema().dump(result))
             if key is not None:
-                idempotency.remember(uow, actor.user_id, key, fingerprint, status, body)
+                kept = _seal(body, fingerprint) if isinstance(result, IssuedToken) else body
+                idempotency.remember(uow, actor.user_id, key, fingerprint, status, kept)
             uow.commit()
     except IntegrityError:
         if key is None:
@@ -98,7 +148,7 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
             stored = idempotency.find(uow, current_actor(uow).user_id, key, fingerprint)
         if stored is None:
             raise
-        return _json_response(stored.body, stored.status, replayed=True)
+        return _replay(stored)
     if schema is None:
         return Response(status=status)
     return _json_response(body, status)

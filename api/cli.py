@@ -74,12 +74,13 @@ def create_admin(email: str) -> None:
 @click.option("--name", default=None, help="Key name (default: ARCREG_LOG_ORIGIN).")
 def keygen(path: Path, name: str | None) -> None:
     """Write a new Ed25519 signing key (mode 0600) and print its verifier key."""
+    from chainlog.errors import KeyFileError
     from chainlog.keys import generate_key_file
 
     try:
         signer = generate_key_file(name or _config().log_origin, path)
-    except FileExistsError:
-        click.echo(f"arcreg: {path} exists; refusing to overwrite a signing key", err=True)
+    except KeyFileError as exc:  # exists (never overwritten) or cannot be created
+        click.echo(f"arcreg: {exc}", err=True)
         sys.exit(1)
     click.echo(signer.vkey)
 
@@ -154,12 +155,17 @@ def run_jobs() -> None:
 def _prepare(config: Config):
     """Everything serve needs before the first request: a reachable, migrated
     database and a signing key."""
+    from chainlog.errors import KeyFileError
     from registry.migrate import upgrade
     from registry.signing import load_signer
 
     engine = _engine_or_exit(config)
     upgrade(engine)
-    load_signer(config, create=True)
+    try:
+        load_signer(config, create=True)
+    except KeyFileError as exc:  # R-L5: e.g. a key readable by others; a reason, never a traceback
+        click.echo(f"arcreg: {exc}", err=True)
+        sys.exit(2)
     return engine
 
 

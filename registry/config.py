@@ -10,6 +10,11 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite:///arcreg.db"
 DEFAULT_LOG_ORIGIN = "localhost/arc-registry"
 KEY_FILE_NAME = "arcreg-signing-key.pem"
+# Writes per client (participant, user, or address when anonymous): an
+# integration uploading a season's lots never meets it; a client stuck in a
+# retry loop is stopped within seconds. Per worker with memory:// storage.
+DEFAULT_RATE_LIMIT = "600/minute;10000/hour"
+DEFAULT_RATE_LIMIT_STORAGE = "memory://"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,13 @@ class Config:
     # R-X2: bodies over 1 MiB are refused with 413.
     max_request_bytes: int = 1024 * 1024
     run_scheduler: bool = False
+    # Flask-Limiter notation, ";"-separated; "off" disables write rate limiting.
+    rate_limit: str = DEFAULT_RATE_LIMIT
+    # memory:// counts per process; redis://host:6379 shares the counts between workers.
+    rate_limit_storage: str = DEFAULT_RATE_LIMIT_STORAGE
+    # Reverse proxies in front of the registry whose X-Forwarded-For/-Proto are
+    # trusted (0: none; the client address is the TCP peer).
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -36,6 +48,9 @@ class Config:
             signing_key_pem=env.get("ARCREG_SIGNING_KEY") or None,
             log_origin=env.get("ARCREG_LOG_ORIGIN") or DEFAULT_LOG_ORIGIN,
             clock=env.get("ARCREG_CLOCK") or None,
+            rate_limit=env.get("ARCREG_RATE_LIMIT") or DEFAULT_RATE_LIMIT,
+            rate_limit_storage=env.get("ARCREG_RATE_LIMIT_STORAGE") or DEFAULT_RATE_LIMIT_STORAGE,
+            trusted_proxies=int(env.get("ARCREG_TRUSTED_PROXIES") or 0),
         )
 
     def with_(self, **changes) -> Config:

@@ -19,6 +19,8 @@ from registry.clock import Clock
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine with the per-dialect settings the registry relies on."""
+    # Bound values (token hashes, stored responses) never reach a log line or an error message.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)

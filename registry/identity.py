@@ -7,13 +7,13 @@ a stolen database gives no usable token.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import select
-
-import re
 
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork, get_for_update
@@ -114,10 +114,18 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
 
 
 def authenticate(uow: UnitOfWork, token: str) -> User:
-    """The user a bearer token stands for; Unauthorized if none, revoked or expired."""
-    row = uow.session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    """The user a bearer token stands for; Unauthorized if none, revoked or expired (R-P5).
+
+    The row is found by the SHA-256 of the presented token: the database
+    compares hashes, whose timing tells nothing usable about any stored token
+    (matching a prefix of a hash gives no preimage). The match is then
+    confirmed in constant time, so no secret is ever compared byte by byte.
+    """
+    presented = hash_token(token)
+    row = uow.session.exec(select(ApiToken).where(ApiToken.token_hash == presented)).first()
     now = uow.clock.now()
-    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+    if (row is None or not hmac.compare_digest(row.token_hash.encode(), presented.encode())
+            or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now)):
         raise Unauthorized("invalid, revoked or expired token", code="invalid_token", rule="R-P5")
     return uow.session.get(User, row.user_id)
 

@@ -160,6 +160,8 @@ def pg_engine(pg_url) -> Iterator[Engine]:
 # --- The application over the current test database ---------------------------
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+# Tests write far faster than any client should; the default limit stays the default.
+TEST_RATE_LIMIT = "100000/minute"
 
 
 @pytest.fixture
@@ -169,7 +171,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def app(engine, db_url, clock, tmp_path):
-    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem")
+    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=TEST_RATE_LIMIT)
     app = create_app(config, clock=clock, engine=engine)
     app.config["TESTING"] = True
     return app

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from api.pages.admin import form_key  # the admin forms' anti-forgery field
 from tests.api.driver import DIGEST, kg, t
 
 OK = "ok"
@@ -263,3 +264,71 @@ def test_certifier_may_not_list_every_participants_blocks(client, world):
     assert _call(client, "GET", "/blocks", None, world.tokens["admin"]).status_code == 200
     own = _call(client, "GET", "/blocks", None, world.tokens["member"]).get_json()["items"]
     assert own and all(block["owner_id"] == world.a for block in own)
+
+
+# --- The explorer's pages (api/pages/): HTML outside /api/v1 -------------------
+# Public pages answer anyone. Admin pages take no bearer header: an
+# administrator's token is posted once to /admin/login and kept in an
+# HttpOnly cookie; anyone else is sent (303) to the login page.
+PAGE_PUBLIC = "public page"
+PAGE_ADMIN = "administrator page"
+PAGE_LOGIN = "login: answered on the token posted"
+
+PAGE_ROUTES = {
+    ("GET", "/"): (lambda w: "/", PAGE_PUBLIC),
+    ("GET", "/static/<path:filename>"): (lambda w: "/static/site.css", PAGE_PUBLIC),
+    ("GET", "/certificates"): (lambda w: f"/certificates?serial={w.serial}", PAGE_PUBLIC),
+    ("GET", "/certificates/<string:serial>"): (lambda w: f"/certificates/{w.serial}", PAGE_PUBLIC),
+    ("GET", "/certificates/<string:serial>/proof.json"): (lambda w: f"/certificates/{w.serial}/proof.json",
+                                                          PAGE_PUBLIC),
+    ("GET", "/retirements"): (lambda w: "/retirements", PAGE_PUBLIC),
+    ("GET", "/retirements/<int:retirement_id>"): (lambda w: f"/retirements/{w.retirement}", PAGE_PUBLIC),
+    ("GET", "/retirements/<int:retirement_id>/proof.json"): (lambda w: f"/retirements/{w.retirement}/proof.json",
+                                                             PAGE_PUBLIC),
+    ("GET", "/participants"): (lambda w: "/participants", PAGE_PUBLIC),
+    ("GET", "/admin/login"): (lambda w: "/admin/login", PAGE_PUBLIC),
+    ("POST", "/admin/logout"): (lambda w: "/admin/logout", PAGE_PUBLIC),
+    ("POST", "/admin/login"): (lambda w: "/admin/login", PAGE_LOGIN),
+    ("GET", "/admin"): (lambda w: "/admin", PAGE_ADMIN),
+    ("POST", "/admin/participants/<int:participant_id>/activate"): (
+        lambda w: f"/admin/participants/{w.b}/activate", PAGE_ADMIN),
+}
+
+
+def _page_routes(app) -> set[tuple[str, str]]:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules() if not rule.rule.startswith("/api/v1/")
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_page_route_is_classified(app):
+    routes = _page_routes(app)
+    assert not routes - PAGE_ROUTES.keys(), f"pages without an access entry: {sorted(routes - PAGE_ROUTES.keys())}"
+    assert not PAGE_ROUTES.keys() - routes, f"entries for pages that no longer exist: {sorted(PAGE_ROUTES.keys() - routes)}"
+
+
+def _sent_to_login(response) -> bool:
+    return response.status_code == 303 and response.headers["Location"].endswith("/admin/login")
+
+
+@pytest.mark.parametrize(("method", "rule"), sorted(PAGE_ROUTES), ids=[f"{m} {r}" for m, r in sorted(PAGE_ROUTES)])
+def test_page_access(app, world, method, rule):
+    build, access = PAGE_ROUTES[(method, rule)]
+    path = build(world)
+    for role in ROLES:
+        client = app.test_client()  # each role its own browser: its own cookies
+        token = world.tokens[role]
+        if access == PAGE_LOGIN:
+            response = client.open(path, method=method, data={"token": token or ""})
+            assert response.status_code == (303 if role == "admin" else 401), (role, response.status_code)
+            continue
+        if token and access == PAGE_ADMIN:
+            login = client.post("/admin/login", data={"token": token})
+            assert login.status_code == (303 if role == "admin" else 401), (role, login.status_code)
+        form = {"form_key": form_key(token)} if token and method == "POST" else None
+        response = client.open(path, method=method, data=form)
+        where = f"{method} {path} as {role}"
+        assert response.status_code < 500, (where, response.get_data(as_text=True))
+        if access == PAGE_PUBLIC or role == "admin":
+            assert response.status_code not in (401, 403, 404) and not _sent_to_login(response), where
+        else:
+            assert _sent_to_login(response), (where, response.status_code)

@@ -28,6 +28,6 @@ def pg_wide_engine(pg_url):
 
 @pytest.fixture
 def pg_driver(pg_url, pg_wide_engine, pg_clock, tmp_path) -> Driver:
-    config = Config(database_url=pg_url, signing_key_file=tmp_path / "key.pem")
+    config = Config(database_url=pg_url, signing_key_file=tmp_path / "key.pem", rate_limit="100000/minute")
     app = create_app(config, clock=pg_clock, engine=pg_wide_engine)
     return Driver(app.test_client(), bootstrap_admin(pg_wide_engine, pg_clock))

@@ -1,0 +1,174 @@
+"""The public explorer pages: readable without JavaScript, one unit of work
+each, through the registry's own services (SPEC §1, R-R2, R-L6)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from flask import Response, abort, redirect, render_template, request, url_for
+
+from api.context import registry, unit_of_work
+from api.pages import bp, lineage
+from api.pages.charts import SERIES, bars
+from api.pages.checkpoints import checkpoint_view, summary
+from registry import explorer, provenance, retirements, transparency
+from registry.errors import InvalidInput, NotFound
+from registry.use_period import use_period_end
+
+PAGE_SIZE = 50
+
+
+@bp.app_template_filter("qty")
+def _quantity(value) -> str:
+    """A certificate quantity or a mass: thousands separated, 3 decimals (R-U2)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.3f}"
+
+
+@bp.app_template_filter("tonnes")
+def _tonnes(kg) -> str:
+    return "—" if kg is None else f"{Decimal(kg) / 1000:,.3f} t"
+
+
+@bp.app_template_filter("percent")
+def _percent(share) -> str:
+    return "—" if share is None else f"{Decimal(share) * 100:.2f}%"
+
+
+@bp.get("/")
+def home():
+    state = registry()
+    with unit_of_work() as uow:
+        totals = explorer.registry_totals(uow)
+        checkpoint = checkpoint_view(uow, state.signer, state.config.log_origin)
+        uow.commit()  # a checkpoint signed now is stored (R-L4), as the API does
+    chart, height = bars(totals)
+    return render_template("home.html", totals=totals, chart=chart, chart_height=height, series=SERIES,
+                           checkpoint=checkpoint, key=transparency.key_info(state.signer))
+
+
+@bp.get("/certificates")
+def lookup():
+    """The lookup form; a serial (or any serial inside a block's range) goes to its block."""
+    text = request.args.get("serial", "").strip()
+    if not text:
+        return render_template("lookup.html", query="")
+    with unit_of_work() as uow:
+        block = explorer.find_block(uow, text)
+        serial = None if block is None else block.serial
+    if serial is None:
+        return render_template("lookup.html", query=text, missing=True), 404
+    return redirect(url_for("pages.certificate", serial=serial), code=303)
+
+
+def _proof(uow, serial: str) -> dict:
+    state = registry()
+    return provenance.provenance(uow, state.signer, state.config.log_origin, serial)
+
+
+@bp.get("/certificates/<string:serial>")
+def certificate(serial):
+    state = registry()
+    with unit_of_work() as uow:
+        block = explorer.block_by_serial(uow, serial)
+        if block is None:
+            return render_template("lookup.html", query=serial, missing=True), 404
+        proof = _proof(uow, serial)
+        uow.commit()  # a newly signed checkpoint is stored (R-L4)
+        steps = lineage.timeline(proof)
+        parts = explorer.children(uow, serial)
+        names = explorer.participant_names(uow, lineage.owners(steps) | {block.owner_id, block.generator_id})
+        lot = steps[0].payload if steps and steps[0].type == "lot.registered" else {}
+        retirement = explorer.retirement_of(uow, serial)
+        uow.session.expunge_all()
+    return render_template("certificate.html", block=block, steps=steps, parts=parts, names=names, lot=lot,
+                           retirement=retirement, use_period_end=use_period_end(block.generation_year),
+                           checkpoint=summary(proof["checkpoint"]), vkey=state.signer.vkey,
+                           proof_url=url_for("pages.certificate_proof", serial=serial))
+
+
+def _download(proof: dict, filename: str) -> Response:
+    return Response(json.dumps(proof, indent=2) + "\n", mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-cache"})
+
+
+@bp.get("/certificates/<string:serial>/proof.json")
+def certificate_proof(serial):
+    """The provenance proof (R-L6) as a file: `arcreg verify-proof` checks it."""
+    with unit_of_work() as uow:
+        try:
+            proof = _proof(uow, serial)
+        except NotFound:
+            abort(404)
+        uow.commit()
+    return _download(proof, f"provenance-{serial}.json")
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else None
+
+
+@bp.get("/retirements")
+def retirement_list():
+    filters = {"beneficiary": request.args.get("beneficiary", "").strip()[:200] or None,
+               "year": _int_arg("year"), "arc_type": request.args.get("arc_type", "").strip()[:8] or None}
+    cursor = request.args.get("cursor") or None
+    with unit_of_work() as uow:
+        years, types = explorer.retirement_facets(uow)
+        try:
+            page = retirements.list_retirements(uow, None, **filters, limit=PAGE_SIZE, cursor=cursor)
+        except InvalidInput:  # a cursor that is not ours: start from the beginning
+            page = retirements.list_retirements(uow, None, **filters, limit=PAGE_SIZE)
+        names = explorer.participant_names(uow, {r.generator_id for r in page.items})
+        uow.session.expunge_all()
+    next_url = None
+    if page.next_cursor:
+        next_url = url_for("pages.retirement_list", **{k: v for k, v in filters.items() if v is not None},
+                           cursor=page.next_cursor)
+    return render_template("retirements.html", items=page.items, filters=filters, years=years, types=types,
+                           names=names, next_url=next_url)
+
+
+@bp.get("/retirements/<int:retirement_id>")
+def retirement_statement(retirement_id):
+    """The public retirement statement (R-R2): printable, with its log proof."""
+    state = registry()
+    with unit_of_work() as uow:
+        try:
+            retirement = retirements.get_retirement(uow, None, retirement_id)
+        except NotFound:
+            return render_template("missing.html", what=f"retirement {retirement_id}"), 404
+        proof = retirements.retirement_proof(uow, retirement, state.signer, state.config.log_origin)
+        uow.commit()  # a newly signed checkpoint is stored (R-L4)
+        names = explorer.participant_names(uow, {retirement.generator_id, retirement.owner_id})
+        uow.session.expunge_all()
+    return render_template("statement.html", r=retirement, proof=proof, names=names, vkey=state.signer.vkey,
+                           checkpoint=summary(proof.checkpoint),
+                           proof_url=url_for("pages.retirement_proof", retirement_id=retirement_id))
+
+
+@bp.get("/retirements/<int:retirement_id>/proof.json")
+def retirement_proof(retirement_id):
+    """The signed proof bundle of a retirement: the retired block's provenance
+    (R-L6), from base material lot to the retirement entry."""
+    with unit_of_work() as uow:
+        try:
+            retirement = retirements.get_retirement(uow, None, retirement_id)
+        except NotFound:
+            abort(404)
+        proof = _proof(uow, retirement.serial)
+        uow.commit()
+    return _download(proof, f"retirement-{retirement_id}-proof.json")
+
+
+@bp.get("/participants")
+def participant_directory():
+    with unit_of_work() as uow:
+        entries = explorer.directory(uow)
+        uow.session.expunge_all()
+    return render_template("participants.html", generators=[e for e in entries if e.is_generator],
+                           others=[e for e in entries if not e.is_generator])

@@ -1,0 +1,170 @@
+"""Rate limiting of writes and security headers on every response.
+
+Rate limiting (Flask-Limiter): every write (POST, PUT, PATCH, DELETE) counts
+against one budget per client, shared by all write endpoints. The client is
+the participant the bearer token acts for (all its users and tokens share
+it), else the token's user (staff), else — no token, or one that is invalid,
+revoked or expired — the client address. Reads are never limited: the public
+log and proofs must stay readable. A breach is 429 ``rate_limited``
+(problem+json, R-X1) with ``Retry-After``. The limiter runs before
+authentication, so token guessing from one address is limited too.
+
+With ``memory://`` storage each gunicorn worker counts on its own (a client
+may get up to workers × the limit); ``redis://`` shares the counts. If the
+storage is unreachable, writes are let through and the error logged: rate
+limiting protects availability and must not take it away.
+
+Headers: a strict Content-Security-Policy (pages load their scripts and
+styles from /static only), nosniff, no referrer, no framing, a separate
+browsing context group, HSTS on HTTPS requests, and ``no-store`` on every
+response to a request that carried credentials (bearer token or cookie).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+import time
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api.auth import current_actor
+from api.context import unit_of_work
+from api.errors import problem
+from registry.config import Config
+from registry.errors import Unauthorized
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LIMITER = "arcreg.limiter"
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                           "frame-ancestors 'none'; form-action 'self'")
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# One year; not includeSubDomains: the registry does not own its parent domain's other hosts.
+HSTS = "max-age=31536000"
+# flask-smorest's Swagger UI page: its assets come from a CDN and it boots
+# with one inline script, allowed by its hash only (never 'unsafe-inline' for scripts).
+SWAGGER_UI_ENDPOINT = "api-docs.openapi_swagger_ui"
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def init_security(app: Flask, config: Config) -> None:
+    """Rate limiting and security headers for ``app`` (one call in create_app)."""
+    if config.trusted_proxies > 0:
+        hops = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    _init_rate_limit(app, config)
+    app.after_request(_security_headers)
+
+
+# --- rate limiting --------------------------------------------------------------------------------
+
+
+def _init_rate_limit(app: Flask, config: Config) -> None:
+    if config.rate_limit.strip().lower() == "off":
+        return
+    try:
+        if not parse_many(config.rate_limit):
+            raise ValueError("no limit given")
+    except ValueError as exc:
+        raise ValueError(f"ARCREG_RATE_LIMIT={config.rate_limit!r} is not a rate limit such as "
+                         f"'600/minute;10000/hour' (or 'off'): {exc}") from None
+    limiter = Limiter(
+        _client_key,
+        application_limits=[ApplicationLimit(config.rate_limit, scope="writes",
+                                             exempt_when=_not_a_write)],
+        storage_uri=config.rate_limit_storage,
+        strategy="sliding-window-counter",  # no burst of twice the limit at a window edge
+        swallow_errors=True,  # fail open, logged, if the storage is unreachable
+        on_breach=_breach_response,
+        key_prefix="arcreg",
+    )
+    limiter.init_app(app)
+    app.extensions[LIMITER] = limiter
+    # More specific than api/errors' HTTPException handler, so it answers 429s.
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def _not_a_write() -> bool:
+    return request.method not in WRITE_METHODS
+
+
+def _client_key() -> str:
+    """Whom a write is counted against. Never the token itself: the key is
+    logged when a limit is hit, and it must carry no secret."""
+    if "Authorization" in request.headers:
+        try:
+            with unit_of_work() as uow:
+                actor = current_actor(uow)  # kept for the request: the write does not look it up again
+            return f"participant:{actor.participant_id}" if actor.participant_id else f"user:{actor.user_id}"
+        except Unauthorized:
+            pass  # counted against its address; authentication answers 401 next
+    return f"address:{request.remote_addr or 'unknown'}"
+
+
+def _retry_after() -> int:
+    limiter = current_app.extensions.get(LIMITER)
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def _breach_response(_limit) -> Response:
+    retry = _retry_after()
+    return problem(429, "rate_limited", "Too Many Requests",
+                   f"Too many write requests from this client; retry after {retry} s. Nothing was changed.",
+                   headers={"Retry-After": str(retry)}, retry_after=retry)
+
+
+def _rate_limited(error: RateLimitExceeded) -> Response:
+    return error.response if error.response is not None else _breach_response(error.limit)
+
+
+# --- headers ---------------------------------------------------------------------------------------
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    policy = _swagger_ui_policy(response) if request.endpoint == SWAGGER_UI_ENDPOINT else None
+    for name, value in HEADERS.items():
+        headers.setdefault(name, value)  # a view that set its own keeps it
+    if policy is not None:
+        headers["Content-Security-Policy"] = policy
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if "Authorization" in request.headers or "Cookie" in request.headers:
+        # A response to a request with credentials (a bearer token, or the admin
+        # pages' session cookie) is nobody else's: never stored by any cache.
+        headers["Cache-Control"] = "no-store"
+    for name in ("Authorization", "Cookie"):
+        vary = headers.get("Vary", "")
+        if name.lower() not in vary.lower():
+            headers["Vary"] = f"{vary}, {name}" if vary else name
+    return response
+
+
+def _swagger_ui_policy(response: Response) -> str:
+    cdn = _origin(current_app.config.get("OPENAPI_SWAGGER_UI_URL") or "")
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(response.get_data()))
+    return (f"default-src 'self'; script-src 'self' {cdn} {hashes}; style-src 'self' {cdn} 'unsafe-inline'; "
+            f"img-src 'self' data: {cdn}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'")
+
+
+def _origin(url: str) -> str:
+    match = re.match(r"^(https?://[^/]+)", url)
+    return match.group(1) if match else ""

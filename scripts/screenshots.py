@@ -1,0 +1,68 @@
+"""Screenshots of every explorer page at desktop (1280 px) and phone (390 px)
+width, written to docs/screenshots/<page>-desktop.png and <page>-phone.png.
+
+Starts the demo registry (registry/demo.py, plus a pending participant and a
+cosigning witness) under a real `arcreg serve`, and drives Debian's Chromium
+(/usr/bin/chromium) with Playwright. Run from the repository root:
+
+    python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser.demoserver import CHROMIUM, CHROMIUM_ARGS, RETIRED, demo_server
+
+OUT = ROOT / "docs" / "screenshots"
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+PAGES = {
+    "home": "/",
+    "lookup": "/certificates",
+    "certificate": f"/certificates/{RETIRED}",
+    "retirements": "/retirements",
+    "statement": "/retirements/1",
+    "participants": "/participants",
+    "admin-login": "/admin/login",
+}
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (tempfile.TemporaryDirectory() as directory, demo_server(Path(directory)) as (base, admin),
+          sync_playwright() as playwright):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for device, (width, height) in WIDTHS.items():
+            context = browser.new_context(viewport={"width": width, "height": height},
+                                          device_scale_factor=1)
+            page = context.new_page()
+            for name, path in PAGES.items():
+                page.goto(f"{base}{path}")
+                if name == "certificate":
+                    page.click("#verify-button")  # show the in-browser verification's result
+                    page.wait_for_selector("#verify-result[data-state]:not([data-state=running])")
+                shoot(page, f"{name}-{device}")
+            page.goto(f"{base}/admin/login")
+            page.fill("#token", admin)
+            page.click("form.login button")
+            page.wait_for_url(f"{base}/admin")
+            shoot(page, f"admin-{device}")
+            context.close()
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+"""Soak with faults (issue 8): `arcreg serve --workers 4` on a fresh PostgreSQL
+database, client threads transferring (whole and partial), retiring and
+reading, while the daily expiry job runs again and again on days that make two
+vintages expire mid-soak, one gunicorn worker is SIGKILLed now and then and
+random server connections are cut with pg_terminate_backend.
+
+Afterwards: no 5xx beyond the connections cut (each cut fails at most the one
+request using it); every write that failed was retried with its
+Idempotency-Key until it got a definite answer, and the log holds exactly one
+entry per success the clients saw (nothing lost, nothing applied twice, R-T5,
+R-X3); `arcreg verify` exits 0 (R-L7); supply is conserved per ARC type and
+vintage, in the tables and in the log (issued = active + retired + expired +
+forfeited + cancelled).
+
+Bounded: ``ARCREG_SOAK_SECONDS`` (default 70) of load; the test takes about
+two minutes in all. Set it higher for a longer soak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from http.client import HTTPException
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import select
+
+import chainlog.store
+from registry import jobs
+from registry.clock import FrozenClock
+from registry.db import session_factory
+from registry.models import Block, Retirement
+from tests.api.driver import t
+from tests.serverproc import ARCREG, clean_env, serving
+
+SECONDS = float(os.environ.get("ARCREG_SOAK_SECONDS", "70"))
+CLIENTS = 8
+SERVER_CLOCK = "2027-12-31T12:00:00Z"  # both vintages (2026, 2027) still in their use period (R-E1)
+APP_NAME = "arcreg-soak-server"  # marks the server's connections, the ones the faults cut
+# The purge of Idempotency-Key records is left out: the job's clock runs up to a
+# year ahead of the server's, so it would (rightly) forget the keys the clients retry with.
+SOAK_JOBS = tuple(job for job in jobs.JOBS if job.name != "idempotency-purge")
+WRITE_CODES = {"block_not_active", "insufficient_quantity", "not_owner", "block_not_found", "outside_use_period",
+               "participant_not_active"}
+
+
+# --- the registry before the soak -------------------------------------------------------------------
+
+
+def _vintage(driver, gen, year: int, blocks: int) -> None:
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10 * blocks),
+                     processed_on=f"{year}-02-01")
+    driver.sell(gen.token, lot["id"], t(10 * blocks), on=f"{year}-02-15")
+    for _ in range(blocks):
+        driver.generate(gen.token, lot["id"], mass=t(10))
+
+
+def _scenario(driver, clock) -> dict[int, str]:
+    """A generator with six 10-certificate blocks of 2026 and six of 2027, and
+    two brands holding a block of each; {participant id: member token}."""
+    gen = driver.generator()
+    _vintage(driver, gen, 2026, 6)
+    clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+    driver.determination(gen.certifier, gen.facility_id, certification_year=2027)
+    _vintage(driver, gen, 2027, 6)
+    tokens = {gen.id: gen.token}
+    for name in ("Brand One", "Brand Two"):
+        brand = driver.participant(name)["id"]
+        tokens[brand] = driver.member(brand)
+        for year in (2026, 2027):
+            held = driver.get(f"/blocks?owner={gen.id}&state=active&year={year}", gen.token).get_json()["items"]
+            driver.ok("/transfers", {"serial": held[0]["serial"], "quantity": held[0]["quantity"],
+                                     "to_participant_id": brand}, gen.token)
+    return tokens
+
+
+# --- HTTP with faults ---------------------------------------------------------------------------------
+
+
+class Unreachable(Exception):
+    """The connection failed (a killed worker): no HTTP answer at all."""
+
+
+def _http(method: str, url: str, body=None, token=None, key=None, timeout=20) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                     method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if key:
+        request.add_header("Idempotency-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+    except (OSError, HTTPException) as error:  # reset, refused, timed out, incomplete
+        raise Unreachable(repr(error)) from None
+
+
+@dataclass
+class Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    statuses: Counter = field(default_factory=Counter)  # every HTTP answer, retries included
+    unreachable: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # one per logical operation
+    transfer_ids: list = field(default_factory=list)
+    retirement_indexes: list = field(default_factory=list)
+    retried_writes: int = 0
+    replayed: int = 0
+    undecided: list = field(default_factory=list)
+    unexpected: list = field(default_factory=list)
+
+    def answer(self, status: int) -> None:
+        with self.lock:
+            self.statuses[status] += 1
+
+    def lost(self) -> None:
+        with self.lock:
+            self.unreachable += 1
+
+
+def _write(tally: Tally, base: str, path: str, body: dict, token: str) -> tuple[int, dict] | None:
+    """POST with an Idempotency-Key, retried with the same key after a lost
+    connection or a 5xx until a definite answer; None if none came."""
+    key = str(uuid.uuid4())
+    for attempt in range(40):
+        try:
+            status, headers, raw = _http("POST", base + path, body, token, key)
+        except Unreachable:
+            tally.lost()
+        else:
+            tally.answer(status)
+            if status < 500:
+                with tally.lock:
+                    tally.retried_writes += attempt > 0
+                    tally.replayed += headers.get("Idempotent-Replayed") == "true"
+                return status, json.loads(raw) if raw else {}
+        time.sleep(min(0.1 * (attempt + 1), 1.0))
+    with tally.lock:
+        tally.undecided.append((path, body))
+    return None
+
+
+def _read(tally: Tally, base: str, path: str, token: str | None = None) -> tuple[int, bytes] | None:
+    try:
+        status, _, raw = _http("GET", base + path, token=token)
+    except Unreachable:
+        tally.lost()
+        return None
+    tally.answer(status)
+    return status, raw
+
+
+def _client(number: int, base: str, me: int, token: str, others: list[int], tally: Tally, deadline: float):
+    rng = random.Random(number)
+    known: list[str] = []
+    while time.monotonic() < deadline:
+        roll = rng.random()
+        if roll < 0.5:
+            path = rng.choice([f"/api/v1/participants/{me}/holdings", "/api/v1/log/checkpoint",
+                               *(f"/api/v1/blocks/{s}/provenance" for s in known[-3:]),
+                               *(f"/api/v1/blocks/{s}" for s in known[-3:])])
+            answer = _read(tally, base, path, token)
+            if answer is not None and answer[0] != 200 and answer[0] < 500:
+                with tally.lock:
+                    tally.unexpected.append((path, answer))
+            continue
+        answer = _read(tally, base, f"/api/v1/blocks?owner={me}&state=active&limit=100", token)
+        if answer is None or answer[0] != 200:
+            continue
+        held = json.loads(answer[1])["items"]
+        if not held:
+            time.sleep(0.05)
+            continue
+        block = rng.choice(held)
+        known.append(block["serial"])
+        quantity = Decimal(block["quantity"])
+        if roll < 0.8:
+            if rng.random() >= 0.25 and quantity > Decimal("0.001"):  # partial: splits the block (R-T2)
+                quantity = Decimal(rng.randint(1, int(quantity * 1000) - 1)) / 1000
+            result = _write(tally, base, "/api/v1/transfers", {
+                "serial": block["serial"], "quantity": str(quantity), "to_participant_id": rng.choice(others)}, token)
+            kind = "transfer"
+        else:
+            quantity = min(quantity, Decimal(rng.randint(100, 2000)) / 1000)
+            result = _write(tally, base, "/api/v1/retirements", {
+                "serial": block["serial"], "quantity": str(quantity), "beneficiary": "Brand Co",
+                "claim_type": "general", "reporting_year": 2027}, token)
+            kind = "retirement"
+        if result is None:
+            continue
+        status, body = result
+        with tally.lock:
+            if status == 201:
+                tally.outcomes[f"{kind} 201"] += 1
+                if kind == "transfer":
+                    tally.transfer_ids.append(body["id"])
+                else:
+                    tally.retirement_indexes.append(body["log"]["index"])
+            elif body.get("code") in WRITE_CODES:
+                tally.outcomes[f"{kind} {body['code']}"] += 1
+            else:
+                tally.unexpected.append((kind, status, body))
+
+
+# --- faults and jobs ----------------------------------------------------------------------------------
+
+
+def _workers(arbiter: int) -> list[int]:
+    children = Path(f"/proc/{arbiter}/task/{arbiter}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def _faults(process, engine, stop: threading.Event, counts: Counter) -> None:
+    """Every 2–5 s, alternately: SIGKILL one gunicorn worker (the arbiter
+    starts another), or cut one or two of the server's database connections."""
+    rng = random.Random(8)
+    turn = 0
+    while not stop.wait(rng.uniform(2.0, 5.0)):
+        if turn % 2 == 0:
+            workers = _workers(process.pid)
+            if workers:
+                os.kill(rng.choice(workers), signal.SIGKILL)
+                counts["workers killed"] += 1
+        else:
+            with engine.connect() as connection:
+                pids = connection.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = :name"), {"name": APP_NAME}).scalars().all()
+                for pid in rng.sample(pids, min(len(pids), rng.randint(1, 2))):
+                    counts["connections cut"] += bool(connection.execute(
+                        text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar())
+                connection.commit()
+        turn += 1
+
+
+def _job_days(start: float, soak: float):
+    """Distinct days (each a real run: a day's job runs once): in December 2027
+    first (nothing to expire), then from 1 January 2028 (the 2026 vintage
+    expires, R-E1), then from 1 January 2029 (the 2027 vintage expires)."""
+    counters = Counter()
+    while True:
+        elapsed = (time.monotonic() - start) / soak
+        first = date(2027, 12, 1) if elapsed < 0.3 else date(2028, 1, 1) if elapsed < 0.8 else date(2029, 1, 1)
+        yield first + timedelta(days=counters[first])
+        counters[first] += 1
+
+
+def _jobs(engine, stop: threading.Event, runs: list, start: float) -> None:
+    sessions = session_factory(engine)
+    days = _job_days(start, SECONDS)
+    while not stop.wait(1.5):
+        day = next(days)
+        clock = FrozenClock(datetime(day.year, day.month, day.day, 0, 0, 30, tzinfo=UTC))
+        runs.append((day, jobs.run_daily_jobs(sessions, clock, SOAK_JOBS)))
+
+
+# --- the checks afterwards ------------------------------------------------------------------------------
+
+
+def _replay_log(entries) -> tuple[dict, dict]:
+    """From the log alone: issued per (type, year), and each block's last state."""
+    issued: dict = defaultdict(Decimal)
+    blocks: dict = {}
+    for entry in entries:
+        payload = entry.payload
+        if entry.type == "block.generated":
+            issued[payload["arc_type"], payload["generation_year"]] += Decimal(payload["quantity"])
+            blocks[payload["serial"]] = payload
+        elif entry.type in ("block.transferred", "block.retired"):
+            parts = [payload["moved" if entry.type == "block.transferred" else "retired"], payload["remainder"]]
+            parts = [p for p in parts if p is not None]
+            if all(p["serial"] != payload["parent"] for p in parts):
+                blocks[payload["parent"]] = {**blocks[payload["parent"]], "state": "split"}
+            for part in parts:
+                blocks[part["serial"]] = part
+        elif entry.type in ("block.expired", "block.forfeited", "block.cancelled"):
+            blocks[payload["serial"]] = payload
+    return issued, blocks
+
+
+def _supply(rows) -> dict:
+    totals: dict = defaultdict(lambda: defaultdict(Decimal))
+    for arc_type, year, state, quantity in rows:
+        if state != "split":
+            totals[arc_type, year][state] += quantity
+    return {k: dict(v) for k, v in totals.items()}
+
+
+def _assert_conserved(engine) -> tuple[dict, list]:
+    with session_factory(engine)() as session:
+        blocks = list(session.exec(select(Block)))
+        entries = list(chainlog.store.iter_entries(session))
+        retirements = list(session.exec(select(Retirement)))
+    issued_tables: dict = defaultdict(Decimal)
+    for b in blocks:
+        if b.parent_serial is None:  # as generated: splits and moves never change a root's quantity
+            issued_tables[b.arc_type, b.generation_year] += b.quantity
+    tables = _supply((b.arc_type, b.generation_year, b.state, b.quantity) for b in blocks)
+    issued_log, replayed = _replay_log(entries)
+    log = _supply((p["arc_type"], p["generation_year"], p["state"], Decimal(p["quantity"]))
+                  for p in replayed.values())
+    assert dict(issued_tables) == dict(issued_log)
+    assert tables == log, (tables, log)
+    for key, states in tables.items():
+        assert sum(states.values()) == issued_tables[key], (key, states)  # nothing created or lost
+        retired = sum((r.quantity for r in retirements if (r.arc_type, r.generation_year) == key), Decimal(0))
+        assert states.get("retired", Decimal(0)) == retired
+    assert {b.serial: (b.state, b.quantity, b.owner_id) for b in blocks} == {
+        s: (p["state"], Decimal(p["quantity"]), p["owner"]) for s, p in replayed.items()}
+    return tables, entries
+
+
+def test_soak_with_faults(pg_driver, pg_clock, pg_wide_engine, pg_url, tmp_path):
+    tokens = _scenario(pg_driver, pg_clock)
+    with session_factory(pg_wide_engine)() as session:
+        soak_starts_at = sum(1 for _ in chainlog.store.iter_entries(session))
+    env = {"ARCREG_DATABASE_URL": f"{pg_url}?application_name={APP_NAME}", "ARCREG_CLOCK": SERVER_CLOCK,
+           "ARCREG_SIGNING_KEY_FILE": str(tmp_path / "key.pem")}
+    tally, faults, runs, stop = Tally(), Counter(), [], threading.Event()
+    with serving(tmp_path, env, workers=4, log_path=tmp_path / "server.log") as (base, process):
+        start = time.monotonic()
+        deadline = start + SECONDS
+        helpers = [threading.Thread(target=_faults, args=(process, pg_wide_engine, stop, faults)),
+                   threading.Thread(target=_jobs, args=(pg_wide_engine, stop, runs, start))]
+        participants = list(tokens)
+        clients = [threading.Thread(target=_client, args=(
+            n, base, participants[n % 3], tokens[participants[n % 3]],
+            [p for p in participants if p != participants[n % 3]], tally, deadline)) for n in range(CLIENTS)]
+        for thread in helpers + clients:
+            thread.start()
+        for thread in clients:
+            thread.join(timeout=SECONDS + 120)
+        stop.set()
+        for thread in helpers:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in clients + helpers)
+        elapsed = time.monotonic() - start
+
+    summary = (f"soak {elapsed:.0f} s: {sum(tally.statuses.values())} answers {dict(tally.statuses)}, "
+               f"{tally.unreachable} lost connections, faults {dict(faults)}, outcomes {dict(tally.outcomes)}, "
+               f"{tally.retried_writes} writes decided on a retry ({tally.replayed} replayed), "
+               f"{len(runs)} job runs")
+    print(summary)
+    assert not tally.undecided and not tally.unexpected, (tally.undecided, tally.unexpected, summary)
+    assert faults["workers killed"] >= 3 and faults["connections cut"] >= 3, summary
+    # Only the cut connections may have failed requests, at most one each (R-X3).
+    server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
+    assert {s for s in tally.statuses if s >= 500} <= {500}, summary
+    assert server_errors <= faults["connections cut"], summary
+    assert all(result["status"] == "ran" for _, day_runs in runs for result in day_runs.values()), runs
+
+    verified = subprocess.run([ARCREG, "verify"], check=False, cwd=tmp_path, env=clean_env(**env), capture_output=True,
+                              text=True, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    tables, entries = _assert_conserved(pg_wide_engine)
+    soak = [e for e in entries if e.index >= soak_starts_at]
+    # Exactly one entry per success the clients saw: none lost, none applied twice.
+    transferred = sorted(e.index for e in soak if e.type == "block.transferred")
+    retired = sorted(e.index for e in soak if e.type == "block.retired")
+    assert sorted(tally.transfer_ids) == transferred and sorted(tally.retirement_indexes) == retired
+    assert len(transferred) >= 50 and len(retired) >= 10, summary
+    # Both vintages expired during the soak, with writes before and after.
+    expired = [e for e in soak if e.type == "block.expired"]
+    assert {e.payload["generation_year"] for e in expired} == {2026, 2027}
+    assert min(transferred) < min(e.index for e in expired) < max(transferred + retired)
+    assert all(set(states) <= {"retired", "expired"} for states in tables.values()), tables
