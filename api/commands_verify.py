@@ -96,8 +96,11 @@ def verify_log(file: Path, vkey: str) -> None:
     from registry.verification import DeferredReplay, check_lines
 
     replay = DeferredReplay(_progress())
-    with file.open("rb") as fp:
-        report = check_lines(_entries(fp, replay), [vkey], replay)
+    try:
+        with file.open("rb") as fp:
+            report = check_lines(_entries(fp, replay), [vkey], replay)
+    finally:
+        replay.close()  # the replayed state's scratch file
     _finish(report)
 
 
@@ -112,5 +115,9 @@ def _entries(fp, replay):
             obj = _json.loads(raw) if raw.strip() else None
         except _json.ERRORS:
             continue  # chainlog has already refused it, or will name it
-        if isinstance(obj, dict) and "index" in obj:
-            replay.apply(obj.get("index"), obj.get("type"), obj.get("payload"), obj.get("leaf_hash"))
+        if not isinstance(obj, dict) or "index" not in obj:
+            continue  # a checkpoint line
+        # The entry's fields: under "entry" (the hashed text itself, current
+        # format), or beside the hashes (the earlier format, still verified).
+        entry = obj["entry"] if isinstance(obj.get("entry"), dict) else obj
+        replay.apply(entry.get("index"), entry.get("type"), entry.get("payload"), obj.get("leaf_hash"))

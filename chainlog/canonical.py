@@ -35,23 +35,29 @@ ENTRY_FIELDS = ("actor", "index", "payload", "time", "type")
 
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
-# Fast-path guards on a serialisation already equal to the candidate bytes.
-# json and orjson differ from ECMAScript number formatting (RFC 8785
-# §3.2.2.3) only for floats, which the log never writes (R-U3); a float in an
-# object member (`":1.5`) or an array sends the entry to the exact check, and
-# so do integers that may exceed 2**53-1 (with the json backend; orjson
-# refuses them itself) and keys above U+FFFF (UTF-16 order). Matches inside
-# strings are false alarms that only cost the exact check.
-# Each pattern starts with a literal so the regex engine can skip ahead fast.
-_MEMBER_FLOAT = re.compile(rb'":-?[0-9]+[.eE]')
-_ARRAY_FLOAT = re.compile(rb"[\[,]-?[0-9]+[.eE]")
-_MEMBER_FLOAT_OR_LONG = re.compile(rb'":-?(?:[0-9]+[.eE]|[0-9]{16})')
-_ARRAY_FLOAT_OR_LONG = re.compile(rb"[\[,]-?(?:[0-9]+[.eE]|[0-9]{16})")
+# Fast-path guards on a serialisation already equal to the candidate bytes:
+# `fast` is always the backend's own sorted output (`_json.dumps_sorted`).
+# json and orjson differ from RFC 8785 only for floats (ECMAScript number
+# formatting, §3.2.2.3), which the log never writes (R-U3), for integers
+# beyond 2**53-1 (the json backend writes them, orjson refuses them itself)
+# and for keys above U+FFFF (UTF-16 order, §3.2.3). Any of these sends the
+# value to the exact check. Both backends write every float with a "." or
+# with an exponent "e+"/"e-" (1.0, 1.5e-07, 1e+16: orjson, and Python's
+# repr for json), and a float is followed by "," "}" or "]" inside a
+# container, so two patterns find them all: the first starts with a literal
+# (the regex engine skips ahead to each "."), the second runs only when "+"
+# or "e-" occurs at all. Integers of 16 digits or more follow a member's ":"
+# or an array's "[" or ",". Matches inside strings are false alarms that
+# only cost the exact check.
+_DOT_FLOAT = re.compile(rb"\.[0-9]+[,}\]eE]")
+_EXP_FLOAT = re.compile(rb"[0-9][eE][-+]?[0-9]+[,}\]]")
+_MEMBER_LONG = re.compile(rb'":-?[0-9]{16}')
+_ARRAY_LONG = re.compile(rb"[\[,]-?[0-9]{16}")
 _NON_BMP_UTF8 = re.compile(rb"[\xf0-\xf4]")
 
 
 def fast_form_is_jcs(fast: bytes) -> bool:
-    """Given the sorted compact serialisation of a value, is it certainly its RFC 8785 form?
+    """Given the backend's sorted compact serialisation of a value, is it certainly its RFC 8785 form?
 
     True unless it may hold a float, an integer beyond ±(2**53-1) (when the
     backend does not refuse those), or a key above U+FFFF (UTF-16 order).
@@ -59,13 +65,43 @@ def fast_form_is_jcs(fast: bytes) -> bool:
     """
     if not fast.startswith((b"{", b"[")):  # a bare scalar: rare, leave it to rfc8785
         return False
-    if _json.STRICT_INTEGERS:  # the backend refused integers beyond 2**53-1 already
-        member, array = _MEMBER_FLOAT, _ARRAY_FLOAT
-    else:
-        member, array = _MEMBER_FLOAT_OR_LONG, _ARRAY_FLOAT_OR_LONG
-    if member.search(fast) or (b"[" in fast and array.search(fast)):
+    # (bytes.find, not `in`: `sub in fast` first tries `sub` as an integer and
+    # builds a TypeError to discard, which costs more than the search.)
+    if _DOT_FLOAT.search(fast) or ((fast.find(b"+") >= 0 or fast.find(b"e-") >= 0) and _EXP_FLOAT.search(fast)):
+        return False
+    if not _json.STRICT_INTEGERS and (_MEMBER_LONG.search(fast) or (fast.find(b"[") >= 0 and _ARRAY_LONG.search(fast))):
         return False
     return fast.isascii() or not _NON_BMP_UTF8.search(fast)
+
+
+def mask(data: bytes) -> bytes:
+    """`data` with every "." replaced by "/" (see `masked_form_is_jcs`)."""
+    return data.replace(b".", b"/")  # memchr-driven: cheaper than bytes.translate
+
+
+def masked_form_is_jcs(data: bytes) -> bool:
+    """Byte conditions under which "``mask(data)`` is the backend's sorted form of its own
+    parse" proves that `data` is RFC 8785 JSON (the verifier's hot loop, `chainlog.verify`).
+
+    The mask turns every "." into "/" and the parser then refuses any number
+    with a decimal point ("1/5" is not JSON), so the parser itself rules
+    out most floats; no "+" and no "e-" rules out the rest (a float without
+    a point is written 1e+16 or 1e-07 by both backends). With no "/" in
+    `data` the mask is a bijection that leaves JSON structure, numbers and
+    escaping alone (neither "." nor "/" is escaped) and keeps the order of
+    any two strings (no character lies between "." and "/"), so the masked
+    text is in sorted compact form exactly when `data` is. What is left is
+    the fast-path condition of `fast_form_is_jcs`: no key above U+FFFF and,
+    with the json backend, no integer beyond 2**53-1. False means "use
+    another check", not "wrong".
+    """
+    if not data.startswith((b"{", b"[")):  # a bare scalar: rare, leave it to rfc8785
+        return False
+    if data.find(b"/") >= 0 or data.find(b"+") >= 0 or data.find(b"e-") >= 0:
+        return False
+    if not _json.STRICT_INTEGERS and (_MEMBER_LONG.search(data) or (data.find(b"[") >= 0 and _ARRAY_LONG.search(data))):
+        return False
+    return data.isascii() or not _NON_BMP_UTF8.search(data)
 
 
 def check_json_value(value: Any, path: str = "payload") -> bool:

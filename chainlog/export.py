@@ -4,25 +4,29 @@ Format (UTF-8, one JSON object per line, ``\\n`` after each):
 
 - An **entry line** per entry, in index order 0, 1, 2, …::
 
-    {"index": 0, "time": "2026-11-23T11:37:17.123456Z", "type": "lot.registered",
-     "actor": "user:7", "payload": {...}, "canonical": "{\\"actor\\":…}",
-     "leaf_hash": "<64 hex>", "entry_hash": "<64 hex>"}
+    {"index":0,"leaf_hash":"<64 hex>","entry_hash":"<64 hex>","entry":{"actor":…,"index":0,…}}
 
-  Members come in this order and ``payload`` is read back from the hashed
-  text, so its own members are in RFC 8785 (sorted) order.
-  ``canonical`` is the exact text that was hashed: the RFC 8785 JSON of
-  ``{index, time, type, actor, payload}`` (R-L1); ``leaf_hash`` is
-  SHA-256(0x00 ‖ canonical) (R-L3) and ``entry_hash`` is
-  SHA-256(previous entry_hash ‖ canonical), from 32 zero bytes (R-L2). These
-  are the same objects as ``GET /log/entries`` returns.
+  written exactly so: no spaces, members in this order, hashes in lowercase
+  hex. The value of ``entry`` is the entry's hashed text itself, byte for
+  byte — the RFC 8785 JSON of ``{index, time, type, actor, payload}``
+  (R-L1), which is a JSON object, so the line stays one JSON object; a reader
+  finds every field there. ``leaf_hash`` is SHA-256(0x00 ‖ entry bytes)
+  (R-L3) and ``entry_hash`` is SHA-256(previous entry_hash ‖ entry bytes),
+  from 32 zero bytes (R-L2), as ``GET /log/entries`` serves them. A
+  verifier hashes the bytes between ``"entry":`` and the final ``}``
+  directly. A line that a JSON tool has re-spelled (spaces, member order,
+  escapes) still verifies, slowly: the hashed bytes are then rebuilt as
+  the RFC 8785 form of the ``entry`` member, which they are by definition.
 
 - A **checkpoint line** ``{"checkpoint": "<signed note text>"}`` for every
   signed checkpoint (R-L4), right after the entry line that brings the tree to
   that checkpoint's size (a size-0 checkpoint comes first).
 
 Nothing else. `chainlog.verify.verify_export` reads this format without a
-database; the export reflects one moment: the entries present when it starts
-and the checkpoints that cover no more than those.
+database. It still reads, slowly, the earlier format, whose entry lines held
+the fields and the hashed text as a ``canonical`` string. The export
+reflects one moment: the entries present when it starts and the checkpoints
+that cover no more than those.
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ from . import _json, store
 
 
 def entry_line(e: store.StoredEntry) -> str:
-    """One entry line: compact JSON, members in the order above, non-ASCII kept as is.
+    """One entry line (format above): the index, the two hashes, and the hashed text verbatim.
 
-    `chainlog.verify` rebuilds exactly these bytes to verify a line quickly;
-    any other valid JSON spelling of the same object still verifies, slower.
+    The index is the entry's own; `canonical` must be the exact text that was
+    hashed, as stored (a line never re-serialises it).
     """
-    return _json.dumps_line(e.to_json()).decode("utf-8") + "\n"
+    return (f'{{"index":{e.index},"leaf_hash":"{e.leaf_hash.hex()}","entry_hash":"{e.entry_hash.hex()}",'
+            f'"entry":{e.canonical}}}\n')
 
 
 def checkpoint_line(note: str) -> str:

@@ -8,6 +8,11 @@ its docstring). Each entry is replayed (`registry.replay`) only once chainlog
 has verified it. Then the replayed state is compared with the live tables;
 the first difference is a ``state_drift`` naming table, key and field.
 
+Memory stays flat whatever the size of the log or the registry: the log is
+read in batches, the replayed state lives in a scratch SQLite file behind
+bounded caches (`registry.replay.scratch`), and the comparison is a merge
+join of the live table and the replayed map, both streamed in key order.
+
 Each run is recorded in `VerificationRun`, in its own committed transaction
 after the check (the check itself writes nothing).
 """
@@ -20,16 +25,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Integer, select
+from sqlmodel import Session
 
 from chainlog import export, store
 from chainlog.errors import VerificationError
 from chainlog.keys import Verifier
 from chainlog.verify import verify_export
 from registry.clock import Clock
-from registry.models import Block, Determination, Lot, Participant, Retirement
+from registry.db import is_postgres
+from registry.models import Block, Determination, Facility, Lot, Participant, Retirement
 from registry.models.integrity import VerificationRun
+from registry.models.lots import Disposition
 from registry.replay import Replayer, State
+from registry.replay.scratch import CACHE_RECORDS, order_key
 from registry.replay.state import BLOCK_FIELDS
 
 PROGRESS_EVERY = 100_000
@@ -72,22 +81,36 @@ def log_lines(conn: Any, on_entry: Callable[[store.StoredEntry], None], *, batch
                 yield export.checkpoint_line(pending.pop().note)
 
 
+_js = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _line(e: store.StoredEntry) -> str:
-    """The entry's export line. R-L1: the hashed text names the entry's own
-    index; if it is not the row's (rows swapped or moved), the line says what
-    the hashed bytes say, so chainlog reports the entry as out of place
-    (``entries_reordered`` / ``entry_missing``) rather than as a changed payload."""
-    if f',"index":{e.index},"payload":' in e.canonical:  # JCS member order: actor, index, payload
+    """The entry's export line, from its hashed text (`export.entry_line`).
+
+    The row's own columns (index, time, type, actor: what the API serves
+    beside the text) must say what the hashed text says (R-L1). If they do
+    not, the line is written in chainlog's earlier form, which carries both
+    the fields and the hashed text, so chainlog names the entry: a changed
+    column is ``payload_changed``; a hashed text naming another index (rows
+    swapped or moved) is ``entries_reordered`` / ``entry_missing`` rather
+    than a changed payload."""
+    c = e.canonical
+    if c.startswith(f'{{"actor":{_js(e.actor)},"index":{e.index},"payload":') and \
+            c.endswith(f',"time":{_js(e.time)},"type":{_js(e.type)}}}'):  # JCS member order
         return export.entry_line(e)
     try:
-        own = json.loads(e.canonical)
-        index = own["index"]
-    except (ValueError, TypeError, KeyError):
+        own = json.loads(c)
+    except (ValueError, TypeError):
         return export.entry_line(e)  # not even an entry: chainlog names it
-    if index == e.index or isinstance(index, bool) or not isinstance(index, int):
+    if not isinstance(own, dict):
         return export.entry_line(e)
-    return export.entry_line(replace(e, index=index, time=own.get("time"), type=own.get("type"),
-                                     actor=own.get("actor")))
+    index = own.get("index")
+    if index != e.index and isinstance(index, int) and not isinstance(index, bool):
+        return export.entry_line(replace(e, index=index, time=own.get("time"), type=own.get("type"),
+                                         actor=own.get("actor")))
+    if (own.get("actor"), own.get("time"), own.get("type")) != (e.actor, e.time, e.type):
+        return json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return export.entry_line(e)
 
 
 class DeferredReplay:
@@ -95,10 +118,14 @@ class DeferredReplay:
     it inside chainlog's loop, so a log fault found later still gets its own
     kind (a deleted entry is `entry_missing`, not a replay oddity after it)."""
 
-    def __init__(self, progress: Callable[[int], None] | None) -> None:
-        self.replayer = Replayer()
+    def __init__(self, progress: Callable[[int], None] | None, *, cache_records: int = CACHE_RECORDS) -> None:
+        self.replayer = Replayer(State(cache_records))
         self.error: VerificationError | None = None
         self.progress = progress
+
+    def close(self) -> None:
+        """Delete the replayed state's scratch file."""
+        self.replayer.state.close()
 
     def __call__(self, entry: store.StoredEntry) -> None:
         self.apply(entry.index, entry.type, entry.payload, entry.leaf_hash)
@@ -141,56 +168,78 @@ COMPARED = (
     ("participant", Participant, "id", "participants", {n: n for n in ("status", "name", "country")}),
     ("lot", Lot, "id", "lots", {n: n for n in ("mass_kg", "sold_kg", "claimed_kg", "claimed_pc_kg", "used_kg",
                                                "used_pc_kg", "disclaimer_required")}),
+    ("facility", Facility, "id", "facilities", {"participant": "participant_id", "name": "name"}),
+    ("lot disposition", Disposition, "id", "dispositions",  # R-B3: what was sold and claimed
+     {"lot": "lot_id", "mass_kg": "mass_kg", "claimed_kg": "claimed_kg", "claimed_pc_kg": "claimed_pc_kg"}),
     ("determination", Determination, "id", "determinations",
      {n: n for n in ("status", "outcome", "eligible_kg", "used_kg")}),
     # R-R2: the public retirement record.
     ("retirement", Retirement, "serial", "retirements",
      {"owner": "owner_id", "quantity": "quantity", "beneficiary": "beneficiary"}),
-    ("block", Block, "serial", "blocks", BLOCK_FIELDS),
+    ("block", Block, "serial", "blocks", {**BLOCK_FIELDS, "determination": "determination_id"}),
 )
 
 
 def compare_state(session: Session, state: State) -> None:
-    """Raise `state_drift` at the first live row that differs from the replay."""
+    """Raise `state_drift` at the first live row that differs from the replay.
+
+    A merge join in key order: the live table is streamed (only the compared
+    columns, `yield_per` batches; a server-side cursor on PostgreSQL) beside
+    the replayed map streamed from its scratch table, so memory does not grow
+    with either. Within a table the first key (in key order) where they
+    disagree is reported: a live row no entry created, a row the log created
+    that is missing, or the first differing field."""
+    postgres = is_postgres(session)
     for table, model, key, replayed_name, fields in COMPARED:
-        replayed = getattr(state, replayed_name)
+        replayed = getattr(state, replayed_name).sorted_items()
         column = getattr(model, key)
-        seen = 0
-        for row in session.exec(select(model).order_by(column)).yield_per(5000):
-            row_key = getattr(row, key)
-            want = replayed.get(row_key)
-            if want is None:
+        # Text keys in byte order on both sides (scratch SQLite is BINARY): "C" on PostgreSQL.
+        order = column.collate("C") if postgres and not isinstance(column.type, Integer) else column
+        columns = [column, *(getattr(model, live) for live in fields.values())]
+        names = list(fields)
+        rows = session.execute(select(*columns).order_by(order).execution_options(yield_per=5000))
+        pending = next(replayed, None)
+        for row in rows:
+            row_key = row[0]
+            if pending is not None and order_key(pending[0]) < order_key(row_key):
+                raise _missing(table, pending[0])
+            if pending is None or order_key(pending[0]) != order_key(row_key):
                 raise _drift(table, row_key, key, f"no such {table}: no log entry created it", row_key)
-            seen += 1
-            for replayed_field, live in fields.items():
-                if getattr(row, live) != want[replayed_field]:
-                    raise _drift(table, row_key, live, want[replayed_field], getattr(row, live))
-        if seen != len(replayed):
-            _missing(table, replayed, session, column)
+            want = pending[1]
+            for n, replayed_field in enumerate(names, 1):
+                if row[n] != want[replayed_field]:
+                    raise _drift(table, row_key, fields[replayed_field], want[replayed_field], row[n])
+            pending = next(replayed, None)
+        rows.close()
+        if pending is not None:
+            raise _missing(table, pending[0])
 
 
-def _missing(table: str, replayed: dict, session: Session, column) -> None:
-    live = set(session.exec(select(column)))
-    for key in replayed:
-        if key not in live:
-            raise _drift(table, key, "row", "present (created by the log)", "missing")
+def _missing(table: str, key: Any) -> VerificationError:
+    return _drift(table, key, "row", "present (created by the log)", "missing")
 
 
 def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, record: bool = True,
                     clock: Clock | None = None,
-                    progress: Callable[[int], None] | None = None) -> Report:
+                    progress: Callable[[int], None] | None = None,
+                    cache_records: int = CACHE_RECORDS) -> Report:
     """R-L7: verify the log and the live tables. Never raises VerificationError:
     the report carries the first one. Ends `session`'s transaction (rollback:
-    it only read) before recording the run, so SQLite's write lock is free."""
+    it only read) before recording the run, so SQLite's write lock is free.
+    `cache_records`: replayed records held in memory per map (the rest wait
+    in the replay's scratch file; `registry.replay.scratch`)."""
     clock = clock or Clock()  # R-U5: the run's timestamps come from a clock too
     started = clock.now()
-    replay = DeferredReplay(progress)
-    report = check_lines(log_lines(session, replay), verifiers, replay)
-    if report.ok:
-        try:
-            compare_state(session, replay.replayer.state)
-        except VerificationError as exc:
-            report.ok, report.error = False, exc
+    replay = DeferredReplay(progress, cache_records=cache_records)
+    try:
+        report = check_lines(log_lines(session, replay), verifiers, replay)
+        if report.ok:
+            try:
+                compare_state(session, replay.replayer.state)
+            except VerificationError as exc:
+                report.ok, report.error = False, exc
+    finally:
+        replay.close()
     session.rollback()
     if record:
         _record(session, report, started, clock.now())

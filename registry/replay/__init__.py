@@ -1,6 +1,8 @@
 """Replay the chain log into a fresh registry state (R-L7).
 
-Pure: entries in, `State` out; no database, `Decimal` only. Every entry is
+Pure: entries in, `State` out; no registry database, `Decimal` only (the
+state itself sits in a private scratch file with a bounded cache, so memory
+stays flat however long the log: `registry.replay.scratch`). Every entry is
 applied under the rules of the service that wrote it, and an entry the
 replayed state makes impossible (moving a block that is not active,
 quantities that do not add up, a broken lineage link, R-L2b) raises
@@ -43,8 +45,8 @@ def _field(entry: Any, name: str) -> Any:
 class Replayer:
     """Applies entries one at a time, in index order, to `self.state`."""
 
-    def __init__(self) -> None:
-        self.state = State()
+    def __init__(self, state: State | None = None) -> None:
+        self.state = State() if state is None else state
 
     def apply(self, index: int, kind: str, payload: Any, leaf_hash: bytes | str | None = None) -> None:
         s = self.state
@@ -72,6 +74,7 @@ class Replayer:
             # A payload missing what its type requires is as impossible as a bad transition.
             raise fail(index, f"{kind}: payload cannot be applied ({type(exc).__name__}: {exc})") from None
         s.entries += 1
+        s.trim()
 
     def apply_entry(self, entry: Any) -> None:
         """An entry as `chainlog.store.StoredEntry`, or a parsed export line (dict)."""
@@ -80,8 +83,12 @@ class Replayer:
 
 
 def replay(entries: Iterable[Any]) -> State:
-    """Replay every entry, in order, into a fresh state."""
+    """Replay every entry, in order, into a fresh state (the caller closes it)."""
     replayer = Replayer()
-    for entry in entries:
-        replayer.apply_entry(entry)
+    try:
+        for entry in entries:
+            replayer.apply_entry(entry)
+    except BaseException:
+        replayer.state.close()
+        raise
     return replayer.state

@@ -34,9 +34,13 @@ def _same(i: int, serial: str, before: dict, after: dict, keys) -> None:
             raise fail(i, f"block {serial}: {k} {after[k]!r} differs from the replayed {before[k]!r}")
 
 
-def _set(s: State, block: dict, i: int, leaf: str | None) -> None:
+def _set(s: State, block: dict, i: int, leaf: str | None, determination) -> None:
+    """Store the block's replayed record, with what the log says beyond its
+    payload: its last lineage entry (R-L2b) and the determination its ARCs
+    count against (carried from generation through every split)."""
+    block["link"] = (i, leaf)
+    block["determination"] = determination
     s.blocks[block["serial"]] = block
-    s.lineage[block["serial"]] = (i, leaf)
 
 
 def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
@@ -70,8 +74,7 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     if dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
             p.get("disclaimer_required") is not lot["disclaimer_required"]:
         raise fail(i, f"lot {b['lot']}: the entry says used {p.get('lot_used_kg')}, replay gives {lot['used_kg']}")
-    s.block_determination[serial] = p["determination"]
-    _set(s, b, i, leaf)
+    _set(s, b, i, leaf, p["determination"])
 
 
 def moved(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
@@ -79,7 +82,7 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
     transfer = kind == "block.transferred"
     parent = _active(s, i, p.get("parent"), kind)
     serial = parent["serial"]
-    _check_prev(s, i, serial, p, s.lineage[serial])
+    _check_prev(s, i, serial, p, parent["link"])
     holder = p.get("from") if transfer else p.get("owner")
     if parent["owner"] != holder:
         raise fail(i, f"{kind}: block {serial} is held by {parent['owner']}, not {holder}")
@@ -101,7 +104,7 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
             raise fail(i, f"{kind}: the whole of block {serial} moves, yet the entry names {out['serial']}")
         expected["base_kg"] = parent["base_kg"]
         _same(i, serial, expected, out, BLOCK_FIELDS)
-        _set(s, out, i, leaf)
+        _set(s, out, i, leaf, parent["determination"])
     else:
         if quantity == parent["quantity"]:
             raise fail(i, f"{kind}: block {serial} moves whole, yet the entry names a remainder")
@@ -117,10 +120,9 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
         for child in (out, rem):
             if child["serial"] in s.blocks:
                 raise fail(i, f"{kind}: block {child['serial']} already exists")
-            s.block_determination[child["serial"]] = s.block_determination.get(serial)
         parent["state"] = "split"  # history, not a holding (registry.blocks.split)
-        _set(s, out, i, leaf)
-        _set(s, rem, i, leaf)
+        _set(s, out, i, leaf, parent["determination"])
+        _set(s, rem, i, leaf, parent["determination"])
     if not transfer:
         s.retirements[out["serial"]] = {"owner": holder, "quantity": out["quantity"],
                                         "beneficiary": p.get("beneficiary"), "index": i}
@@ -132,7 +134,7 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
     b = block_record(i, p)
     serial = b["serial"]
     block = _active(s, i, serial, kind)
-    _check_prev(s, i, serial, p, s.lineage[serial])
+    _check_prev(s, i, serial, p, block["link"])
     _same(i, serial, {**block, "state": target}, b, BLOCK_FIELDS)
     if kind == "block.forfeited" and (  # R-E4: only what the removed generator still holds
             s.participants.get(p.get("participant"), {}).get("status") != "removed"
@@ -154,4 +156,4 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
                 dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
                 dec(i, p.get("determination_used_kg"), "determination_used_kg") != det["used_kg"]:
             raise fail(i, f"{kind}: block {serial}: restored balances do not match the entry")
-    _set(s, {**block, "state": target}, i, leaf)
+    _set(s, {**block, "state": target}, i, leaf, block["determination"])

@@ -116,4 +116,5 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
     row["claimed_pc_kg"] += claimed_pc
     if row["claimed_kg"] + row["used_kg"] > row["sold_kg"]:  # R-B4: no double counting
         raise fail(i, f"lot {lid}: claims and ARCs count the same mass twice")
-    s.dispositions[p.get("disposition")] = {"lot": lid, "mass_kg": mass}
+    s.dispositions[p.get("disposition")] = {"lot": lid, "mass_kg": mass, "claimed_kg": claimed,
+                                            "claimed_pc_kg": claimed_pc}

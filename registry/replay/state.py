@@ -1,16 +1,18 @@
 """The replayed registry state (R-L7): what the log alone says the tables hold.
 
-Plain dicts keyed like the live tables, quantities as `Decimal`: replay is
-pure (no database), so an exported log can be replayed offline.
+Maps keyed like the live tables, records as plain dicts, quantities as
+`Decimal`. Replay needs no registry database (an exported log can be replayed
+offline); its state is kept in a private temporary SQLite file so that memory
+stays bounded however long the log (`registry.replay.scratch`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from chainlog.errors import VerificationError
+from registry.replay.scratch import CACHE_RECORDS, ScratchDb
 
 ZERO = Decimal("0.000")
 
@@ -57,32 +59,44 @@ def block_record(index: int, payload: Any) -> dict:
     return out
 
 
-@dataclass
 class State:
-    participants: dict[int, dict] = field(default_factory=dict)
-    certificates: dict[str, dict] = field(default_factory=dict)
-    facilities: dict[int, dict] = field(default_factory=dict)
-    lines: dict[int, dict] = field(default_factory=dict)
-    determinations: dict[int, dict] = field(default_factory=dict)
-    lots: dict[int, dict] = field(default_factory=dict)
-    dispositions: dict[int, dict] = field(default_factory=dict)
-    blocks: dict[str, dict] = field(default_factory=dict)
-    # serial -> (index, leaf hash hex or None): the block's last lineage entry (R-L2b)
-    lineage: dict[str, tuple[int, str | None]] = field(default_factory=dict)
-    block_determination: dict[str, int] = field(default_factory=dict)
-    retirements: dict[str, dict] = field(default_factory=dict)
-    # (generator, year) -> highest serial unit issued (R-G2: ranges never overlap)
-    serial_high: dict[tuple[int, int], int] = field(default_factory=dict)
-    entries: int = 0
+    """The replayed maps, keyed like the live tables. The big ones live in a
+    temporary scratch database with a bounded cache (`registry.replay.scratch`),
+    so memory does not grow with the log; `close()` deletes it."""
+
+    MAPS = ("participants", "certificates", "facilities", "lines", "determinations", "lots", "dispositions",
+            "blocks", "retirements")
+
+    def __init__(self, cache_records: int = CACHE_RECORDS) -> None:
+        self.db = ScratchDb(cache_records)
+        self.participants = self.db.map("participants")
+        self.certificates = self.db.map("certificates")
+        self.facilities = self.db.map("facilities")
+        self.lines = self.db.map("lines")
+        self.determinations = self.db.map("determinations")
+        self.lots = self.db.map("lots")
+        self.dispositions = self.db.map("dispositions")
+        # serial -> the block's fields (BLOCK_FIELDS), plus "link": (index, leaf hash hex or None) of
+        # its last lineage entry (R-L2b), and "determination": the one its ARCs count against
+        self.blocks = self.db.map("blocks", tag="state")
+        self.retirements = self.db.map("retirements")
+        # (generator, year) -> highest serial unit issued (R-G2: ranges never overlap); a few keys
+        self.serial_high: dict[tuple[int, int], int] = {}
+        self.entries = 0
+
+    def trim(self) -> None:
+        """Between entries: bound the caches (records held in memory)."""
+        self.db.trim()
+
+    def close(self) -> None:
+        self.db.close()
 
     def counts(self) -> dict[str, int]:
-        by_state: dict[str, int] = {}
-        for b in self.blocks.values():
-            by_state[b["state"]] = by_state.get(b["state"], 0) + 1
+        by_state = self.blocks.tag_counts()
         return {
             "entries": self.entries, "participants": len(self.participants),
             "certificates": len(self.certificates), "facilities": len(self.facilities),
             "determinations": len(self.determinations), "lots": len(self.lots),
             "blocks": len(self.blocks), "retirements": len(self.retirements),
-            **{f"blocks_{k}": v for k, v in sorted(by_state.items())},
+            **{f"blocks_{k}": v for k, v in sorted(by_state.items(), key=lambda kv: str(kv[0]))},
         }

@@ -12,7 +12,7 @@ from tests.unit.chainlog.test_provenance_verify import RETIRED, SIGNER, build
 
 def run(*args, cwd, stdin=None) -> subprocess.CompletedProcess:
     # clean_env drops every ARCREG_ variable: no database URL, no key file.
-    return subprocess.run([ARCREG, *args], cwd=cwd, env=clean_env(), input=stdin, capture_output=True,
+    return subprocess.run([ARCREG, *args], check=False, cwd=cwd, env=clean_env(), input=stdin, capture_output=True,
                           text=True, timeout=60)
 
 

@@ -160,3 +160,33 @@ def test_a_retirement_beneficiary(engine, registry):
     why = _fails(engine, registry, "state_drift")
     assert "retirement '" in why and "beneficiary expected 'Northwind Packaging'" in why
     assert "found 'Someone Else'" in why
+
+
+def test_an_entry_column_beside_its_hashed_text(engine, registry):
+    """The API serves a row's actor column beside the hashed text: a changed
+    column is a changed entry (R-L1), even though the hashed text is intact."""
+    index, _ = _entry(engine, "block.transferred")
+    _sql(engine, 'UPDATE log_entries SET actor = :a WHERE "index" = :i', a="user:999", i=index)
+    _fails(engine, registry, "payload_changed", index)
+
+
+def test_a_facility_name(engine, registry):
+    _sql(engine, "UPDATE facility SET name = 'Elsewhere' WHERE id = (SELECT MIN(id) FROM facility)")
+    why = _fails(engine, registry, "state_drift")
+    assert "facility " in why and ": name expected " in why and "found 'Elsewhere'" in why
+
+
+def test_a_disposition_claim(engine, registry):
+    _sql(engine, "UPDATE lot_disposition SET claimed_kg = claimed_kg + 1 WHERE id = (SELECT MIN(id) FROM lot_disposition)")
+    why = _fails(engine, registry, "state_drift")
+    assert "lot disposition " in why and ": claimed_kg expected " in why
+
+
+def test_a_block_determination(engine, registry):
+    block = _one_block(engine, "split")
+    with engine.connect() as conn:
+        other = conn.execute(text("SELECT id FROM determination WHERE id <> :d ORDER BY id"),
+                             {"d": block.determination_id}).scalar()
+    _sql(engine, "UPDATE block SET determination_id = :d WHERE serial = :s", d=other, s=block.serial)
+    why = _fails(engine, registry, "state_drift")
+    assert f"block '{block.serial}': determination_id expected {block.determination_id}" in why

@@ -60,7 +60,13 @@ def test_round_trip(engine, exported):
     assert json.loads(exported[0]) == {"checkpoint": json.loads(exported[0])["checkpoint"]}
     assert json.loads(exported[0])["checkpoint"].startswith(f"{ORIGIN}\n0\n")
     first = json.loads(exported[1])
-    assert list(first) == ["index", "time", "type", "actor", "payload", "canonical", "leaf_hash", "entry_hash"]
+    assert list(first) == ["index", "leaf_hash", "entry_hash", "entry"]
+    with engine.connect() as conn:
+        stored = store.entry(conn, 0)
+    # The entry member is the hashed text itself, byte for byte (R-L1), beside its hashes.
+    assert exported[1] == (f'{{"index":0,"leaf_hash":"{stored.leaf_hash.hex()}","entry_hash":"{stored.entry_hash.hex()}",'
+                           f'"entry":{stored.canonical}}}\n')
+    assert first["entry"]["type"] == "lot.registered" and first["entry"]["payload"] == {"reference": "LOT-1"}
 
 
 def test_round_trip_through_a_file(tmp_path, engine, exported):

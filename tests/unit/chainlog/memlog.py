@@ -36,6 +36,14 @@ class MemoryLog:
         self.size += 1
         return e
 
+    def append_hashed(self, data: bytes) -> None:
+        """Append any bytes as the hashed text, with hashes that match them (for damage tests)."""
+        leaf = merkle.leaf_hash(data)
+        self._prev = chain_hash(self._prev, data)
+        self._tree.append(leaf)
+        self.lines.append(entry_line(StoredEntry(self.size, TIME, "t", "a", {}, data.decode(), leaf, self._prev)))
+        self.size += 1
+
     def checkpoint(self, signer: Signer | None = None) -> str:
         note = sign_checkpoint(Checkpoint(self.origin, self.size, self._tree.root()), signer or self.signer)
         self.lines.append(checkpoint_line(note))
@@ -48,6 +56,18 @@ def fill(log: MemoryLog, n: int, every: int = 5) -> MemoryLog:
         if (i + 1) % every == 0:
             log.checkpoint()
     return log
+
+
+def earlier_format(line: str) -> str:
+    """The same entry line in the earlier export format: fields, then the hashed text as a string."""
+    obj = json.loads(line)
+    if "entry" not in obj:
+        return line
+    entry = obj["entry"]
+    text = line[line.index(',"entry":') + len(',"entry":') : line.rindex("}")]
+    old = {k: entry[k] for k in ("index", "time", "type", "actor", "payload")}
+    old.update(canonical=text, leaf_hash=obj["leaf_hash"], entry_hash=obj["entry_hash"])
+    return json.dumps(old, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def rewrite(line: str, **changes) -> str:

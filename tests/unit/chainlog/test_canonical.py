@@ -130,3 +130,52 @@ def test_naive_datetimes_are_refused():
         format_time(datetime(2026, 11, 23, 11, 37, 17))
     with pytest.raises(PayloadError):
         parse_time("2026-11-23 11:37:17")
+
+
+def _masked_accepts(data: bytes) -> bool:
+    """The verifier's hot-loop canonical check (`chainlog.verify`), as a predicate."""
+    from chainlog import _json
+    from chainlog.canonical import mask, masked_form_is_jcs
+
+    masked = mask(data)
+    try:
+        return _json.dumps_sorted(_json.loads(masked)) == masked and masked_form_is_jcs(data)
+    except _json.ERRORS:
+        return False
+
+
+# Text rich in what the mask touches: ".", "/", "-", "+", "e", digits.
+masky_text = st.text(alphabet=st.sampled_from(list("./-+e1E0 \\\"a\u00e9\U0001f600\uffff")), max_size=6)
+masky_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | masky_text | text
+    | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1.0, -0.0, 1e16, 1e21, 1e-7, 1e-5, 0.5]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(masky_text | text, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=masky_json, spelling=st.sampled_from(["fast", "exact", "ascii", "unsorted", "spaced", "swap"]))
+def test_masked_check_accepts_only_rfc8785(json_backend, value, spelling):
+    # Whatever the spelling, the hot loop's check never accepts bytes that are not RFC 8785 JSON.
+    import json
+
+    from chainlog import _json
+
+    try:
+        exact = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        exact = None
+    try:
+        data = {
+            "fast": lambda: _json.dumps_sorted(value),
+            "exact": lambda: exact if exact is not None else b"null",
+            "ascii": lambda: json.dumps(value, sort_keys=True, separators=(",", ":")).encode(),
+            "unsorted": lambda: json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(),
+            "spaced": lambda: json.dumps(value, sort_keys=True, ensure_ascii=False).encode(),
+            "swap": lambda: _json.dumps_sorted(value).replace(b".", b"-"),  # "." and "-" exchanged
+        }[spelling]()
+    except (*_json.ERRORS, ValueError):
+        return
+    if _masked_accepts(data):
+        assert rfc8785.dumps(json.loads(data)) == data

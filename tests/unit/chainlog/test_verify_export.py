@@ -13,7 +13,7 @@ from chainlog.chain import GENESIS_HASH
 from chainlog.keys import Signer, rotation_payload
 from chainlog.verify import verify_export
 
-from .memlog import MemoryLog, fill, rewrite
+from .memlog import MemoryLog, earlier_format, fill, rewrite
 
 SIGNER = Signer.from_seed("registry.example/log", bytes(range(32)))
 
@@ -49,39 +49,37 @@ def test_empty_export_and_blank_lines(json_backend):
     assert verify_export(log.lines + ["\n", ""], [SIGNER.vkey]).checkpoints == 1
 
 
-def test_changed_payload_field(json_backend, log):
+def test_changed_payload_byte(json_backend, log):
     pos = entry_pos(log, 7)
-    obj = json.loads(log.lines[pos])
-    log.lines[pos] = log.lines[pos].replace(f'"quantity":"{7}.000"', '"quantity":"8.000"', 1)
-    assert json.loads(log.lines[pos])["payload"] != obj["payload"]
-    err = fails(log.lines)
-    assert (err.kind, err.index) == ("payload_changed", 7)
-
-
-def test_changed_hashed_bytes(json_backend, log):
-    # Payload and canonical changed together: the hashes give it away.
-    pos = entry_pos(log, 7)
-    log.lines[pos] = log.lines[pos].replace("7.000", "9.000")
+    log.lines[pos] = log.lines[pos].replace('"quantity":"7.000"', '"quantity":"8.000"', 1)
+    assert json.loads(log.lines[pos])["entry"]["payload"]["quantity"] == "8.000"
     err = fails(log.lines)
     assert (err.kind, err.index) == ("payload_changed", 7)
     assert "expected" in str(err) and "computed" in str(err)
+
+
+def test_changed_bytes_that_are_no_longer_canonical_are_a_changed_payload(json_backend, log):
+    # The stated hashes were computed over other bytes: the payload changed, whatever its form.
+    pos = entry_pos(log, 7)
+    log.lines[pos] = log.lines[pos].replace('"quantity":"7.000"', '"quantity": "7.000"', 1)
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("payload_changed", 7)
 
 
 def test_rewritten_entry_with_recomputed_hashes_breaks_the_signed_root(json_backend, log):
     # Rewrite entry 7 and every hash after it consistently: only the checkpoint catches it.
     out, prev = [], GENESIS_HASH
     for line in log.lines:
-        obj = json.loads(line)
-        if "checkpoint" in obj:
+        if line.startswith('{"checkpoint"'):
             out.append(line)
             continue
-        if obj["index"] == 7:
-            obj["payload"]["quantity"] = "700.000"
-            obj["canonical"] = obj["canonical"].replace('"7.000"', '"700.000"')
-            obj["leaf_hash"] = merkle.leaf_hash(obj["canonical"].encode()).hex()
-        prev = hashlib.sha256(prev + obj["canonical"].encode()).digest()
-        obj["entry_hash"] = prev.hex()
-        out.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        _head, text = line.rstrip("\n")[:-1].split(',"entry":', 1)
+        data = text.replace('"7.000"', '"700.000"').encode()
+        prev = hashlib.sha256(prev + data).digest()
+        index = json.loads(data)["index"]
+        out.append(f'{{"index":{index},"leaf_hash":"{merkle.leaf_hash(data).hex()}","entry_hash":"{prev.hex()}",'
+                   f'"entry":{data.decode()}}}\n')
+    assert out != log.lines
     err = fails(out)
     assert err.kind == "root_mismatch" and "size 10" in str(err)
 
@@ -143,12 +141,76 @@ def test_changed_entry_hash(json_backend, log):
     assert (err.kind, err.index) == ("chain_broken", 4)
 
 
-def test_non_canonical_but_equal_text(json_backend, log):
-    pos = entry_pos(log, 0)
-    obj = json.loads(log.lines[pos])
-    spaced = obj["canonical"].replace(",", ", ", 1)
-    log.lines[pos] = rewrite(log.lines[pos], canonical=spaced)
+def hashed(data: bytes, checkpoint: bool = True) -> list[str]:
+    """An export of one entry whose hashed bytes are `data` (hashes and checkpoint made to match)."""
+    log = MemoryLog(SIGNER)
+    log.append_hashed(data)
+    if checkpoint:
+        log.checkpoint()
+    return log.lines
+
+
+ENTRY_0 = b'{"actor":"user:1","index":0,"payload":%s,"time":"2026-11-23T11:37:17.123456Z","type":"t"}'
+
+
+def test_hand_made_canonical_bytes_verify(json_backend):
+    assert verify_export(hashed(ENTRY_0 % b'{"a":[1,{"b":null}],"q":"1.5"}'), [SIGNER.vkey]).size == 1
+    # A float written as RFC 8785 writes it is canonical (the log never writes one: R-U3).
+    assert verify_export(hashed(ENTRY_0 % b'{"q":1.5}'), [SIGNER.vkey]).size == 1
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"q": 1}',  # a space
+    b'{"r":1,"q":2}',  # members out of order
+    b'{"q":1.0}',  # RFC 8785 writes 1
+    b'{"q":1e+16}',  # RFC 8785 writes 10000000000000000
+    b'{"q":"\\u0041"}',  # an escape RFC 8785 does not use
+    b'{"q":9007199254740993}',  # beyond 2**53-1
+    b'{"\xef\xbd\xa1":1,"\xf0\x9f\x98\x80":2}',  # U+FF61 before U+1F600: code point order, not UTF-16
+])
+def test_hashed_bytes_that_are_not_canonical(json_backend, payload):
+    # The hashes match the bytes, so these are what the log hashed: not RFC 8785 (R-L1).
+    err = fails(hashed(ENTRY_0 % payload, checkpoint=False))
+    assert (err.kind, err.index) == ("not_canonical", 0)
+
+
+@pytest.mark.parametrize("data", [b"[1,2]", b'{"actor":"a","index":0}', b"not json", ENTRY_0.replace(b":0,", b":true,")])
+def test_hashed_bytes_that_are_not_an_entry(json_backend, data):
+    err = fails(hashed(data % b"{}" if b"%s" in data else data, checkpoint=False))
+    assert (err.kind, err.index) == ("not_canonical", 0)
+
+
+def test_hashed_bytes_of_another_index(json_backend, log):
+    # Entry 8's line, relabelled as entry 7 with its own (matching) hashes: the hashed bytes say 8.
+    pos7, pos8 = entry_pos(log, 7), entry_pos(log, 8)
+    log.lines[pos7] = log.lines[pos8].replace('{"index":8,', '{"index":7,', 1)
     err = fails(log.lines)
+    assert (err.kind, err.index) in {("payload_changed", 7), ("chain_broken", 7)}
+    # With the chain hash recomputed, what is left is the index the hashed bytes name: 8, so 7 is missing.
+    prev = bytes.fromhex(json.loads(log.lines[entry_pos(log, 6)])["entry_hash"])
+    data = log.lines[pos7].rstrip("\n")[:-1].split(',"entry":', 1)[1].encode()
+    log.lines[pos7] = rewrite(log.lines[pos7], entry_hash=hashlib.sha256(prev + data).hexdigest())
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("entry_missing", 7) and "found entry 8" in str(err)
+
+
+def test_earlier_export_format_still_verifies(json_backend, log):
+    lines = [earlier_format(line) for line in log.lines]
+    assert lines != log.lines and '"canonical":' in lines[1]
+    assert verify_export(lines, [SIGNER.vkey]).size == 23
+
+
+def test_earlier_format_changed_field_and_non_canonical_text(json_backend, log):
+    lines = [earlier_format(line) for line in log.lines]
+    pos = entry_pos(log, 7)
+    changed = list(lines)
+    changed[pos] = changed[pos].replace('"quantity":"7.000"', '"quantity":"8.000"', 1)  # the field, not canonical
+    err = fails(changed)
+    assert (err.kind, err.index) == ("payload_changed", 7)
+    pos = entry_pos(log, 0)
+    obj = json.loads(lines[pos])
+    lines[pos] = rewrite(lines[pos], canonical=obj["canonical"].replace(",", ", ", 1))
+    err = fails(lines)
     assert (err.kind, err.index) == ("not_canonical", 0)
 
 
@@ -186,6 +248,14 @@ def test_key_rotation_is_followed(json_backend):
     log.checkpoint(SIGNER)
     err = fails(log.lines)
     assert err.kind == "bad_signature"
+
+
+def test_forged_rotation_on_the_fast_path_fails(json_backend):
+    # No "/" or "+" in the payload: the entry takes the hot loop, which must still follow it.
+    log = fill(MemoryLog(SIGNER), 5)
+    log.append({"outgoing_vkey": "nobody", "incoming_vkey": "somebody"}, type="key.rotated", actor="admin:1")
+    err = fails(log.lines)
+    assert (err.kind, err.index) == ("bad_rotation", 5)
 
 
 def test_forged_rotation_fails(json_backend):
