@@ -257,6 +257,8 @@ def measure(url: str, state: dict) -> list[str]:
         ("GET /retirements/{id}", f"/api/v1/retirements/{ret[0]}"),
         ("GET /participants/{id}/holdings", f"/api/v1/participants/{owner}/holdings"),
         ("GET /blocks/{serial}/provenance", f"/api/v1/blocks/{deep}/provenance"),
+        ("GET / (explorer home: totals)", "/"),
+        ("GET /certificates/{serial} (explorer)", f"/certificates/{deep}"),
     ]
     out = [(f"registry: {counts['blocks']:,} block rows, {counts['retirements']:,} retirements, "
             f"{counts['entries']:,} log entries; owner {owner}"), "",
