@@ -10,42 +10,34 @@ log grows only by the benchmark's transfers.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+import sys
+from datetime import timedelta
+from pathlib import Path
 
 import chainlog.store
 from registry import (
-    additionality,
-    determinations,
-    facilities,
     generation,
     identity,
-    lots,
-    participants,
-    rms_certificates,
     transfers,
 )
 from registry.clock import FrozenClock, parse_instant
 from registry.db import UnitOfWork, session_factory
-from registry.identity import actor_of
 from registry.jobs import run_daily_jobs
 from registry.migrate import upgrade
-from registry.units import Mass
 
-START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _fixtures import (
+    START,
+    active_participant,
+    certified_reprocessor,
+    sold_lot,
+    staff,
+    tonnes,
+)
+
 SERVER_CLOCK = "2026-03-02T09:30:00+00:00"  # ARCREG_CLOCK of the served registry
-DIGEST = {"sha256": "5f" * 32, "description": "annual mass balance report"}
 GENERATORS = 4
 BATCH = 100  # operations per transaction
-
-
-def tonnes(value) -> Mass:
-    return Mass(Decimal(value) * 1000)
-
-
-def _member(uow, admin, participant_id: int, email: str):
-    user = identity.add_member(uow, admin, participant_id, email=email)
-    return actor_of(user), identity.issue_token(uow, user_id=user.id).token
 
 
 def build(engine, *, participants: int, blocks_each: int) -> dict:
@@ -55,29 +47,14 @@ def build(engine, *, participants: int, blocks_each: int) -> dict:
     today = clock.today()
     tokens: dict[int, str] = {}
     with UnitOfWork(sessions, clock) as uow:
-        admin = actor_of(identity.create_admin(uow, "admin@bench.example")[0])
-        certifier = actor_of(identity.add_staff_user(uow, admin, email="auditor@nsf.example",
-                                                     role="certifier", body_code="NSF"))
-        gens = []
-        for g in range(GENERATORS):
-            p = participants_register(uow, admin, f"Reprocessor {g}", today - timedelta(days=200))
-            actor, tokens[p] = _member(uow, admin, p, f"ops@rep{g}.example")
-            number = f"RMS-NSF-{100 + g:05d}"
-            rms_certificates.record_certificate(
-                uow, certifier, participant_id=p, number=number, issued_on=date(2025, 1, 1),
-                expires_on=date(2027, 12, 31), activities=["reprocessing", "trading"],
-                facility_scope="single-site", product_groups=["resins"], control_systems=["mass-balance"])
-            fac = facilities.register_facility(uow, actor, participant_id=p, name=f"Plant {g}",
-                                               address="1 Mill Road", country="US", capacity=tonnes(10_000_000))
-            determinations.record_determination(
-                uow, certifier, facility_id=fac.id, certification_year=today.year, mandate_share=Decimal(0),
-                newness=additionality.NewOperation(operation_start=date(today.year - 2, 5, 1)),
-                class_b=[{"test": "financial", "passed": True, "rationale": "viable only with ARC revenue"}],
-                evidence=[DIGEST])
-            gens.append({"id": p, "actor": actor, "cert": number, "facility": fac.id, "lot": None, "left": 0})
+        admin, _, certifier = staff(uow)
+        gens = [certified_reprocessor(uow, admin, certifier, g, today) for g in range(GENERATORS)]
+        for g in gens:
+            tokens[g["id"]] = identity.issue_token(uow, user_id=g["user_id"]).token
         for i in range(participants - GENERATORS):
-            p = participants_register(uow, admin, f"Trader {i}", today - timedelta(days=100))
-            _, tokens[p] = _member(uow, admin, p, f"desk@trader{i}.example")
+            p = active_participant(uow, admin, f"Trader {i}", today - timedelta(days=100))
+            member = identity.add_member(uow, admin, p, email=f"desk@trader{i}.example")
+            tokens[p] = identity.issue_token(uow, user_id=member.id).token
         uow.commit()
 
     everyone = sorted(tokens)
@@ -90,17 +67,7 @@ def build(engine, *, participants: int, blocks_each: int) -> dict:
                 g = gens[j % GENERATORS]
                 if g["left"] == 0:
                     lot_no += 1
-                    lot = lots.register_lot(
-                        uow, g["actor"], facility_id=g["facility"], reference=f"LOT-{lot_no:06d}",
-                        material_code="PC_P3.1.9", mass=tonnes(5000), processed_on=today - timedelta(days=20),
-                        rms_certificate=g["cert"], non_plastic_fraction=Decimal("0.01"), evidence=[DIGEST],
-                        conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": tonnes(6000)}],
-                                    "transformation": "physical", "description": "sort, wash, grind, extrude",
-                                    "factor": Decimal("83.333"), "justification": "measured yield",
-                                    "outputs": [{"material_code": "PC_P3.1.9", "mass": tonnes(5000)}]})
-                    lots.add_disposition(uow, g["actor"], lot.id, kind="sale", on=today - timedelta(days=10),
-                                         counterparty="Molder Inc", mass=tonnes(5000))
-                    g["lot"], g["left"] = lot.id, 49
+                    g["lot"], g["left"] = sold_lot(uow, g, f"LOT-{lot_no:06d}", today), 49
                 g["left"] -= 1
                 block = generation.generate(uow, g["actor"], lot_id=g["lot"], mass=tonnes(100))
                 if owner != g["id"]:
@@ -114,9 +81,3 @@ def build(engine, *, participants: int, blocks_each: int) -> dict:
     with UnitOfWork(sessions, clock) as uow:
         size = chainlog.store.size(uow.session)
     return {"participants": len(everyone), "blocks": made, "log": size, "tokens": tokens}
-
-
-def participants_register(uow, admin, name: str, signed_on: date) -> int:
-    p = participants.register_participant(uow, admin, name=name, country="US", gpp_signed_on=signed_on)
-    participants.activate_participant(uow, admin, p.id)
-    return p.id

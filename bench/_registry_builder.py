@@ -28,44 +28,36 @@ import json
 import random
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _fixtures import (  # noqa: F401 (ORIGIN, SEED, SIGNER and DIGEST are used by the benchmarks through here)
+    DIGEST,
+    MILLI,
+    ORIGIN,
+    SEED,
+    SIGNER,
+    START,
+    active_participant,
+    certified_reprocessor,
+    sold_lot,
+    staff,
+    tonnes,
+)
 
 import chainlog.store
-from chainlog.keys import Signer
-from registry import (
-    additionality,
-    determinations,
-    facilities,
-    generation,
-    identity,
-    lots,
-    participants,
-    retirements,
-    rms_certificates,
-    transfers,
-)
+from registry import generation, retirements, transfers
 from registry.clock import FrozenClock
 from registry.db import UnitOfWork, make_engine, session_factory
 from registry.identity import actor_of
 from registry.migrate import upgrade
-from registry.units import Mass
 
-ORIGIN = "bench.example/arc-registry"
-SEED = bytes(range(32))
-SIGNER = Signer.from_seed(ORIGIN, SEED)
-DIGEST = {"sha256": "5f" * 32, "description": "annual mass balance report"}
-START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 CHECKPOINT_EVERY = 10_000
-MILLI = Decimal("0.001")
 CACHE = Path("/tmp/arcreg_bench")
-
-
-def tonnes(value) -> Mass:
-    return Mass(Decimal(value) * 1000)
 
 
 def cached_sqlite(n: int, batch: int = 2000, log=print) -> tuple[str, dict]:
@@ -100,34 +92,9 @@ def bench_pragmas(engine) -> None:
 
 def _setup(uow, today) -> tuple:
     """Staff, four certified reprocessors and 200 traders (a new registry)."""
-    admin = actor_of(identity.create_admin(uow, "admin@bench.example")[0])
-    certifier = actor_of(identity.add_staff_user(uow, admin, email="auditor@nsf.example",
-                                                 role="certifier", body_code="NSF"))
-    gens = []
-    for g in range(4):
-        p = participants.register_participant(uow, admin, name=f"Reprocessor {g}", country="US",
-                                              gpp_signed_on=today - timedelta(days=200))
-        participants.activate_participant(uow, admin, p.id)
-        actor = actor_of(identity.add_member(uow, admin, p.id, email=f"ops@rep{g}.example"))
-        number = f"RMS-NSF-{100 + g:05d}"
-        rms_certificates.record_certificate(
-            uow, certifier, participant_id=p.id, number=number, issued_on=date(2025, 1, 1),
-            expires_on=date(2027, 12, 31), activities=["reprocessing", "trading"],
-            facility_scope="single-site", product_groups=["resins"], control_systems=["mass-balance"])
-        fac = facilities.register_facility(uow, actor, participant_id=p.id, name=f"Plant {g}",
-                                           address="1 Mill Road", country="US", capacity=tonnes(10_000_000))
-        determinations.record_determination(
-            uow, certifier, facility_id=fac.id, certification_year=today.year, mandate_share=Decimal(0),
-            newness=additionality.NewOperation(operation_start=date(today.year - 2, 5, 1)),
-            class_b=[{"test": "financial", "passed": True, "rationale": "viable only with ARC revenue"}],
-            evidence=[DIGEST])
-        gens.append({"id": p.id, "actor": actor, "cert": number, "facility": fac.id, "lot": None, "left": 0})
-    others = []
-    for i in range(200):
-        p = participants.register_participant(uow, admin, name=f"Trader {i}", country="US",
-                                              gpp_signed_on=today - timedelta(days=100))
-        participants.activate_participant(uow, admin, p.id)
-        others.append(p.id)
+    admin, _, certifier = staff(uow)
+    gens = [certified_reprocessor(uow, admin, certifier, g, today) for g in range(4)]
+    others = [active_participant(uow, admin, f"Trader {i}", today - timedelta(days=100)) for i in range(200)]
     return admin, gens, others
 
 
@@ -206,17 +173,7 @@ def build(url: str, n: int, *, batch: int = 2000, seed: int = 1, log=print) -> d
 
     def new_lot(uow, g):
         lot_no[0] += 1
-        lot = lots.register_lot(
-            uow, g["actor"], facility_id=g["facility"], reference=f"LOT-{lot_no[0]:06d}",
-            material_code="PC_P3.1.9", mass=tonnes(5000), processed_on=today - timedelta(days=20),
-            rms_certificate=g["cert"], non_plastic_fraction=Decimal("0.01"), evidence=[DIGEST],
-            conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": tonnes(6000)}],
-                        "transformation": "physical", "description": "sort, wash, grind, extrude",
-                        "factor": Decimal("83.333"), "justification": "measured yield",
-                        "outputs": [{"material_code": "PC_P3.1.9", "mass": tonnes(5000)}]})
-        lots.add_disposition(uow, g["actor"], lot.id, kind="sale", on=today - timedelta(days=10),
-                             counterparty="Molder Inc", mass=tonnes(5000))
-        g["lot"], g["left"] = lot.id, 50
+        g["lot"], g["left"] = sold_lot(uow, g, f"LOT-{lot_no[0]:06d}", today), 50
 
     def gen(uow, g=None):
         g = g or rng.choice(gens)

@@ -39,21 +39,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 import query_plans
+from _fixtures import (
+    MILLI,
+    ORIGIN,
+    SIGNER,
+    START,
+    active_participant,
+    certified_reprocessor,
+    sold_lot,
+    staff,
+    tonnes,
+)
 from sqlalchemy import func, select
 
 import chainlog.store
-from chainlog.keys import Signer
 from registry import (
-    additionality,
-    determinations,
     expiry,
-    facilities,
     generation,
-    identity,
-    lots,
-    participants,
     retirements,
-    rms_certificates,
     transfers,
 )
 from registry.clock import FrozenClock
@@ -62,20 +65,10 @@ from registry.db import UnitOfWork, make_engine, session_factory
 from registry.identity import actor_of
 from registry.migrate import upgrade
 from registry.models import Block, Retirement, User
-from registry.units import Mass
 
-ORIGIN = "bench.example/arc-registry"
-SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
-DIGEST = {"sha256": "5f" * 32, "description": "annual mass balance report"}
-START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-MILLI = Decimal("0.001")
 CACHE = Path("/tmp/arcreg_bench")
 GENERATORS, TRADERS, BATCH = 10, 1000, 1000
-
-
-def tonnes(value) -> Mass:
-    return Mass(Decimal(value) * 1000)
 
 
 def database(name: str, fresh: bool) -> str:
@@ -109,58 +102,21 @@ class Builder:
         clock = FrozenClock(START)
         today = clock.today()
         with self.uow(clock) as uow:
-            admin, token = identity.create_admin(uow, "admin@bench.example")
-            admin_actor = actor_of(admin)
-            certifier = actor_of(identity.add_staff_user(uow, admin_actor, email="auditor@nsf.example",
-                                                         role="certifier", body_code="NSF"))
-            gens = []
-            for g in range(GENERATORS):
-                p = participants.register_participant(uow, admin_actor, name=f"Reprocessor {g}", country="US",
-                                                      gpp_signed_on=today - timedelta(days=200))
-                participants.activate_participant(uow, admin_actor, p.id)
-                member = identity.add_member(uow, admin_actor, p.id, email=f"ops@rep{g}.example")
-                number = f"RMS-NSF-{100 + g:05d}"
-                rms_certificates.record_certificate(
-                    uow, certifier, participant_id=p.id, number=number, issued_on=date(2025, 1, 1),
-                    expires_on=date(2027, 12, 31), activities=["reprocessing", "trading"],
-                    facility_scope="single-site", product_groups=["resins"], control_systems=["mass-balance"])
-                fac = facilities.register_facility(uow, actor_of(member), participant_id=p.id, name=f"Plant {g}",
-                                                   address="1 Mill Road", country="US",
-                                                   capacity=tonnes(100_000_000))
-                determinations.record_determination(
-                    uow, certifier, facility_id=fac.id, certification_year=today.year, mandate_share=Decimal(0),
-                    newness=additionality.NewOperation(operation_start=date(today.year - 2, 5, 1)),
-                    class_b=[{"test": "financial", "passed": True, "rationale": "viable only with ARC revenue"}],
-                    evidence=[DIGEST])
-                gens.append({"id": p.id, "member": member.id, "cert": number, "facility": fac.id})
-            traders = []
-            for i in range(TRADERS):
-                p = participants.register_participant(uow, admin_actor, name=f"Trader {i}", country="US",
-                                                      gpp_signed_on=today - timedelta(days=100))
-                participants.activate_participant(uow, admin_actor, p.id)
-                traders.append(p.id)
+            admin, token, certifier = staff(uow)
+            gens = [certified_reprocessor(uow, admin, certifier, g, today, capacity_t=100_000_000)
+                    for g in range(GENERATORS)]
+            traders = [active_participant(uow, admin, f"Trader {i}", today - timedelta(days=100))
+                       for i in range(TRADERS)]
             uow.commit()
-        self.s = {"admin": admin.id, "token": token.token, "gens": gens, "traders": traders, "clock": START.isoformat(),
+        self.s = {"admin": admin.user_id, "token": token, "traders": traders, "clock": START.isoformat(),
+                  "gens": [{"id": g["id"], "member": g["user_id"], "cert": g["cert"], "facility": g["facility"]}
+                           for g in gens],
                   "lots": 0, "blocks": 0, "transfers": 0, "partial": 0, "retirements": 0, "pool": [],
                   "checkpoint_at": 0}
         self.save()
 
     def _actor(self, uow, user_id):
         return actor_of(uow.session.get(User, user_id))
-
-    def _lot(self, uow, g, actor, today):
-        self.s["lots"] += 1
-        lot = lots.register_lot(
-            uow, actor, facility_id=g["facility"], reference=f"LOT-{self.s['lots']:07d}",
-            material_code="PC_P3.1.9", mass=tonnes(5000), processed_on=today - timedelta(days=20),
-            rms_certificate=g["cert"], non_plastic_fraction=Decimal("0.01"), evidence=[DIGEST],
-            conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": tonnes(6000)}],
-                        "transformation": "physical", "description": "sort, wash, grind, extrude",
-                        "factor": Decimal("83.333"), "justification": "measured yield",
-                        "outputs": [{"material_code": "PC_P3.1.9", "mass": tonnes(5000)}]})
-        lots.add_disposition(uow, actor, lot.id, kind="sale", on=today - timedelta(days=10),
-                             counterparty="Molder Inc", mass=tonnes(5000))
-        return lot.id
 
     def run(self, blocks: int, transfers_wanted: int, deadline: float) -> None:
         s, rng = self.s, self.rng
@@ -176,7 +132,9 @@ class Builder:
                         g = s["gens"][s["blocks"] % GENERATORS]
                         actor = self._actor(uow, g["member"])
                         if s["blocks"] % (GENERATORS * 500) < GENERATORS:  # 500 blocks of 10 t per 5,000 t lot
-                            g["lot"] = self._lot(uow, g, actor, clock.today())
+                            self.s["lots"] += 1
+                            g["lot"] = sold_lot(uow, {**g, "actor": actor}, f"LOT-{self.s['lots']:07d}",
+                                                clock.today())
                         b = generation.generate(uow, actor, lot_id=g["lot"], mass=tonnes(10))
                         s["pool"].append([b.serial, b.owner_id, str(b.quantity)])
                         s["blocks"] += 1
@@ -249,7 +207,8 @@ def measure(url: str, state: dict) -> list[str]:
     page2 = client.get(f"/api/v1/blocks?owner={owner}&limit=100", headers=auth).get_json()["next_cursor"]
     reads = [
         ("GET /blocks?owner= (first page of 100)", f"/api/v1/blocks?owner={owner}&limit=100"),
-        ("GET /blocks?owner= (second page)", f"/api/v1/blocks?owner={owner}&limit=100&cursor={page2}"),
+        *([("GET /blocks?owner= (second page)", f"/api/v1/blocks?owner={owner}&limit=100&cursor={page2}")]
+          if page2 else []),
         ("GET /blocks?owner=&state=retired", f"/api/v1/blocks?owner={owner}&state=retired"),
         ("GET /retirements (first page)", "/api/v1/retirements"),
         ("GET /retirements?beneficiary=", f"/api/v1/retirements?beneficiary={ret[1].replace(' ', '%20')}"),
