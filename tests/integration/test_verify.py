@@ -126,3 +126,16 @@ def test_verification_on_sqlite_does_not_hold_the_write_lock(engine, db_url, bac
         assert store.size(reading) == before
     assert run_verify(snapshot, config).ok
     snapshot.dispose()
+
+
+def tamperable_registry(engine, db_url, tmp_path):
+    """build_registry, then the append-only triggers dropped so a test can damage the log."""
+    from sqlalchemy import text
+
+    from chainlog.schema import drop_append_only_ddl
+
+    config = build_registry(engine, db_url, tmp_path)
+    with engine.begin() as conn:
+        for statement in drop_append_only_ddl(engine.dialect.name):
+            conn.execute(text(statement))
+    return config

@@ -14,13 +14,16 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from chainlog import store
-from chainlog.schema import drop_append_only_ddl
 from registry.db import session_factory
 from registry.models import Block
 from registry.replay import Replayer, State, replay
 from registry.replay.scratch import ScratchDb, order_key
 from registry.verification import verify_registry
-from tests.integration.test_verify import build_registry, verifier_of
+from tests.integration.test_verify import (
+    build_registry,
+    tamperable_registry,
+    verifier_of,
+)
 
 
 def _entries(engine) -> list[dict]:
@@ -58,11 +61,7 @@ def _verify(engine, config, cache_records):
 
 @pytest.fixture
 def registry(engine, db_url, tmp_path):
-    config = build_registry(engine, db_url, tmp_path)
-    with engine.begin() as conn:
-        for statement in drop_append_only_ddl(engine.dialect.name):
-            conn.execute(text(statement))
-    return config
+    return tamperable_registry(engine, db_url, tmp_path)
 
 
 def _blocks(engine) -> list[Block]:

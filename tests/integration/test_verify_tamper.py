@@ -14,13 +14,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from chainlog.schema import drop_append_only_ddl
 from registry.db import session_factory
 from registry.models import Block, Lot
 from tests.integration.test_verify import (
-    build_registry,
     cli_env,
     run_verify,
+    tamperable_registry,
     verifier_of,
 )
 from tests.serverproc import ARCREG, clean_env
@@ -28,11 +27,7 @@ from tests.serverproc import ARCREG, clean_env
 
 @pytest.fixture
 def registry(engine, db_url, tmp_path):
-    config = build_registry(engine, db_url, tmp_path)
-    with engine.begin() as conn:
-        for statement in drop_append_only_ddl(engine.dialect.name):
-            conn.execute(text(statement))
-    return config
+    return tamperable_registry(engine, db_url, tmp_path)
 
 
 def _entry(engine, type_: str, contains: str = "") -> tuple[int, str]:
