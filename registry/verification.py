@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, select
@@ -34,7 +34,7 @@ from chainlog.keys import Verifier
 from chainlog.verify import verify_export
 from registry.clock import Clock
 from registry.db import is_postgres
-from registry.models import Block, Determination, Facility, Lot, Participant, Retirement
+from registry.models import Block, Determination, Facility, Lot, Participant, Retirement, RmsCertificate
 from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.replay import Replayer, State
@@ -166,6 +166,9 @@ def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> Veri
 # name, {replayed field: live column}). Blocks come last: the biggest table.
 COMPARED = (
     ("participant", Participant, "id", "participants", {n: n for n in ("status", "name", "country")}),
+    # R-C2: who holds the certificate and its validity dates (dates compared as ISO text).
+    ("RMS certificate", RmsCertificate, "number", "certificates",
+     {"participant": "participant_id", "issued_on": "issued_on", "expires_on": "expires_on"}),
     ("lot", Lot, "id", "lots", {n: n for n in ("mass_kg", "sold_kg", "claimed_kg", "claimed_pc_kg", "used_kg",
                                                "used_pc_kg", "disclaimer_required")}),
     ("facility", Facility, "id", "facilities", {"participant": "participant_id", "name": "name"}),
@@ -207,8 +210,9 @@ def compare_state(session: Session, state: State) -> None:
                 raise _drift(table, row_key, key, f"no such {table}: no log entry created it", row_key)
             want = pending[1]
             for n, replayed_field in enumerate(names, 1):
-                if row[n] != want[replayed_field]:
-                    raise _drift(table, row_key, fields[replayed_field], want[replayed_field], row[n])
+                live = row[n].isoformat() if isinstance(row[n], date) else row[n]
+                if live != want[replayed_field]:
+                    raise _drift(table, row_key, fields[replayed_field], want[replayed_field], live)
             pending = next(replayed, None)
         rows.close()
         if pending is not None:

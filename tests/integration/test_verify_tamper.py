@@ -171,6 +171,12 @@ def test_a_facility_name(engine, registry):
     assert "facility " in why and ": name expected " in why and "found 'Elsewhere'" in why
 
 
+def test_a_certificate_expiry(engine, registry):
+    _sql(engine, "UPDATE rms_certificate SET expires_on = '2030-12-31' WHERE id = (SELECT MIN(id) FROM rms_certificate)")
+    why = _fails(engine, registry, "state_drift")
+    assert "RMS certificate " in why and ": expires_on expected " in why and "found '2030-12-31'" in why
+
+
 def test_a_disposition_claim(engine, registry):
     _sql(engine, "UPDATE lot_disposition SET claimed_kg = claimed_kg + 1 WHERE id = (SELECT MIN(id) FROM lot_disposition)")
     why = _fails(engine, registry, "state_drift")
