@@ -34,7 +34,15 @@ from chainlog.keys import Verifier
 from chainlog.verify import verify_export
 from registry.clock import Clock
 from registry.db import is_postgres
-from registry.models import Block, Determination, Facility, Lot, Participant, Retirement, RmsCertificate
+from registry.models import (
+    Block,
+    Determination,
+    Facility,
+    Lot,
+    Participant,
+    Retirement,
+    RmsCertificate,
+)
 from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.replay import Replayer, State
