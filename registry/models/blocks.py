@@ -19,6 +19,8 @@ class Block(SQLModel, table=True):
         Index("ix_block_owner_serial", "owner_id", "serial"),
         # The blocks one log entry wrote (a retirement's remainder, an entry's children).
         Index("ix_block_log_index", "log_index"),
+        # A split parent's parts (its provenance head, the explorer's "split into").
+        Index("ix_block_parent_serial", "parent_serial"),
         Index("ix_block_generator_year", "generator_id", "generation_year", "first_unit"),
     )
 
