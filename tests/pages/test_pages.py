@@ -58,6 +58,19 @@ def test_home_shows_totals_by_type_and_year_and_the_latest_checkpoint(client, de
     assert "No witness has cosigned this checkpoint yet" in text
 
 
+def test_home_totals_follow_every_change_of_the_log(client, demo):
+    """The totals are kept between views while the log has not grown, and
+    recomputed as soon as it has (api/pages/public._totals)."""
+    assert "PP 2026 150.000 110.000 40.000" in text_of(client.get("/").get_data(as_text=True))
+    assert "PP 2026 150.000 110.000 40.000" in text_of(client.get("/").get_data(as_text=True))
+    retired = client.post("/api/v1/retirements", headers={"Authorization": f"Bearer {demo.brand_token}"},
+                          json={"serial": "PC_P_PP_ARC-2026-1-000000040001-000000060000", "quantity": "20.000",
+                                "beneficiary": "Northwind Packaging", "claim_type": "general",
+                                "reporting_year": 2026})
+    assert retired.status_code == 201, retired.get_data(as_text=True)
+    assert "PP 2026 150.000 90.000 60.000" in text_of(client.get("/").get_data(as_text=True))
+
+
 def test_lookup_by_any_serial_inside_a_range_finds_its_block(client, demo):
     response = client.get("/certificates", query_string={"serial": "PC_P_PP_ARC-2026-1-000000000007"})
     assert response.status_code == 303
