@@ -13,6 +13,13 @@ from registry.db import UnitOfWork
 blp = Blueprint("rms_certificates", __name__, description="RMS certificates (R-C1–R-C3)")
 
 
+class CoveredFacility(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    address = ma.fields.String(required=True, validate=ma.validate.Length(1, 400))
+    country = ma.fields.String(required=True, validate=ma.validate.Length(2, 2),
+                               metadata={"description": "ISO 3166-1 alpha-2"})
+
+
 class CertificateIn(ma.Schema):
     participant_id = ma.fields.Integer(required=True, strict=True)
     number = ma.fields.String(required=True, metadata={"example": "RMS-NSF-00234"})
@@ -27,6 +34,9 @@ class CertificateIn(ma.Schema):
     control_systems = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(rms_certificates.CONTROL_SYSTEMS)),
         required=True, validate=ma.validate.Length(min=1))
+    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility), load_default=list,
+                                validate=ma.validate.Length(max=500),
+                                metadata={"description": "the facilities the certificate covers (R-C2)"})
 
 
 class EventIn(ma.Schema):
@@ -45,6 +55,7 @@ class CertificateOut(ma.Schema):
     facility_scope = ma.fields.String()
     product_groups = ma.fields.List(ma.fields.String())
     control_systems = ma.fields.List(ma.fields.String())
+    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility))
     valid_today = ma.fields.Boolean()
 
 

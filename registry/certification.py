@@ -66,6 +66,25 @@ def check_scope(activities: Iterable[str], facility_scope: str, control_systems:
         _bad_scope("facility_scope", f"must be one of {', '.join(FACILITY_SCOPES)}; got {facility_scope!r}")
 
 
+def check_facilities(facility_scope: str, facilities: list[dict]) -> list[dict]:
+    """The facilities a certificate covers, as the certificate lists them (R-C2):
+    each a name, an address and a country; a single-site certificate covers at
+    most one. Returns them trimmed, in the order given."""
+    out = []
+    for i, site in enumerate(facilities):
+        name, address = (str(site.get(k, "")).strip() for k in ("name", "address"))
+        for key, value in (("name", name), ("address", address)):
+            if not value:
+                raise InvalidInput(f"facilities[{i}].{key} is required", code="missing_field",
+                                   field=f"facilities[{i}].{key}", rule="R-C2")
+        out.append({"name": name, "address": address,
+                    "country": check_country(site.get("country"), field=f"facilities[{i}].country")})
+    if facility_scope == "single-site" and len(out) > 1:
+        raise RuleViolation(f"a single-site certificate covers one facility, not {len(out)}",
+                            code="too_many_facilities", field="facilities", rule="R-C2")
+    return out
+
+
 def _bad_scope(field: str, detail: str) -> None:
     raise InvalidInput(f"{field} {detail}", code="invalid_scope", field=field, rule="R-C2")
 

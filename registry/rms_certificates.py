@@ -30,6 +30,7 @@ def certificate_payload(cert: RmsCertificate) -> dict:
         "facility_scope": cert.facility_scope,
         "product_groups": list(cert.product_groups),
         "control_systems": list(cert.control_systems),
+        "facilities": [dict(site) for site in cert.facilities],
     }
 
 
@@ -43,11 +44,14 @@ def _require_body(actor: Actor, body_code: str) -> None:
 
 def record_certificate(uow: UnitOfWork, actor: Actor, *, participant_id: int, number: str,
                        issued_on: date, expires_on: date, activities: list[str], facility_scope: str,
-                       product_groups: list[str], control_systems: list[str]) -> RmsCertificate:
+                       product_groups: list[str], control_systems: list[str],
+                       facilities: list[dict] | None = None) -> RmsCertificate:
+    """R-C2: record a certificate as its body issued it, with the facilities it covers."""
     body_code = certification.parse_certificate_number(number).body
     _require_body(actor, body_code)
     certification.check_dates(issued_on, expires_on)
     certification.check_scope(activities, facility_scope, control_systems)
+    sites = certification.check_facilities(facility_scope, facilities or [])
     participant = get_participant(uow, participant_id)
     certification.require_north_america(participant.country)
     if uow.session.exec(select(RmsCertificate).where(RmsCertificate.number == number)).first():
@@ -57,7 +61,7 @@ def record_certificate(uow: UnitOfWork, actor: Actor, *, participant_id: int, nu
         participant_id=participant.id, number=number, body_code=body_code, issued_on=issued_on,
         expires_on=expires_on, activities=sorted(set(activities)),
         facility_scope=facility_scope, product_groups=[g.strip() for g in product_groups],
-        control_systems=sorted(set(control_systems)),
+        control_systems=sorted(set(control_systems)), facilities=sites,
         recorded_by=actor.user_id, created_at=uow.clock.now())
     uow.session.add(cert)
     uow.flush()

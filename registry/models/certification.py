@@ -24,6 +24,9 @@ class RmsCertificate(SQLModel, table=True):
     facility_scope: str = Field(max_length=16)
     product_groups: list[str] = Field(sa_column=Column(JSON, nullable=False))
     control_systems: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # R-C2: the facilities the certificate covers, as it lists them: [{name, address, country}].
+    facilities: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                          server_default="[]"))
     recorded_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
