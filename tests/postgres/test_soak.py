@@ -69,17 +69,22 @@ def _vintage(driver, gen, year: int, blocks: int) -> None:
 
 
 def _scenario(driver, clock) -> dict[int, str]:
-    """A generator with six 10-certificate blocks of 2026 and six of 2027, and
-    two brands holding a block of each; {participant id: member token}."""
+    """A generator with six 10-certificate blocks of 2026 and six of 2027, two
+    brands and a reserve holder with a block of each; {participant id: member
+    token} of those the clients act for (not the reserve)."""
     gen = driver.generator()
     _vintage(driver, gen, 2026, 6)
     clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
     driver.determination(gen.certifier, gen.facility_id, certification_year=2027)
     _vintage(driver, gen, 2027, 6)
     tokens = {gen.id: gen.token}
-    for name in ("Brand One", "Brand Two"):
-        brand = driver.participant(name)["id"]
-        tokens[brand] = driver.member(brand)
+    # A holder no client acts for keeps one block of each vintage, so each vintage still has
+    # certificates to expire however fast the clients retire theirs.
+    reserve = driver.participant("Reserve Holder")["id"]
+    for name in ("Brand One", "Brand Two", None):
+        brand = driver.participant(name)["id"] if name else reserve
+        if name:
+            tokens[brand] = driver.member(brand)
         for year in (2026, 2027):
             held = driver.get(f"/blocks?owner={gen.id}&state=active&year={year}", gen.token).get_json()["items"]
             driver.ok("/transfers", {"serial": held[0]["serial"], "quantity": held[0]["quantity"],
