@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.context import EXTENSION, Registry
+from api.context import EXTENSION, Registry, close_unclaimed
 from api.errors import register_error_handlers
 from api.jsonio import RegistryJSONProvider
 from api.openapi import API_PREFIX, RegistryApi, openapi_settings
@@ -38,6 +38,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     from api.auth import authenticate_writes_first
 
     app.before_request(authenticate_writes_first)
+    app.teardown_request(close_unclaimed)
     from api.home import bp as home
 
     app.register_blueprint(home)

@@ -4,6 +4,7 @@ writes (R-P5, R-T5)."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ from flask import Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 
 from api import jsonio
-from api.context import unit_of_work
+from api.context import open_for_request, unit_of_work
 from registry import idempotency
 from registry.actors import Actor
 from registry.db import UnitOfWork
@@ -61,8 +62,7 @@ def authenticate_writes_first() -> None:
         return
     if request.path in TOKENLESS_WRITES or request.url_rule is None:
         return
-    with unit_of_work() as uow:
-        current_actor(uow)
+    current_actor(open_for_request())  # the handler continues this transaction
 
 
 def optional_actor(uow: UnitOfWork) -> Actor | None:
@@ -117,6 +117,14 @@ def _json_response(body: str, status: int, replayed: bool = False) -> Response:
     return response
 
 
+@functools.cache
+def _dumper(schema: type[ma.Schema]) -> ma.Schema:
+    """One instance per response schema: dumping keeps no state in it, and a
+    fresh instance would copy its fields and build its nested schemas anew
+    on every request."""
+    return schema()
+
+
 def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, status: int = 200,
             **kwargs) -> Response:
     """Run one write service for the authenticated actor, serialise its result
@@ -134,7 +142,7 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
                 if stored is not None:
                     return _replay(stored)
             result = service(uow, actor, *args, **kwargs)
-            body = "" if schema is None else current_app.json.dumps(schema().dump(result))
+            body = "" if schema is None else current_app.json.dumps(_dumper(schema).dump(result))
             if key is not None:
                 kept = _seal(body, fingerprint) if isinstance(result, IssuedToken) else body
                 idempotency.remember(uow, actor.user_id, key, fingerprint, status, kept)

@@ -89,13 +89,15 @@ def keygen(path: Path, name: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Request threads per worker: while one waits on the database, another runs.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Migrate the database if needed and serve the registry with gunicorn."""
     from api.server import run
 
     config = _config().with_(run_scheduler=True)  # R-E2: served means scheduled
     _prepare(config)
-    run(config, host=host, port=port, workers=workers)
+    run(config, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.command()

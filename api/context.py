@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,30 @@ def registry() -> Registry:
     return current_app.extensions[EXTENSION]
 
 
+# The unit of work a write's authentication opened, until its handler takes it.
+_OPENED = "arcreg.opened_unit_of_work"
+
+
 def unit_of_work() -> UnitOfWork:
+    """A new unit of work, or the one this request's authentication opened:
+    a write then costs one connection and one transaction, not two."""
+    opened = request.environ.pop(_OPENED, None) if has_request_context() else None
+    if opened is not None:
+        return opened
     state = registry()
     return UnitOfWork(state.sessions, state.clock)
+
+
+def open_for_request() -> UnitOfWork:
+    """Open a unit of work that the request's handler will continue."""
+    uow = unit_of_work().__enter__()
+    request.environ[_OPENED] = uow
+    return uow
+
+
+def close_unclaimed(_exc: BaseException | None = None) -> None:
+    """Teardown: roll back and close a unit of work no handler took (the
+    request was refused before its handler ran)."""
+    uow = request.environ.pop(_OPENED, None)
+    if uow is not None:
+        uow.__exit__(None, None, None)

@@ -33,8 +33,9 @@ from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from api import limiter_storage
 from api.auth import current_actor
-from api.context import unit_of_work
+from api.context import open_for_request
 from api.errors import problem
 from registry.config import Config
 from registry.errors import Unauthorized
@@ -84,7 +85,7 @@ def _init_rate_limit(app: Flask, config: Config) -> None:
         _client_key,
         application_limits=[ApplicationLimit(config.rate_limit, scope="writes",
                                              exempt_when=_not_a_write)],
-        storage_uri=config.rate_limit_storage,
+        storage_uri=limiter_storage.storage_uri(config.rate_limit_storage),
         strategy="sliding-window-counter",  # no burst of twice the limit at a window edge
         swallow_errors=True,  # fail open, logged, if the storage is unreachable
         on_breach=_breach_response,
@@ -105,8 +106,9 @@ def _client_key() -> str:
     logged when a limit is hit, and it must carry no secret."""
     if "Authorization" in request.headers:
         try:
-            with unit_of_work() as uow:
-                actor = current_actor(uow)  # kept for the request: the write does not look it up again
+            # Kept for the request: the write does not look it up again, and
+            # continues this transaction (api.context.open_for_request).
+            actor = current_actor(open_for_request())
             return f"participant:{actor.participant_id}" if actor.participant_id else f"user:{actor.user_id}"
         except Unauthorized:
             pass  # counted against its address; authentication answers 401 next

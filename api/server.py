@@ -48,10 +48,14 @@ class RegistryServer(BaseApplication):
         return create_app(self.registry_config)
 
 
-def run(config: Config, *, host: str, port: int, workers: int) -> None:
+def run(config: Config, *, host: str, port: int, workers: int, threads: int = 1) -> None:
+    """Serve with ``workers`` processes of ``threads`` request threads each
+    (gunicorn's gthread worker when threads > 1, which also keeps client
+    connections alive between requests)."""
     RegistryServer(config, {
         "bind": f"{host}:{port}",
         "workers": workers,
+        "threads": threads,
         "accesslog": "-",
         "errorlog": "-",
         "graceful_timeout": 10,

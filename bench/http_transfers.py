@@ -281,7 +281,8 @@ def run_http(url: str, tmp: Path, plan: Holdings, args) -> tuple[dict, Path]:
                     ARCREG_SIGNING_KEY_FILE=str(tmp / "signing-key.pem"))
     log_path = tmp / "server.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", str(args.workers)],
+        server = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", str(args.workers),
+                                   "--threads", str(args.threads)],
                                   cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     spies = []
     try:
@@ -318,6 +319,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=2, help="seconds of load before measuring")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 4, SQLite 1)")
+    ap.add_argument("--threads", type=int, default=1, help="request threads per gunicorn worker")
     ap.add_argument("--bare-threads", type=int, default=16)
     ap.add_argument("--max-requests", type=int, default=200_000, help="bound on transfers per run")
     ap.add_argument("--participants", type=int, default=64)

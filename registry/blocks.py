@@ -119,7 +119,8 @@ def split(uow: UnitOfWork, parent: Block, quantity: Decimal) -> tuple[Block, Blo
         children.append(child)
     parent.state = "split"
     parent.updated_at = now
-    uow.flush()
+    # Not flushed here: the caller gives the children their owner, state and
+    # lineage first, so each row is written once.
     return children[0], children[1]
 
 

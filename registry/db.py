@@ -79,15 +79,21 @@ class UnitOfWork:
         self.clock = clock
         self.session: Session | None = None
         self.committed = False
+        self._open = False
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
-        self.committed = False
+        # Entering a unit of work that is already open continues it (the API
+        # hands the transaction that authenticated a write on to its handler).
+        if not self._open:
+            self.session = self._session_factory()
+            self.committed = False
+            self._open = True
         return self
 
     def __exit__(self, *exc_info) -> None:
         # Anything not committed is undone, whether we got here by an
         # exception or by simply forgetting to commit.
+        self._open = False
         try:
             self.session.rollback()
         finally:

@@ -122,12 +122,14 @@ def authenticate(uow: UnitOfWork, token: str) -> User:
     confirmed in constant time, so no secret is ever compared byte by byte.
     """
     presented = hash_token(token)
-    row = uow.session.exec(select(ApiToken).where(ApiToken.token_hash == presented)).first()
+    found = uow.session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                             .where(ApiToken.token_hash == presented)).first()
+    row, user = found if found is not None else (None, None)
     now = uow.clock.now()
     if (row is None or not hmac.compare_digest(row.token_hash.encode(), presented.encode())
             or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now)):
         raise Unauthorized("invalid, revoked or expired token", code="invalid_token", rule="R-P5")
-    return uow.session.get(User, row.user_id)
+    return user
 
 
 def create_admin(uow: UnitOfWork, email: str) -> tuple[User, IssuedToken]:

@@ -23,6 +23,10 @@ class LogRef:
 
 
 def record(uow: UnitOfWork, event_type: str, actor: Actor, payload: dict) -> LogRef:
-    appended = chainlog.store.append(uow.session, type=event_type, actor=actor.label,
-                                     payload=payload, time=uow.clock.now())
+    # The entry is complete in ``payload``: pending row changes need not be
+    # flushed before it (they are written once, by the caller's next flush,
+    # in the same transaction).
+    with uow.session.no_autoflush:
+        appended = chainlog.store.append(uow.session, type=event_type, actor=actor.label,
+                                         payload=payload, time=uow.clock.now())
     return LogRef(index=appended.index, leaf_hash=appended.leaf_hash.hex())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlmodel import select
+
 from registry.actors import Actor, require_role
 from registry.countries import parse_country
 from registry.db import UnitOfWork, get_for_update
@@ -88,6 +90,14 @@ def suspend_participant(uow: UnitOfWork, actor: Actor, participant_id: int, *, r
     uow.flush()
     record(uow, "participant.suspended", actor, {**participant_payload(participant), "reason": reason})
     return participant
+
+
+def load_participants(uow: UnitOfWork, ids: set[int]) -> dict[int, Participant]:
+    """These participants, by id, in one query. While the caller holds the
+    result, ``session.get`` finds them in the session without a round trip
+    (the session keeps loaded rows only as long as someone refers to them)."""
+    rows = uow.session.exec(select(Participant).where(Participant.id.in_(sorted(ids)))).all()
+    return {p.id: p for p in rows}
 
 
 def require_active(participant: Participant, role: str = "participant") -> None:

@@ -143,7 +143,6 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
     # RMS 8.8.3: final. lock_active_block refuses it from now on (block_not_active).
     retired.state = "retired"
     retired.updated_at = uow.clock.now()
-    uow.flush()
     claim = {
         "type": claim_type,
         "reporting_year": reporting_year,

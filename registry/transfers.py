@@ -11,7 +11,7 @@ from registry.db import UnitOfWork
 from registry.errors import NotFound, RuleViolation
 from registry.journal import LogRef, record
 from registry.models import Block, Participant
-from registry.participants import require_active
+from registry.participants import load_participants, require_active
 from registry.use_period import require_in_use_period
 
 
@@ -40,8 +40,9 @@ def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal
 def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
              to_participant_id: int) -> TransferResult:
     block = lock_active_block(uow, serial)
+    involved = load_participants(uow, {block.owner_id, to_participant_id})  # one query for both
     sender = check_movable(uow, actor, block, quantity)
-    recipient = uow.session.get(Participant, to_participant_id)
+    recipient = involved.get(to_participant_id)
     if recipient is None:
         raise NotFound(f"no participant {to_participant_id}", field="to_participant_id",
                        code="participant_not_found")
@@ -57,7 +58,6 @@ def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
         moved, remainder = split(uow, block, quantity)  # R-T2: the lower serials move
     moved.owner_id = recipient.id
     moved.updated_at = uow.clock.now()
-    uow.flush()
     ref = record(uow, "block.transferred", actor, {
         "parent": block.serial,
         "from": sender.id,
@@ -68,5 +68,5 @@ def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
         "prev": parent,  # R-L2b: the parent's last entry
     })
     stamp([b for b in (moved, remainder) if b is not None], ref)
-    uow.flush()
+    uow.flush()  # the block rows, written once: owner, state and lineage together
     return TransferResult(id=ref.index, moved=moved, remainder=remainder, log=ref)

@@ -117,3 +117,38 @@ def test_a_malformed_limit_refuses_to_start(db_url, tmp_path, setting):
     config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=setting)
     with pytest.raises(ValueError, match="ARCREG_RATE_LIMIT"):
         create_app(config)
+
+
+def test_memory_storage_counts_without_a_thread_per_write(driver, limited, monkeypatch):
+    """memory:// is served by api.limiter_storage: limits' own MemoryStorage
+    starts a Timer thread on nearly every counted write."""
+    import threading
+
+    from api.limiter_storage import SweptMemoryStorage
+
+    client = limited("1000/minute")
+    storage = client.application.extensions["arcreg.limiter"].storage
+    assert isinstance(storage, SweptMemoryStorage)
+    started = []
+    original_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self), original_start(self)))
+    for i in range(5):
+        assert _post(client, driver.admin, body={"name": f"Acme {i}", "country": "US",
+                                                "gpp_signed_on": "2025-06-01"}).status_code == 201
+    assert started == []
+    assert any(count > 0 for count in storage.storage.values())
+
+
+def test_memory_storage_sweeps_expired_counters_inline():
+    from api.limiter_storage import SweptMemoryStorage, storage_uri
+
+    assert storage_uri("memory://") == "arcreg-memory://"
+    assert storage_uri("redis://localhost:6379") == "redis://localhost:6379"
+    storage = SweptMemoryStorage()
+    storage.incr("gone", expiry=0.001)  # this first hit swept (nothing) and set the next sweep
+    storage.expirations["gone"] -= 1  # long expired, and never read again
+    storage.incr("other", expiry=60)
+    assert "gone" in storage.storage  # the next sweep is not due yet
+    storage._next_sweep = 0.0  # it is due
+    storage.incr("other", expiry=60)
+    assert "gone" not in storage.storage and storage.storage["other"] == 2
