@@ -21,11 +21,15 @@ a fresh process per run:
   response; each p50 is also given as a multiple of it.
 
 Each run is repeated --repeat times, interleaved; the run with the best p50 is kept.
+With --http the same requests go over real HTTP (http.client on 127.0.0.1) to
+`arcreg serve --workers 1` on the same database: sockets, gunicorn and the
+server's whole stack are then inside each timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -41,20 +45,75 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import _registry_builder as builder
 
 
+CLOCK = "2026-06-01T00:00:00Z"
+
+
+@contextlib.contextmanager
+def served(url: str):
+    """`arcreg serve --workers 1` on a free loopback port over the registry at `url`; yields its base URL."""
+    from tests.serverproc import serving
+
+    env = {"ARCREG_DATABASE_URL": url, "ARCREG_SIGNING_KEY": builder.pem_of_signer(),
+           "ARCREG_LOG_ORIGIN": builder.ORIGIN, "ARCREG_CLOCK": CLOCK}
+    with serving(Path(__file__).resolve().parents[1], env, workers=1) as (base, _process):
+        yield base
+
+
 def _pct(ms: list[float], p: float) -> float:
     s = sorted(ms)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def phase(kind: str, url: str, serial: str, requests: int, seed: int) -> dict:
-    from api import create_app
-    from registry.config import Config
+class TestClient:
+    """GET through the Flask test client: the whole request in-process, no socket."""
 
-    config = Config(database_url=url, signing_key_pem=builder.pem_of_signer(), log_origin=builder.ORIGIN,
-                    clock="2026-06-01T00:00:00Z")
-    client = create_app(config).test_client()
-    n = client.get("/api/v1/log/checkpoint")
-    size = int(n.get_data(as_text=True).splitlines()[1])
+    def __init__(self, url: str) -> None:
+        from api import create_app
+        from registry.config import Config
+
+        config = Config(database_url=url, signing_key_pem=builder.pem_of_signer(), log_origin=builder.ORIGIN,
+                        clock=CLOCK)
+        self.client = create_app(config).test_client()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        r = self.client.get(path)
+        return r.status_code, r.get_data()
+
+
+class HttpClient:
+    """GET over real HTTP from `arcreg serve` on 127.0.0.1 (a keep-alive connection, reopened when closed)."""
+
+    def __init__(self, base: str) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        self.host, self.port = urlsplit(base).hostname, urlsplit(base).port
+        self.connection_class, self.conn = http.client.HTTPConnection, None
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = self.connection_class(self.host, self.port, timeout=30)
+            try:
+                self.conn.request("GET", path)
+                r = self.conn.getresponse()
+                body = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                    self.conn = None
+                return r.status, body
+            except (ConnectionError, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def phase(kind: str, url: str, serial: str, requests: int, seed: int, base: str | None = None) -> dict:
+    client = HttpClient(base) if base else TestClient(url)
+    _, n = client.get("/api/v1/log/checkpoint")
+    size = int(n.decode().splitlines()[1])
     rng = random.Random(seed)
     if kind == "provenance":
         paths = [f"/api/v1/blocks/{serial}/provenance"] * requests
@@ -65,29 +124,29 @@ def phase(kind: str, url: str, serial: str, requests: int, seed: int) -> dict:
     else:
         paths = [f"/api/v1/log/proof/consistency?first={rng.randrange(1, size)}&second={size}"
                  for _ in range(requests)]
-    first = client.get(paths[0])  # warm-up, and the answer we check
-    assert first.status_code == 200, first.get_data(as_text=True)
-    extra = {"bytes": len(first.get_data())}
+    status, first = client.get(paths[0])  # warm-up, and the answer we check
+    assert status == 200, first[:300]
+    extra = {"bytes": len(first)}
     if kind == "provenance":
         from chainlog.provenance import verify_provenance
 
-        body = first.get_json()
+        body = json.loads(first)
         verify_provenance(body, [builder.SIGNER.verifier], serial=serial)
         extra["lineage"] = len(body["entries"])
         extra["hashes"] = sum(len(e["hashes"]) for e in body["entries"])
     ms = []
     for path in paths:
         t = time.perf_counter()
-        r = client.get(path)
+        status, _ = client.get(path)
         ms.append((time.perf_counter() - t) * 1000)
-        assert r.status_code == 200
+        assert status == 200
     return {"size": size, "p50": _pct(ms, 50), "p99": _pct(ms, 99), "mean": statistics.fmean(ms),
             "max": max(ms), **extra}
 
 
-def run(kind: str, url: str, serial: str, requests: int, seed: int) -> dict:
+def run(kind: str, url: str, serial: str, requests: int, seed: int, base: str | None) -> dict:
     cmd = [sys.executable, __file__, "--phase", kind, "--url", url, "--serial", serial,
-           "--requests", str(requests), "--seed", str(seed)]
+           "--requests", str(requests), "--seed", str(seed)] + (["--base", base] if base else [])
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
@@ -101,19 +160,24 @@ def main() -> None:
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--serial", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--http", action="store_true",
+                    help="time real HTTP requests to `arcreg serve --workers 1` instead of the Flask test client")
+    ap.add_argument("--base", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
-        print(json.dumps(phase(args.phase, args.url, args.serial, args.requests, args.seed)))
+        print(json.dumps(phase(args.phase, args.url, args.serial, args.requests, args.seed, args.base)))
         return
     print(f"python {sys.version.split()[0]}, cpus: {os.cpu_count()}, {args.requests} requests per run, "
-          f"best p50 of {args.repeat} runs")
+          f"best p50 of {args.repeat} runs, {'real HTTP (arcreg serve, 1 worker)' if args.http else 'test client'}")
     for n in args.sizes:
         url, meta = builder.cached_sqlite(n, batch=args.batch)
         assert meta["deep_steps"] == 10, meta
-        runs: dict[str, list[dict]] = {"floor": [], "provenance": [], "inclusion": [], "consistency": []}
-        for rep in range(args.repeat):
-            for kind, done in runs.items():
-                done.append(run(kind, url, meta["deep_serial"], args.requests, rep + 1))
+        with contextlib.ExitStack() as stack:
+            base = stack.enter_context(served(url)) if args.http else None
+            runs: dict[str, list[dict]] = {"floor": [], "provenance": [], "inclusion": [], "consistency": []}
+            for rep in range(args.repeat):
+                for kind, done in runs.items():
+                    done.append(run(kind, url, meta["deep_serial"], args.requests, rep + 1, base))
         print(f"N={n:,} (SQLite, built through the services); load average {os.getloadavg()[0]:.1f}:")
         floor = min(runs["floor"], key=lambda x: x["p50"])["p50"]
         for kind, rs in runs.items():

@@ -155,7 +155,7 @@ masky_json = st.recursive(
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=masky_json, spelling=st.sampled_from(["fast", "exact", "ascii", "unsorted", "spaced", "swap"]))
+@given(value=masky_json, spelling=st.sampled_from(["fast", "exact", "ascii", "unsorted", "spaced", "swap", "dash", "slash"]))
 def test_masked_check_accepts_only_rfc8785(json_backend, value, spelling):
     # Whatever the spelling, the hot loop's check never accepts bytes that are not RFC 8785 JSON.
     import json
@@ -174,8 +174,38 @@ def test_masked_check_accepts_only_rfc8785(json_backend, value, spelling):
             "unsorted": lambda: json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(),
             "spaced": lambda: json.dumps(value, sort_keys=True, ensure_ascii=False).encode(),
             "swap": lambda: _json.dumps_sorted(value).replace(b".", b"-"),  # "." and "-" exchanged
+            "dash": lambda: _json.dumps_sorted(value).replace(b"-", b"."),  # "-" and "." exchanged
+            "slash": lambda: _json.dumps_sorted(value).replace(b"-", b"/"),
         }[spelling]()
     except (*_json.ERRORS, ValueError):
         return
     if _masked_accepts(data):
         assert rfc8785.dumps(json.loads(data)) == data
+
+
+@pytest.mark.parametrize("data", [
+    b"[0-0]", b"[1-5]", b'{"a":1e-7}', b'{"a":1e-07}', b'{"a":1e+16}', b'{"a":1.5}', b'{"a":0.0}',
+    b'{"a-":1,"a.":2}', b'{"a.":1,"a-":2}', b'{"a/":1}', b'{"a":"\\/"}', b'{"-a":1,".a":1}',
+])
+def test_masked_check_refuses_dots_dashes_and_floats_outside_strings(json_backend, data):
+    # Invalid or non-canonical texts, and floats however written: never accepted by the hot-loop check.
+    assert not _masked_accepts(data)
+
+
+@pytest.mark.parametrize("data", [b'{"a":-1}', b'{"a":[-5,0]}'])
+def test_negative_integers_leave_the_masked_check_but_are_canonical(json_backend, data):
+    # A negative number is RFC 8785 JSON; the mask refuses it, so the verifier takes its exact path.
+    assert not _masked_accepts(data)
+    assert rfc8785.dumps(rfc8785_loads(data)) == data
+
+
+def rfc8785_loads(data: bytes):
+    import json
+
+    return json.loads(data)
+
+
+@pytest.mark.parametrize("data", [b'{"a":"x-y.z","b-c":"2026-12-03T00:00:00.000000Z","d.e":[1,"-"]}'])
+def test_dots_and_dashes_inside_strings_pass_the_masked_check(json_backend, data):
+    assert _masked_accepts(data)
+    assert rfc8785.dumps(rfc8785_loads(data)) == data

@@ -23,9 +23,9 @@ def log() -> MemoryLog:
     return fill(MemoryLog(SIGNER), 23)  # checkpoints after 5, 10, 15, 20 entries
 
 
-def fails(lines, verifiers=(SIGNER.vkey,)) -> VerificationError:
+def fails(lines, verifiers=(SIGNER.vkey,), check_form=True) -> VerificationError:
     with pytest.raises(VerificationError) as info:
-        verify_export(lines, list(verifiers))
+        verify_export(lines, list(verifiers), check_form=check_form)
     return info.value
 
 
@@ -157,6 +157,8 @@ def test_hand_made_canonical_bytes_verify(json_backend):
     assert verify_export(hashed(ENTRY_0 % b'{"a":[1,{"b":null}],"q":"1.5"}'), [SIGNER.vkey]).size == 1
     # A float written as RFC 8785 writes it is canonical (the log never writes one: R-U3).
     assert verify_export(hashed(ENTRY_0 % b'{"q":1.5}'), [SIGNER.vkey]).size == 1
+    # Negative numbers and exponents are canonical too; the hot loop's mask refuses them, the exact path accepts.
+    assert verify_export(hashed(ENTRY_0 % b'{"q":[-1,1e-7,1e+21],"r":"a-b.c"}'), [SIGNER.vkey]).size == 1
 
 
 @pytest.mark.parametrize("payload", [
@@ -164,6 +166,8 @@ def test_hand_made_canonical_bytes_verify(json_backend):
     b'{"r":1,"q":2}',  # members out of order
     b'{"q":1.0}',  # RFC 8785 writes 1
     b'{"q":1e+16}',  # RFC 8785 writes 10000000000000000
+    b'{"q":1e-07}',  # RFC 8785 writes 1e-7
+    b'{"q":-0}',  # RFC 8785 writes 0
     b'{"q":"\\u0041"}',  # an escape RFC 8785 does not use
     b'{"q":9007199254740993}',  # beyond 2**53-1
     b'{"\xef\xbd\xa1":1,"\xf0\x9f\x98\x80":2}',  # U+FF61 before U+1F600: code point order, not UTF-16
@@ -236,25 +240,27 @@ def test_unusual_payloads_still_verify(json_backend):
     assert verify_export(log.lines, [SIGNER.vkey]).size == 2
 
 
-def test_key_rotation_is_followed(json_backend):
+@pytest.mark.parametrize("check_form", [True, False], ids=["full", "integrity-only"])
+def test_key_rotation_is_followed(json_backend, check_form):
     new = Signer.from_seed("registry.example/log", bytes(range(1, 33)))
     log = fill(MemoryLog(SIGNER), 5)
     log.append(rotation_payload(SIGNER, new), type="key.rotated", actor="admin:1")
     log.append({"n": 6})
     log.checkpoint(new)
-    report = verify_export(log.lines, [SIGNER.vkey])
+    report = verify_export(log.lines, [SIGNER.vkey], check_form=check_form)
     assert report.verifiers == (new.vkey,) and report.signed_size == 7
     # After the rotation the outgoing key is no longer trusted.
     log.checkpoint(SIGNER)
-    err = fails(log.lines)
+    err = fails(log.lines, check_form=check_form)
     assert err.kind == "bad_signature"
 
 
-def test_forged_rotation_on_the_fast_path_fails(json_backend):
+@pytest.mark.parametrize("check_form", [True, False], ids=["full", "integrity-only"])
+def test_forged_rotation_on_the_fast_path_fails(json_backend, check_form):
     # No "/" or "+" in the payload: the entry takes the hot loop, which must still follow it.
     log = fill(MemoryLog(SIGNER), 5)
     log.append({"outgoing_vkey": "nobody", "incoming_vkey": "somebody"}, type="key.rotated", actor="admin:1")
-    err = fails(log.lines)
+    err = fails(log.lines, check_form=check_form)
     assert (err.kind, err.index) == ("bad_rotation", 5)
 
 
@@ -292,3 +298,65 @@ def test_fast_path_cannot_be_fooled_by_a_field_that_differs_from_canonical(json_
     log.lines[pos] = log.lines[pos].replace('{"index":1,', '{"index":true,', 1)
     err = fails(log.lines)
     assert err.kind in ("malformed", "payload_changed") and err.index == 1
+
+
+# Integrity only (check_form=False): every damage to chain, leaves, order or checkpoints is still found
+# at the same index and of the same kind; only the R-L1 form of the hashed bytes is not examined.
+
+def _payload_byte(log):
+    pos = entry_pos(log, 7)
+    log.lines[pos] = log.lines[pos].replace('"quantity":"7.000"', '"quantity":"8.000"', 1)
+
+
+def _deleted(log):
+    del log.lines[entry_pos(log, 12)]
+
+
+def _swapped(log):
+    a, b = entry_pos(log, 12), entry_pos(log, 13)
+    log.lines[a], log.lines[b] = log.lines[b], log.lines[a]
+
+
+def _entry_hash(log):
+    pos = entry_pos(log, 4)
+    log.lines[pos] = rewrite(log.lines[pos], entry_hash="00" * 32)
+
+
+def _signature(log):
+    pos = entry_pos(log, 14) + 1
+    note = json.loads(log.lines[pos])["checkpoint"]
+    head, b64 = note.rstrip("\n").rsplit(" ", 1)
+    blob = bytearray(base64.b64decode(b64))
+    blob[10] ^= 0x01
+    log.lines[pos] = rewrite(log.lines[pos], checkpoint=f"{head} {base64.b64encode(bytes(blob)).decode()}\n")
+
+
+def _rewritten_consistently(log):
+    out, prev = [], GENESIS_HASH
+    for line in log.lines:
+        if not line.startswith('{"checkpoint"'):
+            _head, text = line.rstrip("\n")[:-1].split(',"entry":', 1)
+            data = text.replace('"7.000"', '"700.000"').encode()
+            prev = hashlib.sha256(prev + data).digest()
+            line = (f'{{"index":{json.loads(data)["index"]},"leaf_hash":"{merkle.leaf_hash(data).hex()}",'
+                    f'"entry_hash":"{prev.hex()}","entry":{data.decode()}}}\n')
+        out.append(line)
+    log.lines[:] = out
+
+
+@pytest.mark.parametrize("damage", [_payload_byte, _deleted, _swapped, _entry_hash, _signature, _rewritten_consistently])
+def test_integrity_only_finds_the_same_damage(json_backend, log, damage):
+    damage(log)
+    full, quick = fails(log.lines), fails(log.lines, check_form=False)
+    assert (quick.kind, quick.index) == (full.kind, full.index)
+
+
+def test_integrity_only_gives_the_same_report(json_backend, log):
+    assert verify_export(log.lines, [SIGNER.vkey], check_form=False) == verify_export(log.lines, [SIGNER.vkey])
+
+
+def test_integrity_only_does_not_examine_the_form(json_backend):
+    # Members out of order: signed and chained, so intact, but not RFC 8785 (only the full check says so).
+    lines = hashed(ENTRY_0 % b'{"r":1,"q":2}')
+    assert fails(lines).kind == "not_canonical"
+    assert verify_export(lines, [SIGNER.vkey], check_form=False).size == 1
