@@ -75,31 +75,35 @@ def fast_form_is_jcs(fast: bytes) -> bool:
 
 
 def mask(data: bytes) -> bytes:
-    """`data` with every "." and every "-" replaced by "/" (see `masked_form_is_jcs`)."""
-    return data.replace(b".", b"/").replace(b"-", b"/")  # memchr-driven: cheaper than bytes.translate
+    """`data` with every "." replaced by "/#" and every "-" by "/!" (see `masked_form_is_jcs`)."""
+    return data.replace(b".", b"/#").replace(b"-", b"/!")  # memchr-driven: cheaper than a scan for floats
 
 
 def masked_form_is_jcs(data: bytes) -> bool:
     """Byte conditions under which "``mask(data)`` is the backend's sorted form of its own
     parse" proves that `data` is RFC 8785 JSON (the verifier's hot loop, `chainlog.verify`).
 
-    The mask turns every "." and every "-" into "/", and "/" is never part of
-    a JSON token outside a string: so when the masked text parses, `data` has
-    no "." or "-" outside its strings, hence no float with a decimal point or a
+    The mask writes "/#" for every "." and "/!" for every "-". "/" is never
+    part of a JSON token outside a string, so when the masked text parses,
+    `data` has no "." or "-" outside its strings: no float with a point or a
     negative exponent and no negative number (such rare entries take the
     verifier's slower exact path). No "+" in `data` rules out the one float
     form left (1e+16: both backends write every float with a point or an
-    exponent sign). With no "/" in `data`, the mask changes characters inside
-    strings only, and none of the three characters is ever escaped, so `data`
-    and the masked text have the same tokens, the same escapes and the same
-    numbers. The map is monotone ("-" < "." < "/" are adjacent code points),
-    so keys in strictly increasing order after the mask were in strictly
-    increasing order before it (two keys it would merge are refused: the
-    parse keeps one, and the re-serialisation is then shorter). Hence the
-    masked text is in sorted compact form only if `data` is. What is left is
-    the fast-path condition of `fast_form_is_jcs`: no key above U+FFFF and,
-    with the json backend, no integer beyond 2**53-1. False means "use another
-    check", not "wrong".
+    exponent sign).
+
+    With no "/" in `data`, the mask changes characters inside strings only,
+    and none of ".", "-", "/", "!", "#" is escaped by either backend, so
+    `data` and the masked text have the same tokens, escapes and numbers.
+    Inside strings the mask is a prefix-free code that keeps order: every
+    other character stands for itself; "-" < "." map to "/!" < "/#", which
+    begin with "/" — a character `data` lacks, lying between "." and "0" —
+    and differ in their second character. So two strings compare after the
+    mask as they did before, and distinct keys stay distinct: the masked
+    text is in sorted compact form only if `data` is. (A mask that sent both
+    "-" and "." to one "/" would keep ties but not order: ".a" > "-b", yet
+    "/a" < "/b".) What is left is the fast-path condition of
+    `fast_form_is_jcs`: no key above U+FFFF and, with the json backend, no
+    integer beyond 2**53-1. False means "use another check", not "wrong".
     """
     if not data.startswith((b"{", b"[")):  # a bare scalar: rare, leave it to rfc8785
         return False

@@ -61,8 +61,9 @@ _HEAD = b'{"index":%d,"leaf_hash":"'
 _MID = b'","entry_hash":"'
 _ENTRY = b'","entry":'
 _FRAME = 64 + len(_MID) + 64 + len(_ENTRY)  # from the end of the head to the entry bytes
-# How a canonical key.rotated entry ends ("type" is the last member in RFC 8785 order).
-_ROTATED_TAIL = b'"type":"key.rotated"}'
+# A key.rotated entry's type member, as its canonical bytes hold it and as the masked parse reads it.
+_ROTATION = b'"type":"key.rotated"'
+_MASKED_ROTATION = "key/#rotated"
 # The hot loop's mark for an entry line whose integrity is verified and whose form was not asked for.
 _UNCHECKED = object()
 
@@ -97,12 +98,12 @@ def _fast_entry(raw: bytes, expected: int, prev: bytes) -> tuple[bytes, bytes, d
     entry_hash = _sha256(prev + data).digest()
     if not raw.startswith(b"".join((head, _hexlify(leaf), _MID, _hexlify(entry_hash), _ENTRY))):
         return None
-    masked = data.replace(b".", b"/").replace(b"-", b"/")  # `canonical.mask`, inlined
+    masked = data.replace(b".", b"/#").replace(b"-", b"/!")  # `canonical.mask`, inlined
     try:
         entry = _json.loads(masked)
     except _json.ERRORS:
         return None
-    if type(entry) is not dict or entry.keys() != ENTRY_MEMBERS:
+    if type(entry) is not dict or entry.keys() != ENTRY_MEMBERS or entry.get("type") == _MASKED_ROTATION:
         return None
     index = entry["index"]
     if index != expected or type(index) is not int:
@@ -135,15 +136,19 @@ def verify_export(
     (index and stated hashes) are checked as always, but an entry line the
     fast path takes is not parsed, so its bytes are not proven to be the
     RFC 8785 JSON of an entry with the line's index (R-L1, step 3 above). A
-    ``key.rotated`` entry still gets every check before it is followed. For
-    callers that parse and check every entry themselves, or that need to
-    know only that the log is the one its checkpoints sign.
+    line whose entry bytes hold ``"type":"key.rotated"`` still gets every
+    check before the rotation is followed; a rotation spelled otherwise is
+    not canonical, which only the full check reports, and is not followed
+    (checkpoints signed by its incoming key then fail). For callers that
+    parse and check every entry themselves, or that need to know only that
+    the log is the one its checkpoints sign.
     """
     trusted = [v if isinstance(v, Verifier) else parse_vkey(v) for v in verifiers]
     # Hot loop: everything it calls bound to a local name.
     sha256, hexlify, join, loads, dumps_sorted = _sha256, _hexlify, b"".join, _json.loads, _json.dumps_sorted
     is_jcs, errors, members = masked_form_is_jcs, _json.ERRORS, ENTRY_MEMBERS
-    head_of, mid, entry_key, frame, rotated = _HEAD.__mod__, _MID, _ENTRY, _FRAME, _ROTATED_TAIL
+    head_of, mid, entry_key, frame = _HEAD.__mod__, _MID, _ENTRY, _FRAME
+    rotated, masked_rotation = _ROTATION, _MASKED_ROTATION
     expected, prev = 0, GENESIS_HASH
     stack: list[bytes] = []  # compact range: roots of the complete subtrees, largest first
     pop, push = stack.pop, stack.append
@@ -166,18 +171,19 @@ def verify_export(
         entry = None
         if raw[end:end + 1] == b"}" and raw.startswith(join((head, hexlify(leaf), mid, hexlify(entry_hash), entry_key))):
             if not check_form:
-                # Integrity only; a rotation (its "type" is the last member) takes the general path.
-                if not data.endswith(rotated):
+                # Integrity only; a rotation takes the general path, which checks it in full.
+                if data.find(rotated) < 0:
                     entry = _UNCHECKED
             else:
-                masked = data.replace(b".", b"/").replace(b"-", b"/")  # `canonical.mask`: see `canonical.masked_form_is_jcs`
+                masked = data.replace(b".", b"/#").replace(b"-", b"/!")  # `canonical.mask`: see `canonical.masked_form_is_jcs`
                 try:
                     entry = loads(masked)
                     if (
                         type(entry) is not dict or entry.keys() != members or type(index := entry["index"]) is not int
                         or index != expected or dumps_sorted(entry) != masked or not is_jcs(data)
+                        or entry["type"] == masked_rotation
                     ):
-                        entry = None
+                        entry = None  # (a rotation, too: the general path checks and follows it)
                 except errors:
                     entry = None
         if entry is None:
@@ -187,8 +193,6 @@ def verify_export(
             leaf, entry_hash, entry = found
             if follow_rotations and entry["type"] == "key.rotated":
                 progress.trusted = rotate(progress.trusted, entry["payload"], expected)
-        elif follow_rotations and entry is not _UNCHECKED and entry["type"] == "key/rotated":  # parsed masked: "." reads "/"
-            progress.trusted = rotate(progress.trusted, loads(data)["payload"], expected)
         prev = entry_hash
 
         # CompactRange.append, inlined: one merge per trailing 1 bit of the size.
