@@ -15,7 +15,7 @@ fresh process:
   entry, replayed state vs the live tables (timed; max RSS; RSS before the
   call, i.e. interpreter + libraries);
 - ``cli``: a real `arcreg verify` process on the same database (wall time;
-  max RSS from wait4);
+  max RSS of that process alone: `_child_usage.run_measured`);
 - ``bare``: the bare limit — the same log lines through chainlog's
   verification alone (no replay, no comparison): time, CPU and max RSS; the
   ratio verify/bare (CPU) is printed;
@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _registry_builder as builder
+from _child_usage import run_measured
 
 
 def _rss_mb() -> float:
@@ -110,14 +111,9 @@ def phase_cli(url: str) -> dict:
     env = {**os.environ, "ARCREG_DATABASE_URL": url, "ARCREG_SIGNING_KEY": builder.pem_of_signer(),
            "ARCREG_LOG_ORIGIN": builder.ORIGIN}
     arcreg = str(Path(sys.executable).with_name("arcreg"))
-    t = time.perf_counter()
-    proc = subprocess.Popen([arcreg, "verify"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=str(Path(__file__).resolve().parents[1]))
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t
-    out = proc.stdout.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 0, out + proc.stderr.read().decode()
-    return {"seconds": seconds, "max_rss_mb": usage.ru_maxrss / 1024, "out": out.splitlines()[0][:90]}
+    run = run_measured([arcreg, "verify"], env=env, cwd=str(Path(__file__).resolve().parents[1]))
+    assert run["code"] == 0, run["out"] + run["err"]
+    return {"seconds": run["seconds"], "max_rss_mb": run["max_rss_mb"], "out": run["out"].splitlines()[0][:90]}
 
 
 def run_phase(phase: str, url: str) -> dict:

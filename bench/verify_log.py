@@ -9,7 +9,10 @@ the same run, each in a fresh process and --repeat times interleaved:
 
 - ``cli``: a real `arcreg verify-log FILE --vkey VKEY` process — chain, Merkle
   root, checkpoints, the RFC 8785 form of every entry, and the replay of every
-  entry into a fresh state (R-L7); wall and CPU time and max RSS (wait4);
+  entry into a fresh state (R-L7); wall and CPU time and max RSS (of that
+  process alone: `_child_usage.run_measured`);
+- ``quick``: the same process with ``--integrity-only`` (chain, Merkle root,
+  checkpoints; no replay, no form check);
 - ``chainlog``: `chainlog.verify.verify_export` alone on the same file (no
   replay), with the form check (default) and integrity only
   (``check_form=False``);
@@ -17,8 +20,8 @@ the same run, each in a fresh process and --repeat times interleaved:
   bytes already in memory: the chain hash and the leaf hash per entry and the
   n − 1 interior nodes of the Merkle tree.
 
-The ratio cli / bare is the figure the issue asks for (target ≤ 3×); the
-chainlog rows show what the replay adds to it. Memory is flat when the
+The ratios cli / bare and quick / bare are the figures the issue asks for
+(target ≤ 3×); the chainlog rows show what the replay adds to the first. Memory is flat when the
 cli's max RSS does not grow with N.
 """
 
@@ -38,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _registry_builder as builder
 from _bare_hashing import hash_work
+from _child_usage import run_measured
 
 
 def export(url: str, path: Path) -> tuple[int, int, float]:
@@ -52,17 +56,11 @@ def export(url: str, path: Path) -> tuple[int, int, float]:
     return entries, checkpoints, time.perf_counter() - t
 
 
-def phase_cli(path: Path) -> dict:
+def phase_cli(path: Path, *options: str) -> dict:
     arcreg = str(Path(sys.executable).with_name("arcreg"))
-    t = time.perf_counter()
-    proc = subprocess.Popen([arcreg, "verify-log", str(path), "--vkey", builder.SIGNER.vkey],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t
-    out = proc.stdout.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 0, out + proc.stderr.read().decode()
-    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "max_rss_mb": usage.ru_maxrss / 1024,
-            "out": out.splitlines()[0]}
+    run = run_measured([arcreg, "verify-log", str(path), "--vkey", builder.SIGNER.vkey, *options])
+    assert run["code"] == 0, run["out"] + run["err"]
+    return {**run, "out": run["out"].splitlines()[0]}
 
 
 def phase_chainlog(path: str, check_form: bool) -> dict:
@@ -89,6 +87,8 @@ def phase_bare(path: str) -> dict:
 def run_phase(phase: str, path: Path) -> dict:
     if phase == "cli":
         return phase_cli(path)
+    if phase == "quick":
+        return phase_cli(path, "--integrity-only")
     cmd = [sys.executable, __file__, "--phase", phase, "--path", str(path)]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
@@ -114,28 +114,33 @@ def main() -> None:
             entries, checkpoints, seconds = export(url, path)
             size_mb = path.stat().st_size / 2**20
             print(f"N={entries:,}: exported {checkpoints} checkpoints, {size_mb:.0f} MiB in {seconds:.1f} s")
-            runs: dict[str, list[dict]] = {"bare": [], "cli": [], "chainlog": [], "integrity": []}
+            runs: dict[str, list[dict]] = {"bare": [], "cli": [], "quick": [], "chainlog": [], "integrity": []}
             for _ in range(args.repeat):
                 for phase in runs:
                     runs[phase].append(run_phase(phase, path))
             best = {k: min(v, key=lambda r: r["seconds"]) for k, v in runs.items()}
             assert best["bare"]["root"] == best["chainlog"]["root"] == best["integrity"]["root"]
-            b, c, f, g = (best[k]["seconds"] for k in ("bare", "cli", "chainlog", "integrity"))
+            b, c, q, f, g = (best[k]["seconds"] for k in ("bare", "cli", "quick", "chainlog", "integrity"))
             paired = sorted(r["seconds"] / s["seconds"] for r, s in zip(runs["cli"], runs["bare"], strict=True))
             load = os.getloadavg()[0]
             print(f"  arcreg verify-log {c:8.2f} s (CPU {best['cli']['cpu']:.2f}), max RSS "
                   f"{best['cli']['max_rss_mb']:.1f} MiB: {best['cli']['out'][:80]}\n"
+                  f"  --integrity-only  {q:8.2f} s (CPU {best['quick']['cpu']:.2f}), max RSS "
+                  f"{best['quick']['max_rss_mb']:.1f} MiB\n"
                   f"  chainlog verify   {f:8.2f} s, integrity only {g:.2f} s, max RSS "
                   f"{best['chainlog']['max_rss_mb']:.1f} MiB\n"
                   f"  bare SHA-256      {b:8.2f} s ({b / entries * 1e6:.2f} µs/entry)\n"
                   f"  ratios to bare: verify-log {c / b:.1f}x (per-repeat median {paired[len(paired) // 2]:.1f}x), "
+                  f"verify-log --integrity-only {q / b:.2f}x, "
                   f"chainlog {f / b:.2f}x, integrity only {g / b:.2f}x; load average {load:.1f}")
             rows.append(f"| {entries:,} | {size_mb:.0f} MiB | {c:.1f} s | {best['cli']['max_rss_mb']:.0f} MiB | "
-                        f"{f:.2f} s | {g:.2f} s | {b:.2f} s | {c / b:.1f}× | {f / b:.2f}× | {g / b:.2f}× | {load:.1f} |")
+                        f"{q:.2f} s | {best['quick']['max_rss_mb']:.0f} MiB | {f:.2f} s | {g:.2f} s | {b:.2f} s | "
+                        f"{c / b:.1f}× | **{q / b:.2f}×** | {f / b:.2f}× | {g / b:.2f}× | {load:.1f} |")
             sys.stdout.flush()
-    print("\n| entries | export | verify-log wall | verify-log max RSS | chainlog (form) | integrity only | "
-          "bare SHA-256 | verify-log / bare | chainlog / bare | integrity / bare | load |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| entries | export | verify-log wall | verify-log max RSS | --integrity-only wall | its max RSS | "
+          "chainlog (form) | integrity only | bare SHA-256 | verify-log / bare | --integrity-only / bare | "
+          "chainlog / bare | integrity / bare | load |")
+    print("|" + " --- |" * 14)
     print("\n".join(rows))
 
 

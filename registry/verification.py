@@ -165,6 +165,17 @@ def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredRe
     return report
 
 
+def check_integrity(lines, verifiers: Sequence[Verifier | str]) -> Report:
+    """chainlog's integrity-only verification of export `lines` (R-L7's log checks: chain, Merkle root,
+    checkpoints and their consistency), without the replay and the per-entry RFC 8785 form check."""
+    try:
+        result = verify_export(lines, verifiers, check_form=False)
+    except VerificationError as exc:
+        return Report(ok=False, error=exc)
+    return Report(ok=True, size=result.size, checkpoints=result.checkpoints, signed_size=result.signed_size,
+                  root_hex=result.root_hex)
+
+
 def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> VerificationError:
     return VerificationError(f"{table} {key!r}: {column} expected {expected!r} (replayed from the log), "
                              f"found {found!r}", kind="state_drift", index=None)

@@ -107,6 +107,11 @@ def test_arcreg_verify_and_verify_log_exit_zero(engine, db_url, tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert offline.returncode == 0, offline.stdout + offline.stderr
     assert "blocks_expired" in offline.stdout
+    quick = subprocess.run(check=False, args=[ARCREG, "verify-log", str(export), "--vkey", vkey, "--integrity-only"],
+                           env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert quick.returncode == 0, quick.stdout + quick.stderr
+    assert quick.stdout.splitlines()[0] == offline.stdout.splitlines()[0]  # same size, checkpoints, root
+    assert "not replayed" in quick.stdout and "blocks_expired" not in quick.stdout
 
 
 def test_verification_on_sqlite_does_not_hold_the_write_lock(engine, db_url, backend, tmp_path):

@@ -142,6 +142,11 @@ def test_cli_names_the_failure_and_verify_log_names_the_index(engine, registry, 
                              env=clean_env(), capture_output=True, text=True, timeout=120)
     assert offline.returncode == 1
     assert offline.stdout.startswith(f"FAILED: payload_changed at index {index}: "), offline.stdout
+    quick = subprocess.run(check=False, env=clean_env(), capture_output=True, text=True, timeout=120,
+                           args=[ARCREG, "verify-log", str(export), "--vkey", verifier_of(registry).vkey,
+                                 "--integrity-only"])
+    assert quick.returncode == 1
+    assert quick.stdout.startswith(f"FAILED: payload_changed at index {index}: "), quick.stdout
 
     block = _one_block(engine)
     _sql(engine, "UPDATE block SET state = 'active' WHERE serial = :s", s=block.serial)
