@@ -1,55 +1,15 @@
-"""The registry's HTTP API: a Flask application factory."""
+"""The registry's HTTP API (`api.app.create_app`) and the ``arcreg`` command line (`api.cli`).
+
+`create_app` is imported on first use, so that the offline commands
+(`arcreg verify-log`, `verify-proof`, `witness`) start without Flask.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
 
-from api.context import EXTENSION, Registry, close_unclaimed
-from api.errors import register_error_handlers
-from api.jsonio import RegistryJSONProvider
-from api.openapi import API_PREFIX, RegistryApi, openapi_settings
-from registry.clock import Clock, clock_from_setting
-from registry.config import Config
-from registry.db import make_engine, session_factory
+def __getattr__(name: str):
+    if name == "create_app":
+        from api.app import create_app
 
-
-def create_app(config: Config | None = None, *, clock: Clock | None = None, engine=None) -> Flask:
-    """Build the application. ``config`` defaults to the environment's."""
-    config = config or Config.from_env()
-    app = Flask(__name__)
-    app.json = RegistryJSONProvider(app)
-    app.config.update(openapi_settings())
-    # R-X2: werkzeug refuses larger bodies with 413 before anything is parsed.
-    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
-
-    engine = engine or make_engine(config.database_url)
-    app.extensions[EXTENSION] = Registry(
-        config=config,
-        engine=engine,
-        sessions=session_factory(engine),
-        clock=clock or clock_from_setting(config.clock),
-    )
-
-    api = RegistryApi(app)
-    app.extensions["smorest_api"] = api
-    register_error_handlers(app)
-    from api.security import init_security
-    init_security(app, config)  # write rate limits, security headers
-    from api.auth import authenticate_writes_first
-
-    app.before_request(authenticate_writes_first)
-    app.teardown_request(close_unclaimed)
-    from api.home import bp as home
-
-    app.register_blueprint(home)
-    _register_blueprints(api)
-    return app
-
-
-def _register_blueprints(api: RegistryApi) -> None:
-    from api import (blocks, certificates, corrections, determinations, facilities, health, log, lots,
-                     participants, retirements, trading, witnesses)
-
-    for module in (health, participants, certificates, facilities, determinations, lots, trading, blocks,
-                   retirements, corrections, log, witnesses):
-        api.register_blueprint(module.blp, url_prefix=API_PREFIX)
+        return create_app
+    raise AttributeError(f"module 'api' has no attribute {name!r}")

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from registry.config import Config
-from registry.db import UnitOfWork, database_reachable, make_engine, session_factory
 
 
 def _config() -> Config:
@@ -16,6 +15,8 @@ def _config() -> Config:
 
 
 def _engine_or_exit(config: Config):
+    from registry.db import database_reachable, make_engine  # here: the offline commands need no database
+
     engine = make_engine(config.database_url)
     reachable, error = database_reachable(engine)
     if not reachable:
@@ -51,6 +52,7 @@ def db_upgrade() -> None:
 def create_admin(email: str) -> None:
     """Create a registry administrator and print one API token."""
     from registry.clock import clock_from_setting
+    from registry.db import UnitOfWork, session_factory
     from registry.errors import RegistryError
     from registry.identity import create_admin as create
     from registry.migrate import upgrade
@@ -134,6 +136,7 @@ def run_jobs() -> None:
     many servers or commands race for it; a job already done today is skipped.
     """
     from registry.clock import clock_from_setting
+    from registry.db import session_factory
     from registry.jobs import run_daily_jobs
     from registry.migrate import current_revision, head_revision
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -48,26 +48,9 @@ from registry.models.lots import Disposition
 from registry.replay import Replayer, State
 from registry.replay.scratch import CACHE_RECORDS, order_key
 from registry.replay.state import BLOCK_FIELDS
+from registry.verify_report import Report
 
 PROGRESS_EVERY = 100_000
-
-
-@dataclass
-class Report:
-    ok: bool
-    size: int = 0
-    checkpoints: int = 0
-    signed_size: int = 0
-    root_hex: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
-    error: VerificationError | None = None
-
-    def failure(self) -> str:
-        """`FAILED: <kind> at index <i>: <why>` (SPEC §13.2), or "" when ok."""
-        if self.error is None:
-            return ""
-        where = "" if self.error.index is None else f" at index {self.error.index}"
-        return f"FAILED: {self.error.kind}{where}: {Exception.__str__(self.error)}"
 
 
 def log_lines(conn: Any, on_entry: Callable[[store.StoredEntry], None], *, batch: int = 5000) -> Iterator[str]:
@@ -163,17 +146,6 @@ def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredRe
                     signed_size=result.signed_size, root_hex=result.root_hex,
                     counts=on_entry.replayer.state.counts(), error=on_entry.error)
     return report
-
-
-def check_integrity(lines, verifiers: Sequence[Verifier | str]) -> Report:
-    """chainlog's integrity-only verification of export `lines` (R-L7's log checks: chain, Merkle root,
-    checkpoints and their consistency), without the replay and the per-entry RFC 8785 form check."""
-    try:
-        result = verify_export(lines, verifiers, check_form=False)
-    except VerificationError as exc:
-        return Report(ok=False, error=exc)
-    return Report(ok=True, size=result.size, checkpoints=result.checkpoints, signed_size=result.signed_size,
-                  root_hex=result.root_hex)
 
 
 def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> VerificationError:
