@@ -18,6 +18,8 @@ no mutable "head" row: PostgreSQL appenders serialise on an advisory lock.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -77,6 +79,12 @@ BEGIN
         USING ERRCODE = 'restrict_violation';
 END
 $$"""
+
+
+def dialect_of(conn: Any) -> str:
+    """The database dialect's name ("postgresql", "sqlite") of a Connection or Session."""
+    dialect = getattr(conn, "dialect", None) or conn.get_bind().dialect
+    return dialect.name
 
 
 def append_only_ddl(dialect: str) -> list[str]:
