@@ -24,6 +24,12 @@ Each run is repeated --repeat times, interleaved; the run with the best p50 is k
 With --http the same requests go over real HTTP (http.client on 127.0.0.1) to
 `arcreg serve --workers 1` on the same database: sockets, gunicorn and the
 server's whole stack are then inside each timing.
+
+    python bench/provenance_proof.py --http --registry postgresql+psycopg://postgres@127.0.0.1:5432/arcreg_scale_100000
+
+times an existing registry instead (e.g. the PostgreSQL one bench/scale.py
+builds, signed by the same benchmark key): the provenance of its most recently
+moved active block, its clock taken from the scale state file when present.
 """
 
 from __future__ import annotations
@@ -49,12 +55,12 @@ CLOCK = "2026-06-01T00:00:00Z"
 
 
 @contextlib.contextmanager
-def served(url: str):
+def served(url: str, clock: str = CLOCK):
     """`arcreg serve --workers 1` on a free loopback port over the registry at `url`; yields its base URL."""
     from tests.serverproc import serving
 
     env = {"ARCREG_DATABASE_URL": url, "ARCREG_SIGNING_KEY": builder.pem_of_signer(),
-           "ARCREG_LOG_ORIGIN": builder.ORIGIN, "ARCREG_CLOCK": CLOCK}
+           "ARCREG_LOG_ORIGIN": builder.ORIGIN, "ARCREG_CLOCK": clock}
     with serving(Path(__file__).resolve().parents[1], env, workers=1) as (base, _process):
         yield base
 
@@ -150,6 +156,25 @@ def run(kind: str, url: str, serial: str, requests: int, seed: int, base: str | 
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
+def existing(url: str) -> tuple[int, str, dict, str]:
+    """(entries, url, {"deep_serial": ...}, clock) of an existing registry: its most recently moved active block."""
+    import sqlalchemy as sa
+
+    import chainlog.store
+    from registry.db import make_engine
+    from registry.models import Block
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = chainlog.store.size(conn)
+        serial = conn.execute(sa.select(Block.serial).where(Block.state == "active")
+                              .order_by(Block.log_index.desc()).limit(1)).scalar_one()
+    engine.dispose()
+    state = Path(f"/tmp/arcreg_bench/{sa.make_url(url).database}.json")
+    clock = json.loads(state.read_text())["clock"] if state.exists() else CLOCK
+    return n, url, {"deep_serial": serial}, clock
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
@@ -163,22 +188,25 @@ def main() -> None:
     ap.add_argument("--http", action="store_true",
                     help="time real HTTP requests to `arcreg serve --workers 1` instead of the Flask test client")
     ap.add_argument("--base", help=argparse.SUPPRESS)
+    ap.add_argument("--registry", help="time this existing registry (database URL) instead of the cached builds")
     args = ap.parse_args()
     if args.phase:
         print(json.dumps(phase(args.phase, args.url, args.serial, args.requests, args.seed, args.base)))
         return
     print(f"python {sys.version.split()[0]}, cpus: {os.cpu_count()}, {args.requests} requests per run, "
           f"best p50 of {args.repeat} runs, {'real HTTP (arcreg serve, 1 worker)' if args.http else 'test client'}")
-    for n in args.sizes:
-        url, meta = builder.cached_sqlite(n, batch=args.batch)
-        assert meta["deep_steps"] == 10, meta
+    targets = [existing(args.registry)] if args.registry else [
+        (n, *builder.cached_sqlite(n, batch=args.batch), CLOCK) for n in args.sizes]
+    for n, url, meta, clock in targets:
+        assert args.registry or meta["deep_steps"] == 10, meta
         with contextlib.ExitStack() as stack:
-            base = stack.enter_context(served(url)) if args.http else None
+            base = stack.enter_context(served(url, clock)) if args.http else None
             runs: dict[str, list[dict]] = {"floor": [], "provenance": [], "inclusion": [], "consistency": []}
             for rep in range(args.repeat):
                 for kind, done in runs.items():
                     done.append(run(kind, url, meta["deep_serial"], args.requests, rep + 1, base))
-        print(f"N={n:,} (SQLite, built through the services); load average {os.getloadavg()[0]:.1f}:")
+        kind_of = "an existing registry" if args.registry else "SQLite, built through the services"
+        print(f"N={n:,} ({kind_of}); load average {os.getloadavg()[0]:.1f}:")
         floor = min(runs["floor"], key=lambda x: x["p50"])["p50"]
         for kind, rs in runs.items():
             r = min(rs, key=lambda x: x["p50"])
