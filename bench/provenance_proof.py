@@ -73,12 +73,12 @@ def _pct(ms: list[float], p: float) -> float:
 class TestClient:
     """GET through the Flask test client: the whole request in-process, no socket."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: str = CLOCK) -> None:
         from api import create_app
         from registry.config import Config
 
         config = Config(database_url=url, signing_key_pem=builder.pem_of_signer(), log_origin=builder.ORIGIN,
-                        clock=CLOCK)
+                        clock=clock)
         self.client = create_app(config).test_client()
 
     def get(self, path: str) -> tuple[int, bytes]:
@@ -116,8 +116,9 @@ class HttpClient:
         raise AssertionError("unreachable")
 
 
-def phase(kind: str, url: str, serial: str, requests: int, seed: int, base: str | None = None) -> dict:
-    client = HttpClient(base) if base else TestClient(url)
+def phase(kind: str, url: str, serial: str, requests: int, seed: int, base: str | None = None,
+          clock: str = CLOCK) -> dict:
+    client = HttpClient(base) if base else TestClient(url, clock)
     _, n = client.get("/api/v1/log/checkpoint")
     size = int(n.decode().splitlines()[1])
     rng = random.Random(seed)
@@ -150,8 +151,8 @@ def phase(kind: str, url: str, serial: str, requests: int, seed: int, base: str 
             "max": max(ms), **extra}
 
 
-def run(kind: str, url: str, serial: str, requests: int, seed: int, base: str | None) -> dict:
-    cmd = [sys.executable, __file__, "--phase", kind, "--url", url, "--serial", serial,
+def run(kind: str, url: str, serial: str, requests: int, seed: int, base: str | None, clock: str) -> dict:
+    cmd = [sys.executable, __file__, "--phase", kind, "--url", url, "--serial", serial, "--clock", clock,
            "--requests", str(requests), "--seed", str(seed)] + (["--base", base] if base else [])
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
@@ -188,10 +189,11 @@ def main() -> None:
     ap.add_argument("--http", action="store_true",
                     help="time real HTTP requests to `arcreg serve --workers 1` instead of the Flask test client")
     ap.add_argument("--base", help=argparse.SUPPRESS)
+    ap.add_argument("--clock", default=CLOCK, help=argparse.SUPPRESS)
     ap.add_argument("--registry", help="time this existing registry (database URL) instead of the cached builds")
     args = ap.parse_args()
     if args.phase:
-        print(json.dumps(phase(args.phase, args.url, args.serial, args.requests, args.seed, args.base)))
+        print(json.dumps(phase(args.phase, args.url, args.serial, args.requests, args.seed, args.base, args.clock)))
         return
     print(f"python {sys.version.split()[0]}, cpus: {os.cpu_count()}, {args.requests} requests per run, "
           f"best p50 of {args.repeat} runs, {'real HTTP (arcreg serve, 1 worker)' if args.http else 'test client'}")
@@ -204,7 +206,7 @@ def main() -> None:
             runs: dict[str, list[dict]] = {"floor": [], "provenance": [], "inclusion": [], "consistency": []}
             for rep in range(args.repeat):
                 for kind, done in runs.items():
-                    done.append(run(kind, url, meta["deep_serial"], args.requests, rep + 1, base))
+                    done.append(run(kind, url, meta["deep_serial"], args.requests, rep + 1, base, clock))
         kind_of = "an existing registry" if args.registry else "SQLite, built through the services"
         print(f"N={n:,} ({kind_of}); load average {os.getloadavg()[0]:.1f}:")
         floor = min(runs["floor"], key=lambda x: x["p50"])["p50"]

@@ -30,6 +30,7 @@ from .schema import nodes as nodes_table
 # arrays and joined through unnest (a nested loop of primary-key probes); an OR
 # of ~200 pairs (a provenance proof) cost ~11 ms there, mostly in planning it.
 _fetch_cache: dict[tuple[bool, int], Any] = {}
+_SQLITE_PAIRS = 400
 
 
 def _pg_fetch_statement() -> Any:
@@ -82,11 +83,18 @@ def fetch(conn: Any, ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], by
         rows = conn.execute(_PG_FETCH, {"leaves": leaves, "levels": [level for level, _ in inner],
                                         "indexes": [i for _, i in inner]})
         return {(row[0], row[1]): bytes(row[2]) for row in rows}
-    params: dict[str, Any] = {"leaves": leaves} if leaves else {}
-    for k, (level, i) in enumerate(inner):
-        params[f"l{k}"], params[f"i{k}"] = level, i
-    rows = conn.execute(_fetch_statement(bool(leaves), len(inner)), params)
-    return {(row[0], row[1]): bytes(row[2]) for row in rows}
+    got: dict[tuple[int, int], bytes] = {}
+    # SQLite refuses an expression tree deeper than 1,000, i.e. an OR of ~1,000
+    # pairs (a provenance of ~70 entries in a 1M log): ask in chunks.
+    for start in range(0, max(len(inner), 1), _SQLITE_PAIRS):
+        chunk = inner[start:start + _SQLITE_PAIRS]
+        params: dict[str, Any] = {"leaves": leaves} if leaves else {}
+        for k, (level, i) in enumerate(chunk):
+            params[f"l{k}"], params[f"i{k}"] = level, i
+        rows = conn.execute(_fetch_statement(bool(leaves), len(chunk)), params)
+        got.update(((row[0], row[1]), bytes(row[2])) for row in rows)
+        leaves = []  # with the first chunk only
+    return got
 
 
 def range_hashes(conn: Any, ranges: list[tuple[int, int]], size: int, what: str) -> list[bytes]:

@@ -68,3 +68,25 @@ def test_serve_runs_gunicorn_and_answers_health(tmp_path):
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert "gunicorn" in output.lower() or "Booting worker" in output
+
+
+def test_the_offline_quick_check_loads_no_web_or_database_library(tmp_path):
+    """`arcreg verify-log --integrity-only` (an auditor's check of an export) needs only click and
+    chainlog: it starts in a fraction of a second, and an import of Flask or SQLAlchemy creeping back
+    into the command line's start-up fails here."""
+    import sys
+
+    from chainlog.keys import Signer
+    from tests.unit.chainlog.memlog import MemoryLog, fill
+
+    signer = Signer.from_seed("registry.example/log", bytes(32))
+    export = tmp_path / "log.jsonl"
+    export.write_text("".join(fill(MemoryLog(signer), 12).lines))
+    script = ("import sys\nfrom api.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n    code = done.code\n"
+              "heavy = {m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'sqlmodel', 'marshmallow', 'psycopg'}\n"
+              "print('exit', code, 'loaded', sorted(heavy))\n")
+    result = subprocess.run([sys.executable, "-c", script, "verify-log", str(export), "--vkey", signer.vkey,
+                             "--integrity-only"], env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert result.stdout.startswith("OK: 12 entries, 2 checkpoints"), result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("exit 0 loaded []"), result.stdout
