@@ -201,7 +201,9 @@ def _client(number: int, base: str, me: int, token: str, others: list[int], tall
                 "serial": block["serial"], "quantity": str(quantity), "to_participant_id": rng.choice(others)}, token)
             kind = "transfer"
         else:
-            quantity = min(quantity, Decimal(rng.randint(100, 2000)) / 1000)
+            # Small retirements: the clients must not retire the whole supply before the expiry
+            # phases (a fast machine did, with 0.1-2 per retirement), or no write follows an expiry.
+            quantity = min(quantity, Decimal(rng.randint(1, 50)) / 1000)
             result = _write(tally, base, "/api/v1/retirements", {
                 "serial": block["serial"], "quantity": str(quantity), "beneficiary": "Brand Co",
                 "claim_type": "general", "reporting_year": 2027}, token)
