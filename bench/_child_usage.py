@@ -28,8 +28,9 @@ _LAUNCHER = (
 )
 
 
-def run_measured(cmd: list[str], **popen) -> dict:
-    """{"code", "seconds", "cpu", "max_rss_mb", "out", "err"} of `cmd` (its stdout and stderr as text)."""
+def run_measured(cmd: list[str], *, check: bool = True, **popen) -> dict:
+    """{"code", "seconds", "cpu", "max_rss_mb", "out", "err"} of `cmd` (its stdout and stderr as text);
+    with `check`, a non-zero exit of `cmd` raises, showing its output."""
     read, write = os.pipe()
     t = time.perf_counter()
     try:
@@ -46,4 +47,6 @@ def run_measured(cmd: list[str], **popen) -> dict:
         raise RuntimeError(f"launcher failed: {done.stdout}{done.stderr}")
     result = json.loads(usage)
     result.update(out=done.stdout, err=done.stderr, wall_with_launcher=time.perf_counter() - t)
+    if check and result["code"] != 0:
+        raise RuntimeError(f"{cmd[0]} exited {result['code']}: {done.stdout}{done.stderr}")
     return result

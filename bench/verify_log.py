@@ -59,7 +59,6 @@ def export(url: str, path: Path) -> tuple[int, int, float]:
 def phase_cli(path: Path, *options: str) -> dict:
     arcreg = str(Path(sys.executable).with_name("arcreg"))
     run = run_measured([arcreg, "verify-log", str(path), "--vkey", builder.SIGNER.vkey, *options])
-    assert run["code"] == 0, run["out"] + run["err"]
     return {**run, "out": run["out"].splitlines()[0]}
 
 

@@ -155,11 +155,15 @@ def _stored_entry(row: Any) -> StoredEntry:
     )
 
 
+def _check_index(v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise RangeError(f"entry indexes must be non-negative integers, not {v!r}")
+
+
 def entries(conn: Any, start: int, end: int) -> list[StoredEntry]:
     """Entries with start <= index < end, in order (fewer if the log ends sooner)."""
-    for v in (start, end):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise RangeError(f"entry indexes must be non-negative integers, not {v!r}")
+    _check_index(start)
+    _check_index(end)
     if end < start:
         raise RangeError(f"end {end} is before start {start}")
     rows = conn.execute(
@@ -172,8 +176,7 @@ def entries(conn: Any, start: int, end: int) -> list[StoredEntry]:
 
 def entry(conn: Any, index: int) -> StoredEntry | None:
     """The entry at `index`, or None if the log is shorter."""
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-        raise RangeError(f"entry indexes must be non-negative integers, not {index!r}")
+    _check_index(index)
     # An equality, not the range of `entries`: PostgreSQL estimates a range
     # over a big log at thousands of rows and plans a parallel scan whose
     # start-up alone is ~5 ms; the primary key answers this in ~0.05 ms.

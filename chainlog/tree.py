@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import merkle
 from .errors import RangeError
@@ -34,8 +35,6 @@ _SQLITE_PAIRS = 400
 
 
 def _pg_fetch_statement() -> Any:
-    from sqlalchemy.dialects.postgresql import ARRAY
-
     keys = sa.func.unnest(sa.bindparam("levels", type_=ARRAY(sa.SmallInteger)),
                           sa.bindparam("indexes", type_=ARRAY(sa.BigInteger))
                           ).table_valued("level", "index").render_derived(name="wanted")
@@ -73,28 +72,33 @@ def _fetch_statement(with_leaves: bool, pairs: int) -> Any:
 
 
 def fetch(conn: Any, ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Hashes of subtrees (level, index) in one query; absent ones are missing from the result."""
+    """Hashes of subtrees (level, index) in one query (SQLite: one per 400 pairs); absent ones are missing
+    from the result."""
     ids = set(ids)
     if not ids:
         return {}
     leaves = [i for level, i in ids if level == 0]
     inner = [(level, i) for level, i in ids if level > 0]
-    if dialect_of(conn) == "postgresql":
-        rows = conn.execute(_PG_FETCH, {"leaves": leaves, "levels": [level for level, _ in inner],
-                                        "indexes": [i for _, i in inner]})
-        return {(row[0], row[1]): bytes(row[2]) for row in rows}
-    got: dict[tuple[int, int], bytes] = {}
+    fetched = _pg_rows if dialect_of(conn) == "postgresql" else _sqlite_rows
+    return {(row[0], row[1]): bytes(row[2]) for row in fetched(conn, leaves, inner)}
+
+
+def _pg_rows(conn: Any, leaves: list[int], inner: list[tuple[int, int]]) -> Iterable[Any]:
+    return conn.execute(_PG_FETCH, {"leaves": leaves, "levels": [level for level, _ in inner],
+                                    "indexes": [i for _, i in inner]})
+
+
+def _sqlite_rows(conn: Any, leaves: list[int], inner: list[tuple[int, int]]) -> Iterable[Any]:
     # SQLite refuses an expression tree deeper than 1,000, i.e. an OR of ~1,000
-    # pairs (a provenance of ~70 entries in a 1M log): ask in chunks.
-    for start in range(0, max(len(inner), 1), _SQLITE_PAIRS):
-        chunk = inner[start:start + _SQLITE_PAIRS]
-        params: dict[str, Any] = {"leaves": leaves} if leaves else {}
+    # pairs (a provenance of ~70 entries in a 1M log): ask in chunks, the
+    # leaves with the first.
+    chunks = [inner[k:k + _SQLITE_PAIRS] for k in range(0, len(inner), _SQLITE_PAIRS)] or [[]]
+    for n, chunk in enumerate(chunks):
+        with_leaves = bool(leaves) and n == 0
+        params: dict[str, Any] = {"leaves": leaves} if with_leaves else {}
         for k, (level, i) in enumerate(chunk):
             params[f"l{k}"], params[f"i{k}"] = level, i
-        rows = conn.execute(_fetch_statement(bool(leaves), len(chunk)), params)
-        got.update(((row[0], row[1]), bytes(row[2])) for row in rows)
-        leaves = []  # with the first chunk only
-    return got
+        yield from conn.execute(_fetch_statement(with_leaves, len(chunk)), params)
 
 
 def range_hashes(conn: Any, ranges: list[tuple[int, int]], size: int, what: str) -> list[bytes]:
