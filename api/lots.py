@@ -95,10 +95,10 @@ class LotOut(ma.Schema):
         return format(lots.eligible_kg(lot), "f")
 
     def _components(self, lot):
-        return {status: {"base_kg": format(b.base_kg, "f"), "sold_kg": format(b.sold_kg, "f"),
-                         "claimed_kg": format(b.claimed_kg, "f"), "used_kg": format(b.used_kg, "f"),
-                         "eligible_kg": format(b.eligible_kg, "f")}
-                for status, b in lots.components(lot).items()}
+        balance = lots.account(lot)
+        return {status: {"base_kg": format(c.mass_kg, "f"), "claimed_kg": format(c.claimed_kg, "f"),
+                         "used_kg": format(c.used_kg, "f"), "eligible_kg": format(balance.eligible_kg(status), "f")}
+                for status, c in balance.components().items()}
 
     def _log(self, lot):
         return {"index": lot.log_index, "leaf_hash": lot.leaf_hash}

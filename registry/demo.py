@@ -66,7 +66,12 @@ def build_demo(engine: Engine, config: Config) -> str:
         trader, trader_actor, _ = member_of("Cascade Trading", "US")
         brand, brand_actor, brand_token = member_of("Northwind Packaging", "US")
 
-        processed = today - timedelta(days=30)
+        # Processed a month ago, but inside this year: the lot's processing year picks its determination
+        # (R-A8), and the demo records this year's; its sales follow within days, never after today.
+        processed = max(today - timedelta(days=30), date(today.year, 1, 1))
+
+        def after(days: int) -> date:
+            return min(processed + timedelta(days=days), today)
 
         def lot(actor, plant, certificate, reference, code, tonnes, **extra):
             registered = lots.register_lot(
@@ -81,12 +86,12 @@ def build_demo(engine: Engine, config: Config) -> str:
                 **extra)
             return registered
 
-        pp = lot(lakes_actor, lakes_plant, "RMS-NSF-00234", "GL-2026-PP-001", "PC_P3.1.9", 500)
-        lots.add_disposition(uow, lakes_actor, pp.id, kind="sale", on=processed + timedelta(days=5),
+        pp = lot(lakes_actor, lakes_plant, "RMS-NSF-00234", f"GL-{today.year}-PP-001", "PC_P3.1.9", 500)
+        lots.add_disposition(uow, lakes_actor, pp.id, kind="sale", on=after(5),
                              counterparty="Molder Inc", mass=_tonnes(400), claim="RMS 50% PC MB")
         peq = lot(prairie_actor, prairie_plant, "RMS-NSF-00311", "PP-PYRO-17", "PC_P2.1.1", 1000,
                   lhv_mj_per_kg=Decimal("42.0"), transformation="chemical")
-        lots.add_disposition(uow, prairie_actor, peq.id, kind="consumption", on=processed + timedelta(days=3),
+        lots.add_disposition(uow, prairie_actor, peq.id, kind="consumption", on=after(3),
                              counterparty="own cracker", mass=_tonnes(1000))
 
         pp_block = generation.generate(uow, lakes_actor, lot_id=pp.id, mass=_tonnes(150))
@@ -97,7 +102,7 @@ def build_demo(engine: Engine, config: Config) -> str:
                                       quantity=Decimal("60"), to_participant_id=brand.id)
         retirements.retire(uow, brand_actor, serial=to_brand.moved.serial, quantity=Decimal("40"),
                            beneficiary="Northwind Packaging", claim_type="general",
-                           reporting_year=today.year, statement="40 t of post-consumer PP in our 2026 trays")
+                           reporting_year=today.year, statement=f"40 t of post-consumer PP in our {today.year} trays")
         uow.commit()
     return (f"Demo administrator token: {admin_token.token}\n"
             f"Demo brand (Northwind Packaging) token: {brand_token}")

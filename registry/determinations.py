@@ -3,11 +3,13 @@ generation (R-A2–R-A7). The tests themselves are pure: registry.additionality.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from sqlmodel import or_, select
+from sqlmodel import func, select
 
 from registry import additionality
+from registry.additionality import ceiling
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork, for_update, get_for_update
 from registry.errors import NotFound, RuleViolation
@@ -15,6 +17,7 @@ from registry.facilities import get_facility, get_line
 from registry.journal import record
 from registry.jsonable import jsonable
 from registry.models import Determination, Lot, ProductionLine
+from registry.sqltypes import Milli
 
 CURRENT, SUPERSEDED, WITHDRAWN = "current", "superseded", "withdrawn"
 
@@ -67,6 +70,7 @@ def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, cer
     facility = get_facility(uow, actor, facility_id)
     line: ProductionLine | None = get_line(uow, facility, line_id) if line_id is not None else None
     lines = uow.session.exec(select(ProductionLine.id).where(ProductionLine.facility_id == facility.id))
+    ceiling.require_volume_within_capacity(newness, (line or facility).capacity_kg)  # R-A9
     newness_record = jsonable(newness)
     inputs = additionality.DeterminationInput(
         certification_year=certification_year,
@@ -130,21 +134,43 @@ def get_determination(uow: UnitOfWork, actor: Actor | None, determination_id: in
     return determination
 
 
-def covering_determination(uow: UnitOfWork, lot: Lot, year: int) -> Determination:
-    """R-A2, R-G1: the current determination for the lot's line (or its whole
-    facility) and this year, locked for the usage update."""
+def applicable_determinations(uow: UnitOfWork, lot: Lot, year: int) -> tuple[Determination, list[Determination]]:
+    """R-A2, R-A8: the current determinations of the lot's facility for ``year``
+    (the year the lot was processed), locked for the usage update: the one that
+    covers the lot (its line's own, else its facility's), and all of them (for
+    the R-A9 ceiling)."""
     query = select(Determination).where(
         Determination.facility_id == lot.facility_id, Determination.certification_year == year,
-        Determination.status == CURRENT,
-        or_(Determination.line_id == lot.line_id, Determination.line_id.is_(None)))
-    candidates = list(uow.session.exec(for_update(query)))
+        Determination.status == CURRENT).order_by(Determination.id)
+    current = list(uow.session.exec(for_update(query)))
     # A line's own determination is more specific than its facility's.
-    candidates.sort(key=lambda d: d.line_id is None)
-    if not candidates:
-        raise RuleViolation(f"no additionality determination covers the lot's facility for {year}",
-                            code="not_additional", rule="R-A2")
-    determination = candidates[0]
-    if determination.outcome != additionality.ADDITIONAL:
+    covering = next((d for d in current if d.line_id is not None and d.line_id == lot.line_id), None) \
+        or next((d for d in current if d.line_id is None), None)
+    if covering is None:
+        raise RuleViolation(f"no additionality determination covers the lot's facility for {year}, the year "
+                            "it was processed", code="not_additional", rule="R-A2")
+    if covering.outcome != additionality.ADDITIONAL:
         raise RuleViolation(f"the facility is not additional for {year}: "
-                            + "; ".join(determination.reasons), code="not_additional", rule="R-A3")
-    return determination
+                            + "; ".join(covering.reasons), code="not_additional", rule="R-A3")
+    return covering, current
+
+
+def used_kg(uow: UnitOfWork, facility_id: int, year: int, line_id: int | None = None) -> Decimal:
+    """R-A9: base mass already used for ARCs from the lots a facility (or one of
+    its lines) processed in ``year``, under whatever determination: derived from
+    the lots, so no determination's own record can reset it."""
+    query = select(func.sum(Lot.used_kg, type_=Milli())).where(
+        Lot.facility_id == facility_id, Lot.processed_on >= date(year, 1, 1), Lot.processed_on <= date(year, 12, 31))
+    if line_id is not None:
+        query = query.where(Lot.line_id == line_id)
+    return uow.session.exec(query).one() or Decimal("0.000")
+
+
+def require_within_ceilings(uow: UnitOfWork, lot: Lot, base_kg: Decimal, covering: Determination,
+                            current: list[Determination], year: int) -> None:
+    """R-A2, R-A9 (registry.additionality.ceiling) on the facility's usage for the year."""
+    line_used = used_kg(uow, lot.facility_id, year, covering.line_id) if covering.line_id is not None else None
+    ceiling.require_within_ceilings(
+        base_kg, year=year, covering_line=covering.line_id, covering_eligible_kg=covering.eligible_kg,
+        facility_used_kg=used_kg(uow, lot.facility_id, year), line_used_kg=line_used,
+        current=[(d.line_id, d.outcome == additionality.ADDITIONAL, d.eligible_kg) for d in current])

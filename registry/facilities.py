@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from sqlmodel import select
+
 from registry.actors import Actor, require_acts_for
 from registry.countries import parse_country
 from registry.db import UnitOfWork
-from registry.errors import InvalidInput, NotFound
+from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.models import Facility, ProductionLine
 from registry.participants import get_participant
@@ -56,12 +60,25 @@ def register_facility(uow: UnitOfWork, actor: Actor, *, participant_id: int, nam
     return facility
 
 
+def _require_lines_within_capacity(uow: UnitOfWork, facility: Facility, capacity_kg: Decimal) -> None:
+    """R-A9: a line is part of its facility: its capacity, and the sum of the
+    facility's line capacities, never exceed the facility's capacity, so line
+    determinations cannot stack volume the facility does not have."""
+    lines = uow.session.exec(select(ProductionLine.capacity_kg).where(ProductionLine.facility_id == facility.id))
+    total = sum(lines, Decimal("0.000")) + capacity_kg
+    if total > facility.capacity_kg:
+        raise RuleViolation(
+            f"the facility's lines would have {total} kg per year of capacity, more than the facility's "
+            f"{facility.capacity_kg} kg", field="capacity", code="exceeds_capacity", rule="R-A9")
+
+
 def register_line(uow: UnitOfWork, actor: Actor, facility_id: int, *, name: str,
                   capacity: Mass) -> ProductionLine:
     facility = get_facility(uow, actor, facility_id)
     require_acts_for(actor, facility.participant_id)
     if not capacity:
         raise InvalidInput("capacity must be positive", field="capacity", code="must_be_positive")
+    _require_lines_within_capacity(uow, facility, capacity.kg)
     line = ProductionLine(facility_id=facility.id, name=name.strip(), capacity_kg=capacity.kg,
                           created_at=uow.clock.now())
     uow.session.add(line)

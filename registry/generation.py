@@ -15,12 +15,13 @@ from sqlmodel import select
 from registry import classification
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
-from registry.db import UnitOfWork
-from registry.determinations import covering_determination
+from registry.db import UnitOfWork, get_for_update
+from registry.additionality import ceiling
+from registry.determinations import applicable_determinations, require_within_ceilings
 from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
-from registry.lots import components, get_lot
-from registry.models import Block, Lot, RmsCertificate
+from registry.lots import account, get_lot
+from registry.models import Block, Facility, Lot, RmsCertificate
 from registry.participants import get_participant, require_active
 from registry.rms_certificates import is_valid_on
 from registry.units import Mass
@@ -48,7 +49,7 @@ def _require_recent(lot: Lot, today: date) -> None:
 
 
 def _component(lot: Lot, requested: str | None) -> str:
-    parts = components(lot)
+    parts = account(lot).components()
     if requested is None:
         if len(parts) > 1:
             raise InvalidInput("a split lot generates per component: name PC or PI",
@@ -72,35 +73,37 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
     material = classification.parse_material_code(lot.material_code)
     arc_type = classification.arc_type(material)  # R-K2: refuses P1, P4, P5
     status = _component(lot, component)
-    balance = components(lot)[status]
+    before = account(lot)
+    eligible = before.eligible_kg(status)
 
-    base_kg = balance.eligible_kg if mass is None else mass.kg
+    base_kg = eligible if mass is None else mass.kg
     if base_kg <= 0:
         raise RuleViolation("the lot has no ARC-eligible mass left", code="lot_over_allocated",
                             rule="R-B4")
-    if base_kg > balance.eligible_kg:
-        # R-B4, RMS 8.3.4.3: generated only once, never beyond sold − claimed − used.
-        raise RuleViolation(f"requested {base_kg} kg but only {balance.eligible_kg} kg of the lot "
+    if base_kg > eligible:
+        # R-B4, RMS 8.3.4.3: generated only once, never beyond sold − claimed − used, per component.
+        raise RuleViolation(f"requested {base_kg} kg but only {eligible} kg of the lot "
                             "are ARC-eligible", field="mass", code="lot_over_allocated", rule="R-B4")
 
-    determination = covering_determination(uow, lot, today.year)
+    # R-A8: the determination of the year the lot was processed, and only output made after its basis.
+    year_processed = lot.processed_on.year
+    get_for_update(uow.session, Facility, lot.facility_id)  # R-A9: one generation at a time per facility
+    determination, current = applicable_determinations(uow, lot, year_processed)
+    ceiling.require_new_output(lot.processed_on, determination.record["newness"])
     if determination.pc_only and status != "PC":
         # P7.2.5.2: during the phase-out only post-consumer material generates.
         raise RuleViolation("the phase-out exemption covers post-consumer material only",
                             code="phase_out_pc_only", rule="R-A5")
-    left = determination.eligible_kg - determination.used_kg
-    if base_kg > left:
-        raise RuleViolation(f"the additionality determination has {left} kg of eligible volume "
-                            f"left for {today.year}", field="mass", code="eligible_volume_exceeded",
-                            rule="R-A2")
+    require_within_ceilings(uow, lot, base_kg, determination, current, year_processed)
 
     quantity = classification.generation_quantity(
-        material, used_before_kg=balance.used_kg, mass_kg=base_kg,
+        material, used_before_kg=before.components()[status].used_kg, mass_kg=base_kg,
         non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
 
     lot.used_kg += base_kg
     if status == "PC" and lot.pc_kg is not None:
         lot.used_pc_kg += base_kg
+    account(lot).require_invariants(field="mass")  # R-B4: the invariants hold after the write too
     if lot.used_kg == lot.mass_kg:
         lot.disclaimer_required = True  # R-B5, RMS 8.3.4.5
     determination.used_kg += base_kg

@@ -7,9 +7,8 @@ every block's lineage starts (R-B6, R-L2b).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from sqlmodel import select
 
@@ -19,57 +18,25 @@ from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from registry.facilities import get_facility, get_line
 from registry.journal import record
+from registry.lot_account import LotAccount
 from registry.models import Disposition, Lot, RmsCertificate
 from registry.rms_certificates import get_certificate, is_valid_on
-from registry.units import MILLI, Mass, exact_arithmetic, round_half_up
+from registry.units import Mass, exact_arithmetic, round_half_up
 
 TRANSFORMATIONS = ("physical", "chemical")
 DISPOSITION_KINDS = ("sale", "consumption")
 
 
-@dataclass(frozen=True)
-class Balance:
-    """R-B4 for one recycled-status component of a lot."""
-
-    status: str
-    base_kg: Decimal
-    sold_kg: Decimal
-    claimed_kg: Decimal
-    used_kg: Decimal
-
-    @property
-    def eligible_kg(self) -> Decimal:
-        return claims.arc_eligible_mass(self.sold_kg, self.claimed_kg, self.used_kg)
-
-
-def components(lot: Lot) -> dict[str, Balance]:
-    """Each component's share of the lot's sales, claims and ARC use.
-
-    For a split lot (R-B2) sales are shared in proportion to the documented
-    PC and PI masses (rounded down for PC, so the shares never exceed the
-    whole), claims follow the claim's PC designation, and use is tracked per
-    component.
-    """
-    if lot.pc_kg is None:
-        return {lot.recycled_status: Balance(lot.recycled_status, lot.mass_kg, lot.sold_kg,
-                                             lot.claimed_kg, lot.used_kg)}
-    pi_kg = lot.mass_kg - lot.pc_kg
-    sold_pc = _share_down(lot.sold_kg, lot.pc_kg, lot.mass_kg)
-    return {
-        "PC": Balance("PC", lot.pc_kg, sold_pc, lot.claimed_pc_kg, lot.used_pc_kg),
-        "PI": Balance("PI", pi_kg, lot.sold_kg - sold_pc, lot.claimed_kg - lot.claimed_pc_kg,
-                      lot.used_kg - lot.used_pc_kg),
-    }
-
-
-def _share_down(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
-    """total × part ÷ whole, rounded down to the gram: never more than its share."""
-    with exact_arithmetic():
-        return (total * part / whole).quantize(MILLI, rounding=ROUND_DOWN)
+def account(lot: Lot) -> LotAccount:
+    """The lot's R-B4 account (registry.lot_account): sold, claimed and used, per component."""
+    return LotAccount(status=lot.recycled_status, mass_kg=lot.mass_kg, pc_kg=lot.pc_kg, sold_kg=lot.sold_kg,
+                      claimed_kg=lot.claimed_kg, claimed_pc_kg=lot.claimed_pc_kg, used_kg=lot.used_kg,
+                      used_pc_kg=lot.used_pc_kg)
 
 
 def eligible_kg(lot: Lot) -> Decimal:
-    return sum((b.eligible_kg for b in components(lot).values()), Decimal("0.000"))
+    """Base mass the lot can still back with ARCs, all components together (R-B4)."""
+    return account(lot).total_eligible_kg()
 
 
 def lot_payload(lot: Lot, certificate_number: str) -> dict:
@@ -249,10 +216,8 @@ def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on
     lot.sold_kg += mass.kg
     lot.claimed_kg += claimed_kg
     lot.claimed_pc_kg += claimed_pc_kg
-    if any(b.eligible_kg < 0 for b in components(lot).values()):
-        # R-B4: claims on sales and ARCs may never count the same mass twice.
-        raise RuleViolation("this claim would count mass already used for ARCs",
-                            field="claim", code="double_counting", rule="R-B4")
+    # R-B2, R-B4: claims on sales and ARCs never count the same mass twice, per component.
+    account(lot).require_invariants(field="claim" if claim is not None else "mass")
     uow.session.add(disposition)
     uow.flush()
     ref = record(uow, "lot.disposition", actor, {

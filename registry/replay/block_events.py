@@ -3,9 +3,14 @@ R-G2, R-R1, R-E1, R-E4, R-E5): each must be possible in the replayed state."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from registry.replay.state import BLOCK_FIELDS, State, block_record, dec, fail
+from registry import classification
+from registry.additionality import ceiling
+from registry.errors import RegistryError
+from registry.replay.registry_events import lot_account
+from registry.replay.state import BLOCK_FIELDS, ZERO, State, block_record, broken, dec, fail
 
 _MILLI = Decimal("0.001")
 _CARRIED = ("arc_code", "arc_type", "recycled_status", "generator", "lot", "lot_reference", "generation_year")
@@ -43,6 +48,56 @@ def _set(s: State, block: dict, i: int, leaf: str | None, determination) -> None
     s.blocks[block["serial"]] = block
 
 
+def _check_derived(i: int, b: dict, lot: dict) -> None:
+    """R-L7c, R-K2, R-K4, R-K5: the block's ARC code and quantity follow from the
+    lot's logged material code, mass, non-plastic fraction and LHV."""
+    try:
+        material = classification.parse_material_code(lot["material_code"])
+        arc_type = classification.arc_type(material)
+        status = b["recycled_status"]
+        statuses = {lot["recycled_status"]} if lot["pc_kg"] is None else {"PC", "PI"}
+        if status not in statuses:
+            raise fail(i, f"R-B2: block {b['serial']}: lot {b['lot']} has no {status} component")
+        used_before = lot["used_pc_kg"] if status == "PC" and lot["pc_kg"] is not None else (
+            lot["used_kg"] - lot["used_pc_kg"] if lot["pc_kg"] is not None else lot["used_kg"])
+        quantity = classification.generation_quantity(
+            material, used_before_kg=used_before, mass_kg=b["base_kg"],
+            non_plastic_fraction=lot["non_plastic_fraction"], lhv_mj_per_kg=lot["lhv_mj_per_kg"])
+        code = classification.arc_code(classification.parse_status(status), arc_type)
+    except RegistryError as error:
+        raise broken(i, error) from None
+    except ValueError as error:
+        raise fail(i, f"R-K4: block {b['serial']}: {error}") from None
+    if (b["arc_code"], b["arc_type"], b["quantity"]) != (code, arc_type, quantity):
+        raise fail(i, f"R-K2/R-K4: block {b['serial']}: {b['quantity']} {b['arc_code']} from lot {b['lot']}, whose "
+                      f"logged material gives {quantity} {code}")
+
+
+def _check_additionality(s: State, i: int, b: dict, lot: dict, det: dict, did) -> None:
+    """R-A2, R-A8, R-A9 as generation checks them: the determination is the
+    current one of the lot's processing year that covers its line or facility,
+    the lot is new output, and the year's ceilings hold."""
+    year = lot["year"]
+    covering = s.current_determinations.get((lot["facility"], lot["line"], year)) if lot["line"] is not None \
+        else None
+    covering = covering or s.current_determinations.get((lot["facility"], None, year))
+    if covering != did:
+        raise fail(i, f"R-A8: block {b['serial']}: determination {did} does not cover lot {b['lot']} "
+                      f"(facility {lot['facility']}, line {lot['line']}, processed in {year})")
+    if det["outcome"] != "additional":
+        raise fail(i, f"R-A3: block {b['serial']}: determination {did} is not additional")
+    if det.get("pc_only") and b["recycled_status"] != "PC":
+        raise fail(i, f"R-A5: block {b['serial']}: the phase-out exemption covers post-consumer material only")
+    ceiling.require_new_output(date.fromisoformat(lot["processed_on"]), det["newness"])
+    current = [s.determinations[d] for (f, _line, y), d in s.current_determinations.items()
+               if f == lot["facility"] and y == year]
+    ceiling.require_within_ceilings(
+        b["base_kg"], year=year, covering_line=det["line"], covering_eligible_kg=det["eligible_kg"],
+        facility_used_kg=s.used.get((lot["facility"], None, year), ZERO),
+        line_used_kg=s.used.get((lot["facility"], det["line"], year), ZERO),
+        current=[(d["line"], d["outcome"] == "additional", d["eligible_kg"]) for d in current])
+
+
 def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     b = block_record(i, p)
     serial = b["serial"]
@@ -61,16 +116,24 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     det = s.determinations.get(p.get("determination"))
     if det is None or det["status"] != "current":
         raise fail(i, f"block {serial}: determination {p.get('determination')} is not current")
+    _check_derived(i, b, lot)
+    try:
+        _check_additionality(s, i, b, lot, det, p["determination"])
+    except RegistryError as error:
+        raise broken(i, error) from None
     base = b["base_kg"]
     lot["used_kg"] += base
     if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
         lot["used_pc_kg"] += base
     lot["disclaimer_required"] = lot["disclaimer_required"] or lot["used_kg"] == lot["mass_kg"]  # R-B5
     det["used_kg"] += base
-    if lot["used_kg"] + lot["claimed_kg"] > lot["sold_kg"]:  # R-B4
-        raise fail(i, f"lot {b['lot']}: ARCs for {lot['used_kg']} kg exceed its eligible mass")
+    for scope in ((lot["facility"], None, lot["year"]), (lot["facility"], lot["line"], lot["year"])):
+        s.used[scope] = s.used.get(scope, ZERO) + base
+    found = lot_account(lot).violations()
+    if found:  # R-B2, R-B4: claims and ARCs never count the same mass twice, per component
+        raise fail(i, f"R-B4: lot {b['lot']}: " + "; ".join(found))
     if det["used_kg"] > det["eligible_kg"]:  # R-A2
-        raise fail(i, f"determination {p['determination']}: {det['used_kg']} kg used of {det['eligible_kg']}")
+        raise fail(i, f"R-A2: determination {p['determination']}: {det['used_kg']} kg used of {det['eligible_kg']}")
     if dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
             p.get("disclaimer_required") is not lot["disclaimer_required"]:
         raise fail(i, f"lot {b['lot']}: the entry says used {p.get('lot_used_kg')}, replay gives {lot['used_kg']}")
@@ -152,6 +215,8 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
         if det is None:
             raise fail(i, f"{kind}: determination {p.get('determination')} is unknown")
         det["used_kg"] -= block["base_kg"]
+        for scope in ((lot["facility"], None, lot["year"]), (lot["facility"], lot["line"], lot["year"])):
+            s.used[scope] = s.used.get(scope, ZERO) - block["base_kg"]
         if lot["used_kg"] < 0 or det["used_kg"] < 0 or \
                 dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
                 dec(i, p.get("determination_used_kg"), "determination_used_kg") != det["used_kg"]:

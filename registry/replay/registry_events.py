@@ -3,7 +3,15 @@ participants, RMS certificates, facilities, determinations, lots."""
 
 from __future__ import annotations
 
+from registry.lot_account import LotAccount
 from registry.replay.state import ZERO, State, dec, fail
+
+
+def lot_account(row: dict) -> LotAccount:
+    """The replayed lot's R-B4 account: the same arithmetic the service checks."""
+    return LotAccount(status=row["recycled_status"], mass_kg=row["mass_kg"], pc_kg=row["pc_kg"],
+                      sold_kg=row["sold_kg"], claimed_kg=row["claimed_kg"], claimed_pc_kg=row["claimed_pc_kg"],
+                      used_kg=row["used_kg"], used_pc_kg=row["used_pc_kg"])
 
 
 def _get(index: int, table: dict, key, what: str) -> dict:
@@ -57,11 +65,17 @@ def facility(s: State, i: int, kind: str, p: dict) -> None:
     if kind == "facility.registered":
         _new(i, s.facilities, fid, "facility")
         _get(i, s.participants, p.get("participant"), "participant")
-        s.facilities[fid] = {"participant": p.get("participant"), "name": p.get("name")}
+        s.facilities[fid] = {"participant": p.get("participant"), "name": p.get("name"),
+                             "capacity_kg": dec(i, p.get("capacity_kg"), "capacity_kg"), "lines_kg": ZERO}
     else:
-        _get(i, s.facilities, fid, "facility")
+        row = _get(i, s.facilities, fid, "facility")
         _new(i, s.lines, p.get("line"), "production line")
-        s.lines[p.get("line")] = {"facility": fid, "capacity_kg": dec(i, p.get("capacity_kg"), "capacity_kg")}
+        capacity = dec(i, p.get("capacity_kg"), "capacity_kg")
+        row["lines_kg"] = row.get("lines_kg", ZERO) + capacity
+        if row["lines_kg"] > row["capacity_kg"]:  # R-A9: lines are parts of their facility
+            raise fail(i, f"R-A9: facility {fid}: its lines have {row['lines_kg']} kg per year of capacity, "
+                          f"more than its {row['capacity_kg']} kg")
+        s.lines[p.get("line")] = {"facility": fid, "capacity_kg": capacity}
 
 
 def determination(s: State, i: int, kind: str, p: dict) -> None:
@@ -71,6 +85,7 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
         if d["status"] != "current":
             raise fail(i, f"determination {did} is {d['status']}, not current")
         d["status"] = "withdrawn"
+        s.current_determinations.pop((d.get("facility"), d.get("line"), d.get("year")), None)
         return
     _new(i, s.determinations, did, "determination")
     _get(i, s.facilities, p.get("facility"), "facility")
@@ -85,7 +100,10 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
     if used != inherited:  # the eligible volume is the facility's, not the paper's
         raise fail(i, f"determination {did} starts with used_kg {used}, expected {inherited}")
     s.determinations[did] = {"status": "current", "outcome": p.get("outcome"),
-                             "eligible_kg": dec(i, p.get("eligible_kg"), "eligible_kg"), "used_kg": used}
+                             "eligible_kg": dec(i, p.get("eligible_kg"), "eligible_kg"), "used_kg": used,
+                             "facility": p.get("facility"), "line": p.get("line"), "year": p.get("year"),
+                             "pc_only": p.get("pc_only"), "newness": (p.get("record") or {}).get("newness") or {}}
+    s.current_determinations[(p.get("facility"), p.get("line"), p.get("year"))] = did
 
 
 def lot(s: State, i: int, kind: str, p: dict) -> None:
@@ -96,7 +114,14 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         if _get(i, s.facilities, p.get("facility"), "facility")["participant"] != p.get("generator"):
             raise fail(i, f"lot {lid}: facility {p.get('facility')} is not the generator's")
         mass = dec(i, p.get("mass_kg"), "mass_kg")
+        processed_on = p["processed_on"]
         s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
+                       "facility": p.get("facility"), "line": p.get("line"), "processed_on": processed_on,
+                       "year": int(processed_on[:4]), "material_code": p.get("material_code"),
+                       "recycled_status": p.get("recycled_status"),
+                       "non_plastic_fraction": dec(i, p.get("non_plastic_fraction"), "non_plastic_fraction"),
+                       "lhv_mj_per_kg": None if p.get("lhv_mj_per_kg") is None else dec(
+                           i, p["lhv_mj_per_kg"], "lhv_mj_per_kg"),
                        "pc_kg": None if p.get("pc_kg") is None else dec(i, p["pc_kg"], "pc_kg"),
                        "sold_kg": ZERO, "claimed_kg": ZERO, "claimed_pc_kg": ZERO, "used_kg": ZERO,
                        "used_pc_kg": ZERO, "disclaimer_required": False, "link": None}
@@ -114,7 +139,8 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
     row["sold_kg"] += mass
     row["claimed_kg"] += claimed
     row["claimed_pc_kg"] += claimed_pc
-    if row["claimed_kg"] + row["used_kg"] > row["sold_kg"]:  # R-B4: no double counting
-        raise fail(i, f"lot {lid}: claims and ARCs count the same mass twice")
+    found = lot_account(row).violations()
+    if found:  # R-B2, R-B4: no double counting, per component
+        raise fail(i, f"R-B4: lot {lid}: " + "; ".join(found))
     s.dispositions[p.get("disposition")] = {"lot": lid, "mass_kg": mass, "claimed_kg": claimed,
                                             "claimed_pc_kg": claimed_pc}

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from chainlog.errors import VerificationError
+from registry.errors import RegistryError
 from registry.replay.scratch import CACHE_RECORDS, ScratchDb
 
 ZERO = Decimal("0.000")
@@ -30,6 +31,12 @@ DECIMAL_FIELDS = frozenset(("quantity", "base_kg"))
 def fail(index: int, message: str) -> VerificationError:
     """The log records something its own earlier entries make impossible."""
     return VerificationError(message, kind="replay_inconsistent", index=index)
+
+
+def broken(index: int, error: RegistryError) -> VerificationError:
+    """The log records a write that a rule of the registry refuses (R-L7c):
+    name the entry, the rule and why."""
+    return fail(index, f"{error.rule or error.code}: {error.detail}")
 
 
 def dec(index: int, value: Any, what: str) -> Decimal:
@@ -82,6 +89,10 @@ class State:
         self.retirements = self.db.map("retirements")
         # (generator, year) -> highest serial unit issued (R-G2: ranges never overlap); a few keys
         self.serial_high: dict[tuple[int, int], int] = {}
+        # R-A9, a few keys each: (facility, line or None, year) -> the current determination's id, and
+        # (facility, line or None, year) -> base mass used for ARCs from the lots processed there that year
+        self.current_determinations: dict[tuple[int, int | None, int], int] = {}
+        self.used: dict[tuple[int, int | None, int], Decimal] = {}
         self.entries = 0
 
     def trim(self) -> None:

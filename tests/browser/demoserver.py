@@ -23,7 +23,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WITNESS = "auditor.example/witness"
-RETIRED = "PC_P_PP_ARC-2026-1-000000000001-000000040000"
+# The demo is built and served on a pinned clock (R-U5): its serials, years and dates are the same
+# whatever the day the tests run (a wall-clock demo turned these tests red on 1 January).
+DEMO_CLOCK = "2026-03-02T09:30:00Z"
+DEMO_YEAR = int(DEMO_CLOCK[:4])
+RETIRED = f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000000001-000000040000"
 
 
 def _arcreg(*args: str, cwd: Path, env: dict) -> str:
@@ -39,10 +43,11 @@ def demo_server(directory: Path, *, witness: bool = True):
     """Yield (base URL, administrator token) of a served demo registry."""
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(directory / 'demo.db').resolve()}"
-    env = {"ARCREG_DATABASE_URL": url, "ARCREG_SIGNING_KEY_FILE": str((directory / "signing-key.pem").resolve())}
+    env = {"ARCREG_DATABASE_URL": url, "ARCREG_SIGNING_KEY_FILE": str((directory / "signing-key.pem").resolve()),
+           "ARCREG_CLOCK": DEMO_CLOCK}
     engine = make_engine(url)
     upgrade(engine)
-    summary = build_demo(engine, Config(database_url=url))
+    summary = build_demo(engine, Config(database_url=url, clock=DEMO_CLOCK))
     engine.dispose()
     admin = re.findall(r"arc_[A-Za-z0-9_-]+", summary)[0]
     with serving(directory, env, workers=1, log_path=directory / "serve.log") as (base, _process):

@@ -11,12 +11,13 @@ import subprocess
 
 import pytest
 
-from tests.browser.demoserver import RETIRED
+from tests.browser.demoserver import DEMO_YEAR, RETIRED
 from tests.serverproc import ARCREG, call, clean_env
 
-pytestmark = pytest.mark.slow
+# The served demo pins its clock, but the server, its daily jobs and Chromium run on the real one.
+pytestmark = [pytest.mark.slow, pytest.mark.wallclock]
 
-PARENT = "PC_P_PP_ARC-2026-1-000000000001-000000100000"
+PARENT = f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000000001-000000100000"
 VERDICT = "#verify-result[data-state=pass], #verify-result[data-state=fail], #verify-result[data-state=unsupported]"
 
 
@@ -29,7 +30,7 @@ def _verify(page) -> tuple[str, str]:
 def test_look_up_a_serial_follow_its_lineage_and_verify(page, server):
     base, _ = server
     page.goto(f"{base}/")
-    page.fill("#serial", "PC_P_PP_ARC-2026-1-000000000007")  # one unit inside the retired block's range
+    page.fill("#serial", f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000000007")  # one unit inside the retired block's range
     page.click("form.lookup button[type=submit]")
     page.wait_for_url(f"{base}/certificates/{RETIRED}")
     assert RETIRED in page.inner_text("h1")
@@ -93,7 +94,7 @@ def test_open_a_retirement_statement_and_download_its_proof(page, server, tmp_pa
     page.wait_for_url(f"{base}/retirements/1")
     assert page.inner_text("h1") == "40.000 PC_P_PP_ARC certificates retired for Northwind Packaging"
     main = page.inner_text("main")
-    for expected in ("Beneficiary", "Serial range", RETIRED, "Base material lot", "GL-2026-PP-001",
+    for expected in ("Beneficiary", "Serial range", RETIRED, "Base material lot", f"GL-{DEMO_YEAR}-PP-001",
                      "Retirement date", "Chain-log proof", "Log entry"):
         assert expected in main, expected
     assert page.get_by_role("button", name="Print this statement").is_visible()  # shown by the script
@@ -118,7 +119,7 @@ def test_pages_read_without_javascript(browser, server):
         page.goto(f"{base}/certificates?serial={RETIRED}")
         assert "Retired" in page.inner_text("ol.timeline")
         assert page.locator("noscript").count() == 1
-        page.goto(f"{base}/retirements?year=2026&arc_type=PP")
+        page.goto(f"{base}/retirements?year={DEMO_YEAR}&arc_type=PP")
         assert "Northwind Packaging" in page.inner_text("table")
     finally:
         context.close()

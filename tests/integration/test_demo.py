@@ -14,8 +14,12 @@ from registry.models import Block, Participant, Retirement
 from tests.serverproc import ARCREG, call, clean_env, free_port, wait_for
 
 
-def test_demo_builds_a_realistic_registry(engine, db_url):
-    summary = build_demo(engine, Config(database_url=db_url, clock="2026-06-01T12:00:00Z"))
+# `arcreg demo` runs on the wall clock: it must build on any day, the year's first and last and a leap day
+# included (R-U5; a demo built on 1 January once failed).
+@pytest.mark.parametrize("clock", ["2026-06-01T12:00:00Z", "2026-12-31T23:59:59Z", "2027-01-01T00:00:00Z",
+                                   "2027-01-15T08:00:00Z", "2028-02-29T12:00:00Z"])
+def test_demo_builds_a_realistic_registry(engine, db_url, clock):
+    summary = build_demo(engine, Config(database_url=db_url, clock=clock))
     assert summary.count("arc_") == 2  # admin and brand tokens
     with session_factory(engine)() as session:
         assert session.exec(select(func.count()).select_from(Participant)).one() == 4
@@ -25,6 +29,7 @@ def test_demo_builds_a_realistic_registry(engine, db_url):
 
 
 @pytest.mark.slow
+@pytest.mark.wallclock
 def test_arcreg_demo_serves_the_demo(tmp_path):
     port = free_port()
     process = subprocess.Popen([ARCREG, "demo", "--port", str(port)], cwd=tmp_path, env=clean_env(),

@@ -181,6 +181,7 @@ def test_the_app_factory_starts_no_scheduler(app):
     assert not any(thread.name == "APScheduler" for thread in threading.enumerate())
 
 
+@pytest.mark.wallclock  # APScheduler plans the next run on the real clock
 def test_scheduler_catches_up_at_start_and_then_fires_at_midnight_utc(app, driver, engine, clock):
     block = _block(driver, driver.generator())
     clock.set(FIRST_DAY_AFTER)

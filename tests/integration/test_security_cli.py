@@ -19,6 +19,9 @@ from registry.identity import hash_token
 from tests.api.conftest import NOW
 from tests.serverproc import ARCREG, call, clean_env, free_port, serving
 
+# A served registry on the real clock (no ARCREG_CLOCK).
+pytestmark = pytest.mark.wallclock
+
 
 def run(*args, cwd, env=None, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run([ARCREG, *args], check=False, cwd=cwd, env=clean_env(**(env or {})), capture_output=True,

@@ -13,6 +13,9 @@ from chainlog.keys import parse_vkey
 from chainlog.note import parse_note
 from tests.serverproc import ARCREG, call, clean_env, serving
 
+# A served registry on the real clock (no ARCREG_CLOCK): the witness and the server read today.
+pytestmark = pytest.mark.wallclock
+
 NAME = "auditor.example/w1"
 
 
