@@ -23,6 +23,7 @@ from registry.journal import LogRef, record
 from registry.lots import account, get_lot
 from registry.models import Block, Facility, Lot, RmsCertificate
 from registry.participants import get_participant, require_active
+from registry.removal import require_registered_generator
 from registry.rms_certificates import is_valid_on
 from registry.units import Mass
 from registry.use_period import use_period_end
@@ -68,6 +69,7 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
     require_acts_for(actor, lot.generator_id)
     generator = get_participant(uow, lot.generator_id)
     require_active(generator, "generator")
+    require_registered_generator(generator)  # R-E4
     _require_generator_certified(uow, generator.id, today)
     _require_recent(lot, today)
     material = classification.parse_material_code(lot.material_code)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from registry import certification, claims, classification
+from registry import certification, claims, classification, lot_rules, scope
 from registry.actors import Actor, require_acts_for
 from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
@@ -20,6 +20,7 @@ from registry.facilities import get_facility, get_line
 from registry.journal import record
 from registry.lot_account import LotAccount
 from registry.models import Disposition, Lot, RmsCertificate
+from registry.names import check_name
 from registry.rms_certificates import get_certificate, is_valid_on
 from registry.units import Mass, exact_arithmetic, round_half_up
 
@@ -115,6 +116,7 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
                  evidence: list[dict] = ()) -> Lot:
     facility = get_facility(uow, actor, facility_id)
     require_acts_for(actor, facility.participant_id)
+    scope.require_may_register(uow, facility.participant_id)  # R-X10: not while suspended
     if line_id is not None:
         get_line(uow, facility, line_id)
     material = classification.parse_material_code(material_code)
@@ -129,7 +131,11 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
         raise InvalidInput("processed_on is in the future", field="processed_on",
                            code="date_in_future")
     cert = _certificate_for(uow, facility.participant_id, rms_certificate, processed_on)
-    reference = reference.strip()
+    lot_rules.require_certified_site(facility.country, site_key(facility.name), cert.facilities, site_key)  # R-G5
+    documented = _conversion(conversion)
+    lot_rules.require_conversion_adds_up(material.id, mass.kg, documented)  # R-B7
+    lot_rules.require_peq_is_chemical(material.group, documented["transformation"], lhv_mj_per_kg)  # R-G6
+    reference = check_name("reference", reference)  # R-R5: no invisible characters, no look-alike scripts
     taken = select(Lot.id).where(Lot.generator_id == facility.participant_id, Lot.reference == reference)
     if uow.session.exec(taken).first() is not None:
         raise Conflict(f"lot reference {reference} is already registered", field="reference",
@@ -140,7 +146,7 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
         reference=reference, material_code=material.id, recycled_status=str(status),
         mass_kg=mass.kg, pc_kg=pc_mass.kg if pc_mass is not None else None,
         non_plastic_fraction=non_plastic_fraction, lhv_mj_per_kg=lhv_mj_per_kg,
-        processed_on=processed_on, rms_certificate_id=cert.id, conversion=_conversion(conversion),
+        processed_on=processed_on, rms_certificate_id=cert.id, conversion=documented,
         inputs=_upstream(list(inputs)), evidence=[dict(e) for e in evidence],
         sold_kg=zero, claimed_kg=zero, claimed_pc_kg=zero, used_kg=zero, used_pc_kg=zero,
         log_index=0, leaf_hash="", created_at=uow.clock.now())
@@ -150,6 +156,11 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
     lot.log_index, lot.leaf_hash = ref.index, ref.leaf_hash
     uow.flush()
     return lot
+
+
+def site_key(name: str) -> str:
+    """A facility name as compared with the sites its certificate lists (R-G5)."""
+    return " ".join(name.casefold().split())
 
 
 def _certificate_for(uow: UnitOfWork, participant_id: int, number: str, day: date) -> RmsCertificate:
@@ -170,7 +181,8 @@ def _certificate_for(uow: UnitOfWork, participant_id: int, number: str, day: dat
 
 def get_lot(uow: UnitOfWork, actor: Actor | None, lot_id: int, *, lock: bool = False) -> Lot:
     lot = get_for_update(uow.session, Lot, lot_id, lock=lock)
-    if lot is None or actor is None or not (actor.acts_for(lot.generator_id) or actor.role == "certifier"):
+    # R-X10: certifiers read only the lots of participants their body certifies.
+    if lot is None or not scope.may_read(uow, actor, lot.generator_id):
         raise NotFound(f"no lot {lot_id}", code="lot_not_found", rule="R-X4")
     return lot
 
@@ -192,6 +204,10 @@ def _claimed(claim: claims.RmsClaim, mass_kg: Decimal, lot: Lot) -> tuple[Decima
 def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on: date,
                     counterparty: str, mass: Mass, claim: str | None = None) -> Lot:
     """R-B3: a sale or consumption, with the RMS claim it carried."""
+    # R-X10: not while suspended; the participant row is locked before the lot (lock order).
+    owner = get_lot(uow, actor, lot_id).generator_id
+    require_acts_for(actor, owner)
+    scope.require_may_register(uow, owner)
     lot = get_lot(uow, actor, lot_id, lock=True)
     require_acts_for(actor, lot.generator_id)
     if kind not in DISPOSITION_KINDS:

@@ -3,8 +3,11 @@ participants, RMS certificates, facilities, determinations, lots."""
 
 from __future__ import annotations
 
+from registry import classification, lot_rules
+from registry.errors import RegistryError
 from registry.lot_account import LotAccount
-from registry.replay.state import ZERO, State, dec, fail
+from registry.lots import site_key
+from registry.replay.state import ZERO, State, broken, dec, fail
 
 
 def lot_account(row: dict) -> LotAccount:
@@ -52,7 +55,8 @@ def certificate(s: State, i: int, kind: str, p: dict) -> None:
         _new(i, s.certificates, number, "RMS certificate")
         _get(i, s.participants, p.get("participant"), "participant")
         s.certificates[number] = {"participant": p.get("participant"), "issued_on": p.get("issued_on"),
-                                  "expires_on": p.get("expires_on"), "events": []}
+                                  "expires_on": p.get("expires_on"), "events": [],
+                                  "facilities": p.get("facilities") or []}
         return
     cert = _get(i, s.certificates, number, "RMS certificate")
     if any(e[0] == "revoked" for e in cert["events"]):  # R-C3: nothing follows a revocation
@@ -65,7 +69,7 @@ def facility(s: State, i: int, kind: str, p: dict) -> None:
     if kind == "facility.registered":
         _new(i, s.facilities, fid, "facility")
         _get(i, s.participants, p.get("participant"), "participant")
-        s.facilities[fid] = {"participant": p.get("participant"), "name": p.get("name"),
+        s.facilities[fid] = {"participant": p.get("participant"), "name": p.get("name"), "country": p.get("country"),
                              "capacity_kg": dec(i, p.get("capacity_kg"), "capacity_kg"), "lines_kg": ZERO}
     else:
         row = _get(i, s.facilities, fid, "facility")
@@ -106,6 +110,22 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
     s.current_determinations[(p.get("facility"), p.get("line"), p.get("year"))] = did
 
 
+def _check_lot_rules(s: State, i: int, p: dict, mass) -> None:
+    """R-B7, R-G6, R-G5 on the lot as logged (registry.lot_rules)."""
+    site = s.facilities[p.get("facility")]
+    cert = s.certificates.get(p.get("rms_certificate")) or {}
+    lhv = None if p.get("lhv_mj_per_kg") is None else dec(i, p["lhv_mj_per_kg"], "lhv_mj_per_kg")
+    try:
+        material = classification.parse_material_code(p.get("material_code"))
+        lot_rules.require_conversion_adds_up(material.id, mass, p["conversion"])
+        lot_rules.require_peq_is_chemical(material.group, p["conversion"]["transformation"], lhv)
+        if site.get("country") is not None:
+            lot_rules.require_certified_site(site["country"], site_key(site["name"]), cert.get("facilities") or [],
+                                             site_key)
+    except RegistryError as error:
+        raise broken(i, error) from None
+
+
 def lot(s: State, i: int, kind: str, p: dict) -> None:
     lid = p.get("lot")
     if kind == "lot.registered":
@@ -114,6 +134,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         if _get(i, s.facilities, p.get("facility"), "facility")["participant"] != p.get("generator"):
             raise fail(i, f"lot {lid}: facility {p.get('facility')} is not the generator's")
         mass = dec(i, p.get("mass_kg"), "mass_kg")
+        _check_lot_rules(s, i, p, mass)
         processed_on = p["processed_on"]
         s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
                        "facility": p.get("facility"), "line": p.get("line"), "processed_on": processed_on,
