@@ -138,6 +138,10 @@ ROUTES = {
         _answers(ADMIN_ONLY, admin=CREATED)),
     ("GET", "/api/v1/participants/<int:participant_id>"): (lambda w: (f"/participants/{w.a}", None),
                                                            OWNER_HIDDEN),
+    # RMS 8.1.4: contacts by the participant's members too (name and address: admin only)
+    ("PATCH", "/api/v1/participants/<int:participant_id>"): (
+        lambda w: (f"/participants/{w.a}", {"contacts": [{"name": "Ops", "email": "ops@acme.example"}]}),
+        OWNER_CERTIFIER_SEES),
     ("POST", "/api/v1/participants/<int:participant_id>/activate"): (
         lambda w: (f"/participants/{w.pending}/activate", None), ADMIN_ONLY),
     ("POST", "/api/v1/participants/<int:participant_id>/suspend"): (
@@ -161,6 +165,9 @@ ROUTES = {
             "expires_on": "2027-12-31", "activities": ["reprocessing"], "facility_scope": "single-site",
             "product_groups": ["PP resin"], "control_systems": ["mass-balance"]}),
         _answers(CERTIFIER, certifier=CREATED, admin=Allowed(409, "certificate_exists"))),
+    ("GET", "/api/v1/rms-certificates"): (lambda w: (f"/rms-certificates?participant={w.a}", None), PUBLIC),
+    ("GET", "/api/v1/rms-certificates/<string:number>"): (lambda w: (f"/rms-certificates/{w.certificate}", None),
+                                                          PUBLIC),  # R-C4: the public register
     ("POST", "/api/v1/rms-certificates/<string:number>/<any(revoke, suspend, reinstate):action>"): (
         lambda w: (f"/rms-certificates/{w.certificate}/suspend", {"on": "2026-03-01", "reason": "audit"}),
         CERTIFIER),
@@ -322,6 +329,8 @@ PAGE_ROUTES = {
     ("GET", "/retirements/<int:retirement_id>/proof.json"): (lambda w: f"/retirements/{w.retirement}/proof.json",
                                                              PAGE_PUBLIC),
     ("GET", "/participants"): (lambda w: "/participants", PAGE_PUBLIC),
+    ("GET", "/rms-certificates"): (lambda w: f"/rms-certificates?participant={w.a}", PAGE_PUBLIC),  # R-C4
+    ("GET", "/rms-certificates/<string:number>"): (lambda w: f"/rms-certificates/{w.certificate}", PAGE_PUBLIC),
     ("GET", "/admin/login"): (lambda w: "/admin/login", PAGE_PUBLIC),
     ("POST", "/admin/logout"): (lambda w: "/admin/logout", PAGE_PUBLIC),
     ("POST", "/admin/login"): (lambda w: "/admin/login", PAGE_LOGIN),
