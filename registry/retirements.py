@@ -49,14 +49,18 @@ class ProductClaim:
 def _product(raw: ProductClaim | Mapping | None) -> ProductClaim | None:
     """Accept a ProductClaim or the API's plain shape ``{name, composition:
     [{arc_type, mass}]}`` where a mass is a ``Mass`` or a Decimal of kg."""
-    if raw is None or isinstance(raw, ProductClaim):
-        return raw
-    name = check_name("product.name", raw.get("name") or "")  # R-R5: no look-alike names
+    if raw is None:
+        return None
+    if isinstance(raw, ProductClaim):
+        name, items = raw.name, raw.composition
+    else:
+        name = raw.get("name") or ""
+        items = tuple(claims.CompositionItem(item["arc_type"], getattr(item["mass"], "kg", item["mass"]))
+                      for item in raw.get("composition") or ())
+    name = check_name("product.name", name)  # R-R5: no look-alike names, from the API or a domain caller
     if not name:
         raise InvalidInput("a product claim names the product", field="product.name",
                            code="product_name_required", rule="R-R3")
-    items = tuple(claims.CompositionItem(item["arc_type"], getattr(item["mass"], "kg", item["mass"]))
-                  for item in raw.get("composition") or ())
     return ProductClaim(name, items)
 
 

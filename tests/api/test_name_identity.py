@@ -6,11 +6,16 @@ issue 15 item 5 and issue 20 item 7."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from registry import retirements
+from registry.claims import CompositionItem
 from registry.config import Config
-from registry.db import session_factory
+from registry.db import UnitOfWork, session_factory
+from registry.errors import InvalidInput
+from registry.identity import actor_of, authenticate
 from registry.signing import load_signer
 from registry.verification import verify_registry
 from tests.api.driver import kg, snapshot, t
@@ -161,6 +166,21 @@ def test_beneficiary_search_uses_the_identity_key(driver):
         "Société Générale", "SOCIÉTÉ GÉNÉRALE"]
     response = driver.client.get("/api/v1/retirements", query_string={"beneficiary": "Societe Generale"})
     assert [r["id"] for r in response.get_json()["items"]] == made[4:]  # accents are not folded
+
+
+def test_a_domain_caller_passing_a_product_claim_is_checked_too(driver, engine, clock):
+    """R-R5 in the service, not only at the API's edge (registry.retirements.ProductClaim)."""
+    gen = driver.generator()
+    serial = _pe_block(driver, gen, 10)
+    before = snapshot(engine)
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        actor = actor_of(authenticate(uow, gen.token))
+        with pytest.raises(InvalidInput) as refused:
+            retirements.retire(uow, actor, serial=serial, quantity=Decimal(1), beneficiary="Acme Foods",
+                               claim_type="product", reporting_year=2026,
+                               product=retirements.ProductClaim("Tub\u200b", (CompositionItem("PE", Decimal(5000)),)))
+    assert (refused.value.code, refused.value.field) == ("name_not_allowed", "product.name")
+    assert snapshot(engine) == before
 
 
 def _bypass_cap(monkeypatch):
