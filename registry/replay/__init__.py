@@ -28,7 +28,9 @@ _SETUP = {
     "participant.registered": registry_events.participant,
     "participant.activated": registry_events.participant,
     "participant.suspended": registry_events.participant,
-    "participant.removed": registry_events.participant,
+    "participant.updated": registry_events.participant_updated,  # RMS 8.1.4
+    "participant.removed": registry_events.participant,  # before R-E4's generator flag (migration 0011)
+    "participant.generator_removed": registry_events.participant,
     "facility.registered": registry_events.facility,
     "facility.line_registered": registry_events.facility,
     "determination.recorded": registry_events.determination,
