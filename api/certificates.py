@@ -5,12 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
-from api.auth import perform
+from api.auth import perform, read
+from api.fields import Instant
 from api.openapi import Blueprint
-from registry import rms_certificates
+from registry import holdings, rms_certificates
 from registry.db import UnitOfWork
 
-blp = Blueprint("rms_certificates", __name__, description="RMS certificates (R-C1–R-C3)")
+blp = Blueprint("rms_certificates", __name__, description="RMS certificates and the public register (R-C1–R-C4)")
 
 
 class CoveredFacility(ma.Schema):
@@ -59,6 +60,49 @@ class CertificateOut(ma.Schema):
     valid_today = ma.fields.Boolean()
 
 
+class HolderOut(ma.Schema):
+    participant_id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class HistoryOut(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "suspended | reinstated | revoked"})
+    on = ma.fields.Date(metadata={"description": "the date it takes effect"})
+    reason = ma.fields.String()
+    recorded_at = Instant(metadata={"description": "when the certification body recorded it"})
+
+
+class RegisterEntryOut(ma.Schema):
+    """A certificate in the public register (R-C4)."""
+
+    number = ma.fields.String()
+    body_code = ma.fields.String()
+    holder = ma.fields.Nested(HolderOut)
+    issued_on = ma.fields.Date()
+    expires_on = ma.fields.Date()
+    activities = ma.fields.List(ma.fields.String())
+    facility_scope = ma.fields.String()
+    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility))
+    product_groups = ma.fields.List(ma.fields.String())
+    control_systems = ma.fields.List(ma.fields.String())
+    valid_today = ma.fields.Boolean()
+    status_today = ma.fields.String(
+        metadata={"description": "valid | not_yet_valid | expired | suspended | revoked (R-C3)"})
+    history = ma.fields.List(ma.fields.Nested(HistoryOut),
+                             metadata={"description": "suspensions, reinstatements and revocations, in date order"})
+
+
+class RegisterQuery(ma.Schema):
+    participant = ma.fields.Integer(load_default=None, metadata={"description": "the holder's participant id"})
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, holdings.MAX_LIMIT))
+    cursor = ma.fields.String(load_default=None)
+
+
+class RegisterPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RegisterEntryOut))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
 def _with_validity(uow: UnitOfWork, cert) -> dict:
     return {**cert.model_dump(), "valid_today": rms_certificates.is_valid_on(uow, cert, uow.clock.today())}
 
@@ -81,6 +125,20 @@ class Certificates(MethodView):
     def post(self, body):
         """Record an RMS certificate (a certifier of the issuing body, or an admin)."""
         return perform(_record, **body, schema=CertificateOut, status=201)
+
+    @blp.arguments(RegisterQuery, location="query")
+    @blp.response(200, RegisterPage)
+    def get(self, args):
+        """The public certificate register, or one participant's certificates (R-C4)."""
+        return read(rms_certificates.list_register, **args)
+
+
+@blp.route("/rms-certificates/<string:number>")
+class CertificateByNumber(MethodView):
+    @blp.response(200, RegisterEntryOut)
+    def get(self, number):
+        """A certificate by number: holder, body, scope, validity and status history (public, R-C4)."""
+        return read(rms_certificates.lookup_certificate, number)
 
 
 EVENTS = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}

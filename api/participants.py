@@ -8,7 +8,7 @@ from flask.views import MethodView
 from api.auth import perform, read
 from api.fields import Instant
 from api.openapi import Blueprint
-from registry import identity, participants
+from registry import identity, participant_details, participants
 
 blp = Blueprint("participants", __name__, description="Participants, users and API tokens (R-P1–R-P5)")
 
@@ -27,6 +27,38 @@ class ParticipantOut(ma.Schema):
     country = ma.fields.String()
     status = ma.fields.String()
     gpp_signed_on = ma.fields.Date(allow_none=True)
+    generator_removed_on = ma.fields.Date(allow_none=True, metadata={
+        "description": "the day it was removed as an ARC generator (R-E4); its account stays"})
+
+
+class ContactIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    role = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
+    email = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=320))
+    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=40))
+
+
+class ParticipantPatch(ma.Schema):
+    """RMS 8.1.4: only the fields given change. Name and address: admin; contacts: admin or
+    the participant's members."""
+
+    name = ma.fields.String(validate=ma.validate.Length(1, 200))
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=400),
+                               metadata={"description": "null or blank clears it"})
+    contacts = ma.fields.List(ma.fields.Nested(ContactIn), validate=ma.validate.Length(max=10),
+                              metadata={"description": "replaces the list; each needs an email or a phone"})
+
+
+class ContactOut(ma.Schema):
+    name = ma.fields.String()
+    role = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+
+
+class ParticipantDetailsOut(ParticipantOut):
+    address = ma.fields.String(allow_none=True)
+    contacts = ma.fields.List(ma.fields.Nested(ContactOut))
 
 
 class SuspendIn(ma.Schema):
@@ -73,11 +105,20 @@ class Participants(MethodView):
 
 @blp.route("/participants/<int:participant_id>")
 class ParticipantById(MethodView):
-    @blp.response(200, ParticipantOut)
+    @blp.response(200, ParticipantDetailsOut)
     @blp.doc(security=[{"bearer": []}])
     def get(self, participant_id):
-        """A participant (admin, or its own members)."""
+        """A participant with its address and contacts (admin, or its own members)."""
         return read(participants.read_participant, participant_id, authenticated=True)
+
+    @blp.arguments(ParticipantPatch)
+    @blp.response(200, ParticipantDetailsOut)
+    @blp.doc(security=[{"bearer": []}])
+    def patch(self, body, participant_id):
+        """Update a participant's name, address (admin) or contacts (admin or its members), RMS 8.1.4.
+        Each change is a `participant.updated` log entry."""
+        return perform(participant_details.update_participant, participant_id, **body,
+                       schema=ParticipantDetailsOut, status=200)
 
 
 @blp.route("/participants/<int:participant_id>/activate")

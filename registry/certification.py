@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from registry.errors import InvalidInput, RuleViolation
@@ -184,6 +184,20 @@ def status_on(day: date, issued_on: date, expires_on: date, events: Iterable[Cer
 def is_valid_on(day: date, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()) -> bool:
     """R-C3: issue <= day <= expiry, and neither suspended nor revoked on day."""
     return status_on(day, issued_on, expires_on, events) == "valid"
+
+
+def held_in_year(issued_on: date, expires_on: date, events: Iterable[tuple[str, date]], year: int) -> bool:
+    """R-X10: the certificate was held on some day of ``year``: its term
+    overlaps the year and it was not revoked before that day (a revocation on
+    D ends it from D). A suspension does not end it: the body that suspended
+    it still certifies the participant. ``events`` are (kind, date) pairs.
+    Pure, so that replay applies the same rule (`registry.scope`)."""
+    first = max(date(year, 1, 1), issued_on)
+    last = min(date(year, 12, 31), expires_on)
+    for kind, on in events:
+        if kind == REVOKED:
+            last = min(last, on - timedelta(days=1))
+    return first <= last
 
 
 def require_valid_on(

@@ -91,6 +91,11 @@ class MaterialCode:
         return self.material.code
 
     @property
+    def level1(self) -> str:
+        """The Table P4.1 Level 1 class, e.g. "P2" for chemical-recycling intermediates."""
+        return self.material.level1_code
+
+    @property
     def id(self) -> str:
         """The canonical ID code (an alias such as P2.3.1 comes back as P2.2.3)."""
         return f"{self.status.value}_{self.material.code}"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import func, select
 
-from registry import additionality
+from registry import additionality, scope
 from registry.additionality import ceiling
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork, for_update, get_for_update
@@ -68,6 +68,7 @@ def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, cer
                          line_id: int | None = None) -> Determination:
     require_role(actor, "certifier", "admin")
     facility = get_facility(uow, actor, facility_id)
+    scope.require_certifies(uow, actor, facility.participant_id, certification_year)  # R-X10
     line: ProductionLine | None = get_line(uow, facility, line_id) if line_id is not None else None
     lines = uow.session.exec(select(ProductionLine.id).where(ProductionLine.facility_id == facility.id))
     ceiling.require_volume_within_capacity(newness, (line or facility).capacity_kg)  # R-A9
@@ -106,6 +107,7 @@ def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, cer
         previous.status, previous.superseded_by = SUPERSEDED, determination.id
     payload = determination_payload(determination)
     payload["supersedes"] = previous.id if previous else None
+    payload["body"] = actor.body_code  # R-X10: replay re-checks the body certifies the participant
     record(uow, "determination.recorded", actor, payload)
     return determination
 
@@ -117,12 +119,14 @@ def withdraw_determination(uow: UnitOfWork, actor: Actor, determination_id: int,
     determination = get_for_update(uow.session, Determination, determination_id)
     if determination is None:
         raise NotFound(f"no determination {determination_id}", code="determination_not_found")
+    scope.require_certifies(uow, actor, get_facility(uow, actor, determination.facility_id).participant_id,
+                            determination.certification_year)  # R-X10
     if determination.status != CURRENT:
         raise RuleViolation(f"the determination is {determination.status}", code="determination_not_current")
     determination.status = WITHDRAWN
     uow.flush()
     record(uow, "determination.withdrawn", actor,
-           {"determination": determination.id, "reason": reason})
+           {"determination": determination.id, "reason": reason, "body": actor.body_code})
     return determination
 
 

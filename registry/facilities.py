@@ -6,13 +6,13 @@ from decimal import Decimal
 
 from sqlmodel import select
 
+from registry import scope
 from registry.actors import Actor, require_acts_for
 from registry.countries import parse_country
 from registry.db import UnitOfWork
 from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.models import Facility, ProductionLine
-from registry.participants import get_participant
 from registry.units import Mass
 
 
@@ -48,7 +48,7 @@ def get_line(uow: UnitOfWork, facility: Facility, line_id: int, field: str = "li
 def register_facility(uow: UnitOfWork, actor: Actor, *, participant_id: int, name: str, address: str,
                       country: str, capacity: Mass) -> Facility:
     require_acts_for(actor, participant_id)
-    get_participant(uow, participant_id)
+    scope.require_may_register(uow, participant_id)  # R-X10: not while suspended
     if not capacity:
         raise InvalidInput("capacity must be positive", field="capacity", code="must_be_positive")
     facility = Facility(participant_id=participant_id, name=name.strip(), address=address.strip(),
@@ -76,6 +76,7 @@ def register_line(uow: UnitOfWork, actor: Actor, facility_id: int, *, name: str,
                   capacity: Mass) -> ProductionLine:
     facility = get_facility(uow, actor, facility_id)
     require_acts_for(actor, facility.participant_id)
+    scope.require_may_register(uow, facility.participant_id)  # R-X10: not while suspended
     if not capacity:
         raise InvalidInput("capacity must be positive", field="capacity", code="must_be_positive")
     _require_lines_within_capacity(uow, facility, capacity.kg)

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from registry.certification import NORTH_AMERICA
 from registry.errors import RuleViolation
+from registry.names import identity_key
 
 # R-G6: hydrocarbon intermediates of chemical recycling (pyrolysis oils, waxes, gases) have a lower heating
 # value above zero and at most ~50 MJ/kg (methane, the highest, is 50.0).
@@ -43,10 +44,10 @@ def require_conversion_adds_up(material_code: str, mass_kg: Decimal, conversion:
                       f"{factor}% allows", "conversion.factor")
 
 
-def require_peq_is_chemical(group: str, transformation: str, lhv_mj_per_kg: Decimal | None) -> None:
+def require_peq_is_chemical(level1: str, transformation: str, lhv_mj_per_kg: Decimal | None) -> None:
     """R-G6 (P6.1.3): a P2 intermediate, which generates PEQ, comes from a
     chemical transformation, and its LHV is plausible for a hydrocarbon."""
-    if group != "P2":
+    if level1 != "P2":
         return
     if transformation != "chemical":
         raise RuleViolation("PEQ certificates are for chemical recycling: a P2 intermediate's conversion is "
@@ -58,16 +59,17 @@ def require_peq_is_chemical(group: str, transformation: str, lhv_mj_per_kg: Deci
                             code="lhv_implausible", rule="R-G6")
 
 
-def require_certified_site(country: str, name_key: str, sites: list[dict], name_key_of) -> None:
+def require_certified_site(country: str, name: str, sites: list[dict]) -> None:
     """R-G5: the facility is in North America and, when the certificate lists
-    the sites it covers, among them (by country and name identity). A
+    the sites it covers, among them (by country and name identity, R-R5). A
     certificate that lists no sites (recorded before sites were listed) does
     not restrict them; docs/decisions.md."""
     if country not in NORTH_AMERICA:
         raise RuleViolation(f"the facility is in {country}: RMS certification covers sites in North America "
                             "(US, CA, MX) only (RMS 1.3.1)", field="facility_id", code="facility_not_certified",
                             rule="R-G5")
-    if sites and not any(s["country"] == country and name_key_of(s["name"]) == name_key for s in sites):
+    key = identity_key(name)
+    if sites and not any(s["country"] == country and identity_key(s["name"]) == key for s in sites):
         listed = "; ".join(f"{s['name']} ({s['country']})" for s in sites)
         raise RuleViolation(f"the certificate covers {listed}, not this facility (RMS 7.1.3)", field="facility_id",
                             code="facility_not_certified", rule="R-G5")

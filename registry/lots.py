@@ -124,17 +124,17 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
     # R-B2: validates that a documented split adds up to the lot.
     classification.lot_components(status, mass.kg, pc_mass.kg if pc_mass is not None else None,
                                   pi_mass.kg if pi_mass is not None else None)
-    if material.group == "P2" and lhv_mj_per_kg is None:
+    if material.level1 == "P2" and lhv_mj_per_kg is None:
         raise InvalidInput("a P2 intermediate needs its lower heating value", field="lhv_mj_per_kg",
                            code="lhv_required", rule="R-B1")
     if processed_on > uow.clock.today():
         raise InvalidInput("processed_on is in the future", field="processed_on",
                            code="date_in_future")
     cert = _certificate_for(uow, facility.participant_id, rms_certificate, processed_on)
-    lot_rules.require_certified_site(facility.country, site_key(facility.name), cert.facilities, site_key)  # R-G5
+    lot_rules.require_certified_site(facility.country, facility.name, cert.facilities)  # R-G5
     documented = _conversion(conversion)
     lot_rules.require_conversion_adds_up(material.id, mass.kg, documented)  # R-B7
-    lot_rules.require_peq_is_chemical(material.group, documented["transformation"], lhv_mj_per_kg)  # R-G6
+    lot_rules.require_peq_is_chemical(material.level1, documented["transformation"], lhv_mj_per_kg)  # R-G6
     reference = check_name("reference", reference)  # R-R5: no invisible characters, no look-alike scripts
     taken = select(Lot.id).where(Lot.generator_id == facility.participant_id, Lot.reference == reference)
     if uow.session.exec(taken).first() is not None:
@@ -156,11 +156,6 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
     lot.log_index, lot.leaf_hash = ref.index, ref.leaf_hash
     uow.flush()
     return lot
-
-
-def site_key(name: str) -> str:
-    """A facility name as compared with the sites its certificate lists (R-G5)."""
-    return " ".join(name.casefold().split())
 
 
 def _certificate_for(uow: UnitOfWork, participant_id: int, number: str, day: date) -> RmsCertificate:

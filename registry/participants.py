@@ -12,8 +12,10 @@ from registry.db import UnitOfWork, get_for_update
 from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.models import Participant
+from registry.names import check_name
 
-STATUSES = ("pending", "active", "suspended", "removed")
+# R-E4: removal as a generator is not a status (Participant.generator_removed_on).
+STATUSES = ("pending", "active", "suspended")
 
 
 def participant_payload(participant: Participant) -> dict:
@@ -45,7 +47,7 @@ def read_participant(uow: UnitOfWork, actor: Actor, participant_id: int) -> Part
 def register_participant(uow: UnitOfWork, actor: Actor, *, name: str, country: str,
                          gpp_signed_on: date | None) -> Participant:
     require_role(actor, "admin")
-    name = name.strip()
+    name = check_name("name", name)  # R-R5: no invisible characters, no look-alike scripts
     if not name:
         raise InvalidInput("a participant needs a name", field="name")
     if gpp_signed_on is not None and gpp_signed_on > uow.clock.today():
@@ -64,9 +66,6 @@ def activate_participant(uow: UnitOfWork, actor: Actor, participant_id: int) -> 
     participant = get_participant(uow, participant_id, lock=True)
     if participant.status == "active":
         raise RuleViolation("the participant is already active", code="already_active")
-    if participant.status == "removed":
-        raise RuleViolation("a removed participant cannot be activated", code="participant_removed",
-                            rule="R-E4")
     if participant.gpp_signed_on is None:
         # RMS 4.2.1, 8.1.3: the Good Practice Principles commitment comes first.
         raise RuleViolation("no signed Good Practice Principles commitment", code="gpp_not_signed",

@@ -5,6 +5,14 @@ RMS 8.5.3: a generator without a valid RMS certificate for more than one
 year is removed from the registry; the ARCs it generated and still holds are
 forfeited. Certificates it sold stay with their buyers (RMS 8.5.1). Not being
 able to generate meanwhile (R-E3) is enforced at generation itself.
+
+Removal ends the registration as an ARC generator, not the account (SPEC
+§16, RMS 8.1.2): it is ``Participant.generator_removed_on``, not a status.
+The participant keeps its status, and what it acquired from others stays
+its own and usable; no block is left active yet unmovable. The log entry is
+``participant.generator_removed``; registries written before this recorded
+``participant.removed`` with status "removed", which replay reads as the
+same removal (migration 0011 restored the status the participant had).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from registry import certification
 from registry.actors import SYSTEM
 from registry.blocks import end_block
 from registry.db import UnitOfWork, for_update, get_for_update
+from registry.errors import RuleViolation
 from registry.journal import record
 from registry.models import Block, CertificateEvent, Participant, RmsCertificate
 from registry.participants import participant_payload
@@ -73,9 +82,9 @@ def removal_due(since: date | None, today: date) -> bool:
 
 
 def _reprocessing_certificates(uow: UnitOfWork) -> dict[int, list[RmsCertificate]]:
-    """Certificates covering reprocessing (R-P2), by participant not yet removed."""
+    """Certificates covering reprocessing (R-P2), by participant not yet removed as a generator."""
     query = (select(RmsCertificate).join(Participant, Participant.id == RmsCertificate.participant_id)
-             .where(Participant.status != "removed"))
+             .where(Participant.generator_removed_on.is_(None)))
     by_participant: dict[int, list[RmsCertificate]] = defaultdict(list)
     for cert in uow.session.exec(query):
         if "reprocessing" in cert.activities:
@@ -112,7 +121,7 @@ def _remove(uow: UnitOfWork, participant_id: int, since: date) -> int:
     # Lock order: participant, its blocks (by serial), then the log (on the
     # first append), as every other writer does: no deadlock with transfers.
     participant = get_for_update(uow.session, Participant, participant_id)
-    if participant.status == "removed":  # removed meanwhile by a racing run
+    if participant.generator_removed_on is not None:  # removed meanwhile by a racing run
         return 0
     today = uow.clock.today()
     # Blocks past their use period are expiry's (R-E1), which runs first.
@@ -120,12 +129,23 @@ def _remove(uow: UnitOfWork, participant_id: int, since: date) -> int:
         select(Block).where(Block.owner_id == participant_id, Block.generator_id == participant_id,
                             Block.state == "active", Block.generation_year >= today.year - 1)
         .order_by(Block.serial))))
-    participant.status = "removed"
+    # R-E4: the generator registration ends; the account and its status stay (RMS 8.1.2).
+    participant.generator_removed_on = today
     uow.flush()
-    record(uow, "participant.removed", SYSTEM, {
-        **participant_payload(participant), "inactive_since": since.isoformat(),
+    record(uow, "participant.generator_removed", SYSTEM, {
+        **participant_payload(participant), "generator_removed_on": today.isoformat(),
+        "inactive_since": since.isoformat(),
         "reason": "no valid RMS certificate covering reprocessing for more than one year (RMS 8.5.3)"})
     for block in blocks:
         end_block(uow, block, "forfeited", "block.forfeited", SYSTEM, participant=participant_id)
     uow.flush()
     return len(blocks)
+
+
+def require_registered_generator(participant: Participant) -> None:
+    """R-E4: a participant removed as a generator generates no more ARCs; it
+    still holds, trades and retires what it has (RMS 8.1.2)."""
+    if participant.generator_removed_on is not None:
+        raise RuleViolation(f"participant {participant.id} was removed as an ARC generator on "
+                            f"{participant.generator_removed_on} (RMS 8.5.3)", code="generator_removed",
+                            rule="R-E4")

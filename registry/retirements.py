@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlmodel import select
 
 from chainlog.keys import Signer
@@ -22,10 +22,11 @@ from registry import claims, transparency
 from registry.actors import Actor
 from registry.blocks import block_payload, link, lock_active_block, split, stamp
 from registry.db import UnitOfWork, is_postgres
-from registry.errors import InvalidInput, NotFound
+from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.holdings import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from registry.journal import record
 from registry.models import Block, Retirement
+from registry.names import check_name, identity_key
 from registry.transfers import check_movable
 from registry.units import format_milli
 
@@ -48,14 +49,18 @@ class ProductClaim:
 def _product(raw: ProductClaim | Mapping | None) -> ProductClaim | None:
     """Accept a ProductClaim or the API's plain shape ``{name, composition:
     [{arc_type, mass}]}`` where a mass is a ``Mass`` or a Decimal of kg."""
-    if raw is None or isinstance(raw, ProductClaim):
-        return raw
-    name = (raw.get("name") or "").strip()
+    if raw is None:
+        return None
+    if isinstance(raw, ProductClaim):
+        name, items = raw.name, raw.composition
+    else:
+        name = raw.get("name") or ""
+        items = tuple(claims.CompositionItem(item["arc_type"], getattr(item["mass"], "kg", item["mass"]))
+                      for item in raw.get("composition") or ())
+    name = check_name("product.name", name)  # R-R5: no look-alike names, from the API or a domain caller
     if not name:
         raise InvalidInput("a product claim names the product", field="product.name",
                            code="product_name_required", rule="R-R3")
-    items = tuple(claims.CompositionItem(item["arc_type"], getattr(item["mass"], "kg", item["mass"]))
-                  for item in raw.get("composition") or ())
     return ProductClaim(name, items)
 
 
@@ -71,28 +76,63 @@ def _check_reporting_year(year: int, generation_year: int, retired_on: date) -> 
             field="reporting_year", code="invalid_reporting_year", rule="R-R1")
 
 
-def _lock_product_claims(uow: UnitOfWork, beneficiary: str, product_name: str) -> None:
+def _lock_product_claims(uow: UnitOfWork, beneficiary_key: str, product_key: str) -> None:
     """R-R3 under concurrency (R-T4): two retirements against the same
     product from different blocks must not both pass the mass check. On
     PostgreSQL a transaction-scoped advisory lock per (beneficiary, product)
-    serialises them; SQLite already serialises writers (BEGIN IMMEDIATE)."""
+    identity (R-R5) serialises them; SQLite already serialises writers
+    (BEGIN IMMEDIATE)."""
     if not is_postgres(uow.session):
         return
-    digest = hashlib.sha256(f"retirement\n{beneficiary.casefold()}\n{product_name.casefold()}".encode()).digest()
+    digest = hashlib.sha256(f"retirement\n{beneficiary_key}\n{product_key}".encode()).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
     uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def already_claimed(uow: UnitOfWork, *, beneficiary: str, product_name: str, arc_type: str) -> Decimal:
-    """Certificates of ``arc_type`` earlier retirements already claimed for
-    the same beneficiary's product (R-R3): names compare case-insensitively."""
+@dataclass(frozen=True)
+class ProductYear:
+    """What earlier retirements recorded for one beneficiary's product in one
+    reporting year (R-R5): the certificates claimed per ARC type, and the mass
+    per ARC type the product's composition was first stated with."""
+
+    claimed: dict[str, Decimal]
+    declared_kg: dict[str, Decimal]
+
+
+def product_year(uow: UnitOfWork, *, beneficiary_key: str, product_key: str, reporting_year: int) -> ProductYear:
+    """R-R5: retirements for the same beneficiary, product and reporting year
+    add up; names compare by identity key; a new reporting year starts afresh."""
     rows = uow.session.exec(
-        select(Retirement.quantity, Retirement.product)
-        .where(Retirement.claim_type == "product", Retirement.arc_type == arc_type,
-               func.lower(Retirement.beneficiary) == func.lower(beneficiary)))
-    wanted = product_name.casefold()
-    return sum((q for q, product in rows if (product or {}).get("name", "").casefold() == wanted),
-               Decimal(0))
+        select(Retirement.arc_type, Retirement.quantity, Retirement.product)
+        .where(Retirement.beneficiary_key == beneficiary_key, Retirement.reporting_year == reporting_year,
+               Retirement.claim_type == "product", Retirement.product_key == product_key)
+        .order_by(Retirement.id))
+    claimed: dict[str, Decimal] = {}
+    declared: dict[str, Decimal] = {}
+    for arc_type, quantity, product in rows:
+        claimed[arc_type] = claimed.get(arc_type, Decimal(0)) + quantity
+        for type_, kg in stated_composition(product).items():
+            declared.setdefault(type_, kg)
+    return ProductYear(claimed, declared)
+
+
+def stated_composition(product: Mapping | None) -> dict[str, Decimal]:
+    """Mass in kg per ARC type of a recorded product (``ProductClaim.to_json``)."""
+    totals: dict[str, Decimal] = {}
+    for item in (product or {}).get("composition") or ():
+        totals[item["arc_type"]] = totals.get(item["arc_type"], Decimal(0)) + Decimal(item["mass"]["value"])
+    return totals
+
+
+def _check_same_composition(claimed: ProductClaim, earlier: ProductYear) -> None:
+    """R-R5: the composition is the product's material mass for the reporting
+    year; restating it larger would lift the cap, so it must not change."""
+    for type_, kg in claims.composition_by_type(claimed.composition).items():
+        if type_ in earlier.declared_kg and earlier.declared_kg[type_] != kg:
+            raise RuleViolation(
+                f"this product's {type_} mass for the reporting year was stated as "
+                f"{format_milli(earlier.declared_kg[type_])} kg, not {format_milli(kg)} kg",
+                field="product.composition", code="composition_changed", rule="R-R5")
 
 
 def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, beneficiary: str,
@@ -106,7 +146,7 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
     entry records it, in the caller's transaction (R-X3)."""
     quantity = getattr(quantity, "value", quantity)
     claim_type = claims.check_claim_type(claim_type)
-    beneficiary = (beneficiary or "").strip()
+    beneficiary = check_name("beneficiary", beneficiary or "")  # R-R5: no look-alike names
     if not beneficiary:
         raise InvalidInput("a retirement names its beneficiary", field="beneficiary",
                            code="beneficiary_required", rule="R-R1")
@@ -130,10 +170,15 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
     retired_on = uow.clock.today()  # R-R1: the retirement date is today
     _check_reporting_year(reporting_year, block.generation_year, retired_on)
     claims.check_claim_date(claim_date, retired_on)  # R-R4: retire first, then claim
-    if claimed is not None:
-        _lock_product_claims(uow, beneficiary, claimed.name)
-        earlier = already_claimed(uow, beneficiary=beneficiary, product_name=claimed.name, arc_type=block.arc_type)
-        claims.check_product_claim(block.arc_type, quantity, claimed.composition, already_retired=earlier)
+    beneficiary_key = identity_key(beneficiary)
+    product_key = identity_key(claimed.name) if claimed is not None else None
+    if claimed is not None:  # R-R5: per (beneficiary, product, reporting year) identity
+        _lock_product_claims(uow, beneficiary_key, product_key)
+        earlier = product_year(uow, beneficiary_key=beneficiary_key, product_key=product_key,
+                               reporting_year=reporting_year)
+        _check_same_composition(claimed, earlier)
+        claims.check_product_claim(block.arc_type, quantity, claimed.composition,
+                                   already_retired=earlier.claimed.get(block.arc_type, Decimal(0)))
 
     parent = link(block)
     if quantity == block.quantity:
@@ -169,6 +214,7 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         arc_type=retired.arc_type, generation_year=retired.generation_year,
         generator_id=retired.generator_id, lot_reference=retired.lot_reference,
         first_unit=retired.first_unit, last_unit=retired.last_unit, beneficiary=beneficiary,
+        beneficiary_key=beneficiary_key, product_key=product_key,
         claim_type=claim_type, reporting_year=reporting_year, claim_date=claim_date, statement=statement,
         basis_kg=basis_kg, claim_share=share, product=claim["product"], retired_on=retired_on,
         log_index=ref.index, leaf_hash=ref.leaf_hash, created_at=uow.clock.now())
@@ -190,13 +236,14 @@ def recorded_blocks(uow: UnitOfWork, retirement: Retirement) -> tuple[Block, Blo
 def list_retirements(uow: UnitOfWork, actor: Actor | None, *, beneficiary: str | None = None,
                      year: int | None = None, arc_type: str | None = None, limit: int = 100,
                      cursor: str | None = None) -> Page:
-    """Public (R-R2): retirements by beneficiary (case-insensitive), reporting
-    year and ARC type, oldest first, paginated with an opaque cursor."""
+    """Public (R-R2): retirements by beneficiary (its R-R5 identity key, the
+    same on SQLite and PostgreSQL: R-R8), reporting year and ARC type, oldest
+    first, paginated with an opaque cursor."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
     query = select(Retirement)
     if beneficiary is not None:
-        query = query.where(func.lower(Retirement.beneficiary) == func.lower(beneficiary.strip()))
+        query = query.where(Retirement.beneficiary_key == identity_key(beneficiary))
     if year is not None:
         query = query.where(Retirement.reporting_year == year)
     if arc_type is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlmodel import select
 
@@ -10,8 +11,9 @@ from registry import certification
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork, for_update
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.holdings import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from registry.journal import record
-from registry.models import CertificateEvent, RmsCertificate
+from registry.models import CertificateEvent, Participant, RmsCertificate
 from registry.participants import get_participant
 
 ACTIVITIES = certification.ACTIVITIES
@@ -113,3 +115,116 @@ def add_event(uow: UnitOfWork, actor: Actor, number: str, *, kind: str, on: date
     record(uow, f"certificate.{kind}", actor,
            {"certificate": cert.number, "on": on.isoformat(), "reason": reason.strip()})
     return cert
+
+
+# --- The public register (R-C4; RMS 5.2.6, 6.1.4.1, 7.1.3) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    participant_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """A suspension, reinstatement or revocation as the register shows it (R-C3)."""
+
+    kind: str
+    on: date
+    reason: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """A certificate as anyone may read it: holder, body, scope, validity and
+    status history (R-C4), so a buyer can check a supplier (RMS 6.1.4.1)."""
+
+    number: str
+    body_code: str
+    holder: Holder
+    issued_on: date
+    expires_on: date
+    activities: list[str]
+    facility_scope: str
+    facilities: list[dict]
+    product_groups: list[str]
+    control_systems: list[str]
+    status_today: str
+    history: list[HistoryEvent]
+
+    @property
+    def valid_today(self) -> bool:
+        return self.status_today == "valid"
+
+
+def _register_entries(uow: UnitOfWork, certs: list[RmsCertificate]) -> list[RegisterEntry]:
+    """Register entries of these certificates: their holders' names and their
+    events in two queries (plain reads, no locks)."""
+    if not certs:
+        return []
+    names = dict(uow.session.exec(select(Participant.id, Participant.name)
+                                  .where(Participant.id.in_({c.participant_id for c in certs}))).all())
+    events: dict[int, list[CertificateEvent]] = {}
+    for e in uow.session.exec(select(CertificateEvent).where(CertificateEvent.certificate_id.in_(
+            [c.id for c in certs])).order_by(CertificateEvent.id)):
+        events.setdefault(e.certificate_id, []).append(e)
+    today = uow.clock.today()
+    out = []
+    for c in certs:
+        mine = events.get(c.id, [])
+        standing = certification.status_on(
+            today, c.issued_on, c.expires_on,
+            [certification.CertificateEvent(kind=e.kind, on=e.on, reason=e.reason) for e in mine])
+        history = sorted((HistoryEvent(e.kind, e.on, e.reason, e.created_at) for e in mine),
+                         key=lambda h: h.on)  # in effect order; same-day events as recorded
+        out.append(RegisterEntry(
+            number=c.number, body_code=c.body_code, holder=Holder(c.participant_id, names[c.participant_id]),
+            issued_on=c.issued_on, expires_on=c.expires_on, activities=list(c.activities),
+            facility_scope=c.facility_scope, facilities=[dict(site) for site in c.facilities],
+            product_groups=list(c.product_groups), control_systems=list(c.control_systems),
+            status_today=standing, history=history))
+    return out
+
+
+def lookup_certificate(uow: UnitOfWork, actor: Actor | None, number: str) -> RegisterEntry:
+    """Public (R-C4): a certificate by its number. A number not of the form
+    RMS-XXX-NNNNN is 400 ``invalid_certificate_number`` (R-C1); one that is
+    not recorded, 404 ``certificate_not_found``."""
+    certification.parse_certificate_number(number)
+    return _register_entries(uow, [get_certificate(uow, number)])[0]
+
+
+def list_register(uow: UnitOfWork, actor: Actor | None, *, participant: int | None = None,
+                  limit: int = 100, cursor: str | None = None) -> Page:
+    """Public (R-C4): the register, or one participant's certificates, in the
+    order they were recorded, paginated with an opaque cursor. An unknown
+    participant is 404 ``participant_not_found``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
+    query = select(RmsCertificate)
+    if participant is not None:
+        get_participant(uow, participant)
+        query = query.where(RmsCertificate.participant_id == participant)
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        if not (after.isascii() and after.isdigit() and len(after) <= 18):
+            raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor")
+        query = query.where(RmsCertificate.id > int(after))
+    rows = list(uow.session.exec(query.order_by(RmsCertificate.id).limit(limit + 1)))
+    certs = rows[:limit]
+    return Page(_register_entries(uow, certs), encode_cursor(str(certs[-1].id)) if len(rows) > limit else None)
+
+
+def certificates_of(uow: UnitOfWork, participant_ids) -> dict[int, list[RegisterEntry]]:
+    """Each participant's certificates, oldest first (the participants page, R-C4)."""
+    wanted = sorted({i for i in participant_ids if i is not None})
+    if not wanted:
+        return {}
+    certs = list(uow.session.exec(select(RmsCertificate).where(RmsCertificate.participant_id.in_(wanted))
+                                  .order_by(RmsCertificate.id)))
+    out: dict[int, list[RegisterEntry]] = {}
+    for entry in _register_entries(uow, certs):
+        out.setdefault(entry.holder.participant_id, []).append(entry)
+    return out

@@ -45,6 +45,7 @@ from registry.models import (
 )
 from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
+from registry.participant_details import contacts_digest
 from registry.replay import Replayer, State
 from registry.replay.scratch import CACHE_RECORDS, order_key
 from registry.replay.state import BLOCK_FIELDS
@@ -156,7 +157,10 @@ def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> Veri
 # What is compared, table by table: (label, model, key column, replayed map
 # name, {replayed field: live column}). Blocks come last: the biggest table.
 COMPARED = (
-    ("participant", Participant, "id", "participants", {n: n for n in ("status", "name", "country")}),
+    ("participant", Participant, "id", "participants",
+     {**{n: n for n in ("status", "name", "country", "address")},  # RMS 8.1.4 (contacts: DERIVED)
+      # R-E4: removed as a generator (the date is in the entry; entries before migration 0011 lack it)
+      "generator_removed": Participant.generator_removed_on.is_not(None).label("generator_removed")}),
     # R-C2: who holds the certificate and its validity dates (dates compared as ISO text).
     ("RMS certificate", RmsCertificate, "number", "certificates",
      {"participant": "participant_id", "issued_on": "issued_on", "expires_on": "expires_on"}),
@@ -174,6 +178,14 @@ COMPARED = (
 )
 
 
+# Replayed fields the log carries as a function of live columns, per table:
+# (replayed field, live columns, function of their values).
+DERIVED = {
+    # RMS 8.1.4: contacts are personal data; the log commits to them with a salted digest.
+    "participant": (("contacts_digest", ("contacts", "contacts_salt"), contacts_digest),),
+}
+
+
 def compare_state(session: Session, state: State) -> None:
     """Raise `state_drift` at the first live row that differs from the replay.
 
@@ -189,7 +201,9 @@ def compare_state(session: Session, state: State) -> None:
         column = getattr(model, key)
         # Text keys in byte order on both sides (scratch SQLite is BINARY): "C" on PostgreSQL.
         order = column.collate("C") if postgres and not isinstance(column.type, Integer) else column
-        columns = [column, *(getattr(model, live) for live in fields.values())]
+        derived = DERIVED.get(table, ())
+        columns = [column, *(getattr(model, live) if isinstance(live, str) else live for live in fields.values()),
+                   *(getattr(model, live) for _, lives, _ in derived for live in lives)]
         names = list(fields)
         rows = session.execute(select(*columns).order_by(order).execution_options(yield_per=5000))
         pending = next(replayed, None)
@@ -203,7 +217,15 @@ def compare_state(session: Session, state: State) -> None:
             for n, replayed_field in enumerate(names, 1):
                 live = row[n].isoformat() if isinstance(row[n], date) else row[n]
                 if live != want[replayed_field]:
-                    raise _drift(table, row_key, fields[replayed_field], want[replayed_field], live)
+                    live_name = fields[replayed_field]
+                    raise _drift(table, row_key, live_name if isinstance(live_name, str) else replayed_field,
+                                 want[replayed_field], live)
+            at = len(names) + 1
+            for replayed_field, lives, derive in derived:
+                live = derive(*row[at:at + len(lives)])
+                at += len(lives)
+                if live != want[replayed_field]:
+                    raise _drift(table, row_key, "/".join(lives), want[replayed_field], live)
             pending = next(replayed, None)
         rows.close()
         if pending is not None:

@@ -21,7 +21,7 @@ from api.context import registry, unit_of_work
 from api.pages import bp, lineage
 from api.pages.charts import SERIES, bars
 from api.pages.checkpoints import checkpoint_view, summary
-from registry import explorer, provenance, retirements, transparency
+from registry import explorer, provenance, retirements, rms_certificates, transparency
 from registry.errors import InvalidInput, NotFound
 from registry.use_period import use_period_end
 
@@ -191,6 +191,48 @@ def retirement_proof(retirement_id):
 def participant_directory():
     with unit_of_work() as uow:
         entries = explorer.directory(uow)
+        certificates = rms_certificates.certificates_of(uow, {e.participant.id for e in entries})  # R-C4
         uow.session.expunge_all()
     return render_template("participants.html", generators=[e for e in entries if e.is_generator],
-                           others=[e for e in entries if not e.is_generator])
+                           others=[e for e in entries if not e.is_generator], certificates=certificates)
+
+
+@bp.get("/rms-certificates")
+def rms_register():
+    """The public RMS certificate register (R-C4): look a number up, or browse
+    (optionally one participant's), oldest first."""
+    number = request.args.get("number", "").strip().upper()[:20]
+    if number:
+        return redirect(url_for("pages.rms_certificate", number=number), code=303)
+    raw = request.args.get("participant", "").strip()
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        return render_template("missing.html", what=f"participant {raw[:20]}"), 404
+    participant = int(raw) if raw else None
+    cursor = request.args.get("cursor") or None
+    with unit_of_work() as uow:
+        try:
+            page = rms_certificates.list_register(uow, None, participant=participant, limit=PAGE_SIZE, cursor=cursor)
+        except NotFound:
+            return render_template("missing.html", what=f"participant {request.args['participant']}"), 404
+        except InvalidInput:  # a cursor that is not ours: start from the beginning
+            page = rms_certificates.list_register(uow, None, participant=participant, limit=PAGE_SIZE)
+    next_url = None
+    if page.next_cursor:
+        args = {"participant": participant} if participant is not None else {}
+        next_url = url_for("pages.rms_register", **args, cursor=page.next_cursor)
+    holder = page.items[0].holder if participant is not None and page.items else None
+    return render_template("rms_register.html", items=page.items, participant=participant, holder=holder,
+                           next_url=next_url)
+
+
+@bp.get("/rms-certificates/<string:number>")
+def rms_certificate(number):
+    """One RMS certificate as the register shows it (R-C4): holder, body,
+    scope, validity today and its status history."""
+    with unit_of_work() as uow:
+        try:
+            entry = rms_certificates.lookup_certificate(uow, None, number)
+        except (NotFound, InvalidInput):
+            return render_template("rms_register.html", items=None, query=number, missing=True), 404
+        today = uow.clock.today()
+    return render_template("rms_certificate.html", c=entry, today=today)

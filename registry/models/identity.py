@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel
 
 from registry.sqltypes import UTCDateTime
 
@@ -21,6 +21,16 @@ class Participant(SQLModel, table=True):
     # RMS 4.2.1, 8.1.3: no signed Good Practice Principles commitment, no activation.
     gpp_signed_on: date | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # RMS 8.1.4: current and accurate details (registry.participants.update_participant).
+    address: str | None = Field(default=None, max_length=400)
+    # [{name, role, email, phone}]: personal data, so the log carries only a salted
+    # SHA-256 commitment to them (registry.participants.contacts_digest).
+    contacts: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                        server_default="[]"))
+    contacts_salt: str | None = Field(default=None, max_length=64)
+    # R-E4, RMS 8.5.3: the day its registration as an ARC generator ended (removal). Its account
+    # and its status are untouched: it still holds, trades and retires (RMS 8.1.2).
+    generator_removed_on: date | None = None
 
 
 class User(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from registry.sqltypes import DecimalText, Milli, UTCDateTime
@@ -22,8 +22,9 @@ class Retirement(SQLModel, table=True):
     __tablename__ = "retirement"
     __table_args__ = (
         Index("ix_retirement_year_type", "reporting_year", "arc_type"),
-        # The public list filters by beneficiary case-insensitively (R-R2).
-        Index("ix_retirement_beneficiary_lower", text("lower(beneficiary)")),
+        # The public list filters by the beneficiary's identity key (R-R2, R-R5, R-R8), and
+        # product claims add up per (beneficiary key, product key, reporting year) (R-R5).
+        Index("ix_retirement_beneficiary_key", "beneficiary_key", "reporting_year"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -38,6 +39,9 @@ class Retirement(SQLModel, table=True):
     first_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_unit: int = Field(sa_column=Column(BigInteger, nullable=False))
     beneficiary: str = Field(max_length=200)
+    # registry.names.identity_key of the beneficiary and of the product's name (R-R5).
+    beneficiary_key: str = Field(max_length=400)
+    product_key: str | None = Field(default=None, max_length=400)
     claim_type: str = Field(max_length=8)
     reporting_year: int
     claim_date: date | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from registry.replay import block_events, registry_events
+from registry.replay import block_events, name_rules, registry_events
 from registry.replay.state import State, fail
 
 __all__ = ["Replayer", "State", "replay"]
@@ -28,7 +28,9 @@ _SETUP = {
     "participant.registered": registry_events.participant,
     "participant.activated": registry_events.participant,
     "participant.suspended": registry_events.participant,
-    "participant.removed": registry_events.participant,
+    "participant.updated": registry_events.participant_updated,  # RMS 8.1.4
+    "participant.removed": registry_events.participant,  # before R-E4's generator flag (migration 0011)
+    "participant.generator_removed": registry_events.participant,
     "facility.registered": registry_events.facility,
     "facility.line_registered": registry_events.facility,
     "determination.recorded": registry_events.determination,
@@ -70,6 +72,7 @@ class Replayer:
                 block_events.ended(s, index, kind, payload, leaf)
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
+            name_rules.check(s, index, kind, payload)  # R-R5, R-L7c: names and product caps
         except (KeyError, TypeError, AttributeError, ArithmeticError) as exc:
             # A payload missing what its type requires is as impossible as a bad transition.
             raise fail(index, f"{kind}: payload cannot be applied ({type(exc).__name__}: {exc})") from None

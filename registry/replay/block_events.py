@@ -106,8 +106,11 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     lot = s.lots.get(b["lot"])
     if lot is None or lot["generator"] != b["generator"] or b["owner"] != b["generator"] or b["state"] != "active":
         raise fail(i, f"block {serial}: generated from lot {b['lot']} by {b['generator']} for {b['owner']}")
-    if s.participants.get(b["generator"], {}).get("status") != "active":  # R-G1
+    generator = s.participants.get(b["generator"], {})
+    if generator.get("status") != "active":  # R-G1
         raise fail(i, f"block {serial}: generator {b['generator']} is not active")
+    if generator.get("generator_removed"):  # R-E4
+        raise fail(i, f"block {serial}: generator {b['generator']} was removed as a generator (R-E4)")
     _check_prev(s, i, serial, p, lot["link"])
     key = (b["generator"], b["generation_year"])
     if b["first"] <= s.serial_high.get(key, 0):  # R-G2: serial ranges never overlap
@@ -200,7 +203,7 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
     _check_prev(s, i, serial, p, block["link"])
     _same(i, serial, {**block, "state": target}, b, BLOCK_FIELDS)
     if kind == "block.forfeited" and (  # R-E4: only what the removed generator still holds
-            s.participants.get(p.get("participant"), {}).get("status") != "removed"
+            not s.participants.get(p.get("participant"), {}).get("generator_removed")
             or block["owner"] != p.get("participant") or block["generator"] != block["owner"]):
         raise fail(i, f"{kind}: block {serial} is not held by its removed generator {p.get('participant')}")
     if kind == "block.cancelled":

@@ -3,10 +3,12 @@ participants, RMS certificates, facilities, determinations, lots."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from registry import classification, lot_rules
+from registry.certification import held_in_year
 from registry.errors import RegistryError
 from registry.lot_account import LotAccount
-from registry.lots import site_key
 from registry.replay.state import ZERO, State, broken, dec, fail
 
 
@@ -28,34 +30,90 @@ def _new(index: int, table: dict, key, what: str) -> None:
         raise fail(index, f"{what} {key!r} is recorded twice")
 
 
-# R-P1, R-P3, R-E4: the participant life cycle and the transitions it allows.
+# R-P1, R-P3: the participant life cycle and the transitions it allows.
 _PARTICIPANT_MOVES = {
     "participant.registered": ((None,), "pending"),
     "participant.activated": (("pending", "suspended"), "active"),
     "participant.suspended": (("active",), "suspended"),
-    "participant.removed": (("pending", "active", "suspended"), "removed"),
 }
+# R-E4: removal ends the generator registration, not the account: the status stays.
+# "participant.removed" (status "removed") is how registries wrote it before (migration 0011).
+_GENERATOR_REMOVALS = {"participant.generator_removed": None, "participant.removed": "removed"}
 
 
 def participant(s: State, i: int, kind: str, p: dict) -> None:
-    allowed, target = _PARTICIPANT_MOVES[kind]
     pid = p.get("participant")
     current = s.participants.get(pid)
     now = None if current is None else current["status"]
+    if kind in _GENERATOR_REMOVALS:
+        if current is None or current.get("generator_removed"):
+            raise fail(i, f"{kind}: participant {pid} is {'already removed' if current else 'unknown'} (R-E4)")
+        stated = _GENERATOR_REMOVALS[kind] or now  # the status is unchanged
+        if p.get("status") != stated:
+            raise fail(i, f"{kind}: participant {pid} status {p.get('status')!r}, expected {stated!r}")
+        current["generator_removed"] = True
+        s.participants[pid] = current
+        return
+    allowed, target = _PARTICIPANT_MOVES[kind]
     if now not in allowed:
         raise fail(i, f"{kind}: participant {pid} is {now or 'unknown'}, expected {' or '.join(map(str, allowed))}")
     if p.get("status") != target:
         raise fail(i, f"{kind}: participant {pid} status {p.get('status')!r}, expected {target!r}")
-    s.participants[pid] = {"name": p.get("name"), "country": p.get("country"), "status": target}
+    for key in ("name", "country") if current is not None else ():  # RMS 8.1.4: see participant_updated
+        if p.get(key) != current[key]:
+            raise fail(i, f"{kind}: participant {pid} {key} {p.get(key)!r}, but the log last recorded "
+                          f"{current[key]!r} (changed outside participant.updated)")
+    s.participants[pid] = {**(current or {"generator_removed": False, "certificates": [], "address": None,
+                                          "contacts_digest": None}),
+                           "name": p.get("name"), "country": p.get("country"), "status": target}
+
+
+def participant_updated(s: State, i: int, kind: str, p: dict) -> None:
+    """RMS 8.1.4: a participant's name, address and contacts (as their salted
+    digest, registry.participant_details) change only here; status and country never."""
+    pid = p.get("participant")
+    current = _get(i, s.participants, pid, "participant")
+    for key in ("status", "country"):
+        if p.get(key) != current[key]:
+            raise fail(i, f"{kind}: participant {pid} {key} {p.get(key)!r}, expected {current[key]!r}")
+    if not isinstance(p.get("name"), str) or not p["name"].strip():
+        raise fail(i, f"{kind}: participant {pid} needs a name")
+    s.participants[pid] = {**current, "name": p["name"], "address": p.get("address"),
+                           "contacts_digest": p.get("contacts_digest")}
+
+
+def _require_registering(s: State, i: int, kind: str, pid) -> None:
+    """R-X10: a suspended participant registers nothing."""
+    if _get(i, s.participants, pid, "participant")["status"] == "suspended":
+        raise fail(i, f"{kind}: participant {pid} is suspended and registers nothing (R-X10)")
+
+
+def _require_certified_by(s: State, i: int, kind: str, body, facility_id, year) -> None:
+    """R-X10: a certifier's body acts only for a participant holding one of its
+    certificates in the determination's year (`registry.certification.held_in_year`).
+    Entries by an admin (no body) and entries written before the body was
+    logged are not bound to a body."""
+    if body is None:
+        return
+    pid = _get(i, s.facilities, facility_id, "facility")["participant"]
+    for number in _get(i, s.participants, pid, "participant").get("certificates", ()):
+        cert = s.certificates[number]
+        if cert.get("body") == body and held_in_year(
+                date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]),
+                [(k, date.fromisoformat(on)) for k, on in cert["events"]], year):
+            return
+    raise fail(i, f"{kind}: body {body} holds no certificate of participant {pid} for {year} (R-X10)")
 
 
 def certificate(s: State, i: int, kind: str, p: dict) -> None:
     number = p.get("certificate")
     if kind == "certificate.recorded":
         _new(i, s.certificates, number, "RMS certificate")
-        _get(i, s.participants, p.get("participant"), "participant")
+        holder = _get(i, s.participants, p.get("participant"), "participant")
+        holder.setdefault("certificates", []).append(number)  # R-X10: who certifies it
+        s.participants[p.get("participant")] = holder
         s.certificates[number] = {"participant": p.get("participant"), "issued_on": p.get("issued_on"),
-                                  "expires_on": p.get("expires_on"), "events": [],
+                                  "expires_on": p.get("expires_on"), "events": [], "body": p.get("body"),
                                   "facilities": p.get("facilities") or []}
         return
     cert = _get(i, s.certificates, number, "RMS certificate")
@@ -68,11 +126,12 @@ def facility(s: State, i: int, kind: str, p: dict) -> None:
     fid = p.get("facility")
     if kind == "facility.registered":
         _new(i, s.facilities, fid, "facility")
-        _get(i, s.participants, p.get("participant"), "participant")
+        _require_registering(s, i, kind, p.get("participant"))
         s.facilities[fid] = {"participant": p.get("participant"), "name": p.get("name"), "country": p.get("country"),
                              "capacity_kg": dec(i, p.get("capacity_kg"), "capacity_kg"), "lines_kg": ZERO}
     else:
         row = _get(i, s.facilities, fid, "facility")
+        _require_registering(s, i, kind, row["participant"])
         _new(i, s.lines, p.get("line"), "production line")
         capacity = dec(i, p.get("capacity_kg"), "capacity_kg")
         row["lines_kg"] = row.get("lines_kg", ZERO) + capacity
@@ -86,6 +145,7 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
     did = p.get("determination")
     if kind == "determination.withdrawn":
         d = _get(i, s.determinations, did, "determination")
+        _require_certified_by(s, i, kind, p.get("body"), d.get("facility"), d.get("year"))
         if d["status"] != "current":
             raise fail(i, f"determination {did} is {d['status']}, not current")
         d["status"] = "withdrawn"
@@ -93,6 +153,7 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
         return
     _new(i, s.determinations, did, "determination")
     _get(i, s.facilities, p.get("facility"), "facility")
+    _require_certified_by(s, i, kind, p.get("body"), p.get("facility"), p.get("year"))
     used = dec(i, p.get("used_kg"), "used_kg")
     inherited = ZERO
     if p.get("supersedes") is not None:
@@ -118,10 +179,9 @@ def _check_lot_rules(s: State, i: int, p: dict, mass) -> None:
     try:
         material = classification.parse_material_code(p.get("material_code"))
         lot_rules.require_conversion_adds_up(material.id, mass, p["conversion"])
-        lot_rules.require_peq_is_chemical(material.group, p["conversion"]["transformation"], lhv)
+        lot_rules.require_peq_is_chemical(material.level1, p["conversion"]["transformation"], lhv)
         if site.get("country") is not None:
-            lot_rules.require_certified_site(site["country"], site_key(site["name"]), cert.get("facilities") or [],
-                                             site_key)
+            lot_rules.require_certified_site(site["country"], site["name"], cert.get("facilities") or [])
     except RegistryError as error:
         raise broken(i, error) from None
 
@@ -130,7 +190,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
     lid = p.get("lot")
     if kind == "lot.registered":
         _new(i, s.lots, lid, "lot")
-        _get(i, s.participants, p.get("generator"), "participant")
+        _require_registering(s, i, kind, p.get("generator"))
         if _get(i, s.facilities, p.get("facility"), "facility")["participant"] != p.get("generator"):
             raise fail(i, f"lot {lid}: facility {p.get('facility')} is not the generator's")
         mass = dec(i, p.get("mass_kg"), "mass_kg")
@@ -148,6 +208,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
                        "used_pc_kg": ZERO, "disclaimer_required": False, "link": None}
         return
     row = _get(i, s.lots, lid, "lot")
+    _require_registering(s, i, kind, row["generator"])
     _new(i, s.dispositions, p.get("disposition"), "disposition")
     mass = dec(i, p.get("mass_kg"), "mass_kg")
     claimed, claimed_pc = dec(i, p.get("claimed_kg"), "claimed_kg"), dec(i, p.get("claimed_pc_kg"), "claimed_pc_kg")

@@ -87,6 +87,9 @@ class State:
         # its last lineage entry (R-L2b), and "determination": the one its ARCs count against
         self.blocks = self.db.map("blocks", tag="state")
         self.retirements = self.db.map("retirements")
+        # JSON [beneficiary key, product key, reporting year, ARC type] -> {"declared_kg", "claimed"}:
+        # a product's composition mass and the certificates claimed on it that year (R-R5)
+        self.product_claims = self.db.map("product_claims")
         # (generator, year) -> highest serial unit issued (R-G2: ranges never overlap); a few keys
         self.serial_high: dict[tuple[int, int], int] = {}
         # R-A9, a few keys each: (facility, line or None, year) -> the current determination's id, and

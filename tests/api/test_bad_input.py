@@ -44,6 +44,10 @@ class Endpoint:
     date: str | None = None  # a date field
     ref: str | None = None  # a field naming another object by id
     foreign: callable = None  # (world) -> body or path naming someone else's object
+    # R-X4 (docs/decisions.md): the one answer, (status, code), to a ``ref`` or ``foreign`` object the
+    # caller may not read or that does not exist -- the same for both, so it reveals nothing.
+    hidden: tuple[int, str] | None = None
+    missing_path: str | None = None  # the path naming an object that does not exist
     extra: dict = field(default_factory=dict)
 
 
@@ -70,15 +74,17 @@ ENDPOINTS = {
                                         "issued_on": "2026-01-01", "expires_on": "2027-01-01",
                                         "activities": ["reprocessing"], "facility_scope": "single-site",
                                         "product_groups": ["PP"], "control_systems": ["mass-balance"]},
-                             date="issued_on", ref="participant_id"),
+                             date="issued_on", ref="participant_id", hidden=(404, "participant_not_found")),
     "facilities": Endpoint("/facilities", "member",
                            lambda w: {"participant_id": w.gen.id, "name": "Plant 2", "address": "2 Mill Rd",
                                       "country": "US", "capacity": t(100)},
                            mass=("capacity",), ref="participant_id",
-                           foreign=lambda w, b: {**b, "participant_id": w.other.id}),
+                           # a member may never register for another participant: 403 whatever the id
+                           foreign=lambda w, b: {**b, "participant_id": w.other.id}, hidden=(403, "not_owner")),
     "lines": Endpoint("/facilities/{facility}/lines", "member",
                       lambda w: {"name": "Line A", "capacity": t(10)}, mass=("capacity",),
-                      foreign=lambda w, b: ("/facilities/{other_facility}/lines", b)),
+                      foreign=lambda w, b: ("/facilities/{other_facility}/lines", b),
+                      hidden=(404, "facility_not_found"), missing_path="/facilities/987654/lines"),
     "determinations": Endpoint("/determinations", "certifier",
                                lambda w: {"facility_id": w.gen.facility_id, "certification_year": 2026,
                                           "mandate_share": "0",
@@ -86,17 +92,19 @@ ENDPOINTS = {
                                                        "rationale": "no ARCs, no project"}],
                                           "newness": {"basis": "capacity", "invested_on": "2025-01-01",
                                                       "before": t(100), "after": t(120)}},
-                               mass=("newness", "after"), ref="facility_id"),
+                               mass=("newness", "after"), ref="facility_id", hidden=(404, "facility_not_found")),
     "lots": Endpoint("/lots", "member", _lot_body, mass=("mass",), date="processed_on", ref="facility_id",
-                     foreign=lambda w, b: {**b, "facility_id": w.other.facility_id}),
+                     foreign=lambda w, b: {**b, "facility_id": w.other.facility_id},
+                     hidden=(404, "facility_not_found")),
     "dispositions": Endpoint("/lots/{lot}/dispositions", "member",
                              lambda w: {"kind": "sale", "on": "2026-02-20", "counterparty": "Buyer",
                                         "mass": t(1)},
                              mass=("mass",), date="on",
-                             foreign=lambda w, b: ("/lots/{other_lot}/dispositions", b)),
+                             foreign=lambda w, b: ("/lots/{other_lot}/dispositions", b),
+                             hidden=(404, "lot_not_found"), missing_path="/lots/987654/dispositions"),
     "generations": Endpoint("/generations", "member", lambda w: {"lot_id": w.lot["id"], "mass": t(1)},
                             mass=("mass",), ref="lot_id",
-                            foreign=lambda w, b: {**b, "lot_id": w.other_lot["id"]}),
+                            foreign=lambda w, b: {**b, "lot_id": w.other_lot["id"]}, hidden=(404, "lot_not_found")),
     # Last: these two would stop the generator from generating.
     "revoke": Endpoint("/rms-certificates/{cert}/revoke", "certifier",
                        lambda w: {"on": "2026-03-01", "reason": "fraud"}, date="on"),
@@ -214,20 +222,30 @@ def test_impossible_date(world, engine, name, value):
     _refused_without_change(world, engine, name, 400, "invalid_input", endpoint.date, body=body)
 
 
+def _hidden(world, engine, name, body, path=None) -> dict:
+    """The request is refused with the endpoint's one R-X4 answer, and nothing changes."""
+    status, code = ENDPOINTS[name].hidden
+    before = snapshot(engine)
+    problem = assert_problem(_send(world, name, body=body, path=path), status, code)
+    assert snapshot(engine) == before
+    return problem
+
+
+def _same_answer(a: dict, b: dict) -> None:
+    """R-X4: nothing but the id the caller sent tells the two answers apart (not the
+    status, code, rule, title or fields named)."""
+    keys = ("status", "code", "rule", "title", "type")
+    assert {k: a.get(k) for k in keys} == {k: b.get(k) for k in keys}, (a, b)
+    assert set(a.get("errors") or {}) == set(b.get("errors") or {}), (a, b)
+
+
 REF_NAMES = [n for n, e in ENDPOINTS.items() if e.ref]
 
 
 @pytest.mark.parametrize("name", REF_NAMES)
 def test_unknown_id(world, engine, name):
     endpoint = ENDPOINTS[name]
-    body = {**endpoint.body(world), endpoint.ref: 987654}
-    before = snapshot(engine)
-    response = _send(world, name, body=body)
-    # 404 for the missing object, or 403 where the caller's role could never
-    # act on it anyway: either way nothing reveals whether it exists (R-X4).
-    assert response.status_code in (403, 404), response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert snapshot(engine) == before
+    _hidden(world, engine, name, {**endpoint.body(world), endpoint.ref: 987654})
 
 
 FOREIGN_NAMES = [n for n, e in ENDPOINTS.items() if e.foreign]
@@ -235,15 +253,17 @@ FOREIGN_NAMES = [n for n, e in ENDPOINTS.items() if e.foreign]
 
 @pytest.mark.parametrize("name", FOREIGN_NAMES)
 def test_someone_elses_object(world, engine, name):
-    """R-P4, R-X4: a member cannot act on another participant's objects."""
+    """R-P4, R-X4: a member cannot act on another participant's objects, and the
+    refusal is exactly that of an object that does not exist."""
     endpoint = ENDPOINTS[name]
     changed = endpoint.foreign(world, endpoint.body(world))
     path, body = changed if isinstance(changed, tuple) else (None, changed)
-    before = snapshot(engine)
-    response = _send(world, name, body=body, path=path)
-    assert response.status_code in (403, 404), response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert snapshot(engine) == before
+    foreign = _hidden(world, engine, name, body, path)
+    if endpoint.missing_path:
+        missing = _hidden(world, engine, name, body, endpoint.missing_path)
+    else:
+        missing = _hidden(world, engine, name, {**body, endpoint.ref: 987654})
+    _same_answer(foreign, missing)
 
 
 @pytest.mark.parametrize("name", NAMES)

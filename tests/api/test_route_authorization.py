@@ -9,11 +9,14 @@ saying what each role gets:
 * ``certifier``   — a user of the certification body (NSF) that certified A;
 * ``admin``       — the registry administrator.
 
-An expected value is an HTTP status, or OK: "authorized" — the request got
-past authentication and authorization (2xx, or a domain answer such as 409/422
-that is not 401/403/404 and not 5xx); NO_TOKEN_NEEDED: a public write,
-answered on its merits (not 401/403, not 5xx). 404 is what R-X4 prescribes for objects
-the caller may not see (their existence is not revealed).
+An expected value is an HTTP status (a refusal: 401, 403, or 404 -- what
+R-X4 prescribes for objects the caller may not see, whose existence is not
+revealed), or ``Allowed``: the request got past authentication and
+authorization and got exactly the answer named -- a success (200/201/204), or
+the one domain answer (status and problem code) the route's state gives it,
+e.g. a second transfer of a block the member has just moved is 422
+``block_not_active``. A write with no token needed (a witness cosignature) is
+answered on its merits, also with one exact answer.
 
 Requests carry valid bodies: the parser validates a body before the view runs,
 so a valid body is what makes the test reach the authentication check. Roles
@@ -31,10 +34,20 @@ from dataclasses import dataclass
 import pytest
 
 from api.pages.admin import form_key  # the admin forms' anti-forgery field
+from chainlog.checkpoint import cosigner_verifier
+from chainlog.keys import Signer
 from tests.api.driver import DIGEST, kg, t
 
-OK = "ok"
-NO_TOKEN_NEEDED = "no token needed"
+
+@dataclass(frozen=True)
+class Allowed:
+    """Past authentication and authorization, answered exactly so."""
+
+    status: int
+    code: str | None = None  # the problem code of a domain answer (4xx)
+
+
+OK, CREATED, NO_CONTENT = Allowed(200), Allowed(201), Allowed(204)
 ROLES = ("anonymous", "other", "member", "certifier", "admin")
 PUBLIC = dict.fromkeys(ROLES, OK)
 
@@ -52,6 +65,9 @@ class World:
     lot: int
     serial: str  # a block held by A, its generator
     retirement: int
+    open_lot: int  # A's lot with 5 t sold and not generated, 5 t unsold
+    pending: int  # a participant not yet activated
+    witness_vkey: str  # a witness key not yet registered
 
 
 @pytest.fixture
@@ -70,12 +86,17 @@ def world(driver) -> World:
     retirement = driver.ok("/retirements", {"serial": moved["moved"]["serial"], "quantity": "1.000",
                                             "beneficiary": "Brand Co", "claim_type": "general",
                                             "reporting_year": 2026}, other)
+    open_lot = driver.lot(member, gen.facility_id, gen.certificate, mass=t(10))
+    driver.sell(member, open_lot["id"], t(5), on=open_lot["processed_on"])
+    pending = driver.participant("Pending Co", "FR", activate=False)
+    witness = Signer.generate("auditor.example/w1")
     return World(a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
                  tokens={"anonymous": None, "other": other, "member": member,
                          "certifier": gen.certifier, "admin": driver.admin},
                  certificate=gen.certificate, facility=gen.facility_id,
                  determination=gen.determination_id, lot=lot["id"], serial=moved["remainder"]["serial"],
-                 retirement=retirement["id"])
+                 retirement=retirement["id"], open_lot=open_lot["id"], pending=pending["id"],
+                 witness_vkey=cosigner_verifier(witness.name, witness.public_key_bytes).vkey)
 
 
 def _lot_body(w: World) -> dict:
@@ -93,6 +114,13 @@ def _access(anonymous, other, member, certifier, admin) -> dict:
     return dict(zip(ROLES, (anonymous, other, member, certifier, admin), strict=True))
 
 
+def _answers(access: dict, **allowed: Allowed) -> dict:
+    """``access`` with the exact answers of its allowed roles (in the order the
+    test calls them: member, certifier, admin) where they are not a plain 200."""
+    assert all(isinstance(access[role], Allowed) for role in allowed), (access, allowed)
+    return {**access, **allowed}
+
+
 ADMIN_ONLY = _access(401, 403, 403, 403, OK)
 CERTIFIER = _access(401, 403, 403, OK, OK)
 OWNER_OF_PUBLIC_OBJECT = _access(401, 403, OK, 403, OK)  # blocks are public: someone else's is 403
@@ -107,31 +135,39 @@ ROUTES = {
     # participants, users, tokens
     ("POST", "/api/v1/participants"): (
         lambda w: ("/participants", {"name": "New Co", "country": "FR", "gpp_signed_on": "2025-06-01"}),
-        ADMIN_ONLY),
+        _answers(ADMIN_ONLY, admin=CREATED)),
     ("GET", "/api/v1/participants/<int:participant_id>"): (lambda w: (f"/participants/{w.a}", None),
                                                            OWNER_HIDDEN),
+    # RMS 8.1.4: contacts by the participant's members too (name and address: admin only)
+    ("PATCH", "/api/v1/participants/<int:participant_id>"): (
+        lambda w: (f"/participants/{w.a}", {"contacts": [{"name": "Ops", "email": "ops@acme.example"}]}),
+        OWNER_CERTIFIER_SEES),
     ("POST", "/api/v1/participants/<int:participant_id>/activate"): (
-        lambda w: (f"/participants/{w.a}/activate", None), ADMIN_ONLY),
+        lambda w: (f"/participants/{w.pending}/activate", None), ADMIN_ONLY),
     ("POST", "/api/v1/participants/<int:participant_id>/suspend"): (
         lambda w: (f"/participants/{w.a}/suspend", {"reason": "audit"}), ADMIN_ONLY),
     ("POST", "/api/v1/participants/<int:participant_id>/users"): (
-        lambda w: (f"/participants/{w.a}/users", {"email": "new@acme.example"}), ADMIN_ONLY),
+        lambda w: (f"/participants/{w.a}/users", {"email": "new@acme.example"}), _answers(ADMIN_ONLY, admin=CREATED)),
     ("GET", "/api/v1/participants/<int:participant_id>/holdings"): (
         lambda w: (f"/participants/{w.a}/holdings", None), OWNER_HIDDEN),
     ("POST", "/api/v1/users"): (
-        lambda w: ("/users", {"email": "auditor@ul.example", "role": "certifier", "body_code": "UL"}),
-        ADMIN_ONLY),
+        lambda w: ("/users", {"email": "auditor@scs.example", "role": "certifier", "body_code": "SCS"}),
+        _answers(ADMIN_ONLY, admin=CREATED)),
     ("POST", "/api/v1/users/<int:user_id>/tokens"): (lambda w: (f"/users/{w.member_user}/tokens", {}),
-                                                     OWNER_HIDDEN),
+                                                     _answers(OWNER_HIDDEN, member=CREATED, admin=CREATED)),
+    # Revoking a revoked token again is idempotent.
     ("DELETE", "/api/v1/tokens/<int:token_id>"): (lambda w: (f"/tokens/{w.spare_token}", None),
-                                                  OWNER_HIDDEN),
+                                                  _answers(OWNER_HIDDEN, member=NO_CONTENT, admin=NO_CONTENT)),
     # certification
     ("POST", "/api/v1/rms-certificates"): (
         lambda w: ("/rms-certificates", {
             "participant_id": w.a, "number": "RMS-NSF-99999", "issued_on": "2025-01-01",
             "expires_on": "2027-12-31", "activities": ["reprocessing"], "facility_scope": "single-site",
             "product_groups": ["PP resin"], "control_systems": ["mass-balance"]}),
-        CERTIFIER),
+        _answers(CERTIFIER, certifier=CREATED, admin=Allowed(409, "certificate_exists"))),
+    ("GET", "/api/v1/rms-certificates"): (lambda w: (f"/rms-certificates?participant={w.a}", None), PUBLIC),
+    ("GET", "/api/v1/rms-certificates/<string:number>"): (lambda w: (f"/rms-certificates/{w.certificate}", None),
+                                                          PUBLIC),  # R-C4: the public register
     ("POST", "/api/v1/rms-certificates/<string:number>/<any(revoke, suspend, reinstate):action>"): (
         lambda w: (f"/rms-certificates/{w.certificate}/suspend", {"on": "2026-03-01", "reason": "audit"}),
         CERTIFIER),
@@ -141,26 +177,32 @@ ROUTES = {
             "newness": {"basis": "new_operation", "operation_start": "2024-05-01"},
             "class_b": [{"test": "financial", "passed": True, "rationale": "IRR", "evidence": [DIGEST]}],
             "evidence": [DIGEST]}),
-        CERTIFIER),
+        _answers(CERTIFIER, certifier=CREATED, admin=CREATED)),
     ("GET", "/api/v1/determinations/<int:determination_id>"): (
         lambda w: (f"/determinations/{w.determination}", None), _access(401, 404, OK, OK, OK)),
     ("POST", "/api/v1/determinations/<int:determination_id>/withdraw"): (
-        lambda w: (f"/determinations/{w.determination}/withdraw", {"reason": "error"}), CERTIFIER),
+        lambda w: (f"/determinations/{w.determination}/withdraw", {"reason": "error"}),
+        _answers(CERTIFIER, admin=Allowed(422, "determination_not_current"))),  # withdrawn by the certifier
     # facilities, lots, generation
     ("POST", "/api/v1/facilities"): (
         lambda w: ("/facilities", {"participant_id": w.a, "name": "Plant 2", "address": "2 Mill Rd",
                                    "country": "US", "capacity": t(100)}),
-        _access(401, 403, OK, 403, OK)),
+        _access(401, 403, CREATED, 403, CREATED)),
     ("POST", "/api/v1/facilities/<int:facility_id>/lines"): (
         lambda w: (f"/facilities/{w.facility}/lines", {"name": "Line B", "capacity": kg(100)}),
-        OWNER_CERTIFIER_SEES),
-    ("POST", "/api/v1/lots"): (lambda w: ("/lots", _lot_body(w)), OWNER_CERTIFIER_SEES),
+        _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=CREATED)),
+    ("POST", "/api/v1/lots"): (lambda w: ("/lots", _lot_body(w)),
+                               _answers(OWNER_CERTIFIER_SEES, member=CREATED,
+                                        admin=Allowed(409, "lot_reference_taken"))),
     ("GET", "/api/v1/lots/<int:lot_id>"): (lambda w: (f"/lots/{w.lot}", None), _access(401, 404, OK, OK, OK)),
     ("POST", "/api/v1/lots/<int:lot_id>/dispositions"): (
-        lambda w: (f"/lots/{w.lot}/dispositions", {"kind": "sale", "on": "2026-02-15",
-                                                   "counterparty": "Brand Co", "mass": kg(1)}),
-        OWNER_CERTIFIER_SEES),
-    ("POST", "/api/v1/generations"): (lambda w: ("/generations", {"lot_id": w.lot}), OWNER_CERTIFIER_SEES),
+        lambda w: (f"/lots/{w.open_lot}/dispositions", {"kind": "sale", "on": "2026-02-15",
+                                                        "counterparty": "Brand Co", "mass": kg(1)}),
+        _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=CREATED)),
+    # The member generates the open lot's sold 5 t; nothing is left for the admin's request.
+    ("POST", "/api/v1/generations"): (lambda w: ("/generations", {"lot_id": w.open_lot}),
+                                      _answers(OWNER_CERTIFIER_SEES, member=CREATED,
+                                               admin=Allowed(422, "lot_over_allocated"))),
     # blocks and trading
     ("GET", "/api/v1/blocks"): (lambda w: (f"/blocks?owner={w.a}", None), OWNER_OF_PUBLIC_OBJECT),
     ("GET", "/api/v1/blocks/<string:serial>"): (lambda w: (f"/blocks/{w.serial}", None), PUBLIC),
@@ -168,14 +210,15 @@ ROUTES = {
                                                            PUBLIC),
     ("POST", "/api/v1/blocks/<string:serial>/cancel"): (lambda w: (f"/blocks/{w.serial}/cancel",
                                                                    {"reason": "issued in error"}), ADMIN_ONLY),
+    # The member's success splits the block: the admin's request then finds it no longer active.
     ("POST", "/api/v1/transfers"): (
         lambda w: ("/transfers", {"serial": w.serial, "quantity": "1.000", "to_participant_id": w.b}),
-        OWNER_OF_PUBLIC_OBJECT),
+        _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
     ("GET", "/api/v1/retirements"): (lambda w: ("/retirements", None), PUBLIC),
     ("POST", "/api/v1/retirements"): (
         lambda w: ("/retirements", {"serial": w.serial, "quantity": "1.000", "beneficiary": "Acme",
                                     "claim_type": "general", "reporting_year": 2026}),
-        OWNER_OF_PUBLIC_OBJECT),
+        _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
     ("GET", "/api/v1/retirements/<int:retirement_id>"): (lambda w: (f"/retirements/{w.retirement}", None),
                                                          PUBLIC),
     # the transparency log and witnesses
@@ -186,11 +229,13 @@ ROUTES = {
     ("GET", "/api/v1/log/proof/consistency"): (lambda w: ("/log/proof/consistency?first=1&second=2", None),
                                                PUBLIC),
     ("GET", "/api/v1/witnesses"): (lambda w: ("/witnesses", None), PUBLIC),
-    ("POST", "/api/v1/witnesses"): (lambda w: ("/witnesses", {"vkey": "witness+00000000+AAAA"}), ADMIN_ONLY),
-    # No token by design: the witness's signature authenticates the cosignature (R-L9).
+    ("POST", "/api/v1/witnesses"): (lambda w: ("/witnesses", {"vkey": w.witness_vkey}),
+                                    _answers(ADMIN_ONLY, admin=CREATED)),
+    # No token by design: the witness's signature authenticates the cosignature (R-L9), so
+    # every caller gets the same answer on the merits: no checkpoint of that size was signed.
     ("POST", "/api/v1/log/cosignatures"): (
         lambda w: ("/log/cosignatures", {"checkpoint_size": 1, "cosignature": "— witness AAAA"}),
-        dict.fromkeys(ROLES, NO_TOKEN_NEEDED)),
+        dict.fromkeys(ROLES, Allowed(404, "unknown_checkpoint"))),
     ("GET", "/api/v1/admin/integrity"): (lambda w: ("/admin/integrity", None), ADMIN_ONLY),
 }
 
@@ -227,18 +272,16 @@ def test_route_access(client, world, method, rule):
         # Authentication is checked on every protected route, whatever the token's defect.
         _assert_problem(_call(client, method, path, body, "not-a-token"), 401)
     # Refusals first, then the roles that succeed (a success may change what follows).
-    for role in sorted(ROLES, key=lambda role: access[role] in (OK, NO_TOKEN_NEEDED)):
+    for role in sorted(ROLES, key=lambda role: isinstance(access[role], Allowed)):
         response = _call(client, method, path, body, world.tokens[role])
         expected = access[role]
         where = f"{method} {path} as {role}"
-        if expected == NO_TOKEN_NEEDED:  # answered on its merits: a bogus cosignature is 404/422
-            assert response.status_code < 500, (where, response.get_data(as_text=True))
-            assert response.status_code not in (401, 403), (where, response.get_data(as_text=True))
-        elif expected == OK:
-            assert response.status_code < 500, (where, response.get_data(as_text=True))
-            assert response.status_code not in (401, 403, 404), (where, response.get_data(as_text=True))
-            if method == "GET":
-                assert response.status_code == 200, (where, response.get_data(as_text=True))
+        if isinstance(expected, Allowed):
+            assert response.status_code == expected.status, (where, response.get_data(as_text=True))
+            if expected.code is not None:
+                assert response.get_json()["code"] == expected.code, (where, response.get_json())
+            else:
+                assert expected.status < 300
         else:
             assert response.status_code == expected, (where, response.get_data(as_text=True))
             _assert_problem(response, expected)
@@ -286,6 +329,8 @@ PAGE_ROUTES = {
     ("GET", "/retirements/<int:retirement_id>/proof.json"): (lambda w: f"/retirements/{w.retirement}/proof.json",
                                                              PAGE_PUBLIC),
     ("GET", "/participants"): (lambda w: "/participants", PAGE_PUBLIC),
+    ("GET", "/rms-certificates"): (lambda w: f"/rms-certificates?participant={w.a}", PAGE_PUBLIC),  # R-C4
+    ("GET", "/rms-certificates/<string:number>"): (lambda w: f"/rms-certificates/{w.certificate}", PAGE_PUBLIC),
     ("GET", "/admin/login"): (lambda w: "/admin/login", PAGE_PUBLIC),
     ("POST", "/admin/logout"): (lambda w: "/admin/logout", PAGE_PUBLIC),
     ("POST", "/admin/login"): (lambda w: "/admin/login", PAGE_LOGIN),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+import pytest
+
 from registry.db import UnitOfWork, session_factory
 from registry.errors import Unauthorized
 from registry.identity import authenticate, hash_token
@@ -52,11 +54,27 @@ def test_expiry_is_exact_and_applies_to_writes(driver, clock):
     assert_problem(driver.post("/transfers", {"serial": "x"}, token), 401, "invalid_token")
 
 
-def test_a_token_cannot_be_issued_already_expired(driver):
+def _token_rows(engine) -> list[tuple]:
+    with engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT id, user_id, token_hash FROM api_token ORDER BY id").all()
+
+
+@pytest.mark.parametrize("expires_at", ["2026-03-02T09:30:00Z", "2026-03-02T09:29:59.999999Z", "2025-01-01T00:00:00Z"],
+                         ids=["now", "a microsecond ago", "last year"])
+def test_a_token_cannot_be_issued_already_expired(driver, engine, expires_at):
+    """The clock is NOW (2026-03-02T09:30:00Z): an expiry at or before it is an
+    input out of range (R-X2: 400, field named), and no token is stored."""
     participant = driver.participant()
     user = driver.ok(f"/participants/{participant['id']}/users", {"email": "late@acme.example"})
-    response = driver.post(f"/users/{user['id']}/tokens", {"expires_at": "2026-03-02T09:30:00Z"}, driver.admin)
-    assert response.status_code in (400, 422) and response.get_json()["rule"] == "R-P5"
+    before = _token_rows(engine)
+    response = driver.post(f"/users/{user['id']}/tokens", {"expires_at": expires_at}, driver.admin)
+    body = assert_problem(response, 400, "invalid_input")
+    assert body["rule"] == "R-P5" and "expires_at" in body["errors"], body
+    assert "token" not in body
+    assert _token_rows(engine) == before
+    # A minute later than NOW is accepted: the refusal is about the instant, not the field.
+    later = driver.ok(f"/users/{user['id']}/tokens", {"expires_at": "2026-03-02T09:31:00Z"})
+    assert [row[0] for row in _token_rows(engine)] == [row[0] for row in before] + [later["id"]]
 
 
 def test_revocation_is_immediate_for_reads_and_writes(driver):

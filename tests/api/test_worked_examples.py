@@ -84,6 +84,8 @@ def test_example_p7_1_mandate_share_excluded(driver):
 @pytest.mark.parametrize(("year", "outcome"), [(2023, "additional"), (2024, "not-additional")])
 def test_table_p7_2_example_p7_3_restart_under_new_owner(driver, year, outcome):
     gen = driver.generator()
+    # R-X10: the body records a year's determination for a participant it certified that year.
+    driver.certificate(gen.certifier, gen.id, issued_on="2020-01-01", expires_on="2024-12-31")
     determination = driver.determination(gen.certifier, gen.facility_id, certification_year=year, newness={
         "basis": "new_operation", "operation_start": "1998-04-01",
         "restart": {"stopped_on": "2020-02-01", "restarted_on": "2020-12-01", "ownership_changed": True}})
@@ -94,6 +96,7 @@ def test_table_p7_2_example_p7_3_restart_under_new_owner(driver, year, outcome):
 
 def test_table_p7_5_phase_out_exemption(driver):
     gen = driver.generator()
+    driver.certificate(gen.certifier, gen.id, issued_on="2020-01-01", expires_on="2024-12-31")  # R-X10
     facility = driver.facility(gen.token, gen.id, capacity=t(1000))
     in_2023 = driver.determination(gen.certifier, facility["id"], certification_year=2023,
                                    newness={"basis": "phase_out"})

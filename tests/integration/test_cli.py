@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import subprocess
+from contextlib import closing
+from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
+import migrations
+from registry.db import make_engine
+from registry.migrate import upgrade
 from tests.serverproc import ARCREG, clean_env, free_port, wait_for
 
 
@@ -36,10 +43,39 @@ def test_keygen_writes_a_private_key_file_once(tmp_path):
     assert again.returncode == 1 and "refusing" in again.stderr
 
 
+def _migration_scripts() -> ScriptDirectory:
+    """The migrations shipped in the repository, read by Alembic itself."""
+    return ScriptDirectory(str(Path(migrations.__file__).parent))
+
+
+def _stored_revisions(database: Path) -> list[str]:
+    with closing(sqlite3.connect(database)) as connection:
+        return [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
+
+
 def test_db_upgrade_migrates_a_fresh_database(tmp_path):
+    head = _migration_scripts().get_current_head()
+    database = tmp_path / "arcreg.db"  # the default database, in the working directory
+    assert head and not database.exists()
     result = run("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "database at revision" in result.stdout
+    assert result.stdout.strip() == f"database at revision {head}"
+    assert _stored_revisions(database) == [head]
+
+
+def test_db_upgrade_brings_an_old_database_to_head(tmp_path):
+    scripts = _migration_scripts()
+    head, first = scripts.get_current_head(), scripts.get_base()
+    assert first != head
+    database = tmp_path / "arcreg.db"
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine, first)
+    engine.dispose()
+    assert _stored_revisions(database) == [first]
+    result = run("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"database at revision {head}"
+    assert _stored_revisions(database) == [head]
 
 
 def test_serve_refuses_an_unreachable_database(tmp_path):

@@ -114,11 +114,11 @@ def test_arcreg_verify_and_verify_log_exit_zero(engine, db_url, tmp_path):
     assert "not replayed" in quick.stdout and "blocks_expired" not in quick.stdout
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite locking only
 def test_verification_on_sqlite_does_not_hold_the_write_lock(engine, db_url, backend, tmp_path):
     """`arcreg verify` reads a WAL snapshot on SQLite: a writer committing mid-run is neither blocked
     (the registry's BEGIN IMMEDIATE would hold the write lock for the whole run) nor seen."""
-    if backend != "sqlite":
-        pytest.skip("SQLite locking only")
+    assert engine.dialect.name == "sqlite"
     from api.commands_verify import _snapshot_engine
 
     config = build_registry(engine, db_url, tmp_path)

@@ -21,6 +21,7 @@ from chainlog.keys import (
     signer_from_env,
     verify_rotation,
 )
+from chainlog.note import Signature, open_note, sign_note
 
 # RFC 8032 §7.1, TEST 1..3: (secret key, public key, message, signature).
 RFC8032 = [
@@ -167,6 +168,58 @@ def test_forged_rotations_are_refused():
         verify_rotation({"outgoing_vkey": old.vkey}, old.verifier)
 
 
-def test_verifier_rejects_bad_signature_shapes():
-    v = Verifier("x", bytes(32))
-    assert not v.verify(b"m", b"short")
+MESSAGE = b"arcreg.test/log\n8\nq6XhxhxbpT3ZqpQbyB5ZPsCNXXuiZ6Ukx6kx8aFGvpI=\n"  # a checkpoint body
+
+
+def test_verifier_refuses_realistic_bad_signatures():
+    signer, other = Signer.from_seed("registry.example/log", bytes(range(32))), peter_signer()
+    verifier = signer.verifier
+    good = signer.sign(MESSAGE)
+    assert len(good) == 64 and verifier.verify(MESSAGE, good)  # the baseline: the real one verifies
+    # A valid signature of the same message by another real key.
+    by_other = other.sign(MESSAGE)
+    assert other.verifier.verify(MESSAGE, by_other) and not verifier.verify(MESSAGE, by_other)
+    # Another real key under the same name is another key.
+    impostor = Signer.from_seed("registry.example/log", bytes(range(1, 33)))
+    assert not verifier.verify(MESSAGE, impostor.sign(MESSAGE))
+    # Every single flipped bit of the real signature.
+    for bit in range(len(good) * 8):
+        flipped = bytearray(good)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        assert not verifier.verify(MESSAGE, bytes(flipped)), bit
+    # Truncated, extended, empty -- and the real signature of a different message.
+    for cut in (good[:-1], good[:32], good[1:], good + b"\x00", b""):
+        assert not verifier.verify(MESSAGE, cut), cut.hex()
+    assert not verifier.verify(MESSAGE + b"\n", good)
+    # A malformed public key verifies nothing.
+    assert not Verifier("x", bytes(32)).verify(b"m", b"short")
+    assert not Verifier("x", bytes(31)).verify(MESSAGE, good)
+
+
+def test_a_note_signature_under_a_wrong_key_id_is_not_a_trusted_signature():
+    signer, other = Signer.from_seed("registry.example/log", bytes(range(32))), peter_signer()
+    text = MESSAGE.decode()
+    assert open_note(sign_note(text, [signer]), [signer.verifier]).verified  # the baseline
+    good = signer.sign(MESSAGE)
+    wrong_id = bytes(b ^ 0xFF for b in signer.key_id)
+    # The real signature under another key id: no trusted key signed it (ignored, signed-note spec).
+    note = text + "\n" + Signature(signer.name, wrong_id, good).line()
+    with pytest.raises(VerificationError) as info:
+        open_note(note, [signer.verifier])
+    assert info.value.kind == "unverified"
+    # Another key's signature under the trusted key's name and id: a bad signature.
+    note = text + "\n" + Signature(signer.name, signer.key_id, other.sign(MESSAGE)).line()
+    with pytest.raises(VerificationError) as info:
+        open_note(note, [signer.verifier])
+    assert info.value.kind == "bad_signature"
+    # The trusted key id under another key name: not the trusted key either.
+    note = text + "\n" + Signature("registry.example/other", signer.key_id, good).line()
+    with pytest.raises(VerificationError) as info:
+        open_note(note, [signer.verifier])
+    assert info.value.kind == "unverified"
+    # A flipped bit or a truncated signature under the right name and id: a bad signature.
+    for bad in (bytes([good[0] ^ 1]) + good[1:], good[:-1]):
+        note = text + "\n" + Signature(signer.name, signer.key_id, bad).line()
+        with pytest.raises(VerificationError) as info:
+            open_note(note, [signer.verifier])
+        assert info.value.kind == "bad_signature"

@@ -236,19 +236,76 @@ def _slots(payloads):
                     yield position, (key, inner)
 
 
-@pytest.mark.parametrize("junk", [None, True, "x", -1, [], {}, "NaN", "sNaN", "1e999999", 10**15])
-def test_signed_junk_in_any_member_is_refused_or_accepted_never_a_crash(junk):
-    """A verifier must answer VerificationError, not crash, whatever a signed payload holds."""
-    for position, path in list(_slots(_payloads())):
-        def edit(payloads, position=position, path=path):
-            target = payloads[position][1]
-            for key in path[:-1]:
-                target = target[key]
-            target[path[-1]] = junk
+JUNK = [None, True, "x", -1, [], {}, "NaN", "sNaN", "1e999999", 10**15]
+# Members the verifier does not interpret (its contract, chainlog/provenance.py: links,
+# conservation of serials, quantity and base mass, the inherited members, the lot): junk there may
+# verify, but must not change anything the verifier reports.
+UNINTERPRETED = {
+    (1, ("mass_kg",)), (3, ("owner",)), (3, ("determination",)), (4, ("from",)), (4, ("to",)),
+    (4, ("moved", "owner")), (4, ("remainder", "state")), (4, ("remainder", "owner")),
+    (6, ("owner",)), (6, ("remainder", "state")), (6, ("remainder", "owner")), (6, ("beneficiary",)),
+    (6, ("claim",)), (6, ("claim", "type")),
+}
+# The state and owner of the block reported on: see the xfail test below.
+REPORTED = {(6, ("retired", "state")), (6, ("retired", "owner"))}
+
+
+def _with_junk(position, path, junk):
+    def edit(payloads):
+        target = payloads[position][1]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = junk
+    return build(edit)
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=repr)
+def test_signed_junk_in_a_checked_member_is_refused(junk):
+    """Correctly signed and included, but structurally wrong: junk in any member the
+    verifier checks (serials, quantities, links, inherited members, the lot) is a
+    VerificationError -- never accepted, never a crash."""
+    checked = [(position, path) for position, path in _slots(_payloads())
+               if (position, path) not in UNINTERPRETED | REPORTED
+               and not (junk is True and path[-1] == "lot")]  # true as lot 1: see the xfail test below
+    assert len(checked) >= 40
+    for position, path in checked:
+        with pytest.raises(VerificationError):
+            verify_provenance(_with_junk(position, path, junk), [SIGNER.verifier])
+            raise AssertionError(f"signed junk {junk!r} at entry {position} {'.'.join(path)} verified")
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=repr)
+def test_signed_junk_in_an_unchecked_member_changes_nothing_reported(junk):
+    valid = verify_provenance(build(), [SIGNER.verifier])
+    for position, path in sorted(UNINTERPRETED):
         try:
-            verify_provenance(build(edit), [SIGNER.verifier])
+            report = verify_provenance(_with_junk(position, path, junk), [SIGNER.verifier])
         except VerificationError:
-            pass
+            continue
+        assert report == valid, (position, path, report)
+
+
+@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                   reason="BUG chainlog/provenance.py: the final block's state and owner are "
+                          "reported unchecked -- a signed state of {} or 'x', or an owner of "
+                          "true or [], verifies and is reported as fact")
+@pytest.mark.parametrize("member", sorted(REPORTED))
+def test_signed_junk_in_the_reported_state_or_owner_is_refused(member):
+    position, path = member
+    for junk in JUNK:
+        with pytest.raises(VerificationError):
+            verify_provenance(_with_junk(position, path, junk), [SIGNER.verifier])
+
+
+@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                   reason="BUG chainlog/provenance.py: JSON true is taken for lot id 1 "
+                          "(Python's True == 1 in the lot and inherited-member comparisons)")
+def test_a_signed_lot_of_true_is_not_lot_1():
+    lots = [(position, path) for position, path in _slots(_payloads()) if path[-1] == "lot"]
+    assert len(lots) == 6
+    for position, path in lots:
+        with pytest.raises(VerificationError):
+            verify_provenance(_with_junk(position, path, True), [SIGNER.verifier])
 
 
 def test_whole_transfer_then_expiry():

@@ -42,10 +42,29 @@ def test_end_of_day_utc():
     last_moment = datetime(2022, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
     assert in_use_period_at(2021, last_moment)
     assert not in_use_period_at(2021, last_moment + timedelta(microseconds=1))
-    # 18:00 on 31 December in New York is already 2023 in UTC.
-    new_york = timezone(timedelta(hours=-5))
+
+
+def test_instants_are_judged_in_utc_not_local_time():
+    """Each instant's local date and its UTC date fall on opposite sides of a
+    use-period boundary, so only a conversion to UTC gives these answers."""
+    new_york = timezone(timedelta(hours=-5))  # EST in December and January
+    karachi = timezone(timedelta(hours=5))
+    # 20:00 EST on 31 December 2022 is 01:00 UTC on 1 January 2023: already expired,
+    # though still 2022 in New York.
+    evening = datetime(2022, 12, 31, 20, 0, tzinfo=new_york)
+    assert evening.astimezone(UTC) == datetime(2023, 1, 1, 1, 0, tzinfo=UTC)
+    assert not in_use_period_at(2021, evening)
+    assert not in_use_period(2021, evening)
+    # 19:00 EST is 00:00 UTC, the first expired instant; a microsecond earlier is inside.
     assert not in_use_period_at(2021, datetime(2022, 12, 31, 19, 0, tzinfo=new_york))
-    assert in_use_period(2021, datetime(2022, 12, 31, 18, 0, tzinfo=new_york))
+    assert in_use_period_at(2021, datetime(2022, 12, 31, 18, 59, 59, 999999, tzinfo=new_york))
+    # 03:00 on 1 January 2023 in Karachi is 22:00 UTC on 31 December 2022: still inside,
+    # though already 2023 there.
+    assert in_use_period_at(2021, datetime(2023, 1, 1, 3, 0, tzinfo=karachi))
+    # At the start: 20:00 EST on 31 December 2020 is 01:00 UTC on 1 January 2021, inside the
+    # 2021 period; 03:00 in Karachi on 1 January 2021 is 22:00 UTC on 31 December 2020, before it.
+    assert in_use_period_at(2021, datetime(2020, 12, 31, 20, 0, tzinfo=new_york))
+    assert not in_use_period_at(2021, datetime(2021, 1, 1, 3, 0, tzinfo=karachi))
 
 
 def test_naive_instants_are_refused():

@@ -1,0 +1,341 @@
+"""The quantity rules as invariants, proven by random sequences (issue "No
+double counting"): a hypothesis state machine drives the services through
+lots (whole and PC/PI split, on facilities and lines), sales with and without
+RMS claims, generations (whole, partial, per component), cancellations,
+determinations recorded, superseded, withdrawn and recorded again, and clock
+moves across the year end. A small model beside it says what each request
+should do; after every step the registry must agree with it and hold:
+
+- R-B4, per lot: ARC mass + claimed mass <= sold <= lot mass, and per
+  component c: ARC mass(c) + claimed mass(c) <= mass(c) -- never a floor that
+  hides an overdraft;
+- R-A9, per facility-year: base mass used for ARCs <= the highest eligible
+  volume the facility had that year (no reset, no stacking);
+- R-L7c: replaying the log accepts every entry the services wrote.
+
+SQLite runs the full profile; PostgreSQL a shorter one (both in CI)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from sqlmodel import select
+
+from chainlog import store
+from registry import (additionality, corrections, determinations, facilities, generation, identity, lots,
+                      participants, rms_certificates)
+from registry.claims import parse_claim
+from registry.clock import FrozenClock
+from registry.db import UnitOfWork, make_engine, session_factory
+from registry.errors import RegistryError
+from registry.identity import actor_of
+from registry.models import Block, Determination, Lot
+from registry.replay import replay
+from registry.units import Mass
+
+T = Decimal(1000)  # kg per tonne
+ZERO = Decimal("0.000")
+CLAIMS = [None, "RMS 100% PC MB", "RMS 50% PC MB", "RMS 100% PI MB", "RMS 50%/10% PC MB", "RMS 30% MB"]
+# (facility, line) the lots and determinations may name; capacities in tonnes.
+CAPACITY = {"F1": 100, "F2": 60}
+LINE_CAPACITY = {"L": 30}  # a line of F2
+SCOPES = [("F1", None), ("F2", None), ("F2", "L")]
+
+
+@dataclass
+class LotModel:
+    mass: Decimal
+    pc: Decimal | None
+    facility: str
+    line: str | None
+    year: int
+    sold: Decimal = ZERO
+    claimed: Decimal = ZERO
+    claimed_pc: Decimal = ZERO
+    used: Decimal = ZERO
+    used_pc: Decimal = ZERO
+
+    def rooms(self) -> dict[str, Decimal]:
+        if self.pc is None:
+            return {"PC": self.mass - self.claimed - self.used}
+        return {"PC": self.pc - self.claimed_pc - self.used_pc,
+                "PI": (self.mass - self.pc) - (self.claimed - self.claimed_pc) - (self.used - self.used_pc)}
+
+    def sold_room(self) -> Decimal:
+        return self.sold - self.claimed - self.used
+
+
+@dataclass
+class Model:
+    lots: dict[int, LotModel] = field(default_factory=dict)
+    # (facility, line, year) -> eligible kg of the current additional determination
+    current: dict[tuple[str, str | None, int], Decimal] = field(default_factory=dict)
+    # (facility, year) -> the highest facility ceiling it ever had
+    peak: dict[tuple[str, int], Decimal] = field(default_factory=dict)
+
+    def used(self, facility: str, year: int, line: str | None = None) -> Decimal:
+        return sum((lot.used for lot in self.lots.values() if lot.facility == facility and lot.year == year
+                    and (line is None or lot.line == line)), ZERO)
+
+    def ceiling(self, facility: str, year: int) -> Decimal:
+        own = self.current.get((facility, None, year), ZERO)
+        lines = sum((e for (f, line, y), e in self.current.items() if f == facility and y == year and line), ZERO)
+        return max(own, lines)
+
+    def note_ceiling(self, facility: str, year: int) -> None:
+        key = (facility, year)
+        self.peak[key] = max(self.peak.get(key, ZERO), self.ceiling(facility, year))
+
+
+class Registry(RuleBasedStateMachine):
+    """One registry per example: a fresh database from ``new_database()``."""
+
+    new_database = None  # set by the test: () -> database URL
+    drop_database = None  # and: (URL) -> None
+
+    lot_ids = Bundle("lots")
+
+    @initialize()
+    def setup(self):
+        self.url = type(self).new_database()
+        self.engine = make_engine(self.url)
+        self.sessions = session_factory(self.engine)
+        self.clock = FrozenClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+        self.model = Model()
+        self.blocks: list[str] = []
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            admin_user, _ = identity.create_admin(uow, "admin@registry.test")
+            self.admin = actor_of(admin_user)
+            self.certifier = actor_of(identity.add_staff_user(uow, self.admin, email="a@nsf.example",
+                                                              role="certifier", body_code="NSF"))
+            p = participants.register_participant(uow, self.admin, name="Acme Recycling", country="US",
+                                                  gpp_signed_on=date(2025, 6, 1))
+            participants.activate_participant(uow, self.admin, p.id)
+            self.member = actor_of(identity.add_member(uow, self.admin, p.id, email="ops@acme.example"))
+            rms_certificates.record_certificate(
+                uow, self.certifier, participant_id=p.id, number="RMS-NSF-00001", issued_on=date(2025, 1, 1),
+                expires_on=date(2028, 12, 31), activities=["reprocessing"], facility_scope="multi-site",
+                product_groups=["resins"], control_systems=["mass-balance"])
+            self.facility_ids = {}
+            for name, capacity in CAPACITY.items():
+                made = facilities.register_facility(uow, self.member, participant_id=p.id, name=name,
+                                                    address="1 Mill Rd", country="US", capacity=Mass(capacity * T))
+                self.facility_ids[name] = made.id
+            line = facilities.register_line(uow, self.member, self.facility_ids["F2"], name="L",
+                                            capacity=Mass(LINE_CAPACITY["L"] * T))
+            self.line_ids = {"L": line.id}
+            uow.commit()
+
+    def teardown(self):
+        if hasattr(self, "engine"):
+            self.engine.dispose()
+            type(self).drop_database(self.url)
+
+    # --- one request, and whether the registry agreed with the model ------------------------
+
+    def _attempt(self, call, allowed: bool, refusals: set[str]):
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            try:
+                result = call(uow)
+            except RegistryError as error:
+                assert not allowed, f"refused {error.code} ({error.detail}), the model allows it"
+                assert error.code in refusals, f"refused with {error.code}: {error.detail}"
+                return None
+            uow.commit()
+        assert allowed, f"accepted {result!r}, the model refuses it"
+        return result
+
+    @property
+    def year(self) -> int:
+        return self.clock.today().year
+
+    # --- rules --------------------------------------------------------------------------------
+
+    @rule(scope=st.sampled_from(SCOPES), share=st.sampled_from(["0", "0.5"]))
+    def record_determination(self, scope, share):
+        facility, line = scope
+        capacity = (LINE_CAPACITY[line] if line else CAPACITY[facility]) * T
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            determinations.record_determination(
+                uow, self.certifier, facility_id=self.facility_ids[facility], certification_year=self.year,
+                mandate_share=Decimal(share),
+                newness=additionality.NewOperation(operation_start=date(2025, 1, 1)),
+                class_b=[{"test": "financial", "passed": True, "rationale": "needs ARC revenue"}], evidence=[],
+                line_id=self.line_ids[line] if line else None)
+            uow.commit()
+        self.model.current[(facility, line, self.year)] = (capacity * (1 - Decimal(share))).quantize(Decimal("0.001"))
+        self.model.note_ceiling(facility, self.year)
+
+    @rule(scope=st.sampled_from(SCOPES))
+    def withdraw_determination(self, scope):
+        facility, line = scope
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            found = [d.id for d in uow.session.exec(select(Determination).where(
+                Determination.facility_id == self.facility_ids[facility],
+                Determination.certification_year == self.year, Determination.status == "current"))
+                if d.line_id == (self.line_ids[line] if line else None)]
+        allowed = bool(found)
+        self._attempt(lambda uow: determinations.withdraw_determination(
+            uow, self.certifier, found[0] if found else 10**6, reason="re-audit"), allowed,
+            {"determination_not_found"})
+        if allowed:
+            self.model.current.pop((facility, line, self.year), None)
+
+    @rule(target=lot_ids, scope=st.sampled_from(SCOPES), tonnes=st.integers(1, 60),
+          pc_tenths=st.one_of(st.none(), st.integers(1, 9)))
+    def register_lot(self, scope, tonnes, pc_tenths):
+        facility, line = scope
+        mass = tonnes * T
+        pc = None if pc_tenths is None else mass * pc_tenths / 10
+        code = "PC_P3.1.9" if pc is None else "PI_P3.1.9"
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            lot = lots.register_lot(
+                uow, self.member, facility_id=self.facility_ids[facility],
+                line_id=self.line_ids[line] if line else None, reference=f"LOT-{len(self.model.lots) + 1}",
+                material_code=code, mass=Mass(mass), processed_on=self.clock.today(), rms_certificate="RMS-NSF-00001",
+                non_plastic_fraction=Decimal("0"),
+                pc_mass=None if pc is None else Mass(pc), pi_mass=None if pc is None else Mass(mass - pc),
+                conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": Mass(mass)}],
+                            "transformation": "physical", "description": "extrude", "factor": Decimal("100"),
+                            "justification": "measured", "outputs": [{"material_code": code, "mass": Mass(mass)}]})
+            uow.commit()
+            lot_id = lot.id
+        self.model.lots[lot_id] = LotModel(mass, pc, facility, line, self.year)
+        return lot_id
+
+    @rule(lot_id=lot_ids, quarters=st.integers(1, 40), claim=st.sampled_from(CLAIMS))
+    def sell(self, lot_id, quarters, claim):
+        lot = self.model.lots[lot_id]
+        mass = quarters * T / 4
+        claimed = claimed_pc = ZERO
+        if claim:
+            parsed = parse_claim(claim)
+            claimed = (mass * parsed.total_percent / 100).quantize(Decimal("0.001"))
+            claimed_pc = (mass * parsed.pc_percent / 100).quantize(Decimal("0.001"))
+        after = LotModel(lot.mass, lot.pc, lot.facility, lot.line, lot.year, lot.sold + mass, lot.claimed + claimed,
+                         lot.claimed_pc + claimed_pc, lot.used, lot.used_pc)
+        disclaimer = claim is not None and lot.used == lot.mass  # R-B5
+        allowed = after.sold <= lot.mass and not disclaimer and all(r >= 0 for r in after.rooms().values()) \
+            and after.sold_room() >= 0
+        done = self._attempt(lambda uow: lots.add_disposition(
+            uow, self.member, lot_id, kind="sale", on=self.clock.today(), counterparty="Brand Co", mass=Mass(mass),
+            claim=claim), allowed, {"lot_over_allocated", "disclaimer_required"})
+        if done is not None:
+            self.model.lots[lot_id] = after
+
+    @rule(lot_id=lot_ids, component=st.sampled_from(["PC", "PI"]),
+          quarters=st.one_of(st.none(), st.integers(1, 40)))
+    def generate(self, lot_id, component, quarters):
+        lot = self.model.lots[lot_id]
+        if lot.pc is None and component == "PI":
+            component = "PC"
+        rooms = lot.rooms()
+        eligible = min(rooms[component], lot.sold_room())
+        base = eligible if quarters is None else quarters * T / 4
+        covering_key = (lot.facility, lot.line, lot.year) if (lot.facility, lot.line, lot.year) in self.model.current \
+            else (lot.facility, None, lot.year)
+        covered = covering_key in self.model.current
+        allowed = covered and 0 < base <= eligible
+        if allowed:
+            covering_used = self.model.used(lot.facility, lot.year, covering_key[1])
+            allowed = covering_used + base <= self.model.current[covering_key]
+            if covering_key[1] is not None:
+                allowed = allowed and self.model.used(lot.facility, lot.year) + base <= \
+                    self.model.ceiling(lot.facility, lot.year)
+        block = self._attempt(lambda uow: generation.generate(
+            uow, self.member, lot_id=lot_id, mass=None if quarters is None else Mass(base),
+            component=component if lot.pc is not None else None), allowed,
+            {"lot_over_allocated", "not_additional", "eligible_volume_exceeded"})
+        if block is not None:
+            lot.used += base
+            if component == "PC" and lot.pc is not None:
+                lot.used_pc += base
+            self.blocks.append(block.serial)
+
+    @rule(pick=st.integers(0, 10**6))
+    def cancel(self, pick):
+        if not self.blocks:
+            return
+        serial = self.blocks.pop(pick % len(self.blocks))
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            block = uow.session.exec(select(Block).where(Block.serial == serial)).one()
+            lot_id, base, status = block.lot_id, block.base_kg, block.recycled_status
+            corrections.cancel_block(uow, self.admin, serial, reason="entered twice")
+            uow.commit()
+        lot = self.model.lots[lot_id]
+        lot.used -= base
+        if status == "PC" and lot.pc is not None:
+            lot.used_pc -= base
+
+    @rule()
+    def next_year(self):
+        if self.year < 2027:
+            self.clock.set(datetime(self.year + 1, 1, 5, 9, 30, tzinfo=UTC))
+
+    # --- invariants ----------------------------------------------------------------------------
+
+    @invariant()
+    def lots_hold_r_b4_and_match_the_model(self):
+        if not hasattr(self, "engine"):
+            return
+        with self.sessions() as session:
+            for row in session.exec(select(Lot)):
+                assert lots.account(row).violations() == [], row
+                model = self.model.lots[row.id]
+                assert (row.sold_kg, row.claimed_kg, row.claimed_pc_kg, row.used_kg, row.used_pc_kg) == (
+                    model.sold, model.claimed, model.claimed_pc, model.used, model.used_pc)
+                assert row.claimed_kg + row.used_kg <= row.sold_kg <= row.mass_kg
+
+    @invariant()
+    def facility_years_stay_within_their_ceiling(self):
+        for (facility, year) in {(lot.facility, lot.year) for lot in self.model.lots.values()}:
+            assert self.model.used(facility, year) <= self.model.peak.get((facility, year), ZERO)
+
+    @invariant()
+    def replay_accepts_the_log(self):
+        if not hasattr(self, "engine"):
+            return
+        with self.sessions() as session:
+            entries = [{"index": e.index, "type": e.type, "payload": e.payload, "leaf_hash": e.leaf_hash}
+                       for e in store.iter_entries(session)]
+        replay(entries).close()
+
+
+@pytest.mark.slow
+def test_lot_and_facility_invariants_hold_under_random_sequences(backend, request, tmp_path):
+    counter = iter(range(10**6))
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+
+        def new_database() -> str:
+            path = tmp_path / f"registry-{next(counter)}.db"
+            shutil.copyfile(template, path)
+            return f"sqlite:///{path}"
+
+        def drop_database(url: str) -> None:
+            Path(url.removeprefix("sqlite:///")).unlink()
+
+        profile = settings(max_examples=40, stateful_step_count=30, deadline=None,
+                           suppress_health_check=[HealthCheck.too_slow])
+    else:
+        databases, template = request.getfixturevalue("pg_databases"), request.getfixturevalue("pg_template")
+
+        def new_database() -> str:
+            return databases.create(f"arcreg_stateful_{next(counter)}_{id(tmp_path) % 10**6}", template=template)
+
+        def drop_database(url: str) -> None:
+            databases.drop(url.rsplit("/", 1)[1])
+
+        profile = settings(max_examples=8, stateful_step_count=20, deadline=None,
+                           suppress_health_check=[HealthCheck.too_slow])
+    Registry.new_database = staticmethod(new_database)
+    Registry.drop_database = staticmethod(drop_database)
+    run_state_machine_as_test(Registry, settings=profile)
