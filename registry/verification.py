@@ -133,20 +133,26 @@ class DeferredReplay:
 
 
 def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredReplay) -> Report:
-    """chainlog verification of `lines` plus the replay fed by `on_entry`."""
+    """chainlog verification of `lines` plus the replay fed by `on_entry`.
+    The report's error is the earliest problem; rule findings (R-L7c) are all listed."""
+    state = on_entry.replayer.state
     try:
         result = verify_export(lines, verifiers)
     except VerificationError as exc:
-        replay_error = on_entry.error
-        first = exc
-        if replay_error is not None and (exc.index is None or replay_error.index < exc.index):
-            first = replay_error  # an earlier, verified entry already recorded the impossible
-        state = on_entry.replayer.state
-        return Report(ok=False, size=state.entries, error=first, counts=state.counts())
-    report = Report(ok=on_entry.error is None, size=result.size, checkpoints=result.checkpoints,
-                    signed_size=result.signed_size, root_hex=result.root_hex,
-                    counts=on_entry.replayer.state.counts(), error=on_entry.error)
-    return report
+        findings = list(state.findings)
+        return Report(ok=False, size=state.entries, error=_earliest(exc, on_entry.error, *findings[:1]),
+                      counts=state.counts(), findings=findings)
+    findings = list(state.findings)
+    error = _earliest(on_entry.error, *findings[:1])
+    return Report(ok=error is None, size=result.size, checkpoints=result.checkpoints,
+                  signed_size=result.signed_size, root_hex=result.root_hex, counts=state.counts(), error=error,
+                  findings=findings)
+
+
+def _earliest(*errors: VerificationError | None) -> VerificationError | None:
+    """The problem at the lowest index (one with no index, a log fault, counts as the latest)."""
+    present = [e for e in errors if e is not None]
+    return min(present, key=lambda e: (e.index is None, e.index or 0), default=None)
 
 
 def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> VerificationError:

@@ -23,13 +23,22 @@ class Report:
     root_hex: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     error: VerificationError | None = None
+    # R-L7c: every entry that breaks a rule (replay goes on after one), in log order
+    findings: list[VerificationError] = field(default_factory=list)
 
     def failure(self) -> str:
-        """`FAILED: <kind> at index <i>: <why>` (SPEC §13.2), or "" when ok."""
+        """`FAILED: <kind> at index <i>: <why>` (SPEC §13.2), or "" when ok; then one
+        line per further rule finding, so an administrator sees all of them."""
         if self.error is None:
             return ""
-        where = "" if self.error.index is None else f" at index {self.error.index}"
-        return f"FAILED: {self.error.kind}{where}: {Exception.__str__(self.error)}"
+        lines = [f"FAILED: {self.error.kind}{_at(self.error)}: {Exception.__str__(self.error)}"]
+        others = [f for f in self.findings if f is not self.error]
+        lines += [f"  also{_at(f)}: {Exception.__str__(f)}" for f in others]
+        return "\n".join(lines)
+
+
+def _at(error: VerificationError) -> str:
+    return "" if error.index is None else f" at index {error.index}"
 
 
 def check_integrity(lines, verifiers: Sequence[Verifier | str]) -> Report:

@@ -72,7 +72,7 @@ class Replayer:
                 block_events.ended(s, index, kind, payload, leaf)
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
-            name_rules.check(s, index, kind, payload)  # R-R5, R-L7c: names and product caps
+            s.note(index, lambda: name_rules.check(s, index, kind, payload))  # R-R5, R-L7c: names, product caps
         except (KeyError, TypeError, AttributeError, ArithmeticError) as exc:
             # A payload missing what its type requires is as impossible as a bad transition.
             raise fail(index, f"{kind}: payload cannot be applied ({type(exc).__name__}: {exc})") from None
@@ -86,11 +86,15 @@ class Replayer:
 
 
 def replay(entries: Iterable[Any]) -> State:
-    """Replay every entry, in order, into a fresh state (the caller closes it)."""
+    """Replay every entry, in order, into a fresh state (the caller closes it).
+    Raises the first impossibility, or after the last entry the first rule
+    finding (``state.findings`` holds them all)."""
     replayer = Replayer()
     try:
         for entry in entries:
             replayer.apply_entry(entry)
+        if replayer.state.findings:
+            raise replayer.state.findings[0]
     except BaseException:
         replayer.state.close()
         raise

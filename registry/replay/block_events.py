@@ -119,11 +119,8 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     det = s.determinations.get(p.get("determination"))
     if det is None or det["status"] != "current":
         raise fail(i, f"block {serial}: determination {p.get('determination')} is not current")
-    _check_derived(i, b, lot)
-    try:
-        _check_additionality(s, i, b, lot, det, p["determination"])
-    except RegistryError as error:
-        raise broken(i, error) from None
+    s.note(i, lambda: _check_derived(i, b, lot))
+    s.note(i, lambda: _check_additionality(s, i, b, lot, det, p["determination"]))
     base = b["base_kg"]
     lot["used_kg"] += base
     if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
@@ -134,9 +131,10 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
         s.used[scope] = s.used.get(scope, ZERO) + base
     found = lot_account(lot).violations()
     if found:  # R-B2, R-B4: claims and ARCs never count the same mass twice, per component
-        raise fail(i, f"R-B4: lot {b['lot']}: " + "; ".join(found))
+        s.finding(fail(i, f"R-B4: lot {b['lot']}: " + "; ".join(found)))
     if det["used_kg"] > det["eligible_kg"]:  # R-A2
-        raise fail(i, f"R-A2: determination {p['determination']}: {det['used_kg']} kg used of {det['eligible_kg']}")
+        s.finding(fail(i, f"R-A2: determination {p['determination']}: {det['used_kg']} kg used of "
+                          f"{det['eligible_kg']}"))
     if dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \
             p.get("disclaimer_required") is not lot["disclaimer_required"]:
         raise fail(i, f"lot {b['lot']}: the entry says used {p.get('lot_used_kg')}, replay gives {lot['used_kg']}")

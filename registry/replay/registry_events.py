@@ -85,7 +85,7 @@ def participant_updated(s: State, i: int, kind: str, p: dict) -> None:
 def _require_registering(s: State, i: int, kind: str, pid) -> None:
     """R-X10: a suspended participant registers nothing."""
     if _get(i, s.participants, pid, "participant")["status"] == "suspended":
-        raise fail(i, f"{kind}: participant {pid} is suspended and registers nothing (R-X10)")
+        s.finding(fail(i, f"R-X10: {kind}: participant {pid} is suspended and registers nothing"))
 
 
 def _require_certified_by(s: State, i: int, kind: str, body, facility_id, year) -> None:
@@ -102,7 +102,7 @@ def _require_certified_by(s: State, i: int, kind: str, body, facility_id, year) 
                 date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]),
                 [(k, date.fromisoformat(on)) for k, on in cert["events"]], year):
             return
-    raise fail(i, f"{kind}: body {body} holds no certificate of participant {pid} for {year} (R-X10)")
+    s.finding(fail(i, f"R-X10: {kind}: body {body} holds no certificate of participant {pid} for {year}"))
 
 
 def certificate(s: State, i: int, kind: str, p: dict) -> None:
@@ -136,8 +136,8 @@ def facility(s: State, i: int, kind: str, p: dict) -> None:
         capacity = dec(i, p.get("capacity_kg"), "capacity_kg")
         row["lines_kg"] = row.get("lines_kg", ZERO) + capacity
         if row["lines_kg"] > row["capacity_kg"]:  # R-A9: lines are parts of their facility
-            raise fail(i, f"R-A9: facility {fid}: its lines have {row['lines_kg']} kg per year of capacity, "
-                          f"more than its {row['capacity_kg']} kg")
+            s.finding(fail(i, f"R-A9: facility {fid}: its lines have {row['lines_kg']} kg per year of capacity, "
+                          f"more than its {row['capacity_kg']} kg"))
         s.lines[p.get("line")] = {"facility": fid, "capacity_kg": capacity}
 
 
@@ -176,14 +176,11 @@ def _check_lot_rules(s: State, i: int, p: dict, mass) -> None:
     site = s.facilities[p.get("facility")]
     cert = s.certificates.get(p.get("rms_certificate")) or {}
     lhv = None if p.get("lhv_mj_per_kg") is None else dec(i, p["lhv_mj_per_kg"], "lhv_mj_per_kg")
-    try:
-        material = classification.parse_material_code(p.get("material_code"))
-        lot_rules.require_conversion_adds_up(material.id, mass, p["conversion"])
-        lot_rules.require_peq_is_chemical(material.level1, p["conversion"]["transformation"], lhv)
-        if site.get("country") is not None:
-            lot_rules.require_certified_site(site["country"], site["name"], cert.get("facilities") or [])
-    except RegistryError as error:
-        raise broken(i, error) from None
+    material = classification.parse_material_code(p.get("material_code"))
+    lot_rules.require_conversion_adds_up(material.id, mass, p["conversion"])
+    lot_rules.require_peq_is_chemical(material.level1, p["conversion"]["transformation"], lhv)
+    if site.get("country") is not None:
+        lot_rules.require_certified_site(site["country"], site["name"], cert.get("facilities") or [])
 
 
 def lot(s: State, i: int, kind: str, p: dict) -> None:
@@ -194,7 +191,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         if _get(i, s.facilities, p.get("facility"), "facility")["participant"] != p.get("generator"):
             raise fail(i, f"lot {lid}: facility {p.get('facility')} is not the generator's")
         mass = dec(i, p.get("mass_kg"), "mass_kg")
-        _check_lot_rules(s, i, p, mass)
+        s.note(i, lambda: _check_lot_rules(s, i, p, mass))
         processed_on = p["processed_on"]
         s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
                        "facility": p.get("facility"), "line": p.get("line"), "processed_on": processed_on,
@@ -223,6 +220,6 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
     row["claimed_pc_kg"] += claimed_pc
     found = lot_account(row).violations()
     if found:  # R-B2, R-B4: no double counting, per component
-        raise fail(i, f"R-B4: lot {lid}: " + "; ".join(found))
+        s.finding(fail(i, f"R-B4: lot {lid}: " + "; ".join(found)))
     s.dispositions[p.get("disposition")] = {"lot": lid, "mass_kg": mass, "claimed_kg": claimed,
                                             "claimed_pc_kg": claimed_pc}

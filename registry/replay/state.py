@@ -9,6 +9,7 @@ stays bounded however long the log (`registry.replay.scratch`).
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from chainlog.errors import VerificationError
@@ -16,6 +17,7 @@ from registry.errors import RegistryError
 from registry.replay.scratch import CACHE_RECORDS, ScratchDb
 
 ZERO = Decimal("0.000")
+MAX_FINDINGS = 1000
 
 # The block fields the log records (registry.blocks.block_payload) and the
 # live column each one is compared with (registry.models.Block).
@@ -97,6 +99,22 @@ class State:
         self.current_determinations: dict[tuple[int, int | None, int], int] = {}
         self.used: dict[tuple[int, int | None, int], Decimal] = {}
         self.entries = 0
+        # R-L7c: entries that break a rule, as findings (the first MAX_FINDINGS); replay goes on after
+        # one, so a registry holding entries written before a rule existed gets all of them reported.
+        self.findings: list[VerificationError] = []
+
+    def note(self, index: int, check: Callable[[], None]) -> None:
+        """Run a rule check of entry ``index``; a refusal becomes a finding and replay goes on."""
+        try:
+            check()
+        except VerificationError as error:
+            self.finding(error)
+        except RegistryError as error:
+            self.finding(broken(index, error))
+
+    def finding(self, error: VerificationError) -> None:
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(error)
 
     def trim(self) -> None:
         """Between entries: bound the caches (records held in memory)."""

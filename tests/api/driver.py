@@ -96,7 +96,9 @@ class Driver:
             "rms_certificate": certificate,
             "conversion": {
                 "inputs": [{"material_code": "PC_P5.1.6", "mass": t(12000)}],
-                "transformation": "physical", "description": "sort, wash, extrude",
+                # R-G6: P2 intermediates (PEQ) come from chemical recycling.
+                "transformation": "chemical" if "_P2." in material_code else "physical",
+                "description": "sort, wash, extrude",
                 "factor": "83.333", "justification": "measured yield Q4 2025",
                 "outputs": [{"material_code": material_code, "mass": mass}],
             },

@@ -70,6 +70,22 @@ def test_an_over_allocated_generation_in_a_signed_log_fails_verification(engine,
     _fails_at(engine, config, tmp_path, index, "R-B4")
 
 
+def test_every_rule_breaking_entry_is_reported_not_just_the_first(engine, db_url, tmp_path):
+    """A registry holding entries written before a rule existed: `arcreg verify`
+    lists each of them with its index and rule (docs/decisions.md says how an
+    administrator corrects them), and no later entry is lost to the first."""
+    config = build_registry(engine, db_url, tmp_path)
+    first = _append_signed(engine, config, "block.generated",
+                           _generation_from(_entries(engine), base_kg=Decimal("100000.000")))
+    second = _append_signed(engine, config, "block.generated",
+                            _generation_from(_entries(engine), base_kg=Decimal("10000.000"), quantity=Decimal("20.000")))
+    report = run_verify(engine, config)
+    assert report.error.index == first and [f.index for f in report.findings][:2] == [first, second]
+    text = report.failure()
+    assert f"FAILED: replay_inconsistent at index {first}: R-B4" in text
+    assert f"also at index {second}: R-K2/R-K4" in text
+
+
 def test_a_generation_with_more_certificates_than_its_material_gives_fails(engine, db_url, tmp_path):
     """10 t of the PP lot make 10 certificates; a signed entry issuing 20 breaks R-K4."""
     config = build_registry(engine, db_url, tmp_path)
