@@ -132,4 +132,5 @@ def _entries(fp, replay):
         # The entry's fields: under "entry" (the hashed text itself, current
         # format), or beside the hashes (the earlier format, still verified).
         entry = obj["entry"] if isinstance(obj.get("entry"), dict) else obj
-        replay.apply(entry.get("index"), entry.get("type"), entry.get("payload"), obj.get("leaf_hash"))
+        replay.apply(entry.get("index"), entry.get("type"), entry.get("payload"), obj.get("leaf_hash"),
+                     entry.get("time"))

@@ -120,12 +120,13 @@ class DeferredReplay:
         self.replayer.state.close()
 
     def __call__(self, entry: store.StoredEntry) -> None:
-        self.apply(entry.index, entry.type, entry.payload, entry.leaf_hash)
+        self.apply(entry.index, entry.type, entry.payload, entry.leaf_hash, entry.time)
 
-    def apply(self, index: int, kind: str, payload: Any, leaf_hash: bytes | str | None) -> None:
+    def apply(self, index: int, kind: str, payload: Any, leaf_hash: bytes | str | None,
+              time: str | None = None) -> None:
         if self.error is None:
             try:
-                self.replayer.apply(index, kind, payload, leaf_hash)
+                self.replayer.apply(index, kind, payload, leaf_hash, time)
             except VerificationError as exc:
                 self.error = exc
         if self.progress is not None and isinstance(index, int) and (index + 1) % PROGRESS_EVERY == 0:

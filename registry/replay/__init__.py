@@ -41,7 +41,7 @@ _SETUP = {
 
 
 def _field(entry: Any, name: str) -> Any:
-    return entry[name] if isinstance(entry, dict) else getattr(entry, name, None)
+    return entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
 
 
 class Replayer:
@@ -50,11 +50,15 @@ class Replayer:
     def __init__(self, state: State | None = None) -> None:
         self.state = State() if state is None else state
 
-    def apply(self, index: int, kind: str, payload: Any, leaf_hash: bytes | str | None = None) -> None:
+    def apply(self, index: int, kind: str, payload: Any, leaf_hash: bytes | str | None = None,
+              time: str | None = None) -> None:
+        """Apply one entry; ``time`` is the entry's logged UTC time (ISO 8601),
+        which dates the rules that depend on the day (R-L7c)."""
         s = self.state
         if index != s.entries:  # chainlog checks continuity; replay relies on it
             raise fail(index, f"replay expected entry {s.entries}, got {index}")
         leaf = leaf_hash.hex() if isinstance(leaf_hash, bytes | bytearray) else leaf_hash
+        when = time if isinstance(time, str) else None
         if not isinstance(payload, dict):
             raise fail(index, f"{kind}: payload is not an object")
         try:
@@ -65,9 +69,9 @@ class Replayer:
             elif kind.startswith("certificate."):
                 registry_events.certificate(s, index, kind, payload)
             elif kind == "block.generated":
-                block_events.generated(s, index, payload, leaf)
+                block_events.generated(s, index, payload, leaf, when)
             elif kind in ("block.transferred", "block.retired"):
-                block_events.moved(s, index, kind, payload, leaf)
+                block_events.moved(s, index, kind, payload, leaf, when)
             elif kind in ("block.expired", "block.forfeited", "block.cancelled"):
                 block_events.ended(s, index, kind, payload, leaf)
             elif kind.startswith("block."):
@@ -82,7 +86,7 @@ class Replayer:
     def apply_entry(self, entry: Any) -> None:
         """An entry as `chainlog.store.StoredEntry`, or a parsed export line (dict)."""
         self.apply(_field(entry, "index"), _field(entry, "type"), _field(entry, "payload"),
-                   _field(entry, "leaf_hash"))
+                   _field(entry, "leaf_hash"), _field(entry, "time"))
 
 
 def replay(entries: Iterable[Any]) -> State:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from registry import classification
+from registry import certification, classification, use_period
 from registry.additionality import ceiling
 from registry.errors import RegistryError
 from registry.replay.registry_events import lot_account
@@ -98,7 +98,20 @@ def _check_additionality(s: State, i: int, b: dict, lot: dict, det: dict, did) -
         current=[(d["line"], d["outcome"] == "additional", d["eligible_kg"]) for d in current])
 
 
-def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
+def _check_certified(s: State, i: int, b: dict, day: date) -> None:
+    """R-P2, R-C3, RMS 8.6.4: on the day of generation the generator held an
+    RMS certificate, valid that day, whose scope covers reprocessing."""
+    for number in s.participants.get(b["generator"], {}).get("certificates", ()):
+        cert = s.certificates[number]
+        events = [certification.CertificateEvent(kind, date.fromisoformat(on)) for kind, on in cert["events"]]
+        if "reprocessing" in cert.get("activities", ()) and certification.is_valid_on(
+                day, date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]), events):
+            return
+    raise fail(i, f"R-P2: block {b['serial']}: generator {b['generator']} held no RMS certificate valid on {day} "
+                  "that covers reprocessing")
+
+
+def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = None) -> None:
     b = block_record(i, p)
     serial = b["serial"]
     if serial in s.blocks:
@@ -119,6 +132,8 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     det = s.determinations.get(p.get("determination"))
     if det is None or det["status"] != "current":
         raise fail(i, f"block {serial}: determination {p.get('determination')} is not current")
+    if time is not None:  # the entry's time is the generation date (R-G1)
+        s.note(i, lambda: _check_certified(s, i, b, date.fromisoformat(time[:10])))
     s.note(i, lambda: _check_derived(i, b, lot))
     s.note(i, lambda: _check_additionality(s, i, b, lot, det, p["determination"]))
     base = b["base_kg"]
@@ -141,10 +156,12 @@ def generated(s: State, i: int, p: dict, leaf: str | None) -> None:
     _set(s, b, i, leaf, p["determination"])
 
 
-def moved(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
+def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | None = None) -> None:
     """block.transferred (R-T2, R-T3) and block.retired (R-R1): the lower serials move."""
     transfer = kind == "block.transferred"
     parent = _active(s, i, p.get("parent"), kind)
+    if time is not None:  # R-E1, R-T3: only inside the use period, dated by the entry's time
+        s.note(i, lambda: use_period.require_in_use_period(parent["generation_year"], date.fromisoformat(time[:10])))
     serial = parent["serial"]
     _check_prev(s, i, serial, p, parent["link"])
     holder = p.get("from") if transfer else p.get("owner")

@@ -114,6 +114,7 @@ def certificate(s: State, i: int, kind: str, p: dict) -> None:
         s.participants[p.get("participant")] = holder
         s.certificates[number] = {"participant": p.get("participant"), "issued_on": p.get("issued_on"),
                                   "expires_on": p.get("expires_on"), "events": [], "body": p.get("body"),
+                                  "activities": list(p.get("activities") or []),
                                   "facilities": p.get("facilities") or []}
         return
     cert = _get(i, s.certificates, number, "RMS certificate")

@@ -7,13 +7,20 @@ chainlog directly, as a writer that bypassed the services would."""
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from chainlog import store
-from registry import classification
+from sqlmodel import select
+
+from registry import classification, rms_certificates, transfers
+from registry.identity import actor_of
+from registry.models import Block, Participant, User
 from registry.clock import FrozenClock
+from registry.config import Config
+from registry.demo import build_demo
 from registry.db import UnitOfWork, session_factory
-from tests.integration.test_verify import START, build_registry, cli_env, run_verify, verifier_of
+from tests.integration.test_verify import START, _checkpoint, build_registry, cli_env, run_verify, verifier_of
 from tests.integration.test_verify_replay import _entries, verifier_signer
 from tests.serverproc import ARCREG, clean_env
 
@@ -92,6 +99,44 @@ def test_a_generation_with_more_certificates_than_its_material_gives_fails(engin
     payload = _generation_from(_entries(engine), base_kg=Decimal("10000.000"), quantity=Decimal("20.000"))
     index = _append_signed(engine, config, "block.generated", payload)
     _fails_at(engine, config, tmp_path, index, "R-K2/R-K4")
+
+
+def test_a_generation_while_the_certificate_was_suspended_fails_verification(engine, db_url, tmp_path):
+    """R-P2, R-C3, RMS 8.6.4: on the day of a signed generation entry the
+    generator's only certificate was suspended."""
+    config = build_registry(engine, db_url, tmp_path)
+    entries = _entries(engine)
+    payload = _generation_from(entries, base_kg=Decimal("10000.000"))
+    number = next(e["payload"]["certificate"] for e in entries if e["type"] == "certificate.recorded"
+                  and e["payload"]["participant"] == payload["generator"])
+    with UnitOfWork(session_factory(engine), FrozenClock(START)) as uow:
+        certifier = actor_of(uow.session.exec(select(User).where(User.role == "certifier")).first())
+        rms_certificates.add_event(uow, certifier, number, kind="suspended", on=START.date(), reason="audit finding")
+        uow.commit()
+    index = _append_signed(engine, config, "block.generated", payload)
+    _fails_at(engine, config, tmp_path, index, "R-P2")
+
+
+def test_a_transfer_after_the_use_period_fails_verification(engine, db_url, tmp_path, monkeypatch):
+    """R-E1, R-T3: a transfer logged on 1 January 2028 of a block generated in
+    2026, written by a service whose use-period check was bypassed (expiry had
+    not run yet), is refused by replay, dated by the entry's own time."""
+    config = Config(database_url=db_url, clock=START.isoformat(), signing_key_file=tmp_path / "key.pem")
+    build_demo(engine, config)  # blocks of 2026; no expiry run
+    _checkpoint(engine, config, FrozenClock(START))
+    clock = FrozenClock(datetime(2028, 1, 1, 9, 0, tzinfo=UTC))
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        admin = actor_of(uow.session.exec(select(User).where(User.role == "admin")).one())
+        block = uow.session.exec(select(Block).where(Block.state == "active").order_by(Block.serial)).first()
+        owner = block.owner_id
+        other = uow.session.exec(select(Participant.id).where(Participant.id != owner)).first()
+        monkeypatch.setattr(transfers, "require_in_use_period", lambda year, today: None)
+        moved = transfers.transfer(uow, admin, serial=block.serial, quantity=Decimal("0.001"), to_participant_id=other)
+        index = moved.log.index
+        store.sign_checkpoint(uow.session, verifier_signer(config), config.log_origin, clock.now())
+        uow.commit()
+    report = run_verify(engine, config)
+    assert any(f.index == index and "R-E1" in str(f) for f in report.findings), report.failure()
 
 
 def test_a_correct_generation_appended_the_same_way_verifies(engine, db_url, tmp_path):
