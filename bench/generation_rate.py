@@ -55,7 +55,8 @@ def _database(kind: str, directory: Path) -> tuple[str, callable]:
     return PG_SERVER.rsplit("/", 1)[0] + f"/{name}", drop
 
 
-def run_once(kind: str, generations: int, lots_count: int, directory: Path) -> float:
+def run_once(kind: str, generations: int, lots_count: int, directory: Path) -> tuple[float, float]:
+    """(generations per second of wall time, this process's CPU ms per generation)."""
     url, drop = _database(kind, directory)
     engine = make_engine(url)
     try:
@@ -67,12 +68,13 @@ def run_once(kind: str, generations: int, lots_count: int, directory: Path) -> f
             g = certified_reprocessor(uow, admin, certifier, 1, clock.today())
             lot_ids = [sold_lot(uow, g, f"LOT-{n}", clock.today()) for n in range(lots_count)]
             uow.commit()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for n in range(generations):
             with UnitOfWork(sessions, clock) as uow:
                 generation.generate(uow, g["actor"], lot_id=lot_ids[n % lots_count], mass=tonnes(1))
                 uow.commit()
-        return generations / (time.perf_counter() - started)
+        return (generations / (time.perf_counter() - started),
+                (time.process_time() - cpu) * 1000 / generations)
     finally:
         engine.dispose()
         drop()
@@ -86,9 +88,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        rates = [run_once(args.db, args.generations, args.lots, Path(directory)) for _ in range(args.repeat)]
-    print(f"{args.db}: {statistics.median(rates):.1f} generations/s (median of {args.repeat}; "
-          f"runs {', '.join(f'{r:.1f}' for r in rates)}) — {args.generations} generations of 1 t over {args.lots} lots")
+        runs = [run_once(args.db, args.generations, args.lots, Path(directory)) for _ in range(args.repeat)]
+    rates, cpus = [r for r, _ in runs], [c for _, c in runs]
+    print(f"registry: {Path(generation.__file__).resolve().parents[1]}")
+    print(f"{args.db}: {statistics.median(rates):.1f} generations/s, {statistics.median(cpus):.2f} ms CPU each "
+          f"(medians of {args.repeat}; rates {', '.join(f'{r:.1f}' for r in rates)}; "
+          f"CPU {', '.join(f'{c:.2f}' for c in cpus)}) — {args.generations} generations of 1 t over {args.lots} lots")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ from sqlmodel import select
 from registry import classification
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
-from registry.db import UnitOfWork, get_for_update
+from registry.db import UnitOfWork
 from registry.additionality import ceiling
 from registry.determinations import applicable_determinations, require_within_ceilings
 from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
 from registry.lots import account, get_lot
-from registry.models import Block, Facility, Lot, RmsCertificate
+from registry.models import Block, Lot, RmsCertificate
 from registry.participants import get_participant, require_active
 from registry.removal import require_registered_generator
 from registry.rms_certificates import is_valid_on
@@ -89,7 +89,7 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
 
     # R-A8: the determination of the year the lot was processed, and only output made after its basis.
     year_processed = lot.processed_on.year
-    get_for_update(uow.session, Facility, lot.facility_id)  # R-A9: one generation at a time per facility
+    # R-A9: locks every current determination of the facility-year, so generations there run one at a time.
     determination, current = applicable_determinations(uow, lot, year_processed)
     ceiling.require_new_output(lot.processed_on, determination.record["newness"])
     if determination.pc_only and status != "PC":
