@@ -246,7 +246,7 @@ UNINTERPRETED = {
     (6, ("owner",)), (6, ("remainder", "state")), (6, ("remainder", "owner")), (6, ("beneficiary",)),
     (6, ("claim",)), (6, ("claim", "type")),
 }
-# The state and owner of the block reported on: see the xfail test below.
+# The state and owner of the block reported on: refused unless a block state and an integer.
 REPORTED = {(6, ("retired", "state")), (6, ("retired", "owner"))}
 
 
@@ -265,8 +265,7 @@ def test_signed_junk_in_a_checked_member_is_refused(junk):
     verifier checks (serials, quantities, links, inherited members, the lot) is a
     VerificationError -- never accepted, never a crash."""
     checked = [(position, path) for position, path in _slots(_payloads())
-               if (position, path) not in UNINTERPRETED | REPORTED
-               and not (junk is True and path[-1] == "lot")]  # true as lot 1: see the xfail test below
+               if (position, path) not in UNINTERPRETED | REPORTED]
     assert len(checked) >= 40
     for position, path in checked:
         with pytest.raises(VerificationError):
@@ -285,10 +284,6 @@ def test_signed_junk_in_an_unchecked_member_changes_nothing_reported(junk):
         assert report == valid, (position, path, report)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="BUG chainlog/provenance.py: the final block's state and owner are "
-                          "reported unchecked -- a signed state of {} or 'x', or an owner of "
-                          "true or [], verifies and is reported as fact")
 @pytest.mark.parametrize("member", sorted(REPORTED))
 def test_signed_junk_in_the_reported_state_or_owner_is_refused(member):
     position, path = member
@@ -297,9 +292,6 @@ def test_signed_junk_in_the_reported_state_or_owner_is_refused(member):
             verify_provenance(_with_junk(position, path, junk), [SIGNER.verifier])
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="BUG chainlog/provenance.py: JSON true is taken for lot id 1 "
-                          "(Python's True == 1 in the lot and inherited-member comparisons)")
 def test_a_signed_lot_of_true_is_not_lot_1():
     lots = [(position, path) for position, path in _slots(_payloads()) if path[-1] == "lot"]
     assert len(lots) == 6
