@@ -34,9 +34,12 @@ def _payloads():
     lot → generate 100 → transfer 40 to 8 → 8 retires 15; fillers in between."""
     return {
         0: ("participant.activated", {"participant": 7}),
-        1: ("lot.registered", {"lot": 1, "generator": 7, "reference": "LOT-1", "mass_kg": "100000.000"}),
+        1: ("lot.registered", {"lot": 1, "generator": 7, "reference": "LOT-1", "mass_kg": "100000.000",
+                               "material_code": "PC_P3.1.9", "recycled_status": "PC", "pc_kg": None,
+                               "non_plastic_fraction": "0", "lhv_mj_per_kg": None}),
         2: ("participant.activated", {"participant": 8}),
-        3: ("block.generated", {**_block(1, 100000, 7), "determination": 1, "prev": 1}),
+        3: ("block.generated", {**_block(1, 100000, 7), "determination": 1, "lot_used_kg": "100000.000",
+                                "prev": 1}),
         4: ("block.transferred", {"parent": _block(1, 100000, 7)["serial"], "from": 7, "to": 8,
                                   "quantity": "40.000", "moved": _block(1, 40000, 8),
                                   "remainder": _block(40001, 100000, 7), "prev": 3}),
@@ -239,9 +242,11 @@ def _slots(payloads):
 JUNK = [None, True, "x", -1, [], {}, "NaN", "sNaN", "1e999999", 10**15]
 # Members the verifier does not interpret (its contract, chainlog/provenance.py: links,
 # conservation of serials, quantity and base mass, the inherited members, the lot): junk there may
-# verify, but must not change anything the verifier reports.
+# verify, but must not change anything the verifier reports. The lot's material facts and the
+# generation's lot_used_kg are the registry's to check (registry/proof_rules.py, R-L7c).
 UNINTERPRETED = {
-    (1, ("mass_kg",)), (3, ("owner",)), (3, ("determination",)), (4, ("from",)), (4, ("to",)),
+    (1, ("mass_kg",)), (1, ("material_code",)), (1, ("recycled_status",)), (1, ("pc_kg",)),
+    (1, ("non_plastic_fraction",)), (1, ("lhv_mj_per_kg",)), (3, ("lot_used_kg",)), (3, ("owner",)), (3, ("determination",)), (4, ("from",)), (4, ("to",)),
     (4, ("moved", "owner")), (4, ("remainder", "state")), (4, ("remainder", "owner")),
     (6, ("owner",)), (6, ("remainder", "state")), (6, ("remainder", "owner")), (6, ("beneficiary",)),
     (6, ("claim",)), (6, ("claim", "type")),
