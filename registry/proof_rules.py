@@ -126,12 +126,9 @@ def _used_before(lot: _Lot, status: str, base: Decimal, used_after: Decimal, ser
                                             f"{component} kg of {status}")
     if lot.pc is None:
         return before, before
-    other = lot.mass - component
-    low, high = max(ZERO, before - other), min(before, component - base)
-    if low > high:
-        raise ProofRuleError("R-B4", index, f"block {serial}: lot {lot.id} had used {before} kg before; "
-                                            f"{base} kg more of {status} cannot fit its {component} kg")
-    return low, high
+    # The other component took at most its own mass; this one had room for `base` more.
+    # (low <= high: base <= component and used_after <= mass, both checked above.)
+    return max(ZERO, before - (lot.mass - component)), min(before, component - base)
 
 
 def check_generation(lot_entry: dict, generated_entry: dict) -> Derivation:
