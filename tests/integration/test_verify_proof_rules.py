@@ -27,6 +27,7 @@ from tests.integration.test_replay_rules_double_counting import _append_signed, 
 from tests.integration.test_verify import START, _checkpoint
 from tests.integration.test_verify_replay import _entries
 from tests.serverproc import ARCREG, clean_env
+from tests.unit.chainlog.test_provenance_verify import SIGNER, build
 
 
 def demo(engine, db_url, tmp_path) -> Config:
@@ -163,3 +164,24 @@ def test_a_stale_proof_is_told_apart_from_a_current_one(engine, db_url, tmp_path
     (tmp_path / "consistency.json").write_text(json.dumps(bad))
     result = verify_proof(tmp_path, config, old, "--checkpoint", "newer.note", "--consistency", "consistency.json")
     assert result.returncode == 1 and result.stderr.startswith("INVALID: "), result.stderr
+
+
+def test_bad_files_are_clear_messages_never_tracebacks(tmp_path):
+    """R-X9: a proof nested 100 000 deep, and a consistency file that is not JSON."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    run = subprocess.run([ARCREG, "verify-proof", str(deep), "--vkey", SIGNER.vkey], check=False, cwd=tmp_path,
+                         env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stderr.startswith("INVALID: malformed: the proof is not JSON"), run.stderr
+    proof = tmp_path / "proof.json"
+    proof.write_text(json.dumps(build()))
+    (tmp_path / "same.note").write_text(build()["checkpoint"])
+    (tmp_path / "c.json").write_text('{"first": 8')
+    run = subprocess.run([ARCREG, "verify-proof", str(proof), "--vkey", SIGNER.vkey, "--checkpoint", "same.note",
+                          "--consistency", "c.json"], check=False, cwd=tmp_path, env=clean_env(),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stderr.startswith("INVALID: malformed: the consistency proof is not JSON")
+    run = subprocess.run([ARCREG, "verify-proof", str(proof), "--vkey", SIGNER.vkey, "--consistency", "c.json"],
+                         check=False, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "--consistency needs --checkpoint" in run.stderr
+    assert "Traceback" not in run.stderr
