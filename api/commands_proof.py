@@ -3,6 +3,12 @@
 No configuration and no database: only the proof file and the verifier key(s)
 the user chose to trust — the point of a proof is that nobody has to trust
 the registry's database.
+
+After the proof's structure and inclusion (chainlog), the registry's rules:
+the generated block's type and quantity re-derived from the lot entry in the
+proof (R-L7c, `registry.proof_rules`). With ``--checkpoint`` (and
+``--consistency`` when the log has grown) it says whether the state shown is
+still current (`chainlog.freshness`).
 """
 
 from __future__ import annotations
@@ -14,8 +20,13 @@ from pathlib import Path
 import click
 
 from chainlog.errors import VerificationError
+from chainlog.freshness import check_freshness
 from chainlog.keys import parse_vkey
 from chainlog.provenance import verify_provenance
+from registry.proof_rules import ProofRuleError, check_proof
+
+#: Freshness failures that are the caller's to fix (wrong or missing file), not a bad log.
+_USAGE = ("older_checkpoint", "consistency_required")
 
 
 def _vkey_text(value: str) -> str:
@@ -24,6 +35,19 @@ def _vkey_text(value: str) -> str:
     if "+" not in value and path.is_file():
         return path.read_text(encoding="utf-8").strip()
     return value.strip()
+
+
+def _load(file, what: str):
+    """A JSON file, or INVALID malformed (never a traceback: deep nesting included)."""
+    try:
+        return json.load(file)
+    except (ValueError, UnicodeError, RecursionError) as exc:
+        _invalid("malformed", None, f"{what} is not JSON: {str(exc)[:200]}")
+
+
+def _usage(why: str) -> None:
+    click.echo(f"arcreg: {why}", err=True)
+    sys.exit(2)
 
 
 def _invalid(kind: str, index, why: str) -> None:
@@ -37,24 +61,50 @@ def _invalid(kind: str, index, why: str) -> None:
 @click.option("--vkey", "--pubkey", "vkeys", multiple=True, required=True, metavar="VKEY",
               help="Trusted signed-note verifier key (GET /log/key `vkey`), or a file holding it. Repeatable.")
 @click.option("--serial", default=None, help="The serial you asked about (default: the one the proof names).")
-def verify_proof(proof_file, vkeys: tuple[str, ...], serial: str | None) -> None:
+@click.option("--checkpoint", "newer_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="A newer signed checkpoint note (GET /log/checkpoint): is the state shown still current?")
+@click.option("--consistency", "consistency_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="The JSON of GET /log/proof/consistency?first=<proof size>&second=<newer size>.")
+def verify_proof(proof_file, vkeys: tuple[str, ...], serial: str | None, newer_file, consistency_file) -> None:
     """Verify a provenance proof FILE (the JSON of GET /blocks/{serial}/provenance; `-` for stdin)."""
-    try:
-        proof = json.load(proof_file)
-    except (ValueError, UnicodeError) as exc:
-        _invalid("malformed", None, f"not JSON: {exc}")
+    if consistency_file is not None and newer_file is None:
+        _usage("--consistency needs --checkpoint (the newer checkpoint it leads to)")
+    proof = _load(proof_file, "the proof")
     try:
         verifiers = [parse_vkey(_vkey_text(v)) for v in vkeys]
     except VerificationError as exc:
-        click.echo(f"arcreg: bad --vkey: {exc}", err=True)
-        sys.exit(2)
+        _usage(f"bad --vkey: {exc}")
     try:
         report = verify_provenance(proof, verifiers, serial=serial)
     except VerificationError as exc:
         # str(exc) would repeat the index; the message alone says why.
         _invalid(exc.kind, exc.index, exc.args[0] if exc.args else str(exc))
+    try:
+        derived = check_proof(report.lineage)
+    except ProofRuleError as exc:
+        _invalid("rule_violation", exc.index, str(exc))  # R-L7c
+    fresh = None
+    if newer_file is not None:
+        try:
+            newer = newer_file.read()
+        except UnicodeError:
+            _invalid("malformed", None, "--checkpoint: the file is not UTF-8 text")
+        consistency = None if consistency_file is None else _load(consistency_file, "the consistency proof")
+        try:
+            fresh = check_freshness(report.checkpoint, newer, verifiers, consistency)
+        except VerificationError as exc:
+            if exc.kind in _USAGE:
+                _usage(str(exc))
+            _invalid(exc.kind, None, f"--checkpoint: {exc}")
     click.echo(f"OK: provenance of {report.serial} verified")
     click.echo(f"  lot {report.lot_reference}, generator {report.generator}")
     click.echo(f"  {report.entries} entries, current state {report.state}, owner {report.owner}, "
                f"quantity {report.quantity}")
-    click.echo(f"  checkpoint {report.origin} size {report.checkpoint_size}")
+    click.echo(f"  {derived.summary()}")
+    # A C2SP checkpoint carries no time; the block's last entry (signed) says when its state was logged.
+    click.echo(f"  checkpoint {report.origin} size {report.checkpoint_size}: the state as of that size; "
+               f"last lineage entry logged at {report.lineage[-1]['time']}")
+    if fresh is None:
+        click.echo("  not compared with a newer checkpoint (--checkpoint): the state may have changed since")
+    else:
+        click.echo(f"  {fresh.summary()}")

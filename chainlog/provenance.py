@@ -28,20 +28,29 @@ Kinds raised besides merkle/checkpoint ones (``malformed``, ``bad_signature``,
 ``unverified``, ``root_mismatch``, ``bad_proof``): ``payload_changed``,
 ``not_canonical``, ``chain_broken``, ``lot_mismatch``, ``field_changed``,
 ``quantity_mismatch``, ``serial_mismatch``.
+
+Every block description must also hold a known ``state`` (`BLOCK_STATES`) and
+``owner``, ``generator``, ``lot`` and ``generation_year`` that are integers
+in 1..2^31-1 (the id columns; never a boolean); identifiers are compared by JSON type and value, so a
+signed ``true`` is never lot 1 (Python's ``True == 1``).
+
+The report carries the verified checkpoint and lineage (not compared: they are
+evidence, not findings) for callers that check more — the registry's rules
+(`registry.proof_rules`) or a newer checkpoint (`chainlog.freshness`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import _json, merkle
 from .canonical import is_canonical_of
 from .chain import parse_lineage_link
-from .checkpoint import open_checkpoint
+from .checkpoint import Checkpoint, open_checkpoint
 from .errors import VerificationError
 from .keys import Verifier
 
@@ -49,6 +58,11 @@ _HEX32 = re.compile(r"[0-9a-f]{64}")
 #: Members a split never changes: the part is the same certificate, fewer serials (R-T2).
 _INHERITED = ("arc_code", "arc_type", "recycled_status", "generator", "lot", "lot_reference", "generation_year")
 UNITS = 1000  # serial units per certificate (R-G2)
+#: States a block description may hold (R-T1); "split" is reported, never logged.
+BLOCK_STATES = ("active", "retired", "expired", "forfeited", "cancelled")
+#: Members that are registry ids (or the year): positive integers of the 32-bit id columns.
+_IDS = ("owner", "generator", "lot", "generation_year")
+_MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -62,10 +76,23 @@ class ProvenanceReport:
     quantity: str
     checkpoint_size: int
     origin: str
+    #: The checkpoint the proof is against, and the verified entries oldest first.
+    checkpoint: Checkpoint = field(compare=False, repr=False, default=None)
+    lineage: tuple[dict, ...] = field(compare=False, repr=False, default=())
 
 
 def _fail(kind: str, index: int | None, message: str) -> VerificationError:
     return VerificationError(message, kind=kind, index=index)
+
+
+def _is_id(value: Any) -> bool:
+    """A positive integer that fits the registry's id columns; JSON ``true`` is not one."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values: ``true`` is not ``1``, nor ``1`` the string ``"1"``."""
+    return type(a) is type(b) and a == b
 
 
 def _shape(proof: Any) -> tuple[str, list[tuple[int, bytes, list[bytes]]]]:
@@ -130,6 +157,13 @@ def _check_block(block: Any, index: int) -> dict:
     first, last = _number(block, "first", index), _number(block, "last", index)
     quantity = _number(block, "quantity", index)
     _number(block, "base_kg", index)
+    if block.get("state") not in BLOCK_STATES:
+        raise _fail("malformed", index, f"block {block['serial']}: state {block.get('state')!r} "
+                                        f"is not one of {', '.join(BLOCK_STATES)}")
+    for key in _IDS:
+        if not _is_id(block.get(key)):
+            raise _fail("malformed", index, f"block {block['serial']}: {key} {block.get(key)!r} "
+                                            f"is not an integer in 1..{_MAX_ID}")
     if last < first or quantity * UNITS != last - first + 1:
         raise _fail("quantity_mismatch", index,
                     f"block {block['serial']}: quantity {quantity} does not match serials {first}..{last}")
@@ -140,7 +174,7 @@ def _check_block(block: Any, index: int) -> dict:
 
 def _inherits(parent: dict, child: dict, index: int) -> None:
     for key in _INHERITED:
-        if child.get(key) != parent.get(key):
+        if not _same(child.get(key), parent.get(key)):
             raise _fail("field_changed", index, f"block {child['serial']}: {key} {child.get(key)!r} "
                                                 f"differs from the parent's {parent.get(key)!r}")
 
@@ -220,7 +254,7 @@ def _lineage(objs: list[dict], leaves: list[bytes], serial: str) -> dict:
                 raise _fail("chain_broken", index, f"{obj['type']} follows lot.registered")
             block = _check_block(payload, index)
             for mine, theirs in (("lot", "lot"), ("lot_reference", "reference"), ("generator", "generator")):
-                if block.get(mine) != lot.get(theirs):
+                if not _same(block.get(mine), lot.get(theirs)):
                     raise _fail("lot_mismatch", index, f"block {mine} {block.get(mine)!r} "
                                                        f"is not the lot's {theirs} {lot.get(theirs)!r}")
         else:
@@ -269,5 +303,5 @@ def verify_provenance(proof: Any, verifiers: Sequence[Verifier], *, serial: str 
     return ProvenanceReport(
         serial=serial, lot_reference=objs[0]["payload"].get("reference"), generator=block.get("generator"),
         entries=len(objs), state=block.get("state"), owner=block.get("owner"), quantity=block.get("quantity"),
-        checkpoint_size=checkpoint.size, origin=checkpoint.origin,
+        checkpoint_size=checkpoint.size, origin=checkpoint.origin, checkpoint=checkpoint, lineage=tuple(objs),
     )

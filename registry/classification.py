@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import Enum
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from registry.errors import InvalidInput, RuleViolation
-from registry.units import KG_PER_CERTIFICATE, exact_arithmetic, parse_decimal, round_half_up
+from registry.units import KG_PER_CERTIFICATE, MILLI, exact_arithmetic, parse_decimal, round_half_up
 
 MATERIAL_GROUP = "P"  # RMS Table 5.2: plastic is the only material group so far.
 
@@ -333,6 +333,31 @@ def generation_quantity(
             rule="R-U2",
         )
     return quantity
+
+
+def generation_quantity_range(
+    material: MaterialCode,
+    *,
+    mass_kg: Decimal,
+    non_plastic_fraction: Decimal = Decimal(0),
+    lhv_mj_per_kg: Decimal | None = None,
+) -> tuple[Decimal, Decimal]:
+    """The least and the greatest quantity `generation_quantity` can give for
+    ``mass_kg``, whatever base mass was used before -- for a verifier that
+    knows the mass generated but not what the lot had used (R-L7c).
+
+    Q(x), certificate_quantity, is the half-up rounding of c * x, c fixed by
+    the material (R-K4, R-K5). Each rounding moves a value by [-0.0005,
+    0.0005), so Q(u + m) - Q(u) lies strictly within 0.001 of c * m: it is
+    c * m when that is a whole number of thousandths, else c * m rounded down
+    or up to 0.001.
+    """
+    type_ = arc_type(material)
+    _check_fraction(non_plastic_fraction)
+    lhv = _required_lhv(type_, lhv_mj_per_kg)
+    exact = _exact_certificates(type_, mass_kg, non_plastic_fraction, lhv)
+    with exact_arithmetic():
+        return (exact.quantize(MILLI, rounding=ROUND_FLOOR), exact.quantize(MILLI, rounding=ROUND_CEILING))
 
 
 def _required_lhv(type_: str, lhv: Decimal | None) -> Decimal | None:

@@ -34,9 +34,12 @@ def _payloads():
     lot → generate 100 → transfer 40 to 8 → 8 retires 15; fillers in between."""
     return {
         0: ("participant.activated", {"participant": 7}),
-        1: ("lot.registered", {"lot": 1, "generator": 7, "reference": "LOT-1", "mass_kg": "100000.000"}),
+        1: ("lot.registered", {"lot": 1, "generator": 7, "reference": "LOT-1", "mass_kg": "100000.000",
+                               "material_code": "PC_P3.1.9", "recycled_status": "PC", "pc_kg": None,
+                               "non_plastic_fraction": "0", "lhv_mj_per_kg": None}),
         2: ("participant.activated", {"participant": 8}),
-        3: ("block.generated", {**_block(1, 100000, 7), "determination": 1, "prev": 1}),
+        3: ("block.generated", {**_block(1, 100000, 7), "determination": 1, "lot_used_kg": "100000.000",
+                                "prev": 1}),
         4: ("block.transferred", {"parent": _block(1, 100000, 7)["serial"], "from": 7, "to": 8,
                                   "quantity": "40.000", "moved": _block(1, 40000, 8),
                                   "remainder": _block(40001, 100000, 7), "prev": 3}),
@@ -239,14 +242,16 @@ def _slots(payloads):
 JUNK = [None, True, "x", -1, [], {}, "NaN", "sNaN", "1e999999", 10**15]
 # Members the verifier does not interpret (its contract, chainlog/provenance.py: links,
 # conservation of serials, quantity and base mass, the inherited members, the lot): junk there may
-# verify, but must not change anything the verifier reports.
+# verify, but must not change anything the verifier reports. The lot's material facts and the
+# generation's lot_used_kg are the registry's to check (registry/proof_rules.py, R-L7c).
 UNINTERPRETED = {
-    (1, ("mass_kg",)), (3, ("owner",)), (3, ("determination",)), (4, ("from",)), (4, ("to",)),
+    (1, ("mass_kg",)), (1, ("material_code",)), (1, ("recycled_status",)), (1, ("pc_kg",)),
+    (1, ("non_plastic_fraction",)), (1, ("lhv_mj_per_kg",)), (3, ("lot_used_kg",)), (3, ("owner",)), (3, ("determination",)), (4, ("from",)), (4, ("to",)),
     (4, ("moved", "owner")), (4, ("remainder", "state")), (4, ("remainder", "owner")),
     (6, ("owner",)), (6, ("remainder", "state")), (6, ("remainder", "owner")), (6, ("beneficiary",)),
     (6, ("claim",)), (6, ("claim", "type")),
 }
-# The state and owner of the block reported on: see the xfail test below.
+# The state and owner of the block reported on: refused unless a block state and an integer.
 REPORTED = {(6, ("retired", "state")), (6, ("retired", "owner"))}
 
 
@@ -265,8 +270,7 @@ def test_signed_junk_in_a_checked_member_is_refused(junk):
     verifier checks (serials, quantities, links, inherited members, the lot) is a
     VerificationError -- never accepted, never a crash."""
     checked = [(position, path) for position, path in _slots(_payloads())
-               if (position, path) not in UNINTERPRETED | REPORTED
-               and not (junk is True and path[-1] == "lot")]  # true as lot 1: see the xfail test below
+               if (position, path) not in UNINTERPRETED | REPORTED]
     assert len(checked) >= 40
     for position, path in checked:
         with pytest.raises(VerificationError):
@@ -285,10 +289,6 @@ def test_signed_junk_in_an_unchecked_member_changes_nothing_reported(junk):
         assert report == valid, (position, path, report)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="BUG chainlog/provenance.py: the final block's state and owner are "
-                          "reported unchecked -- a signed state of {} or 'x', or an owner of "
-                          "true or [], verifies and is reported as fact")
 @pytest.mark.parametrize("member", sorted(REPORTED))
 def test_signed_junk_in_the_reported_state_or_owner_is_refused(member):
     position, path = member
@@ -297,9 +297,6 @@ def test_signed_junk_in_the_reported_state_or_owner_is_refused(member):
             verify_provenance(_with_junk(position, path, junk), [SIGNER.verifier])
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="BUG chainlog/provenance.py: JSON true is taken for lot id 1 "
-                          "(Python's True == 1 in the lot and inherited-member comparisons)")
 def test_a_signed_lot_of_true_is_not_lot_1():
     lots = [(position, path) for position, path in _slots(_payloads()) if path[-1] == "lot"]
     assert len(lots) == 6
