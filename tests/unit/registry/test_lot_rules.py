@@ -78,6 +78,13 @@ def test_no_input_documented_cannot_add_up():  # R-B7: no input, no output
     assert error.field == "conversion.factor"
 
 
+def test_an_input_under_a_kilogram_is_still_an_input():  # R-B7: any input above zero has a ratio
+    small = conversion(inputs=("0.800",), outputs=(("PC_P3.1.9", "0.500"),), factor="62.5")
+    require_conversion_adds_up("PC_P3.1.9", D("0.500"), small)
+    assert refused(require_conversion_adds_up, "PC_P3.1.9", D("0.500"),
+                   dict(small, factor="62.4")).field == "conversion.factor"
+
+
 def test_the_lot_is_at_most_the_documented_output_of_its_code():  # R-B7
     outputs = (("PC_P3.1.9", "300.000"), ("PC_P3.1.9", "200.000"), ("PC_P3.1.5", "100.000"))
     mixed = conversion(inputs=("1000.000",), outputs=outputs, factor="60")
