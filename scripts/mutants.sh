@@ -7,7 +7,7 @@
 #   scripts/mutants.sh --list             # the table: key, module, tests
 #   MUTANTS_JOBS=1 scripts/mutants.sh ... # parallel mutant runs (default 2)
 #
-# Needs mutmut 3 in the venv (.venv/bin/pip install mutmut). For each module
+# Needs mutmut 3 in the venv (.venv/bin/pip install -e ".[mutation]"). For each module
 # it builds a scratch copy under .mutants/<key>/ (git-ignored) with a
 # generated setup.cfg that mutates only that module and runs only the tests
 # mapped to it below, on SQLite only (-k 'not postgresql'), stopping at the
@@ -48,7 +48,7 @@ if [[ "${1:-}" == "--list" ]]; then
 fi
 
 if [[ ! -x "$MUTMUT" ]]; then
-    echo "mutmut not found at $MUTMUT: .venv/bin/pip install mutmut" >&2
+    echo "mutmut not found at $MUTMUT: .venv/bin/pip install -e '.[mutation]'" >&2
     exit 2
 fi
 
