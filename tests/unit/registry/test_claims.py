@@ -225,3 +225,128 @@ def test_claim_share_needs_a_basis():
     with pytest.raises(InvalidInput) as info:
         claim_share(D(1), D(0))
     assert info.value.field == "basis_mass"
+
+
+# --- each refusal in full: code, rule, field and words (mutation testing, docs/testing.md) -------
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("RMS 75% PC", "the form is 'RMS <total>%[/<post-consumer>%] [PC|PI] <AC|MB>', e.g. 'RMS 75% PC MB'"),
+        ("RMS 101% MB", "the total percentage cannot exceed 100%"),
+        ("RMS 50%/10% PI MB",
+         "a '/n%' post-consumer part is written with the PC designation, e.g. 'RMS 50%/10% PC MB'"),
+        ("RMS 50%/10% MB",
+         "a '/n%' post-consumer part is written with the PC designation, e.g. 'RMS 50%/10% PC MB'"),
+        ("RMS 10%/50% PC MB", "the post-consumer part cannot exceed the total percentage"),
+    ],
+)
+def test_a_malformed_claim_says_what_is_wrong(text, problem):  # R-B3, RMS 6.5.9
+    with pytest.raises(InvalidInput) as info:
+        parse_claim(text, field="sale.claim")
+    error = info.value
+    assert (error.code, error.rule, error.field) == ("invalid_claim", "R-B3", "sale.claim")
+    assert error.detail == f"sale.claim {text!r} is not an RMS claim: {problem} (RMS 6.5.9)"
+    with pytest.raises(InvalidInput) as info:
+        parse_claim(text)
+    assert info.value.field == "claim"
+
+
+def test_the_claim_bounds_are_inclusive():  # R-B3: 100% and a post-consumer part equal to the total
+    assert parse_claim("RMS 100% MB").total_percent == 100
+    assert parse_claim("RMS 40%/40% PC AC").pc_percent == 40
+
+
+def test_post_consumer_share_by_status():  # RMS 6.5.4-6.5.5: only PC claims a post-consumer part
+    assert parse_claim("RMS 40% PC AC").pc_percent == 40
+    assert parse_claim("RMS 40% PI AC").pc_percent == 0
+    assert parse_claim("RMS 40% AC").pc_percent == 0
+    assert parse_claim("RMS 40%/1% PC AC").pc_percent == 1
+    assert parse_claim("RMS 40% PC AC").pc_split_percent is None
+
+
+def test_claimed_mass_rounds_half_up_to_the_gram():  # R-B3, R-U4
+    assert parse_claim("RMS 50% MB").claimed_kg(D("0.001")) == D("0.001")  # 0.0005 half-up
+    assert parse_claim("RMS 49% MB").claimed_kg(D("0.001")) == D("0.000")  # 0.00049
+
+
+def test_over_allocation_says_what_is_left():  # R-B4
+    with pytest.raises(RuleViolation) as info:
+        require_within_eligible(D("50.001"), D("50.000"))
+    error = info.value
+    assert (error.code, error.rule, error.field) == ("lot_over_allocated", "R-B4", None)
+    assert error.detail == ("the lot has 50.000 kg of ARC-eligible mass left; 50.001 kg were requested "
+                            "(RMS 8.3.4.3-8.3.4.4)")
+    require_within_eligible(D("50.000"), D("50.000"))
+
+
+def test_disclaimer_also_when_arcs_exceed_the_lot():  # R-B5: used >= lot mass
+    assert disclaimer_required(D(1000), D("1000.001"))
+
+
+def test_claim_type_refusal_in_full():  # R-R1
+    assert check_claim_type("product") == "product"
+    with pytest.raises(InvalidInput) as info:
+        check_claim_type("marketing")
+    error = info.value
+    assert (error.code, error.rule, error.field) == ("invalid_claim_type", "R-R1", "claim_type")
+    assert error.detail == "claim_type must be 'general' or 'product', got 'marketing'"
+
+
+@pytest.mark.parametrize(
+    "composition, code, field, detail",
+    [
+        ([], "composition_required", "product.composition",
+         "a product claim needs the product's composition by material type"),
+        ([CompositionItem("PE", D(1)), CompositionItem("PP", D("-1"))], "must_be_positive",
+         "product.composition[1].mass", "a material's mass in the product must be greater than zero"),
+    ],
+)
+def test_composition_refusals_in_full(composition, code, field, detail):  # R-R3
+    with pytest.raises(InvalidInput) as info:
+        check_product_claim("PE", D(1), composition)
+    error = info.value
+    assert (error.code, error.rule, error.field, error.detail) == (code, "R-R3", field, detail)
+
+
+def test_the_second_items_type_is_named_by_its_index():  # R-R3
+    with pytest.raises(InvalidInput) as info:
+        check_product_claim("PE", D(1), [CompositionItem("PE", D(1)), CompositionItem("HDPE", D(1))])
+    assert info.value.field == "product.composition[1].arc_type"
+
+
+def test_product_claim_refusals_in_full():  # R-R3, RMS 8.9.1.3
+    with pytest.raises(RuleViolation) as info:
+        check_product_claim("PS", D(1), BOTTLE)
+    assert info.value.detail == "the product contains PE, PET, PP, not PS (RMS 8.9.1.3)"
+    with pytest.raises(RuleViolation) as info:
+        check_product_claim("OTHER", D(1), BOTTLE)
+    assert info.value.detail == ("OTHER certificates back general claims only, unless the product composition "
+                                 "names OTHER (RMS 8.9.1.3)")
+    with pytest.raises(RuleViolation) as info:
+        check_product_claim("PP", D("0.100"), BOTTLE, already_retired=D("0.051"))
+    error = info.value
+    assert (error.code, error.rule, error.field) == ("exceeds_product_mass", "R-R3", None)
+    assert error.detail == ("0.151 PP certificates stand for 151.000 kg, more than the 150.000 kg of PP in the "
+                            "product (RMS 8.9.1.3)")
+    check_product_claim("PP", D("0.100"), BOTTLE, already_retired=D("0.050"))  # exactly the product's mass
+    check_product_claim("PP", D("0.150"), BOTTLE)
+
+
+def test_claim_date_refusal_in_full():  # R-R4, RMS 8.8.1
+    with pytest.raises(RuleViolation) as info:
+        check_claim_date(date(2022, 4, 30), date(2022, 5, 1))
+    assert info.value.detail == ("the claim date 2022-04-30 is before the retirement date 2022-05-01: retire "
+                                 "first, then claim (RMS 8.8.1)")
+
+
+def test_claim_share_refusal_in_full():  # R-R4
+    for basis in (D(0), D("-1")):
+        with pytest.raises(InvalidInput) as info:
+            claim_share(D(1), basis)
+        error = info.value
+        assert (error.code, error.rule, error.field) == ("must_be_positive", "R-R4", "basis_mass")
+        assert error.detail == "the claim basis mass must be greater than zero"
+    assert claim_share(D(1), D("0.001")) == D("1000000.0000")
+    assert claim_share(D("0.001"), D("20000")) == D("0.0001")  # 0.00005 half-up
