@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import jsonio
 from api.context import open_for_request, unit_of_work
-from registry import idempotency
+from registry import idempotency, lockorder
 from registry.actors import Actor
 from registry.db import UnitOfWork
 from registry.errors import Conflict, Unauthorized
@@ -138,6 +138,7 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
     try:
         with unit_of_work() as uow:
             actor = current_actor(uow)
+            lockorder.checked(uow)  # one write per request: its lock order is checked (R-X5)
             if key is not None:
                 idempotency.check_key(key)
                 idempotency.claim(uow, actor.user_id, key)  # a concurrent retry waits for the first (R-T5)
