@@ -17,22 +17,27 @@ import time
 from collections import Counter
 from decimal import Decimal
 
+from sqlalchemy import text
 from sqlmodel import select
 
 import chainlog.store
+from registry import lockorder
 from registry.config import Config
-from registry.db import session_factory
+from registry.db import UnitOfWork, session_factory
+from registry.identity import actor_of, authenticate
 from registry.models import Block
 from registry.signing import load_signer
+from registry.transfers import transfer
 from registry.verification import verify_registry
 from tests.api.driver import t
 from tests.serverproc import call, serving
-from tests.threads import Problems, Worker, finish
+from tests.threads import Problems, Worker, finish, wait_until
 
 THREADS = 8
 ROUNDS = 12
 MAX_WRITES_PER_THREAD = 3000  # bounded however fast the server is
 SMALL = "0.001"
+ORIGINAL = Decimal("100.000")
 
 
 def _blocks_of_b(driver) -> tuple:
@@ -156,3 +161,56 @@ def test_suspension_racing_with_retirements(pg_driver, pg_wide_engine, pg_url, t
         lambda serial, _: {"serial": serial, "quantity": SMALL, "beneficiary": "Brand Co",
                            "claim_type": "general", "reporting_year": 2026})
     _check_log(pg_wide_engine, pg_url, key_file, gen, "block.retired", outcomes[(201, None)])
+
+
+def _waiting_on_a_lock(engine) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")).scalar() > 0
+
+
+def test_a_block_that_changed_hands_meanwhile_locks_its_new_owner_without_waiting(
+        pg_driver, pg_wide_engine, pg_clock):
+    """R-X5's one exception: a transfer read the block's owner (A), locked A
+    and the recipient, then waited for the block while a transfer of the
+    whole block to B committed. It may not wait for B's row while holding
+    the block; B is free, so it takes B's lock at once and moves the block
+    from B (an administrator acts for every participant)."""
+    gen = pg_driver.generator()
+    lot = pg_driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(100))
+    pg_driver.sell(gen.token, lot["id"], t(100))
+    serial = pg_driver.generate(gen.token, lot["id"])["serial"]
+    b = pg_driver.participant("Trader B")["id"]
+    c = pg_driver.participant("Trader C")["id"]
+    sessions = session_factory(pg_wide_engine)
+    with UnitOfWork(sessions, pg_clock) as uow:
+        admin = actor_of(authenticate(uow, pg_driver.admin))
+    problems = Problems()
+    outcome = {}
+
+    first = UnitOfWork(sessions, pg_clock).__enter__()
+    try:
+        lockorder.checked(first)
+        transfer(first, admin, serial=serial, quantity=ORIGINAL, to_participant_id=b)  # holds the block
+
+        def second() -> None:
+            with UnitOfWork(sessions, pg_clock) as uow:
+                lockorder.checked(uow)
+                outcome["result"] = transfer(uow, admin, serial=serial, quantity=Decimal(1), to_participant_id=c)
+                uow.commit()
+
+        worker = Worker(second, name="second transfer")
+        worker.start()
+        wait_until(lambda: _waiting_on_a_lock(pg_wide_engine), timeout=30, what="the second transfer to wait",
+                   workers=[worker], problems=problems)
+        first.commit()
+    finally:
+        first.__exit__(None, None, None)
+    finish([worker], timeout=30, problems=problems)
+    result = outcome["result"]
+    assert (result.moved.owner_id, result.remainder.owner_id) == (c, b)
+    with session_factory(pg_wide_engine)() as session:
+        moves = [(e.payload["from"], e.payload["to"]) for e in chainlog.store.iter_entries(session)
+                 if e.type == "block.transferred"]
+    assert moves == [(gen.id, b), (b, c)]
