@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import jsonio
 from api.context import open_for_request, unit_of_work
-from registry import idempotency
+from registry import idempotency, lockorder
 from registry.actors import Actor
 from registry.db import UnitOfWork
 from registry.errors import Conflict, Unauthorized
@@ -130,14 +130,18 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
     """Run one write service for the authenticated actor, serialise its result
     and commit: the only place a request commits (DESIGN: the edge commits,
     services never do). With an Idempotency-Key the response is stored in the
-    same transaction, and a retry replays it (R-T5)."""
+    same transaction, and a retry replays it (R-T5) — also one that arrives
+    while the first is still running: it waits for the first to finish
+    (``idempotency.claim``)."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     fingerprint = _fingerprint() if key is not None else None
     try:
         with unit_of_work() as uow:
             actor = current_actor(uow)
+            lockorder.checked(uow)  # one write per request: its lock order is checked (R-X5)
             if key is not None:
                 idempotency.check_key(key)
+                idempotency.claim(uow, actor.user_id, key)  # a concurrent retry waits for the first (R-T5)
                 stored = idempotency.find(uow, actor.user_id, key, fingerprint)
                 if stored is not None:
                     return _replay(stored)

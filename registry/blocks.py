@@ -8,6 +8,7 @@ from registry.actors import Actor
 from registry.db import UnitOfWork, get_for_update
 from registry.journal import LogRef, record
 from registry.errors import NotFound, RuleViolation
+from registry.lockorder import note_rows_locked
 from registry.models import Block, SerialCounter
 from registry.units import MILLI, exact_arithmetic
 
@@ -84,6 +85,7 @@ def lock_active_block(uow: UnitOfWork, serial: str) -> Block:
     or a ``split`` parent that no longer holds anything).
     """
     block = get_block(uow, serial, lock=True)
+    note_rows_locked(uow)  # R-X5: no participant row may be locked from here on
     if block.state != "active":
         raise RuleViolation(f"block {serial} is {block.state}; only active blocks move",
                             code="block_not_active", rule="R-T1")

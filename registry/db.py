@@ -112,16 +112,27 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, class_=Session, expire_on_commit=False, autoflush=True)
 
 
+#: R-X5: an exclusive row lock is PostgreSQL's ``FOR NO KEY UPDATE``: it
+#: excludes every other writer of the row (and ``FOR SHARE``), but not the
+#: ``FOR KEY SHARE`` that a foreign-key check of an inserted row takes. No
+#: write changes a primary key, and with ``FOR UPDATE`` a writer holding the
+#: log's append lock and inserting a block that names a lot, determination
+#: or participant would wait for whoever holds that row while waiting for
+#: the log lock: a deadlock (registry.lockorder).
+EXCLUSIVE_ROW = {"key_share": True}
+
+
 def get_for_update(session: Session, model, key, *, lock: bool = True):
     """``session.get`` under a row lock (R-T4) — re-reading the row even when
     the session already holds it: a row loaded before the lock was taken may
     be stale by the time we own the lock, and acting on it would undo a
-    concurrent commit."""
+    concurrent commit. Participant rows are locked through
+    ``registry.lockorder`` instead (they come first, R-X5)."""
     if not lock:
         return session.get(model, key)
-    return session.get(model, key, with_for_update=True, populate_existing=True)
+    return session.get(model, key, with_for_update=EXCLUSIVE_ROW, populate_existing=True)
 
 
 def for_update(query):
     """A SELECT that locks its rows and refreshes them (see get_for_update)."""
-    return query.with_for_update().execution_options(populate_existing=True)
+    return query.with_for_update(**EXCLUSIVE_ROW).execution_options(populate_existing=True)

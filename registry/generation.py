@@ -22,7 +22,8 @@ from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
 from registry.lots import account, get_lot
 from registry.models import Block, Lot, RmsCertificate
-from registry.participants import get_participant, require_active
+from registry.lockorder import lock_participant
+from registry.participants import require_active
 from registry.removal import require_registered_generator
 from registry.rms_certificates import is_valid_on
 from registry.units import Mass
@@ -65,9 +66,12 @@ def _component(lot: Lot, requested: str | None) -> str:
 def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = None,
              component: str | None = None) -> Block:
     today = uow.clock.today()
+    # R-X5: the generator's row (shared) before the lot, the
+    # determination, the serial counter and the log. A lot's generator never changes.
+    generator_id = get_lot(uow, actor, lot_id).generator_id
+    require_acts_for(actor, generator_id)
+    generator = lock_participant(uow, generator_id)
     lot = get_lot(uow, actor, lot_id, lock=True)
-    require_acts_for(actor, lot.generator_id)
-    generator = get_participant(uow, lot.generator_id)
     require_active(generator, "generator")
     require_registered_generator(generator)  # R-E4
     _require_generator_certified(uow, generator.id, today)

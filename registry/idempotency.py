@@ -3,11 +3,13 @@ and changes nothing more; the same key with another request is refused."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlmodel import delete
 
-from registry.db import UnitOfWork
+from registry.db import UnitOfWork, is_postgres
 from registry.errors import InvalidInput, RuleViolation
 from registry.models import IdempotencyRecord
 
@@ -20,6 +22,26 @@ def check_key(key: str) -> str:
         raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
                            field="Idempotency-Key", code="invalid_idempotency_key", rule="R-T5")
     return key
+
+
+def claim(uow: UnitOfWork, user_id: int, key: str) -> None:
+    """R-T5: a retry that arrives while the first request with this key is
+    still running waits for it here, then finds its stored response.
+
+    On PostgreSQL: a transaction-scoped advisory lock on (user, key), taken
+    before ``find`` and held until the request commits or rolls back — the
+    first lock of the transaction, before any participant row (R-X5), and
+    only ever awaited by requests holding no other lock. Once it is granted,
+    ``find`` (a new statement under READ COMMITTED) sees the first request's
+    record if it committed one. Two different keys that share the 64-bit
+    hash merely wait for each other. On SQLite the whole write transaction
+    already holds the database's write lock (BEGIN IMMEDIATE), so the retry
+    waits in its first statement."""
+    if not is_postgres(uow.session):
+        return
+    digest = hashlib.sha256(f"idempotency\n{user_id}\n{key}".encode()).digest()
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def find(uow: UnitOfWork, user_id: int, key: str, fingerprint: str) -> IdempotencyRecord | None:

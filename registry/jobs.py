@@ -29,6 +29,7 @@ from typing import NamedTuple
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, select
 
+from registry import lockorder
 from registry.clock import Clock
 from registry.db import UnitOfWork
 from registry.expiry import run_expiry
@@ -95,6 +96,7 @@ def _claim(uow: UnitOfWork, name: str) -> JobRun | None:
 
 def _run(session_factory, clock: Clock, job: Job) -> dict:
     with UnitOfWork(session_factory, clock) as uow:
+        lockorder.checked(uow)  # R-X5: one job step per transaction
         run = _claim(uow, job.name)
         if run is None:
             return {"status": "skipped"}
@@ -105,6 +107,7 @@ def _run(session_factory, clock: Clock, job: Job) -> dict:
     try:
         while job.batched and sum(last.values()) >= BATCH:  # a full batch: there may be more
             with UnitOfWork(session_factory, clock) as uow:
+                lockorder.checked(uow)
                 last = job.step(uow)
                 summary = {k: summary.get(k, 0) + last.get(k, 0) for k in summary | last}
                 uow.session.get(JobRun, run_id).summary = summary

@@ -9,6 +9,7 @@ import chainlog.store
 
 from registry.actors import Actor
 from registry.db import UnitOfWork
+from registry.lockorder import note_log_locked
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,5 @@ def record(uow: UnitOfWork, event_type: str, actor: Actor, payload: dict) -> Log
     with uow.session.no_autoflush:
         appended = chainlog.store.append(uow.session, type=event_type, actor=actor.label,
                                          payload=payload, time=uow.clock.now())
+    note_log_locked(uow)  # R-X5: the last lock of the transaction
     return LogRef(index=appended.index, leaf_hash=appended.leaf_hash.hex())

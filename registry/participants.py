@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import select
-
 from registry.actors import Actor, require_role
 from registry.countries import parse_country
-from registry.db import UnitOfWork, get_for_update
+from registry.db import UnitOfWork
+from registry.lockorder import lock_participant
 from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.models import Participant
@@ -30,7 +29,11 @@ def participant_payload(participant: Participant) -> dict:
 
 
 def get_participant(uow: UnitOfWork, participant_id: int, *, lock: bool = False) -> Participant:
-    participant = get_for_update(uow.session, Participant, participant_id, lock=lock)
+    """The participant; with ``lock``, under the exclusive lock of a write
+    that changes it (R-X5: stage 1 of the lock order, registry.lockorder)."""
+    if lock:
+        return lock_participant(uow, participant_id, exclusive=True)
+    participant = uow.session.get(Participant, participant_id)
     if participant is None:
         raise NotFound(f"no participant {participant_id}", code="participant_not_found")
     return participant
@@ -89,14 +92,6 @@ def suspend_participant(uow: UnitOfWork, actor: Actor, participant_id: int, *, r
     uow.flush()
     record(uow, "participant.suspended", actor, {**participant_payload(participant), "reason": reason})
     return participant
-
-
-def load_participants(uow: UnitOfWork, ids: set[int]) -> dict[int, Participant]:
-    """These participants, by id, in one query. While the caller holds the
-    result, ``session.get`` finds them in the session without a round trip
-    (the session keeps loaded rows only as long as someone refers to them)."""
-    rows = uow.session.exec(select(Participant).where(Participant.id.in_(sorted(ids)))).all()
-    return {p.id: p for p in rows}
 
 
 def require_active(participant: Participant, role: str = "participant") -> None:

@@ -26,9 +26,10 @@ from sqlmodel import select
 from registry import certification
 from registry.actors import SYSTEM
 from registry.blocks import end_block
-from registry.db import UnitOfWork, for_update, get_for_update
+from registry.db import UnitOfWork, for_update
 from registry.errors import RuleViolation
 from registry.journal import record
+from registry.lockorder import lock_participants
 from registry.models import Block, CertificateEvent, Participant, RmsCertificate
 from registry.participants import participant_payload
 
@@ -84,7 +85,8 @@ def removal_due(since: date | None, today: date) -> bool:
 def _reprocessing_certificates(uow: UnitOfWork) -> dict[int, list[RmsCertificate]]:
     """Certificates covering reprocessing (R-P2), by participant not yet removed as a generator."""
     query = (select(RmsCertificate).join(Participant, Participant.id == RmsCertificate.participant_id)
-             .where(Participant.generator_removed_on.is_(None)))
+             .where(Participant.generator_removed_on.is_(None))
+             .execution_options(populate_existing=True))  # the second read, under the locks, is fresh
     by_participant: dict[int, list[RmsCertificate]] = defaultdict(list)
     for cert in uow.session.exec(query):
         if "reprocessing" in cert.activities:
@@ -95,34 +97,53 @@ def _reprocessing_certificates(uow: UnitOfWork) -> dict[int, list[RmsCertificate
 def _events(uow: UnitOfWork, certificates: list[RmsCertificate]) -> dict[str, list]:
     numbers = {c.id: c.number for c in certificates}
     query = (select(CertificateEvent).where(CertificateEvent.certificate_id.in_(list(numbers)))
-             .order_by(CertificateEvent.id))
+             .order_by(CertificateEvent.id).execution_options(populate_existing=True))
     events: dict[str, list] = defaultdict(list)
     for e in uow.session.exec(query):
         events[numbers[e.certificate_id]].append(certification.CertificateEvent(e.kind, e.on, e.reason))
     return events
 
 
-def run_removal(uow: UnitOfWork) -> dict:
-    """Remove every generator due for removal and forfeit what it generated
-    and still holds. Returns ``{"removed": n, "forfeited": m}``."""
-    today = uow.clock.today()
+def _due(uow: UnitOfWork, today: date) -> dict[int, date]:
+    """Participants due for removal today, with the day they became inactive."""
     certificates = _reprocessing_certificates(uow)
     events = _events(uow, [c for certs in certificates.values() for c in certs])
-    removed = forfeited = 0
+    due = {}
     for participant_id in sorted(certificates):
         since = inactive_since(certificates[participant_id], events, today)
         if removal_due(since, today):
-            forfeited += _remove(uow, participant_id, since)
-            removed += 1
+            due[participant_id] = since
+    return due
+
+
+def run_removal(uow: UnitOfWork) -> dict:
+    """Remove every generator due for removal and forfeit what it generated
+    and still holds. Returns ``{"removed": n, "forfeited": m}``.
+
+    R-X5: every participant to remove is locked exclusively first, all in one
+    sorted statement (``lock_participants``), before any block and the log;
+    then which are due is decided again on what the locks protect (a
+    certificate reinstated meanwhile locked the participant too)."""
+    today = uow.clock.today()
+    candidates = _due(uow, today)
+    if not candidates:
+        return {"removed": 0, "forfeited": 0}
+    locked = lock_participants(uow, candidates, exclusive=True)
+    due = {p: since for p, since in _due(uow, today).items() if p in locked}
+    removed = forfeited = 0
+    for participant_id in sorted(due):
+        participant = locked[participant_id]
+        if participant.generator_removed_on is not None:  # removed meanwhile by a racing run
+            continue
+        forfeited += _remove(uow, participant, due[participant_id])
+        removed += 1
     return {"removed": removed, "forfeited": forfeited}
 
 
-def _remove(uow: UnitOfWork, participant_id: int, since: date) -> int:
-    # Lock order: participant, its blocks (by serial), then the log (on the
-    # first append), as every other writer does: no deadlock with transfers.
-    participant = get_for_update(uow.session, Participant, participant_id)
-    if participant.generator_removed_on is not None:  # removed meanwhile by a racing run
-        return 0
+def _remove(uow: UnitOfWork, participant: Participant, since: date) -> int:
+    # Lock order (R-X5): the participant (locked by run_removal), its blocks
+    # (by serial), then the log (on the first append).
+    participant_id = participant.id
     today = uow.clock.today()
     # Blocks past their use period are expiry's (R-E1), which runs first.
     blocks = list(uow.session.exec(for_update(

@@ -20,14 +20,14 @@ from sqlmodel import select
 from chainlog.keys import Signer
 from registry import claims, transparency
 from registry.actors import Actor
-from registry.blocks import block_payload, link, lock_active_block, split, stamp
+from registry.blocks import block_payload, link, split, stamp
 from registry.db import UnitOfWork, is_postgres
 from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.holdings import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from registry.journal import record
 from registry.models import Block, Retirement
 from registry.names import check_name, identity_key
-from registry.transfers import check_movable
+from registry.transfers import check_movable, lock_for_move
 from registry.units import format_milli
 
 
@@ -165,8 +165,8 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         claims.composition_by_type(claimed.composition)  # bad input is a 400 before the block is read
     share = None if basis_kg is None else claims.claim_share(quantity, basis_kg)  # R-R4 helper
 
-    block = lock_active_block(uow, serial)
-    owner = check_movable(uow, actor, block, quantity)  # R-P3, R-E1, R-T3
+    block, participants = lock_for_move(uow, actor, serial)  # R-X5: the owner (shared), then the block
+    owner = check_movable(uow, actor, block, quantity, participants)  # R-P3, R-E1, R-T3
     retired_on = uow.clock.today()  # R-R1: the retirement date is today
     _check_reporting_year(reporting_year, block.generation_year, retired_on)
     claims.check_claim_date(claim_date, retired_on)  # R-R4: retire first, then claim
@@ -185,7 +185,7 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         retired, remainder = block, None
     else:
         retired, remainder = split(uow, block, quantity)  # the lower serials are retired
-    # RMS 8.8.3: final. lock_active_block refuses it from now on (block_not_active).
+    # RMS 8.8.3: final. lock_for_move refuses it from now on (block_not_active).
     retired.state = "retired"
     retired.updated_at = uow.clock.now()
     claim = {

@@ -54,7 +54,7 @@ def record_certificate(uow: UnitOfWork, actor: Actor, *, participant_id: int, nu
     certification.check_dates(issued_on, expires_on)
     certification.check_scope(activities, facility_scope, control_systems)
     sites = certification.check_facilities(facility_scope, facilities or [])
-    participant = get_participant(uow, participant_id)
+    participant = get_participant(uow, participant_id, lock=True)  # R-X5: its generator standing changes
     certification.require_north_america(participant.country)
     if uow.session.exec(select(RmsCertificate).where(RmsCertificate.number == number)).first():
         raise Conflict(f"certificate {number} is already recorded", code="certificate_exists",
@@ -96,7 +96,14 @@ def is_valid_on(uow: UnitOfWork, cert: RmsCertificate, day: date) -> bool:
 
 def add_event(uow: UnitOfWork, actor: Actor, number: str, *, kind: str, on: date,
               reason: str) -> RmsCertificate:
-    """Suspend, reinstate or revoke: a dated event, never a deletion (R-C3)."""
+    """Suspend, reinstate or revoke: a dated event, never a deletion (R-C3).
+
+    R-X5: the event changes its holder's standing as a generator (R-P2,
+    R-E3, R-E4), so the holder's row is locked exclusively first, then the
+    certificate, then the log: a generation holding the shared lock commits
+    before it, or waits and then sees the event."""
+    holder = get_certificate(uow, number).participant_id  # a certificate's holder never changes
+    get_participant(uow, holder, lock=True)
     cert = get_certificate(uow, number, lock=True)
     _require_body(actor, cert.body_code)
     if not reason.strip():

@@ -14,7 +14,8 @@ from sqlmodel import select
 from registry.actors import Actor
 from registry.certification import held_in_year
 from registry.db import UnitOfWork
-from registry.errors import Forbidden, NotFound, RuleViolation
+from registry.errors import Forbidden, RuleViolation
+from registry.lockorder import lock_participant
 from registry.models import Participant, RmsCertificate
 from registry.rms_certificates import events_of
 
@@ -56,12 +57,9 @@ def may_read(uow: UnitOfWork, actor: Actor | None, participant_id: int) -> bool:
 def require_may_register(uow: UnitOfWork, participant_id: int) -> Participant:
     """R-X10, R-P3: a suspended participant registers nothing (facilities,
     lines, lots, dispositions). The participant row is read under a shared
-    lock (lock order: participant rows first), so a suspension committed
-    meanwhile waits for this registration or is seen by it."""
-    participant = uow.session.get(Participant, participant_id, with_for_update={"read": True},
-                                  populate_existing=True)
-    if participant is None:
-        raise NotFound(f"no participant {participant_id}", code="participant_not_found")
+    lock (R-X5, registry.lockorder: participant rows first), so a suspension
+    committed meanwhile waits for this registration or is seen by it."""
+    participant = lock_participant(uow, participant_id)
     if participant.status == "suspended":
         raise RuleViolation(f"participant {participant_id} is suspended: it registers nothing until "
                             "it is reinstated", code="participant_suspended", rule="R-X10")

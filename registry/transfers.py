@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from registry.actors import Actor, require_acts_for
-from registry.blocks import block_payload, link, lock_active_block, split, stamp
+from registry.blocks import block_payload, get_block, link, lock_active_block, split, stamp
 from registry.db import UnitOfWork
 from registry.errors import NotFound, RuleViolation
 from registry.journal import LogRef, record
+from registry.lockorder import lock_new_owner, lock_participants
 from registry.models import Block, Participant
-from registry.participants import load_participants, require_active
+from registry.participants import require_active
 from registry.use_period import require_in_use_period
 
 
@@ -23,11 +24,32 @@ class TransferResult:
     log: LogRef
 
 
-def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal) -> Participant:
+def lock_for_move(uow: UnitOfWork, actor: Actor, serial: str,
+                  also: tuple[int, ...] = ()) -> tuple[Block, dict[int, Participant]]:
+    """The active block ``serial`` under its row lock, and its owner and the
+    participants ``also`` under shared locks taken before it (R-X5: the
+    owner's status cannot change until this write commits).
+
+    The owner is read first without a lock; if a racing transfer of the
+    whole block committed before we held the block, the new owner is locked
+    without waiting (``lock_new_owner``) — after the 403 an actor who does
+    not act for it gets anyway."""
+    owner_id = get_block(uow, serial).owner_id
+    participants = lock_participants(uow, {owner_id, *also})
+    block = lock_active_block(uow, serial)
+    if block.owner_id not in participants:
+        require_acts_for(actor, block.owner_id)
+        participants[block.owner_id] = lock_new_owner(uow, block.owner_id)
+    return block, participants
+
+
+def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal,
+                  participants: dict[int, Participant]) -> Participant:
     """The checks every move of a block shares (R-T3, R-P3, R-E1): returns its
-    owner. A block is public, so someone else's is 403, not 404."""
+    owner, one of ``participants`` (locked by ``lock_for_move``). A block is
+    public, so someone else's is 403, not 404."""
     require_acts_for(actor, block.owner_id)
-    owner = uow.session.get(Participant, block.owner_id)
+    owner = participants[block.owner_id]
     require_active(owner, "holder")
     # R-E2: correctness never waits for the expiry job.
     require_in_use_period(block.generation_year, uow.clock.today())
@@ -39,9 +61,9 @@ def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal
 
 def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
              to_participant_id: int) -> TransferResult:
-    block = lock_active_block(uow, serial)
-    involved = load_participants(uow, {block.owner_id, to_participant_id})  # one query for both
-    sender = check_movable(uow, actor, block, quantity)
+    # R-X5: sender and recipient (sorted, shared), then the block, then the log.
+    block, involved = lock_for_move(uow, actor, serial, also=(to_participant_id,))
+    sender = check_movable(uow, actor, block, quantity, involved)
     recipient = involved.get(to_participant_id)
     if recipient is None:
         raise NotFound(f"no participant {to_participant_id}", field="to_participant_id",
