@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.context import EXTENSION, Registry, close_unclaimed
+from api.context import EXTENSION, Registry, check_signing_key, close_unclaimed
 from api.errors import register_error_handlers
 from api.jsonio import RegistryJSONProvider
 from api.openapi import API_PREFIX, RegistryApi, openapi_settings
@@ -29,6 +29,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
         sessions=session_factory(engine),
         clock=clock or clock_from_setting(config.clock),
     )
+    # R-L5b: never serve a signed registry with another key (KeyContinuityError).
+    check_signing_key(app.extensions[EXTENSION])
 
     api = RegistryApi(app)
     app.extensions["smorest_api"] = api

@@ -12,7 +12,7 @@ from chainlog.keys import Signer
 from registry.clock import Clock
 from registry.config import Config
 from registry.db import UnitOfWork
-from registry.signing import load_signer
+from registry.signing import load_log_signer
 
 EXTENSION = "arcreg"
 
@@ -29,10 +29,27 @@ class Registry:
 
     @property
     def signer(self) -> Signer:
-        """Loaded once per process: never per request (R-L5: from file or env)."""
+        """Loaded once per process: never per request (R-L5: from file or env),
+        and only if it is the key of the log's checkpoints (R-L5b)."""
         if self._signer is None:
-            self._signer = load_signer(self.config, create=True)
+            self._signer = load_log_signer(self.config, self.engine, create=True)
         return self._signer
+
+
+def check_signing_key(state: Registry) -> None:
+    """At start-up: a registry whose log some key has signed loads and checks
+    its key now, so that a changed or missing key stops the process before it
+    serves anything (R-L5b). A fresh log gets its key on first use."""
+    from sqlalchemy import inspect
+
+    from chainlog.continuity import has_checkpoints
+
+    if not inspect(state.engine).has_table("log_checkpoints"):
+        return  # not migrated yet: nothing signed
+    with state.engine.connect() as conn:
+        signed = has_checkpoints(conn)
+    if signed:
+        _ = state.signer
 
 
 def registry() -> Registry:

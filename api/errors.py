@@ -13,6 +13,7 @@ from flask import Flask, Response, g, json
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from chainlog.continuity import KeyContinuityError
 from registry.errors import RegistryError
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,15 @@ def _data_error(error: DBAPIError) -> Response:
     return _unexpected(error)
 
 
+def _key_changed(error: Exception) -> Response:
+    """R-L5b: the process holds a key that may not sign this log; it signs
+    nothing and says so (the operator sees the whole message in the log)."""
+    log.error("%s", error)
+    return problem(503, "signing_key_changed", "Service Unavailable",
+                   "The registry's signing key is not the key of its log (R-L5b); an operator must configure it. "
+                   "Nothing was changed.")
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(500, "internal_error", "Internal Server Error",
@@ -127,4 +137,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OverflowError, _out_of_range)
     app.register_error_handler(DBAPIError, _data_error)
+    app.register_error_handler(KeyContinuityError, _key_changed)
     app.register_error_handler(Exception, _unexpected)
