@@ -44,6 +44,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     from api.home import bp as home
 
     app.register_blueprint(home)
+    from api.docs_assets import bp as docs_assets
+
+    app.register_blueprint(docs_assets)  # R-X8: the docs page's Swagger UI, from the registry itself
     _register_blueprints(api)
     return app
 
