@@ -17,6 +17,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     """Build the application. ``config`` defaults to the environment's."""
     config = config or Config.from_env()
     app = Flask(__name__)
+    from api.inputs import IdConverter, check_path_ids, refuse_nul
+
+    app.url_map.converters["id"] = IdConverter  # R-X9: <id:…> path parameters, 32-bit ids
     app.json = RegistryJSONProvider(app)
     app.config.update(openapi_settings())
     # R-X2: werkzeug refuses larger bodies with 413 before anything is parsed.
@@ -33,13 +36,18 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     check_signing_key(app.extensions[EXTENSION])
 
     api = RegistryApi(app)
+    from api.fields import ID_MAX, ID_MIN
+
+    api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX})
     app.extensions["smorest_api"] = api
     register_error_handlers(app)
     from api.security import init_security
     init_security(app, config)  # write rate limits, security headers
     from api.auth import authenticate_writes_first
 
+    app.before_request(refuse_nul)  # R-X9: no NUL in a path or query, on either database
     app.before_request(authenticate_writes_first)
+    app.before_request(check_path_ids)  # R-X9: an id beyond its column's range is 400, never a query
     app.teardown_request(close_unclaimed)
     from api.home import bp as home
 

@@ -32,6 +32,37 @@ def _invalid(kind: str, index, why: str) -> None:
     sys.exit(1)
 
 
+# A provenance proof nests a few levels (proof, entries, entry, payload, ...);
+# anything deeper is not one, and is refused before a recursive check sees it.
+MAX_PROOF_DEPTH = 64
+
+
+def _unreadable(proof_file, why: str) -> None:
+    """R-X9: a file that is not a proof at all: a clear message, exit 2 (not INVALID, exit 1:
+    that verdict is for a proof that does not verify)."""
+    click.echo(f"arcreg: {proof_file.name} is not a provenance proof: {why}", err=True)
+    sys.exit(2)
+
+
+def _read_proof(proof_file):
+    try:
+        proof = json.load(proof_file)
+    except RecursionError:
+        _unreadable(proof_file, f"its JSON nests deeper than {MAX_PROOF_DEPTH} levels")
+    except (ValueError, UnicodeError) as exc:  # ValueError: also an integer of more than 4 300 digits
+        _unreadable(proof_file, f"not JSON ({exc})")
+    if not isinstance(proof, dict):
+        _unreadable(proof_file, "not a JSON object")
+    stack = [(proof, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_PROOF_DEPTH:
+                _unreadable(proof_file, f"its JSON nests deeper than {MAX_PROOF_DEPTH} levels")
+            stack.extend((member, depth + 1) for member in (item.values() if isinstance(item, dict) else item))
+    return proof
+
+
 @click.command("verify-proof")
 @click.argument("proof_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
 @click.option("--vkey", "--pubkey", "vkeys", multiple=True, required=True, metavar="VKEY",
@@ -39,10 +70,7 @@ def _invalid(kind: str, index, why: str) -> None:
 @click.option("--serial", default=None, help="The serial you asked about (default: the one the proof names).")
 def verify_proof(proof_file, vkeys: tuple[str, ...], serial: str | None) -> None:
     """Verify a provenance proof FILE (the JSON of GET /blocks/{serial}/provenance; `-` for stdin)."""
-    try:
-        proof = json.load(proof_file)
-    except (ValueError, UnicodeError) as exc:
-        _invalid("malformed", None, f"not JSON: {exc}")
+    proof = _read_proof(proof_file)
     try:
         verifiers = [parse_vkey(_vkey_text(v)) for v in vkeys]
     except VerificationError as exc:
@@ -50,6 +78,8 @@ def verify_proof(proof_file, vkeys: tuple[str, ...], serial: str | None) -> None
         sys.exit(2)
     try:
         report = verify_provenance(proof, verifiers, serial=serial)
+    except RecursionError:  # _read_proof bounds the depth; a last guard, never a traceback (R-X9)
+        _unreadable(proof_file, "it nests too deeply to be a proof")
     except VerificationError as exc:
         # str(exc) would repeat the index; the message alone says why.
         _invalid(exc.kind, exc.index, exc.args[0] if exc.args else str(exc))
