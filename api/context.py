@@ -37,18 +37,14 @@ class Registry:
 
 
 def check_signing_key(state: Registry) -> None:
-    """At start-up: a registry whose log some key has signed loads and checks
-    its key now, so that a changed or missing key stops the process before it
-    serves anything (R-L5b). A fresh log gets its key on first use."""
+    """At start-up, before any request: load the key and check it against the
+    log (R-L5b), so that a changed or missing key stops the process before it
+    serves anything, and so that no request ever opens a second connection to
+    load it (on SQLite that one would wait for the request's own write lock).
+    A database not migrated yet has signed nothing: its key is loaded on first use."""
     from sqlalchemy import inspect
 
-    from chainlog.continuity import has_checkpoints
-
-    if not inspect(state.engine).has_table("log_checkpoints"):
-        return  # not migrated yet: nothing signed
-    with state.engine.connect() as conn:
-        signed = has_checkpoints(conn)
-    if signed:
+    if inspect(state.engine).has_table("log_checkpoints"):
         _ = state.signer
 
 
