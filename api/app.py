@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.context import EXTENSION, Registry, close_unclaimed
+from api.context import EXTENSION, Registry, check_signing_key, close_unclaimed
 from api.errors import register_error_handlers
 from api.jsonio import RegistryJSONProvider
 from api.openapi import API_PREFIX, RegistryApi, openapi_settings
@@ -17,6 +17,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     """Build the application. ``config`` defaults to the environment's."""
     config = config or Config.from_env()
     app = Flask(__name__)
+    from api.inputs import IdConverter, check_path_ids, refuse_nul
+
+    app.url_map.converters["id"] = IdConverter  # R-X9: <id:…> path parameters, 32-bit ids
     app.json = RegistryJSONProvider(app)
     app.config.update(openapi_settings())
     # R-X2: werkzeug refuses larger bodies with 413 before anything is parsed.
@@ -29,19 +32,29 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
         sessions=session_factory(engine),
         clock=clock or clock_from_setting(config.clock),
     )
+    # R-L5b: never serve a signed registry with another key (KeyContinuityError).
+    check_signing_key(app.extensions[EXTENSION])
 
     api = RegistryApi(app)
+    from api.fields import ID_MAX, ID_MIN
+
+    api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX})
     app.extensions["smorest_api"] = api
     register_error_handlers(app)
     from api.security import init_security
     init_security(app, config)  # write rate limits, security headers
     from api.auth import authenticate_writes_first
 
+    app.before_request(refuse_nul)  # R-X9: no NUL in a path or query, on either database
     app.before_request(authenticate_writes_first)
+    app.before_request(check_path_ids)  # R-X9: an id beyond its column's range is 400, never a query
     app.teardown_request(close_unclaimed)
     from api.home import bp as home
 
     app.register_blueprint(home)
+    from api.docs_assets import bp as docs_assets
+
+    app.register_blueprint(docs_assets)  # R-X8: the docs page's Swagger UI, from the registry itself
     _register_blueprints(api)
     return app
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import perform, read
-from api.fields import Instant
+from api.fields import Id, Instant
 from api.openapi import Blueprint
 from registry import holdings, rms_certificates
 from registry.db import UnitOfWork
@@ -22,7 +22,7 @@ class CoveredFacility(ma.Schema):
 
 
 class CertificateIn(ma.Schema):
-    participant_id = ma.fields.Integer(required=True, strict=True)
+    participant_id = Id(required=True)
     number = ma.fields.String(required=True, metadata={"example": "RMS-NSF-00234"})
     issued_on = ma.fields.Date(required=True)
     expires_on = ma.fields.Date(required=True)

@@ -159,19 +159,66 @@ def run_jobs() -> None:
 
 def _prepare(config: Config):
     """Everything serve needs before the first request: a reachable, migrated
-    database and a signing key."""
+    database and a signing key, the one that signed its checkpoints (R-L5b)."""
     from chainlog.errors import KeyFileError
     from registry.migrate import upgrade
-    from registry.signing import load_signer
+    from registry.signing import KeyContinuityError, load_log_signer
 
     engine = _engine_or_exit(config)
     upgrade(engine)
     try:
-        load_signer(config, create=True)
+        load_log_signer(config, engine, create=True)
+    except KeyContinuityError as exc:  # R-L5b: a changed or missing key; refuse to start, say what to do
+        click.echo(f"arcreg: refusing to start: {exc}", err=True)
+        sys.exit(2)
     except KeyFileError as exc:  # R-L5: e.g. a key readable by others; a reason, never a traceback
         click.echo(f"arcreg: {exc}", err=True)
         sys.exit(2)
     return engine
+
+
+@main.command("rotate-key")
+@click.argument("new_key", type=click.Path(dir_okay=False, path_type=Path))
+def rotate_key(new_key: Path) -> None:
+    """Move the log to the key in NEW_KEY (a PEM file of mode 0600, e.g. from
+    `arcreg keygen`): signs the log's tail with the current key, appends a
+    key.rotated entry signed by both keys, and signs a checkpoint with the new
+    one (R-L5, R-L5b). Run it with the registry stopped and the current key
+    configured; then configure NEW_KEY and start the registry again."""
+    from chainlog import store
+    from chainlog.errors import KeyFileError
+    from chainlog.keys import load_signer as load_key_file
+    from chainlog.keys import rotation_payload
+    from registry.clock import clock_from_setting
+    from registry.db import UnitOfWork, session_factory
+    from registry.migrate import current_revision, head_revision
+    from registry.signing import KeyContinuityError, load_log_signer
+
+    config = _config()
+    engine = _engine_or_exit(config)
+    if current_revision(engine) != head_revision():
+        click.echo("arcreg: the database is not at the current schema; run `arcreg db upgrade`", err=True)
+        sys.exit(2)
+    try:
+        outgoing = load_log_signer(config, engine)
+        incoming = load_key_file(config.log_origin, new_key)
+    except (KeyContinuityError, KeyFileError, FileNotFoundError) as exc:
+        click.echo(f"arcreg: {exc}", err=True)
+        sys.exit(2)
+    if incoming.vkey == outgoing.vkey:
+        click.echo(f"arcreg: {new_key} holds the current key already; nothing to rotate", err=True)
+        sys.exit(2)
+    clock = clock_from_setting(config.clock)
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        now = clock.now()
+        store.sign_checkpoint(uow.session, outgoing, config.log_origin, now)
+        appended = store.append(uow.session, type="key.rotated", actor="system",
+                                payload=rotation_payload(outgoing, incoming), time=now)
+        signed = store.sign_checkpoint(uow.session, incoming, config.log_origin, now)
+        uow.commit()
+    engine.dispose()
+    click.echo(f"key.rotated at entry {appended.index}; checkpoint of size {signed.size} signed by {incoming.vkey}")
+    click.echo(f"Now set ARCREG_SIGNING_KEY_FILE={new_key.resolve()} and start the registry again.")
 
 
 from api.commands_witness import witness  # noqa: E402

@@ -38,11 +38,12 @@ def _vkey_text(value: str) -> str:
 
 
 def _load(file, what: str):
-    """A JSON file, or INVALID malformed (never a traceback: deep nesting included)."""
+    """A JSON file given beside the proof; one that is not JSON is the caller's to fix:
+    a clear message, exit 2 (R-X9; never a traceback, deep nesting included)."""
     try:
         return json.load(file)
     except (ValueError, UnicodeError, RecursionError) as exc:
-        _invalid("malformed", None, f"{what} is not JSON: {str(exc)[:200]}")
+        _usage(f"{file.name}, {what}, is not JSON: {str(exc)[:200]}")
 
 
 def _usage(why: str) -> None:
@@ -54,6 +55,37 @@ def _invalid(kind: str, index, why: str) -> None:
     where = "" if index is None else f" at index {index}"
     click.echo(f"INVALID: {kind}{where}: {why}", err=True)
     sys.exit(1)
+
+
+# A provenance proof nests a few levels (proof, entries, entry, payload, ...);
+# anything deeper is not one, and is refused before a recursive check sees it.
+MAX_PROOF_DEPTH = 64
+
+
+def _unreadable(proof_file, why: str) -> None:
+    """R-X9: a file that is not a proof at all: a clear message, exit 2 (not INVALID, exit 1:
+    that verdict is for a proof that does not verify)."""
+    click.echo(f"arcreg: {proof_file.name} is not a provenance proof: {why}", err=True)
+    sys.exit(2)
+
+
+def _read_proof(proof_file):
+    try:
+        proof = json.load(proof_file)
+    except RecursionError:
+        _unreadable(proof_file, f"its JSON nests deeper than {MAX_PROOF_DEPTH} levels")
+    except (ValueError, UnicodeError) as exc:  # ValueError: also an integer of more than 4 300 digits
+        _unreadable(proof_file, f"not JSON ({exc})")
+    if not isinstance(proof, dict):
+        _unreadable(proof_file, "not a JSON object")
+    stack = [(proof, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_PROOF_DEPTH:
+                _unreadable(proof_file, f"its JSON nests deeper than {MAX_PROOF_DEPTH} levels")
+            stack.extend((member, depth + 1) for member in (item.values() if isinstance(item, dict) else item))
+    return proof
 
 
 @click.command("verify-proof")
@@ -69,13 +101,15 @@ def verify_proof(proof_file, vkeys: tuple[str, ...], serial: str | None, newer_f
     """Verify a provenance proof FILE (the JSON of GET /blocks/{serial}/provenance; `-` for stdin)."""
     if consistency_file is not None and newer_file is None:
         _usage("--consistency needs --checkpoint (the newer checkpoint it leads to)")
-    proof = _load(proof_file, "the proof")
+    proof = _read_proof(proof_file)
     try:
         verifiers = [parse_vkey(_vkey_text(v)) for v in vkeys]
     except VerificationError as exc:
         _usage(f"bad --vkey: {exc}")
     try:
         report = verify_provenance(proof, verifiers, serial=serial)
+    except RecursionError:  # _read_proof bounds the depth; a last guard, never a traceback (R-X9)
+        _unreadable(proof_file, "it nests too deeply to be a proof")
     except VerificationError as exc:
         # str(exc) would repeat the index; the message alone says why.
         _invalid(exc.kind, exc.index, exc.args[0] if exc.args else str(exc))

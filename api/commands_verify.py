@@ -41,6 +41,7 @@ def verify(export_path: Path | None) -> None:
         _config,
         _engine_or_exit,
     )
+    from chainlog.continuity import KeyContinuityError, check_key, trust_root
     from chainlog.errors import KeyFileError
     from chainlog.export import write_export
     from registry.db import is_postgres, session_factory
@@ -61,7 +62,14 @@ def verify(export_path: Path | None) -> None:
             entries, checkpoints = write_export(session, fp)
         click.echo(f"exported {entries} entries and {checkpoints} checkpoints to {export_path}", err=True)
     with session_factory(engine)() as session:
-        report = verify_registry(session, [verifier], progress=_progress())
+        # R-L5b: the configured key must be the log's key, or one a key.rotated
+        # entry introduced; its predecessors are then trusted through the rotations.
+        try:
+            check_key(session, verifier)
+        except KeyContinuityError as exc:
+            click.echo(f"FAILED: key_changed: {exc}")
+            sys.exit(1)
+        report = verify_registry(session, [trust_root(session, verifier)], progress=_progress())
     _finish(report)
 
 

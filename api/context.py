@@ -12,7 +12,7 @@ from chainlog.keys import Signer
 from registry.clock import Clock
 from registry.config import Config
 from registry.db import UnitOfWork
-from registry.signing import load_signer
+from registry.signing import load_log_signer
 
 EXTENSION = "arcreg"
 
@@ -29,10 +29,23 @@ class Registry:
 
     @property
     def signer(self) -> Signer:
-        """Loaded once per process: never per request (R-L5: from file or env)."""
+        """Loaded once per process: never per request (R-L5: from file or env),
+        and only if it is the key of the log's checkpoints (R-L5b)."""
         if self._signer is None:
-            self._signer = load_signer(self.config, create=True)
+            self._signer = load_log_signer(self.config, self.engine, create=True)
         return self._signer
+
+
+def check_signing_key(state: Registry) -> None:
+    """At start-up, before any request: load the key and check it against the
+    log (R-L5b), so that a changed or missing key stops the process before it
+    serves anything, and so that no request ever opens a second connection to
+    load it (on SQLite that one would wait for the request's own write lock).
+    A database not migrated yet has signed nothing: its key is loaded on first use."""
+    from sqlalchemy import inspect
+
+    if inspect(state.engine).has_table("log_checkpoints"):
+        _ = state.signer
 
 
 def registry() -> Registry:

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import perform, read
-from api.fields import Digest, Exact, MassField
+from api.fields import Digest, Exact, Id, MassField
 from api.openapi import Blueprint
 from registry import additionality, determinations
 
@@ -117,8 +117,8 @@ class ClassBIn(ma.Schema):
 
 
 class DeterminationIn(ma.Schema):
-    facility_id = ma.fields.Integer(required=True, strict=True)
-    line_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    facility_id = Id(required=True)
+    line_id = Id(load_default=None, allow_none=True)
     certification_year = ma.fields.Integer(required=True, strict=True)
     mandate_share = Exact(required=True, places=6, maximum=1)
     newness = NewnessField(required=True, metadata={"type": "object", "description": "basis and its fields"})
@@ -155,7 +155,7 @@ class Determinations(MethodView):
         return perform(determinations.record_determination, **body, schema=DeterminationOut, status=201)
 
 
-@blp.route("/determinations/<int:determination_id>")
+@blp.route("/determinations/<id:determination_id>")
 class DeterminationById(MethodView):
     @blp.response(200, DeterminationOut)
     @blp.doc(security=[{"bearer": []}])
@@ -164,7 +164,7 @@ class DeterminationById(MethodView):
         return read(determinations.get_determination, determination_id, authenticated=True)
 
 
-@blp.route("/determinations/<int:determination_id>/withdraw")
+@blp.route("/determinations/<id:determination_id>/withdraw")
 class Withdraw(MethodView):
     @blp.arguments(WithdrawIn)
     @blp.response(200, DeterminationOut)

@@ -8,11 +8,13 @@ each field; anything unexpected is a 500 with no stack trace in the body.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, g, json
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from chainlog.continuity import KeyContinuityError
 from registry.errors import RegistryError
 
 log = logging.getLogger(__name__)
@@ -107,13 +109,64 @@ def _out_of_range(error: Exception) -> Response:
     OverflowError binding it, PostgreSQL numeric_value_out_of_range): the
     input is invalid, not the registry broken (R-X2)."""
     return problem(400, "number_out_of_range", "Invalid input",
-                   "A number in the request is out of range (at most 9223372036854775807).")
+                   "A number in the request is out of range for the database column it is stored in.")
 
 
 def _data_error(error: DBAPIError) -> Response:
     if getattr(error.orig, "sqlstate", None) == "22003":  # numeric_value_out_of_range
         return _out_of_range(error)
+    if "NUL (0x00)" in str(error.orig):  # psycopg: text cannot hold U+0000 (api.inputs refuses it first)
+        return problem(400, "nul_character", "Invalid input", "A value in the request contains a NUL character.")
+    conflict = unique_violation(error)
+    if conflict is not None:
+        return conflict
     return _unexpected(error)
+
+
+# R-X9: a unique violation is two requests racing for one value (the service's
+# own check ran before the other committed): 409 with the code that check
+# gives, the field named, as if they had come one after the other.
+UNIQUE_FIELDS = {
+    ("app_user", "email"): ("email_taken", "email", "a user with this email exists"),
+    ("rms_certificate", "number"): ("certificate_exists", "number", "this certificate is already recorded"),
+    ("lot", "generator_id, reference"): ("lot_reference_taken", "reference", "this lot reference is already registered"),
+    ("witness", "name"): ("conflict", "vkey", "a witness of this name is already registered"),
+}
+_PG_KEY = re.compile(r"Key \((?P<columns>[^)]*)\)=")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<columns>.+)")
+
+
+def _unique_columns(error: DBAPIError) -> tuple[str, str] | None:
+    """(table, "col, col") of a unique violation on PostgreSQL or SQLite; None for any other error."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "23505":
+        diag = getattr(orig, "diag", None)
+        match = _PG_KEY.search(getattr(diag, "message_detail", None) or "")
+        return (getattr(diag, "table_name", None) or "", match.group("columns") if match else "")
+    match = _SQLITE_UNIQUE.search(str(orig))
+    if match is None:
+        return None
+    pairs = [c.strip().split(".", 1) for c in match.group("columns").split(",")]
+    return pairs[0][0], ", ".join(p[-1] for p in pairs)
+
+
+def unique_violation(error: DBAPIError) -> Response | None:
+    found = _unique_columns(error)
+    if found is None:
+        return None
+    code, field, detail = UNIQUE_FIELDS.get(found, ("duplicate", found[1].split(", ")[-1] or "body",
+                                                    "the value is already registered"))
+    log.info("unique violation on %s (%s): answered 409 %s", found[0], found[1], code)
+    return problem(409, code, "Conflict", f"{detail}; nothing was changed.", {field: [detail]}, rule="R-X9")
+
+
+def _key_changed(error: Exception) -> Response:
+    """R-L5b: the process holds a key that may not sign this log; it signs
+    nothing and says so (the operator sees the whole message in the log)."""
+    log.error("%s", error)
+    return problem(503, "signing_key_changed", "Service Unavailable",
+                   "The registry's signing key is not the key of its log (R-L5b); an operator must configure it. "
+                   "Nothing was changed.")
 
 
 def _unexpected(error: Exception) -> Response:
@@ -127,4 +180,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OverflowError, _out_of_range)
     app.register_error_handler(DBAPIError, _data_error)
+    app.register_error_handler(KeyContinuityError, _key_changed)
     app.register_error_handler(Exception, _unexpected)

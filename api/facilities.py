@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import perform
-from api.fields import MassField
+from api.fields import Id, MassField
 from api.openapi import Blueprint
 from registry import facilities
 
@@ -14,7 +14,7 @@ blp = Blueprint("facilities", __name__, description="Generators' facilities and 
 
 
 class FacilityIn(ma.Schema):
-    participant_id = ma.fields.Integer(required=True, strict=True)
+    participant_id = Id(required=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     address = ma.fields.String(required=True, validate=ma.validate.Length(1, 500))
     country = ma.fields.String(required=True, validate=ma.validate.Length(2, 2))
@@ -52,7 +52,7 @@ class Facilities(MethodView):
         return perform(facilities.register_facility, **body, schema=FacilityOut, status=201)
 
 
-@blp.route("/facilities/<int:facility_id>/lines")
+@blp.route("/facilities/<id:facility_id>/lines")
 class Lines(MethodView):
     @blp.arguments(LineIn)
     @blp.response(201, LineOut)

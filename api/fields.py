@@ -23,6 +23,29 @@ def _remember(exc: InvalidInput) -> ma.ValidationError:
     return ma.ValidationError(exc.detail)
 
 
+# R-X9: every id column is INTEGER, 32 bits on PostgreSQL (SQLModel's int
+# primary keys); an id outside it names no row and is refused as input, with
+# the real range in the message, before any query sees it.
+ID_MIN, ID_MAX = 1, 2**31 - 1
+ID_RANGE_MESSAGE = f"an id is a whole number from {ID_MIN} to {ID_MAX} (the id columns are 32-bit integers)"
+
+
+class Id(ma.fields.Integer):
+    """A row id (participant, facility, line, lot, ...): strict, within the column's range."""
+
+    def __init__(self, **kwargs) -> None:
+        # The validator documents the range in the OpenAPI schema (minimum, maximum);
+        # _deserialize refuses first, with the stable code.
+        super().__init__(strict=True, validate=ma.validate.Range(ID_MIN, ID_MAX, error=ID_RANGE_MESSAGE),
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number is not None and not ID_MIN <= number <= ID_MAX:
+            raise _remember(InvalidInput(ID_RANGE_MESSAGE, code="id_out_of_range", rule="R-X9"))
+        return number
+
+
 class Instant(ma.fields.DateTime):
     """A UTC instant written as ISO 8601 with a trailing Z (R-U5)."""
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import perform, read
-from api.fields import Digest, Exact, MassField
+from api.fields import Digest, Exact, Id, MassField
 from api.openapi import Blueprint
 from api.schemas import BlockOut
 from registry import generation, lots
@@ -38,8 +38,8 @@ class UpstreamIn(ma.Schema):
 
 
 class LotIn(ma.Schema):
-    facility_id = ma.fields.Integer(required=True, strict=True)
-    line_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    facility_id = Id(required=True)
+    line_id = Id(load_default=None, allow_none=True)
     reference = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
     material_code = ma.fields.String(required=True, metadata={"example": "PC_P3.1.9"})
     mass = MassField(required=True, metadata={"description": "dry mass"})
@@ -105,7 +105,7 @@ class LotOut(ma.Schema):
 
 
 class GenerationIn(ma.Schema):
-    lot_id = ma.fields.Integer(required=True, strict=True)
+    lot_id = Id(required=True)
     mass = MassField(load_default=None, allow_none=True,
                      metadata={"description": "base mass to use; default: all ARC-eligible mass"})
     component = ma.fields.String(load_default=None, allow_none=True,
@@ -122,7 +122,7 @@ class Lots(MethodView):
         return perform(lots.register_lot, **body, schema=LotOut, status=201)
 
 
-@blp.route("/lots/<int:lot_id>")
+@blp.route("/lots/<id:lot_id>")
 class LotById(MethodView):
     @blp.response(200, LotOut)
     @blp.doc(security=[{"bearer": []}])
@@ -131,7 +131,7 @@ class LotById(MethodView):
         return read(lots.get_lot, lot_id, authenticated=True)
 
 
-@blp.route("/lots/<int:lot_id>/dispositions")
+@blp.route("/lots/<id:lot_id>/dispositions")
 class Dispositions(MethodView):
     @blp.arguments(DispositionIn)
     @blp.response(201, LotOut)

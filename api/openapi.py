@@ -15,6 +15,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import jsonio
+from api.docs_assets import assets_url
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -91,7 +92,8 @@ def openapi_settings() -> dict:
         "OPENAPI_URL_PREFIX": API_PREFIX,
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # R-X8: a pinned, packaged Swagger UI served by the registry, never a CDN.
+        "OPENAPI_SWAGGER_UI_URL": assets_url(API_PREFIX),
         "API_SPEC_OPTIONS": {
             "info": {
                 "description": "Registry for Attributes of Recycled Content (ARC) and PEQ "

@@ -103,7 +103,7 @@ class Participants(MethodView):
         return perform(participants.register_participant, **body, schema=ParticipantOut, status=201)
 
 
-@blp.route("/participants/<int:participant_id>")
+@blp.route("/participants/<id:participant_id>")
 class ParticipantById(MethodView):
     @blp.response(200, ParticipantDetailsOut)
     @blp.doc(security=[{"bearer": []}])
@@ -121,7 +121,7 @@ class ParticipantById(MethodView):
                        schema=ParticipantDetailsOut, status=200)
 
 
-@blp.route("/participants/<int:participant_id>/activate")
+@blp.route("/participants/<id:participant_id>/activate")
 class Activate(MethodView):
     @blp.response(200, ParticipantOut)
     @blp.doc(security=[{"bearer": []}])
@@ -130,7 +130,7 @@ class Activate(MethodView):
         return perform(participants.activate_participant, participant_id, schema=ParticipantOut, status=200)
 
 
-@blp.route("/participants/<int:participant_id>/suspend")
+@blp.route("/participants/<id:participant_id>/suspend")
 class Suspend(MethodView):
     @blp.arguments(SuspendIn)
     @blp.response(200, ParticipantOut)
@@ -140,7 +140,7 @@ class Suspend(MethodView):
         return perform(participants.suspend_participant, participant_id, **body, schema=ParticipantOut, status=200)
 
 
-@blp.route("/participants/<int:participant_id>/users")
+@blp.route("/participants/<id:participant_id>/users")
 class Members(MethodView):
     @blp.arguments(MemberIn)
     @blp.response(201, UserOut)
@@ -160,7 +160,7 @@ class Users(MethodView):
         return perform(identity.add_staff_user, **body, schema=UserOut, status=201)
 
 
-@blp.route("/users/<int:user_id>/tokens")
+@blp.route("/users/<id:user_id>/tokens")
 class Tokens(MethodView):
     @blp.arguments(TokenIn)
     @blp.response(201, TokenOut)
@@ -170,7 +170,7 @@ class Tokens(MethodView):
         return perform(identity.create_token_for, user_id, **body, schema=TokenOut, status=201)
 
 
-@blp.route("/tokens/<int:token_id>")
+@blp.route("/tokens/<id:token_id>")
 class TokenById(MethodView):
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])

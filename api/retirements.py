@@ -145,7 +145,7 @@ class Retirements(MethodView):
         return read(retirements.list_retirements, **args)
 
 
-@blp.route("/retirements/<int:retirement_id>")
+@blp.route("/retirements/<id:retirement_id>")
 class RetirementById(MethodView):
     @blp.response(200, RetirementRecord)
     def get(self, retirement_id):

@@ -54,8 +54,9 @@ HEADERS = {
 }
 # One year; not includeSubDomains: the registry does not own its parent domain's other hosts.
 HSTS = "max-age=31536000"
-# flask-smorest's Swagger UI page: its assets come from a CDN and it boots
-# with one inline script, allowed by its hash only (never 'unsafe-inline' for scripts).
+# flask-smorest's Swagger UI page: its assets come from the registry (R-X8,
+# api/docs_assets.py) and it boots with one inline script, allowed by its hash
+# only (never 'unsafe-inline' for scripts).
 SWAGGER_UI_ENDPOINT = "api-docs.openapi_swagger_ui"
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
@@ -158,15 +159,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def _swagger_ui_policy(response: Response) -> str:
-    cdn = _origin(current_app.config.get("OPENAPI_SWAGGER_UI_URL") or "")
+    """The docs page: every script and style from this origin (R-X8), plus its one
+    inline boot script, allowed by its hash; Swagger UI sets inline styles."""
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
         for script in _INLINE_SCRIPT.findall(response.get_data()))
-    return (f"default-src 'self'; script-src 'self' {cdn} {hashes}; style-src 'self' {cdn} 'unsafe-inline'; "
-            f"img-src 'self' data: {cdn}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
             "frame-ancestors 'none'; form-action 'self'")
-
-
-def _origin(url: str) -> str:
-    match = re.match(r"^(https?://[^/]+)", url)
-    return match.group(1) if match else ""

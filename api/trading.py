@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import perform, read
-from api.fields import LogRefSchema, QuantityField
+from api.fields import Id, LogRefSchema, QuantityField
 from api.openapi import Blueprint
 from api.schemas import BlockOut
 from registry import holdings, transfers
@@ -17,7 +17,7 @@ blp = Blueprint("trading", __name__, description="Transfers and holdings (R-T1â€
 class TransferIn(ma.Schema):
     serial = ma.fields.String(required=True, validate=ma.validate.Length(1, 80))
     quantity = QuantityField(required=True, metadata={"type": "string", "example": "100.000"})
-    to_participant_id = ma.fields.Integer(required=True, strict=True)
+    to_participant_id = Id(required=True)
 
 
 class TransferOut(ma.Schema):
@@ -75,7 +75,7 @@ class Blocks(MethodView):
         return read(holdings.list_blocks, **args, authenticated=True)
 
 
-@blp.route("/participants/<int:participant_id>/holdings")
+@blp.route("/participants/<id:participant_id>/holdings")
 class Holdings(MethodView):
     @blp.response(200, HoldingsOut)
     @blp.doc(security=[{"bearer": []}])

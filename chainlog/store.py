@@ -34,6 +34,7 @@ from .canonical import check_json_value, entry_canonical, entry_object, format_t
 from .chain import GENESIS_HASH, chain_hash
 from .checkpoint import Checkpoint, parse_checkpoint
 from .checkpoint import sign_checkpoint as _sign_checkpoint_note
+from .continuity import check_key
 from .errors import RangeError, VerificationError
 from .keys import Signer
 from .note import parse_note
@@ -221,6 +222,7 @@ def sign_checkpoint(conn: Any, signer: Signer, origin: str, now: datetime) -> St
     Before signing it proves the new tree consistent with the latest stored
     checkpoint, so the log never signs two checkpoints that fork or roll back
     (R-L4); on failure it raises VerificationError(kind="inconsistent_checkpoint").
+    A signer other than the log's key raises KeyContinuityError (kind="key_changed", R-L5b).
     """
     time_text = format_time(now)
     _lock(conn)
@@ -230,6 +232,9 @@ def sign_checkpoint(conn: Any, signer: Signer, origin: str, now: datetime) -> St
         return last
     root = root_at(conn, n)
     if last is not None:
+        # R-L5b: only the key in force (the latest checkpoint's, or one a
+        # key.rotated entry introduced from it) signs the log; never silently another.
+        check_key(conn, signer.verifier)
         if last.size > n:
             raise VerificationError(
                 f"latest checkpoint has size {last.size} but the log has {n} entries: refusing a rollback",

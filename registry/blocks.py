@@ -39,7 +39,12 @@ def new_serial(uow: UnitOfWork, generator_id: int, year: int, arc_code: str,
     first = counter.next_unit
     last = first + units_of(quantity) - 1
     if last >= 10 ** SERIAL_DIGITS:
-        raise ValueError("serial range exhausted for this generator and year")
+        # R-X9: a well-formed request the serial space cannot hold is refused, never a 500.
+        left = 10 ** SERIAL_DIGITS - first
+        raise RuleViolation(
+            f"the serial space of generator {generator_id} for {year} is exhausted: {left} serial units "
+            f"({Decimal(left) / UNITS_PER_CERTIFICATE} certificates) are left, {units_of(quantity)} were asked for",
+            code="serial_space_exhausted", field="mass", rule="R-G2")
     counter.next_unit = last + 1
     uow.flush()
     return first, last, format_serial(arc_code, year, generator_id, first, last)

@@ -101,7 +101,7 @@ def admin_home():
         return _render_admin(uow, actor)
 
 
-@bp.post("/admin/participants/<int:participant_id>/activate")
+@bp.post("/admin/participants/<id:participant_id>/activate")
 def admin_activate(participant_id):
     """Activate a pending participant (R-P1), the same service as the API's."""
     with unit_of_work() as uow:

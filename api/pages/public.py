@@ -155,7 +155,7 @@ def retirement_list():
                            names=names, next_url=next_url)
 
 
-@bp.get("/retirements/<int:retirement_id>")
+@bp.get("/retirements/<id:retirement_id>")
 def retirement_statement(retirement_id):
     """The public retirement statement (R-R2): printable, with its log proof."""
     state = registry()
@@ -173,7 +173,7 @@ def retirement_statement(retirement_id):
                            proof_url=url_for("pages.retirement_proof", retirement_id=retirement_id))
 
 
-@bp.get("/retirements/<int:retirement_id>/proof.json")
+@bp.get("/retirements/<id:retirement_id>/proof.json")
 def retirement_proof(retirement_id):
     """The signed proof bundle of a retirement: the retired block's provenance
     (R-L6), from base material lot to the retirement entry."""

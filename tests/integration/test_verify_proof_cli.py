@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from tests.serverproc import ARCREG, clean_env
 from tests.unit.chainlog.test_provenance_verify import RETIRED, SIGNER, build
 
@@ -44,7 +46,7 @@ def test_tampered_proof_exits_1_naming_kind_and_index(tmp_path):
     assert result.stderr.startswith(f"INVALID: root_mismatch at index {entry['index']}: ")
 
 
-def test_untrusted_key_and_garbage_exit_1(tmp_path):
+def test_untrusted_key_exits_1_and_garbage_2(tmp_path):
     path = tmp_path / "proof.json"
     path.write_text(json.dumps(build()))
     other = SIGNER.from_seed("arcreg.test/log", bytes(32)).vkey
@@ -52,4 +54,22 @@ def test_untrusted_key_and_garbage_exit_1(tmp_path):
     assert result.returncode == 1 and result.stderr.startswith("INVALID: unverified: ")
     path.write_text("{not json")
     result = run("verify-proof", str(path), "--vkey", SIGNER.vkey, cwd=tmp_path)
-    assert result.returncode == 1 and result.stderr.startswith("INVALID: malformed: ")
+    # R-X9: not a proof at all is a usage error (exit 2), not the INVALID verdict (exit 1).
+    assert result.returncode == 2 and result.stderr.startswith(f"arcreg: {path} is not a provenance proof: not JSON")
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    ("[" * 100_000 + "]" * 100_000, "nests deeper than 64 levels"),  # the finding: a traceback before
+    ('{"a":' * 200 + "1" + "}" * 200, "nests deeper than 64 levels"),  # parses, but deeper than any proof
+    ('{"n": ' + "9" * 5000 + "}", "not JSON"),  # more digits than Python converts
+    ("[1, 2]", "not a JSON object"),
+    ("\udcff", "not JSON"),  # not UTF-8
+])
+def test_a_file_that_is_not_a_proof_gets_a_message_and_exit_2(tmp_path, content, why):
+    """R-X9 (issue 16, finding 8): never a traceback; exit 2, the file and the reason named."""
+    path = tmp_path / "proof.json"
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    result = run("verify-proof", str(path), "--vkey", SIGNER.vkey, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith(f"arcreg: {path} is not a provenance proof: ") and why in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

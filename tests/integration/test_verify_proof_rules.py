@@ -172,7 +172,7 @@ def test_bad_files_are_clear_messages_never_tracebacks(tmp_path):
     deep.write_text("[" * 100_000 + "]" * 100_000)
     run = subprocess.run([ARCREG, "verify-proof", str(deep), "--vkey", SIGNER.vkey], check=False, cwd=tmp_path,
                          env=clean_env(), capture_output=True, text=True, timeout=60)
-    assert run.returncode == 1 and run.stderr.startswith("INVALID: malformed: the proof is not JSON"), run.stderr
+    assert run.returncode == 2 and "deep.json is not a provenance proof" in run.stderr, run.stderr
     proof = tmp_path / "proof.json"
     proof.write_text(json.dumps(build()))
     (tmp_path / "same.note").write_text(build()["checkpoint"])
@@ -180,7 +180,7 @@ def test_bad_files_are_clear_messages_never_tracebacks(tmp_path):
     run = subprocess.run([ARCREG, "verify-proof", str(proof), "--vkey", SIGNER.vkey, "--checkpoint", "same.note",
                           "--consistency", "c.json"], check=False, cwd=tmp_path, env=clean_env(),
                          capture_output=True, text=True, timeout=60)
-    assert run.returncode == 1 and run.stderr.startswith("INVALID: malformed: the consistency proof is not JSON")
+    assert run.returncode == 2 and "c.json, the consistency proof, is not JSON" in run.stderr, run.stderr
     run = subprocess.run([ARCREG, "verify-proof", str(proof), "--vkey", SIGNER.vkey, "--consistency", "c.json"],
                          check=False, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "--consistency needs --checkpoint" in run.stderr
