@@ -23,6 +23,12 @@ class SweptMemoryStorage(MemoryStorage):
     STORAGE_SCHEME = [SCHEME]  # registered with limits under this scheme
     _next_sweep = 0.0
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # MemoryStorage starts a sweeping Timer here; this storage sweeps inline, so stop it at once
+        # (a non-daemon timer also keeps the process alive until it fires).
+        self.timer.cancel()
+
     # MemoryStorage calls self.__schedule_expiry() (name-mangled) on every hit.
     def _MemoryStorage__schedule_expiry(self) -> None:
         now = time.monotonic()
