@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from api.docs_assets import RELEASE as DOCS_RELEASE
 from api.pages.admin import form_key  # the admin forms' anti-forgery field
 from chainlog.checkpoint import cosigner_verifier
 from chainlog.keys import Signer
@@ -131,32 +132,34 @@ OWNER_CERTIFIER_SEES = _access(401, 404, OK, 403, OK)  # certifiers see faciliti
 ROUTES = {
     ("GET", "/api/v1/openapi.json"): (lambda w: ("/openapi.json", None), PUBLIC),
     ("GET", "/api/v1/docs"): (lambda w: ("/docs", None), PUBLIC),
+    ("GET", "/api/v1/docs/assets/<release>/<name>"): (
+        lambda w: (f"/docs/assets/{DOCS_RELEASE}/swagger-ui-bundle.js", None), PUBLIC),  # R-X8: served here
     ("GET", "/api/v1/health"): (lambda w: ("/health", None), PUBLIC),
     # participants, users, tokens
     ("POST", "/api/v1/participants"): (
         lambda w: ("/participants", {"name": "New Co", "country": "FR", "gpp_signed_on": "2025-06-01"}),
         _answers(ADMIN_ONLY, admin=CREATED)),
-    ("GET", "/api/v1/participants/<int:participant_id>"): (lambda w: (f"/participants/{w.a}", None),
+    ("GET", "/api/v1/participants/<id:participant_id>"): (lambda w: (f"/participants/{w.a}", None),
                                                            OWNER_HIDDEN),
     # RMS 8.1.4: contacts by the participant's members too (name and address: admin only)
-    ("PATCH", "/api/v1/participants/<int:participant_id>"): (
+    ("PATCH", "/api/v1/participants/<id:participant_id>"): (
         lambda w: (f"/participants/{w.a}", {"contacts": [{"name": "Ops", "email": "ops@acme.example"}]}),
         OWNER_CERTIFIER_SEES),
-    ("POST", "/api/v1/participants/<int:participant_id>/activate"): (
+    ("POST", "/api/v1/participants/<id:participant_id>/activate"): (
         lambda w: (f"/participants/{w.pending}/activate", None), ADMIN_ONLY),
-    ("POST", "/api/v1/participants/<int:participant_id>/suspend"): (
+    ("POST", "/api/v1/participants/<id:participant_id>/suspend"): (
         lambda w: (f"/participants/{w.a}/suspend", {"reason": "audit"}), ADMIN_ONLY),
-    ("POST", "/api/v1/participants/<int:participant_id>/users"): (
+    ("POST", "/api/v1/participants/<id:participant_id>/users"): (
         lambda w: (f"/participants/{w.a}/users", {"email": "new@acme.example"}), _answers(ADMIN_ONLY, admin=CREATED)),
-    ("GET", "/api/v1/participants/<int:participant_id>/holdings"): (
+    ("GET", "/api/v1/participants/<id:participant_id>/holdings"): (
         lambda w: (f"/participants/{w.a}/holdings", None), OWNER_HIDDEN),
     ("POST", "/api/v1/users"): (
         lambda w: ("/users", {"email": "auditor@scs.example", "role": "certifier", "body_code": "SCS"}),
         _answers(ADMIN_ONLY, admin=CREATED)),
-    ("POST", "/api/v1/users/<int:user_id>/tokens"): (lambda w: (f"/users/{w.member_user}/tokens", {}),
+    ("POST", "/api/v1/users/<id:user_id>/tokens"): (lambda w: (f"/users/{w.member_user}/tokens", {}),
                                                      _answers(OWNER_HIDDEN, member=CREATED, admin=CREATED)),
     # Revoking a revoked token again is idempotent.
-    ("DELETE", "/api/v1/tokens/<int:token_id>"): (lambda w: (f"/tokens/{w.spare_token}", None),
+    ("DELETE", "/api/v1/tokens/<id:token_id>"): (lambda w: (f"/tokens/{w.spare_token}", None),
                                                   _answers(OWNER_HIDDEN, member=NO_CONTENT, admin=NO_CONTENT)),
     # certification
     ("POST", "/api/v1/rms-certificates"): (
@@ -178,9 +181,9 @@ ROUTES = {
             "class_b": [{"test": "financial", "passed": True, "rationale": "IRR", "evidence": [DIGEST]}],
             "evidence": [DIGEST]}),
         _answers(CERTIFIER, certifier=CREATED, admin=CREATED)),
-    ("GET", "/api/v1/determinations/<int:determination_id>"): (
+    ("GET", "/api/v1/determinations/<id:determination_id>"): (
         lambda w: (f"/determinations/{w.determination}", None), _access(401, 404, OK, OK, OK)),
-    ("POST", "/api/v1/determinations/<int:determination_id>/withdraw"): (
+    ("POST", "/api/v1/determinations/<id:determination_id>/withdraw"): (
         lambda w: (f"/determinations/{w.determination}/withdraw", {"reason": "error"}),
         _answers(CERTIFIER, admin=Allowed(422, "determination_not_current"))),  # withdrawn by the certifier
     # facilities, lots, generation
@@ -188,14 +191,14 @@ ROUTES = {
         lambda w: ("/facilities", {"participant_id": w.a, "name": "Plant 2", "address": "2 Mill Rd",
                                    "country": "US", "capacity": t(100)}),
         _access(401, 403, CREATED, 403, CREATED)),
-    ("POST", "/api/v1/facilities/<int:facility_id>/lines"): (
+    ("POST", "/api/v1/facilities/<id:facility_id>/lines"): (
         lambda w: (f"/facilities/{w.facility}/lines", {"name": "Line B", "capacity": kg(100)}),
         _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=CREATED)),
     ("POST", "/api/v1/lots"): (lambda w: ("/lots", _lot_body(w)),
                                _answers(OWNER_CERTIFIER_SEES, member=CREATED,
                                         admin=Allowed(409, "lot_reference_taken"))),
-    ("GET", "/api/v1/lots/<int:lot_id>"): (lambda w: (f"/lots/{w.lot}", None), _access(401, 404, OK, OK, OK)),
-    ("POST", "/api/v1/lots/<int:lot_id>/dispositions"): (
+    ("GET", "/api/v1/lots/<id:lot_id>"): (lambda w: (f"/lots/{w.lot}", None), _access(401, 404, OK, OK, OK)),
+    ("POST", "/api/v1/lots/<id:lot_id>/dispositions"): (
         lambda w: (f"/lots/{w.open_lot}/dispositions", {"kind": "sale", "on": "2026-02-15",
                                                         "counterparty": "Brand Co", "mass": kg(1)}),
         _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=CREATED)),
@@ -219,7 +222,7 @@ ROUTES = {
         lambda w: ("/retirements", {"serial": w.serial, "quantity": "1.000", "beneficiary": "Acme",
                                     "claim_type": "general", "reporting_year": 2026}),
         _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
-    ("GET", "/api/v1/retirements/<int:retirement_id>"): (lambda w: (f"/retirements/{w.retirement}", None),
+    ("GET", "/api/v1/retirements/<id:retirement_id>"): (lambda w: (f"/retirements/{w.retirement}", None),
                                                          PUBLIC),
     # the transparency log and witnesses
     ("GET", "/api/v1/log/key"): (lambda w: ("/log/key", None), PUBLIC),
@@ -325,8 +328,8 @@ PAGE_ROUTES = {
     ("GET", "/certificates/<string:serial>/proof.json"): (lambda w: f"/certificates/{w.serial}/proof.json",
                                                           PAGE_PUBLIC),
     ("GET", "/retirements"): (lambda w: "/retirements", PAGE_PUBLIC),
-    ("GET", "/retirements/<int:retirement_id>"): (lambda w: f"/retirements/{w.retirement}", PAGE_PUBLIC),
-    ("GET", "/retirements/<int:retirement_id>/proof.json"): (lambda w: f"/retirements/{w.retirement}/proof.json",
+    ("GET", "/retirements/<id:retirement_id>"): (lambda w: f"/retirements/{w.retirement}", PAGE_PUBLIC),
+    ("GET", "/retirements/<id:retirement_id>/proof.json"): (lambda w: f"/retirements/{w.retirement}/proof.json",
                                                              PAGE_PUBLIC),
     ("GET", "/participants"): (lambda w: "/participants", PAGE_PUBLIC),
     ("GET", "/rms-certificates"): (lambda w: f"/rms-certificates?participant={w.a}", PAGE_PUBLIC),  # R-C4
@@ -335,7 +338,7 @@ PAGE_ROUTES = {
     ("POST", "/admin/logout"): (lambda w: "/admin/logout", PAGE_PUBLIC),
     ("POST", "/admin/login"): (lambda w: "/admin/login", PAGE_LOGIN),
     ("GET", "/admin"): (lambda w: "/admin", PAGE_ADMIN),
-    ("POST", "/admin/participants/<int:participant_id>/activate"): (
+    ("POST", "/admin/participants/<id:participant_id>/activate"): (
         lambda w: f"/admin/participants/{w.b}/activate", PAGE_ADMIN),
 }
 
