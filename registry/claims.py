@@ -93,31 +93,7 @@ def parse_claim(raw: Any, *, field: str = "claim") -> RmsClaim:
     )
 
 
-# --- ARC-eligible mass of a lot (R-B4, R-B5) ----------------------------------------------
-
-
-def arc_eligible_mass(sold_or_consumed_kg: Decimal, claimed_kg: Decimal, used_kg: Decimal) -> Decimal:
-    """R-B4: sold-or-consumed - claimed on sales - already used for ARCs.
-
-    RMS 8.3.4.1: only mass that left as sales or consumption backs ARCs;
-    8.3.4.3-8.3.4.4: never the mass carried as content claims, never twice.
-    Example 8.1: 10 000 t sold with a 75% claim -> 2 500 t. Never negative:
-    a lot whose claims and uses already cover its sales has nothing left.
-    """
-    with exact_arithmetic():
-        return max(Decimal("0.000"), sold_or_consumed_kg - claimed_kg - used_kg)
-
-
-def require_within_eligible(requested_kg: Decimal, eligible_kg: Decimal) -> None:
-    """Refuse a generation for more base mass than the lot can still back
-    (R-B4): RuleViolation ``lot_over_allocated``."""
-    if requested_kg > eligible_kg:
-        raise RuleViolation(
-            f"the lot has {format_milli(eligible_kg)} kg of ARC-eligible mass left; "
-            f"{format_milli(requested_kg)} kg were requested (RMS 8.3.4.3-8.3.4.4)",
-            code="lot_over_allocated",
-            rule="R-B4",
-        )
+# --- R-B5 (the R-B4 account of a lot is registry.lot_account) ---------------------------------
 
 
 def disclaimer_required(lot_mass_kg: Decimal, used_kg: Decimal) -> bool:

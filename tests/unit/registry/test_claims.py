@@ -9,16 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from registry.lot_account import LotAccount
 from registry.claims import (
     CompositionItem,
-    arc_eligible_mass,
     check_claim_date,
     check_claim_type,
     check_product_claim,
     claim_share,
     disclaimer_required,
     parse_claim,
-    require_within_eligible,
 )
 from registry.classification import (
     RecycledStatus,
@@ -86,28 +85,20 @@ def test_claimed_mass_is_the_total_percentage_of_the_sale():  # R-B3, SPEC §13.
 
 
 def test_example_8_1_75_percent_claim_leaves_2500_t():
-    """10 000 t of 100% PC PP sold with a 75% MB claim -> at most 2 500 t of ARCs."""
+    """10 000 t of 100% PC PP sold with a 75% MB claim -> at most 2 500 t of ARCs (R-B4, registry.lot_account)."""
     claimed = parse_claim("RMS 75% PC MB").claimed_kg(TEN_THOUSAND_T)
-    eligible = arc_eligible_mass(TEN_THOUSAND_T, claimed, D(0))
+    account = LotAccount(status="PC", mass_kg=TEN_THOUSAND_T, pc_kg=None, sold_kg=TEN_THOUSAND_T,
+                         claimed_kg=claimed, claimed_pc_kg=claimed, used_kg=D(0), used_pc_kg=D(0))
+    eligible = account.eligible_kg("PC")
     assert eligible == D("2500000.000")
     pp = parse_material_code("PC_P3.1.9")
     assert certificate_quantity(pp, eligible) == D("2500.000")
     assert arc_code(pp.status, arc_type(pp)) == "PC_P_PP_ARC"
-    require_within_eligible(D("2500000.000"), eligible)
+    over = LotAccount(status="PC", mass_kg=TEN_THOUSAND_T, pc_kg=None, sold_kg=TEN_THOUSAND_T,
+                      claimed_kg=claimed, claimed_pc_kg=claimed, used_kg=D("2500001.000"), used_pc_kg=D(0))
     with pytest.raises(RuleViolation) as info:
-        require_within_eligible(D("2500001.000"), eligible)  # 2 500.001 t
+        over.require_invariants()  # 2 500.001 t
     assert (info.value.code, info.value.rule, info.value.status) == ("lot_over_allocated", "R-B4", 422)
-
-
-def test_used_mass_counts_against_the_lot():  # RMS 8.3.4.3: once only
-    assert arc_eligible_mass(D(1000), D(250), D(700)) == D(50)
-    assert arc_eligible_mass(D(1000), D(250), D(750)) == D(0)
-    assert arc_eligible_mass(D(0), D(0), D(0)) == D(0)
-
-
-def test_a_gram_too_many_is_refused():
-    with pytest.raises(RuleViolation):
-        require_within_eligible(D("50.001"), D("50.000"))
 
 
 def test_disclaimer_when_the_full_mass_backs_arcs():  # R-B5, RMS 8.3.4.5
@@ -120,11 +111,14 @@ def test_disclaimer_when_the_full_mass_backs_arcs():  # R-B5, RMS 8.3.4.5
     st.integers(0, 100),
     st.decimals(min_value=0, max_value=10**9, places=3),
 )
-def test_eligible_mass_is_never_negative_and_never_more_than_unclaimed_sales(sold, percent, used):
+def test_an_overdraft_is_reported_never_floored(sold, percent, used):
+    """R-B4: what is left is exactly sold - claimed - used; when claims and ARCs exceed the sales the
+    account says so (no floor at zero hides it)."""
     claimed = parse_claim(f"RMS {percent}% MB").claimed_kg(sold) if percent else D(0)
-    eligible = arc_eligible_mass(sold, claimed, used)
-    assert 0 <= eligible <= sold - claimed
-    assert eligible + claimed + used >= sold
+    account = LotAccount(status="PC", mass_kg=sold, pc_kg=None, sold_kg=sold, claimed_kg=claimed,
+                         claimed_pc_kg=D(0), used_kg=used, used_pc_kg=D(0))
+    assert account.eligible_kg("PC") == sold - claimed - used
+    assert (account.violations() == []) == (claimed + used <= sold)
 
 
 # --- product claims (R-R3) ----------------------------------------------------------------------
@@ -269,16 +263,6 @@ def test_post_consumer_share_by_status():  # RMS 6.5.4-6.5.5: only PC claims a p
 def test_claimed_mass_rounds_half_up_to_the_gram():  # R-B3, R-U4
     assert parse_claim("RMS 50% MB").claimed_kg(D("0.001")) == D("0.001")  # 0.0005 half-up
     assert parse_claim("RMS 49% MB").claimed_kg(D("0.001")) == D("0.000")  # 0.00049
-
-
-def test_over_allocation_says_what_is_left():  # R-B4
-    with pytest.raises(RuleViolation) as info:
-        require_within_eligible(D("50.001"), D("50.000"))
-    error = info.value
-    assert (error.code, error.rule, error.field) == ("lot_over_allocated", "R-B4", None)
-    assert error.detail == ("the lot has 50.000 kg of ARC-eligible mass left; 50.001 kg were requested "
-                            "(RMS 8.3.4.3-8.3.4.4)")
-    require_within_eligible(D("50.000"), D("50.000"))
 
 
 def test_disclaimer_also_when_arcs_exceed_the_lot():  # R-B5: used >= lot mass
