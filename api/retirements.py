@@ -13,7 +13,7 @@ from api.context import registry, unit_of_work
 from api.fields import MassField, QuantityField
 from api.openapi import Blueprint
 from api.schemas import BlockOut
-from registry import claims, holdings, retirements
+from registry import claims, holdings, retirements, statements
 from registry.models import Retirement
 
 blp = Blueprint("retirements", __name__, description="Retirements and claims: public records (R-R1–R-R4)")
@@ -45,6 +45,13 @@ class RetirementIn(ma.Schema):
                            metadata={"description": "mass the claim covers, e.g. packaging; gives claim_share"})
     product = ma.fields.Nested(ProductIn, load_default=None, allow_none=True,
                                metadata={"description": "required for claim_type product (R-R3)"})
+    claimed_status = ma.fields.String(
+        load_default=None, allow_none=True,
+        metadata={"enum": ["PC", "PI", "R"], "description": "product claims: the recycled status the claim "
+                  "states, the certificates' own or a lesser one (R-R8)"})
+    label_approval_ref = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(1, 100),
+        metadata={"description": "product claims: the label approval reference (RMS 8.8.1, 9.1.1; R-R8)"})
 
 
 class RetirementOut(ma.Schema):
@@ -66,7 +73,13 @@ class RetirementOut(ma.Schema):
     claim_type = ma.fields.String()
     reporting_year = ma.fields.Integer()
     claim_date = ma.fields.Date(allow_none=True)
-    statement = ma.fields.String(allow_none=True)
+    headline = ma.fields.Method("_headline", metadata={
+        "type": "string", "description": "generated from the data, never from free text (R-R8)"})
+    notice = ma.fields.Constant(statements.CREDITS_NOT_CONTENT, metadata={
+        "type": "string", "description": "ARCs are credits, not physical content (R-R8)"})
+    statement = ma.fields.String(allow_none=True, metadata={"description": "the beneficiary's own words (R-R8)"})
+    claimed_status = ma.fields.String(allow_none=True)
+    label_approval_ref = ma.fields.String(allow_none=True)
     basis_mass = ma.fields.Method("_basis_mass", allow_none=True, metadata={"type": "object"})
     claim_share = ma.fields.Decimal(as_string=True, allow_none=True,
                                     metadata={"description": "retired t / basis t, a fraction (0.2500 = 25%)"})
@@ -78,6 +91,9 @@ class RetirementOut(ma.Schema):
 
     def _last(self, r) -> str:
         return f"{r.last_unit:012d}"
+
+    def _headline(self, r) -> str:
+        return statements.headline_of(r)
 
     def _basis_mass(self, r):
         return None if r.basis_kg is None else {"value": format(r.basis_kg, "f"), "unit": "kg"}

@@ -102,7 +102,9 @@ def build_demo(engine: Engine, config: Config) -> str:
                                       quantity=Decimal("60"), to_participant_id=brand.id)
         retirements.retire(uow, brand_actor, serial=to_brand.moved.serial, quantity=Decimal("40"),
                            beneficiary="Northwind Packaging", claim_type="general",
-                           reporting_year=today.year, statement=f"40 t of post-consumer PP in our {today.year} trays")
+                           reporting_year=today.year,
+                           statement=f"We retired these ARCs to support recycling of PP in {today.year}; "
+                                     "they are credits, not the content of our trays.")
         uow.commit()
     return (f"Demo administrator token: {admin_token.token}\n"
             f"Demo brand (Northwind Packaging) token: {brand_token}")

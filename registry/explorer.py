@@ -8,6 +8,7 @@ columns store, and come back as exact Decimals (R-U3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func
@@ -15,7 +16,8 @@ from sqlmodel import select
 
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork
-from registry.models import Block, Determination, Facility, Participant, Retirement
+from registry import rms_certificates
+from registry.models import Block, Determination, Facility, Lot, Participant, Retirement, RmsCertificate
 
 #: Block states the totals report; ``split`` parents are history, not certificates.
 STATES = ("active", "retired", "expired", "forfeited", "cancelled")
@@ -109,6 +111,34 @@ def block_by_serial(uow: UnitOfWork, serial: str) -> Block | None:
 def retirement_of(uow: UnitOfWork, serial: str) -> Retirement | None:
     """The retirement that retired exactly this block, if any (R-R1)."""
     return uow.session.exec(select(Retirement).where(Retirement.serial == serial)).first()
+
+
+@dataclass(frozen=True)
+class Backing:
+    """What stands behind a block (R-R8, R-B8): the facility that processed
+    its lot, and the lot's RMS certificate with its standing on the
+    processing date and today, as the register now stands (R-C3, R-C5)."""
+
+    facility_name: str
+    facility_country: str
+    certificate: str
+    processed_on: date
+    status_at_processing: str
+    status_today: str
+
+
+def backing(uow: UnitOfWork, lot_id: int, today: date) -> Backing | None:
+    row = uow.session.exec(
+        select(Lot, Facility, RmsCertificate)
+        .join(Facility, Facility.id == Lot.facility_id)
+        .join(RmsCertificate, RmsCertificate.id == Lot.rms_certificate_id)
+        .where(Lot.id == lot_id)).first()
+    if row is None:
+        return None
+    lot, facility, cert = row
+    return Backing(facility.name, facility.country, cert.number, lot.processed_on,
+                   rms_certificates.status_on(uow, cert, lot.processed_on),
+                   rms_certificates.status_on(uow, cert, today))
 
 
 def children(uow: UnitOfWork, serial: str) -> list[Block]:

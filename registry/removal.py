@@ -26,6 +26,7 @@ from sqlmodel import select
 from registry import certification
 from registry.actors import SYSTEM
 from registry.blocks import end_block
+from registry.calendar import one_year_after
 from registry.db import UnitOfWork, for_update
 from registry.errors import RuleViolation
 from registry.journal import record
@@ -66,13 +67,6 @@ def inactive_since(certificates: Iterable, events: Mapping[str, Iterable[certifi
     if not last or max(last) >= today:
         return None
     return max(last) + ONE_DAY
-
-
-def one_year_after(day: date) -> date:
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February: the anniversary is 28 February
-        return day.replace(year=day.year + 1, day=28)
 
 
 def removal_due(since: date | None, today: date) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from chainlog.keys import Signer
-from registry import claims, transparency
+from registry import claims, statements, transparency
 from registry.actors import Actor
 from registry.blocks import block_payload, link, split, stamp
 from registry.db import UnitOfWork, is_postgres
@@ -138,7 +138,8 @@ def _check_same_composition(claimed: ProductClaim, earlier: ProductYear) -> None
 def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, beneficiary: str,
            claim_type: str, reporting_year: int, claim_date: date | None = None,
            statement: str | None = None, basis_mass: Any = None,
-           product: ProductClaim | Mapping | None = None) -> Retirement:
+           product: ProductClaim | Mapping | None = None, claimed_status: str | None = None,
+           label_approval_ref: str | None = None) -> Retirement:
     """Retire ``quantity`` of the actor's active block ``serial`` (R-R1).
 
     A partial retirement splits the block (R-T2): the lower serials are
@@ -164,12 +165,16 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
     if claimed is not None:
         claims.composition_by_type(claimed.composition)  # bad input is a 400 before the block is read
     share = None if basis_kg is None else claims.claim_share(quantity, basis_kg)  # R-R4 helper
+    status, reference = statements.product_claim_details(  # R-R8
+        claim_type=claim_type, claimed_status=claimed_status, label_approval_ref=label_approval_ref)
 
     block, participants = lock_for_move(uow, actor, serial)  # R-X5: the owner (shared), then the block
     owner = check_movable(uow, actor, block, quantity, participants)  # R-P3, R-E1, R-T3
     retired_on = uow.clock.today()  # R-R1: the retirement date is today
     _check_reporting_year(reporting_year, block.generation_year, retired_on)
     claims.check_claim_date(claim_date, retired_on)  # R-R4: retire first, then claim
+    statements.check_claim_date_within_year(claim_date, retired_on)  # R-R8
+    statements.check_claimed_status(status, block.arc_code)  # R-R8
     beneficiary_key = identity_key(beneficiary)
     product_key = identity_key(claimed.name) if claimed is not None else None
     if claimed is not None:  # R-R5: per (beneficiary, product, reporting year) identity
@@ -197,6 +202,10 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         "claim_share": format(share, "f") if share is not None else None,
         "product": claimed.to_json() if claimed else None,
     }
+    if status is not None:  # R-R8: only when stated, so earlier entries keep their shape
+        claim["claimed_status"] = status.value
+    if reference is not None:
+        claim["label_approval_ref"] = reference
     ref = record(uow, "block.retired", actor, {
         "parent": block.serial,
         "owner": owner.id,
@@ -217,6 +226,7 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         beneficiary_key=beneficiary_key, product_key=product_key,
         claim_type=claim_type, reporting_year=reporting_year, claim_date=claim_date, statement=statement,
         basis_kg=basis_kg, claim_share=share, product=claim["product"], retired_on=retired_on,
+        claimed_status=claim.get("claimed_status"), label_approval_ref=reference,
         log_index=ref.index, leaf_hash=ref.leaf_hash, created_at=uow.clock.now())
     uow.session.add(retirement)
     uow.flush()

@@ -21,7 +21,7 @@ from api.context import registry, unit_of_work
 from api.pages import bp, lineage
 from api.pages.charts import SERIES, bars
 from api.pages.checkpoints import checkpoint_view, summary
-from registry import explorer, provenance, retirements, rms_certificates, transparency
+from registry import explorer, provenance, retirements, rms_certificates, statements, transparency
 from registry.errors import InvalidInput, NotFound
 from registry.use_period import use_period_end
 
@@ -104,9 +104,11 @@ def certificate(serial):
         names = explorer.participant_names(uow, lineage.owners(steps) | {block.owner_id, block.generator_id})
         lot = steps[0].payload if steps and steps[0].type == "lot.registered" else {}
         retirement = explorer.retirement_of(uow, serial)
+        backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8, R-B8
         uow.session.expunge_all()
     return render_template("certificate.html", block=block, steps=steps, parts=parts, names=names, lot=lot,
                            retirement=retirement, use_period_end=use_period_end(block.generation_year),
+                           backing=backing,
                            checkpoint=summary(proof["checkpoint"]), vkey=state.signer.vkey,
                            proof_url=url_for("pages.certificate_proof", serial=serial))
 
@@ -167,8 +169,12 @@ def retirement_statement(retirement_id):
         proof = retirements.retirement_proof(uow, retirement, state.signer, state.config.log_origin)
         uow.commit()  # a newly signed checkpoint is stored (R-L4)
         names = explorer.participant_names(uow, {retirement.generator_id, retirement.owner_id})
+        block = explorer.block_by_serial(uow, retirement.serial)
+        backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8: the facility and its certificate
         uow.session.expunge_all()
     return render_template("statement.html", r=retirement, proof=proof, names=names, vkey=state.signer.vkey,
+                           headline=statements.headline_of(retirement), notice=statements.CREDITS_NOT_CONTENT,
+                           backing=backing,
                            checkpoint=summary(proof.checkpoint),
                            proof_url=url_for("pages.retirement_proof", retirement_id=retirement_id))
 

@@ -49,6 +49,10 @@ class Retirement(SQLModel, table=True):
     basis_kg: Decimal | None = Field(default=None, sa_column=Column(Milli(), nullable=True))
     claim_share: Decimal | None = Field(default=None, sa_column=Column(DecimalText(), nullable=True))
     product: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # R-R8: a product claim's label approval reference (RMS 8.8.1, 9.1.1) and the recycled status it
+    # claims (the certificates' status or a lesser one).
+    label_approval_ref: str | None = Field(default=None, max_length=100)
+    claimed_status: str | None = Field(default=None, max_length=2)
     retired_on: date
     log_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     leaf_hash: str = Field(max_length=64)

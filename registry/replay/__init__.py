@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from registry.replay import block_events, name_rules, registry_events
+from registry.replay import block_events, claim_rules, name_rules, registry_events
 from registry.replay.state import State, fail
 
 __all__ = ["Replayer", "State", "replay"]
@@ -77,6 +77,7 @@ class Replayer:
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
             s.note(index, lambda: name_rules.check(s, index, kind, payload))  # R-R5, R-L7c: names, product caps
+            s.note(index, lambda: claim_rules.check(kind, payload))  # R-R4, R-R8: claim dates and details
         except (KeyError, TypeError, AttributeError, ArithmeticError) as exc:
             # A payload missing what its type requires is as impossible as a bad transition.
             raise fail(index, f"{kind}: payload cannot be applied ({type(exc).__name__}: {exc})") from None

@@ -92,7 +92,8 @@ def test_open_a_retirement_statement_and_download_its_proof(page, server, tmp_pa
     page.goto(f"{base}/retirements")
     page.get_by_role("link", name="#1").click()
     page.wait_for_url(f"{base}/retirements/1")
-    assert page.inner_text("h1") == "40.000 PC_P_PP_ARC certificates retired for Northwind Packaging"
+    # R-R8: the headline is generated from the data, never the beneficiary's text.
+    assert page.inner_text("h1") == f"40 PC PP ARCs retired for Northwind Packaging, reporting year {DEMO_YEAR}"
     main = page.inner_text("main")
     for expected in ("Beneficiary", "Serial range", RETIRED, "Base material lot", f"GL-{DEMO_YEAR}-PP-001",
                      "Retirement date", "Chain-log proof", "Log entry"):

@@ -114,7 +114,9 @@ def test_retirement_statement_shows_everything_r_r2_lists(client, demo):
     for expected in ("Beneficiary Northwind Packaging", "Quantity 40.000 certificates", "ARC ID code PC_P_PP_ARC",
                      RETIRED, "units 000000000001 to 000000040000", "Generator Great Lakes Reprocessing",
                      "Base material lot GL-2026-PP-001", "Retirement date 2026-03-02", "Claim type general",
-                     "Reporting year 2026", "40 t of post-consumer PP in our 2026 trays", "Log entry #22",
+                     "Reporting year 2026", "40 PC PP ARCs retired for Northwind Packaging, reporting year 2026",
+                     "In Northwind Packaging's own words (not checked by the registry): We retired these ARCs",
+                     "not a measure of the recycled content physically in any product", "Log entry #22",
                      "Download the proof bundle"):
         assert expected in text, expected
 

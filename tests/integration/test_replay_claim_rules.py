@@ -1,0 +1,76 @@
+"""R-L7c for R-R4/R-R8: a correctly signed log whose retirement records a claim
+the services refuse — a claim date more than a year after the retirement, a
+claimed status above the certificates' — is reported by `arcreg verify` at
+that entry, naming the rule. The entries are written by the services with the
+check bypassed, as a writer that skipped it would."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+
+from chainlog import store
+from registry import claims, retirements, statements
+from registry.errors import RegistryError
+from registry.replay import claim_rules
+from registry.clock import FrozenClock
+from registry.config import Config
+from registry.db import UnitOfWork, session_factory
+from registry.demo import build_demo
+from registry.identity import actor_of
+from registry.models import Block, User
+from tests.integration.test_verify import START, _checkpoint, run_verify
+from tests.integration.test_verify_replay import verifier_signer
+
+def _retire_bypassing(engine, config, monkeypatch, module, check: str, **claim) -> int:
+    build_demo(engine, config)
+    clock = FrozenClock(START)
+    _checkpoint(engine, config, clock)
+    monkeypatch.setattr(module, check, lambda *args, **kwargs: None)
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        block = uow.session.exec(select(Block).where(Block.state == "active", Block.arc_type == "PP")
+                                 .order_by(Block.serial)).first()
+        owner = uow.session.exec(select(User).where(User.participant_id == block.owner_id)).first()
+        done = retirements.retire(uow, actor_of(owner), serial=block.serial, quantity=Decimal("1"),
+                                  beneficiary="Brand", claim_type="general",
+                                  reporting_year=block.generation_year, **claim)
+        store.sign_checkpoint(uow.session, verifier_signer(config), config.log_origin, clock.now())
+        uow.commit()
+        return done.log_index
+
+
+@pytest.mark.parametrize("module,check,claim_date,rule", [
+    (statements, "check_claim_date_within_year", date(2099, 1, 1), "R-R8"),  # more than a year after
+    (claims, "check_claim_date", date(2000, 1, 1), "R-R4"),  # before the retirement
+])
+def test_a_rule_breaking_claim_date_in_a_signed_log_is_a_finding(engine, db_url, tmp_path, monkeypatch,
+                                                                 module, check, claim_date, rule):
+    config = Config(database_url=db_url, clock=START.isoformat(), signing_key_file=tmp_path / "key.pem")
+    index = _retire_bypassing(engine, config, monkeypatch, module, check, claim_date=claim_date)
+    monkeypatch.undo()
+    report = run_verify(engine, config)
+    assert any(f.index == index and rule in str(f) for f in report.findings), report.failure()
+
+
+def _retired_entry(arc_code: str, claim_type: str, **claim) -> dict:
+    return {"retired_on": "2026-03-02", "retired": {"arc_code": arc_code},
+            "claim": {"type": claim_type, "claim_date": None, **claim}}
+
+
+@pytest.mark.parametrize("arc_code,claim_type,claim,code", [
+    ("PI_P_PP_ARC", "product", {"claimed_status": "PC"}, "claimed_status_too_high"),
+    ("PC_P_PP_ARC", "general", {"claimed_status": "PC"}, "product_claim_only"),
+    ("PC_P_PP_ARC", "general", {"label_approval_ref": "LA-1"}, "product_claim_only"),
+])
+def test_replay_refuses_product_claim_details_the_services_refuse(arc_code, claim_type, claim, code):
+    with pytest.raises(RegistryError) as refused:
+        claim_rules.check("block.retired", _retired_entry(arc_code, claim_type, **claim))
+    assert refused.value.code == code
+
+
+def test_replay_accepts_a_lesser_claimed_status():
+    claim_rules.check("block.retired", _retired_entry("PC_P_PP_ARC", "product", claimed_status="PI",
+                                                      label_approval_ref="LA-1"))
