@@ -35,6 +35,9 @@ class UpstreamIn(ma.Schema):
     reference = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     material_code = ma.fields.String(required=True)
     mass = MassField(required=True)
+    received_on = ma.fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "when the input was received, on or before processed_on; its supplier certificate, "
+                       "if in this register, must be valid that day (default: processed_on; R-B8)"})
 
 
 class LotIn(ma.Schema):

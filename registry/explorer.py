@@ -16,7 +16,8 @@ from sqlmodel import select
 
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork
-from registry import rms_certificates
+from registry.errors import NotFound
+from registry import lot_rules, rms_certificates
 from registry.models import Block, Determination, Facility, Lot, Participant, Retirement, RmsCertificate
 
 #: Block states the totals report; ``split`` parents are history, not certificates.
@@ -139,6 +140,35 @@ def backing(uow: UnitOfWork, lot_id: int, today: date) -> Backing | None:
     return Backing(facility.name, facility.country, cert.number, lot.processed_on,
                    rms_certificates.status_on(uow, cert, lot.processed_on),
                    rms_certificates.status_on(uow, cert, today))
+
+
+@dataclass(frozen=True)
+class CitedInput:
+    """A lot's cited input (R-B6) as a buyer should read it (R-B8): its supplier
+    certificate's standing on the input's date, or None when the number is not
+    in this register (not verifiable here)."""
+
+    supplier_certificate: str
+    reference: str
+    material_code: str
+    mass_kg: str
+    day: date
+    standing: str | None
+
+
+def cited_inputs(uow: UnitOfWork, inputs: list[dict], processed_on: date) -> list[CitedInput]:
+    out = []
+    for item in inputs or ():
+        day = lot_rules.input_day(item, processed_on)
+        try:
+            cert = rms_certificates.get_certificate(uow, item["supplier_certificate"])
+        except NotFound:
+            standing = None
+        else:
+            standing = rms_certificates.status_on(uow, cert, day)
+        out.append(CitedInput(item["supplier_certificate"], item["reference"], item["material_code"],
+                              item["mass_kg"], day, standing))
+    return out
 
 
 def children(uow: UnitOfWork, serial: str) -> list[Block]:

@@ -4,14 +4,18 @@ service and replay (R-L7c) check the same thing:
 
 * R-B7 conversion documentation adds up (RMS 5.4.2, P6.2.1);
 * R-G6 PEQ is for chemical recycling, with a plausible heating value (P6.1.3);
-* R-G5 certified sites only (RMS 1.3.1, 7.1.3, 8.1.5).
+* R-G5 certified sites only (RMS 1.3.1, 7.1.3, 8.1.5);
+* R-B8 cited inputs whose supplier certificate is in the register were
+  bought under a certificate valid on the input's date.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from registry.certification import NORTH_AMERICA
+from registry.certification import NORTH_AMERICA, CertificateEvent, status_on
 from registry.errors import RuleViolation
 from registry.names import identity_key
 
@@ -78,3 +82,30 @@ def require_certified_site(country: str, name: str, sites: list[dict]) -> None:
 def _inconsistent(detail: str, field: str) -> None:
     raise RuleViolation(f"conversion documentation does not add up: {detail} (RMS 5.4.2)", field=field,
                         code="conversion_inconsistent", rule="R-B7")
+
+
+#: A certificate in the register, by number: (issued_on, expires_on, events), or None when not in it.
+CertificateLookup = Callable[[str], "tuple[date, date, list[CertificateEvent]] | None"]
+
+
+def input_day(item: dict, processed_on: date) -> date:
+    """R-B8: an input's date is the day it was received, when the lot states
+    it, else the lot's processing day (an input is at the latest processed then)."""
+    return date.fromisoformat(item["received_on"]) if item.get("received_on") else processed_on
+
+
+def require_inputs_certified(inputs: list[dict], processed_on: date, lookup: CertificateLookup) -> None:
+    """R-B8: a cited input (R-B6) whose supplier certificate is in the register
+    must cite it valid on the input's date (as the register now stands). A
+    number not in the register is accepted and shown as "not in this register"."""
+    for i, item in enumerate(inputs):
+        found = lookup(item["supplier_certificate"])
+        if found is None:
+            continue
+        day = input_day(item, processed_on)
+        standing = status_on(day, *found)
+        if standing != "valid":
+            raise RuleViolation(
+                f"supplier certificate {item['supplier_certificate']} was {standing.replace('_', ' ')} on {day}: "
+                "an input cited from the register must have been certified when it was received",
+                field=f"inputs.{i}.supplier_certificate", code="supplier_certificate_invalid", rule="R-B8")

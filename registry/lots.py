@@ -21,7 +21,7 @@ from registry.journal import record
 from registry.lot_account import LotAccount
 from registry.models import Disposition, Lot, RmsCertificate
 from registry.names import check_name
-from registry.rms_certificates import get_certificate, is_valid_on
+from registry.rms_certificates import events_of, get_certificate, is_valid_on
 from registry.units import Mass, exact_arithmetic, round_half_up
 
 TRANSFORMATIONS = ("physical", "chemical")
@@ -94,18 +94,36 @@ def _conversion(raw: dict) -> dict:
     }
 
 
-def _upstream(inputs: list[dict]) -> list[dict]:
-    """R-B6: certified inputs cited by the lot."""
+def _upstream(inputs: list[dict], processed_on: date) -> list[dict]:
+    """R-B6: certified inputs cited by the lot; an input's date of receipt,
+    when given, is on or before the processing date (R-B8)."""
     out = []
     for i, item in enumerate(inputs):
+        received_on = item.get("received_on")
+        if isinstance(received_on, str):  # a domain caller's ISO date; the API gives a date
+            received_on = date.fromisoformat(received_on)
+        if received_on is not None and received_on > processed_on:
+            raise InvalidInput(f"an input received on {received_on} cannot be processed on {processed_on}",
+                               field=f"inputs.{i}.received_on", code="input_after_processing", rule="R-B8")
         certification.parse_certificate_number(item["supplier_certificate"],
                                                field=f"inputs.{i}.supplier_certificate")
         code = classification.parse_material_code(item["material_code"],
                                                   field=f"inputs.{i}.material_code")
         out.append({"supplier_certificate": item["supplier_certificate"],
                     "reference": item["reference"], "material_code": code.id,
-                    "mass_kg": _mass_json(item["mass"])})
+                    "mass_kg": _mass_json(item["mass"]),
+                    # only when stated, so earlier entries keep their shape
+                    **({"received_on": received_on.isoformat()} if received_on is not None else {})})
     return out
+
+
+def _in_register(uow: UnitOfWork, number: str):
+    """R-B8: a certificate in the register as (issued_on, expires_on, events), or None."""
+    try:
+        cert = get_certificate(uow, number)
+    except NotFound:
+        return None
+    return cert.issued_on, cert.expires_on, events_of(uow, cert)
 
 
 def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: str, material_code: str,
@@ -135,6 +153,8 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
     documented = _conversion(conversion)
     lot_rules.require_conversion_adds_up(material.id, mass.kg, documented)  # R-B7
     lot_rules.require_peq_is_chemical(material.level1, documented["transformation"], lhv_mj_per_kg)  # R-G6
+    upstream = _upstream(list(inputs), processed_on)
+    lot_rules.require_inputs_certified(upstream, processed_on, lambda number: _in_register(uow, number))  # R-B8
     reference = check_name("reference", reference)  # R-R5: no invisible characters, no look-alike scripts
     taken = select(Lot.id).where(Lot.generator_id == facility.participant_id, Lot.reference == reference)
     if uow.session.exec(taken).first() is not None:
@@ -147,7 +167,7 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
         mass_kg=mass.kg, pc_kg=pc_mass.kg if pc_mass is not None else None,
         non_plastic_fraction=non_plastic_fraction, lhv_mj_per_kg=lhv_mj_per_kg,
         processed_on=processed_on, rms_certificate_id=cert.id, conversion=documented,
-        inputs=_upstream(list(inputs)), evidence=[dict(e) for e in evidence],
+        inputs=upstream, evidence=[dict(e) for e in evidence],
         sold_kg=zero, claimed_kg=zero, claimed_pc_kg=zero, used_kg=zero, used_pc_kg=zero,
         log_index=0, leaf_hash="", created_at=uow.clock.now())
     uow.session.add(lot)

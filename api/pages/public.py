@@ -4,6 +4,7 @@ each, through the registry's own services (SPEC §1, R-R2, R-L6)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 
 from flask import (
@@ -105,10 +106,11 @@ def certificate(serial):
         lot = steps[0].payload if steps and steps[0].type == "lot.registered" else {}
         retirement = explorer.retirement_of(uow, serial)
         backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8, R-B8
+        inputs = explorer.cited_inputs(uow, lot.get("inputs"), date.fromisoformat(lot["processed_on"])) if lot else []
         uow.session.expunge_all()
     return render_template("certificate.html", block=block, steps=steps, parts=parts, names=names, lot=lot,
                            retirement=retirement, use_period_end=use_period_end(block.generation_year),
-                           backing=backing,
+                           backing=backing, inputs=inputs,
                            checkpoint=summary(proof["checkpoint"]), vkey=state.signer.vkey,
                            proof_url=url_for("pages.certificate_proof", serial=serial))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from registry import classification, lot_rules
-from registry.certification import held_in_year
+from registry.certification import CertificateEvent, held_in_year
 from registry.errors import RegistryError
 from registry.lot_account import LotAccount
 from registry.replay.state import ZERO, State, broken, dec, fail
@@ -182,6 +182,17 @@ def _check_lot_rules(s: State, i: int, p: dict, mass) -> None:
     lot_rules.require_peq_is_chemical(material.level1, p["conversion"]["transformation"], lhv)
     if site.get("country") is not None:
         lot_rules.require_certified_site(site["country"], site["name"], cert.get("facilities") or [])
+    lot_rules.require_inputs_certified(p.get("inputs") or [], date.fromisoformat(p["processed_on"]),
+                                       lambda number: _in_register(s, number))  # R-B8
+
+
+def _in_register(s: State, number: str):
+    """R-B8 in replay: a certificate as the register stood at this entry."""
+    cert = s.certificates.get(number)
+    if cert is None:
+        return None
+    return (date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]),
+            [CertificateEvent(kind, date.fromisoformat(on)) for kind, on in cert["events"]])
 
 
 def lot(s: State, i: int, kind: str, p: dict) -> None:

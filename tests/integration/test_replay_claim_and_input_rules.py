@@ -74,3 +74,29 @@ def test_replay_refuses_product_claim_details_the_services_refuse(arc_code, clai
 def test_replay_accepts_a_lesser_claimed_status():
     claim_rules.check("block.retired", _retired_entry("PC_P_PP_ARC", "product", claimed_status="PI",
                                                       label_approval_ref="LA-1"))
+
+
+def test_a_lot_citing_an_input_under_an_invalid_supplier_certificate_is_a_finding(engine, db_url, tmp_path):
+    """R-B8 in replay: a signed `lot.registered` entry whose input cites a certificate of the register on a
+    day it was not yet valid (received 2000-01-01) is reported at its index; the same entry citing a number
+    not in the register is not."""
+    from tests.integration.test_replay_rules_double_counting import _append_signed
+    from tests.integration.test_verify_replay import _entries
+
+    config = Config(database_url=db_url, clock=START.isoformat(), signing_key_file=tmp_path / "key.pem")
+    build_demo(engine, config)
+    _checkpoint(engine, config, FrozenClock(START))
+    entries = _entries(engine)
+    lot = next(e for e in entries if e["type"] == "lot.registered")["payload"]
+    top = max(e["payload"]["lot"] for e in entries if e["type"] == "lot.registered")
+
+    def lot_citing(lot_id: int, number: str) -> dict:
+        return {**lot, "lot": lot_id, "reference": f"REPLAY-{lot_id}", "inputs": [
+            {"supplier_certificate": number, "reference": "INV-9", "material_code": "PC_P5.1.6",
+             "mass_kg": "1000.000", "received_on": "2000-01-01"}]}
+
+    bad = _append_signed(engine, config, "lot.registered", lot_citing(top + 1, "RMS-NSF-00311"))
+    unknown = _append_signed(engine, config, "lot.registered", lot_citing(top + 2, "RMS-ZZZ-99999"))
+    report = run_verify(engine, config)
+    assert any(f.index == bad and "R-B8" in str(f) for f in report.findings), report.failure()
+    assert not any(f.index == unknown for f in report.findings), report.failure()
