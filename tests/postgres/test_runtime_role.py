@@ -43,7 +43,7 @@ from registry.signing import load_signer
 from registry.verification import verify_registry
 from tests.api.driver import Driver, bootstrap_admin
 from tests.postgres.test_tamper_pg import _build
-from tests.serverproc import ARCREG, clean_env, serving
+from tests.serverproc import ARCREG, clean_env, free_port, serving
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -137,10 +137,12 @@ def test_a_rerun_revokes_what_is_no_longer_needed(pg_engine, runtime_role):
 def test_a_role_that_owns_a_table_is_refused_its_grants(pg_engine, runtime_role):
     with pg_engine.begin() as connection:
         connection.execute(text(f'ALTER TABLE witness OWNER TO "{runtime_role}"'))
-    with pytest.raises(RuntimeRoleError, match="owns witness"):
-        grant_runtime_role(pg_engine, runtime_role)
-    with pg_engine.begin() as connection:
-        connection.execute(text("ALTER TABLE witness OWNER TO CURRENT_USER"))
+    try:
+        with pytest.raises(RuntimeRoleError, match="owns witness"):
+            grant_runtime_role(pg_engine, runtime_role)
+    finally:  # the role must own nothing when it is dropped
+        with pg_engine.begin() as connection:
+            connection.execute(text("ALTER TABLE witness OWNER TO CURRENT_USER"))
 
 
 def test_a_missing_role_is_named(pg_engine):
@@ -159,7 +161,8 @@ def test_the_runtime_role_runs_the_registry(runtime_url, runtime_engine, tmp_pat
     app = create_app(config, clock=clock, engine=runtime_engine)
     driver = Driver(app.test_client(), bootstrap_admin(runtime_engine, clock))
     _build(driver)
-    keyed = driver.client.post("/api/v1/participants", json={"name": "Keyed", "country": "US", "gpp_signed_on": "2025-06-01"},
+    keyed = driver.client.post("/api/v1/participants",
+                               json={"name": "Keyed", "country": "US", "gpp_signed_on": "2025-06-01"},
                                headers={"Authorization": f"Bearer {driver.admin}", "Idempotency-Key": "k-1"})
     assert keyed.status_code == 201
 
@@ -220,9 +223,9 @@ def test_the_runtime_role_can_append_and_read_the_log_but_not_rewrite_it(runtime
 
 # -- the command line ----------------------------------------------------------------------------------------
 
-def _arcreg(*args, env: dict, cwd) -> subprocess.CompletedProcess:
+def _arcreg(*args, env: dict, cwd, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([ARCREG, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True,
-                          timeout=120)
+                          timeout=timeout)
 
 
 @pytest.fixture
@@ -280,7 +283,8 @@ def test_serve_as_an_ungranted_runtime_role_says_what_to_do(empty_pg, pg_databas
     _, owner_url = empty_pg
     role = _new_role(pg_databases)
     try:
-        result = _arcreg("serve", env={"ARCREG_DATABASE_URL": _role_url(owner_url, role)}, cwd=tmp_path)
+        result = _arcreg("serve", "--port", str(free_port()), env={"ARCREG_DATABASE_URL": _role_url(owner_url, role)},
+                         cwd=tmp_path, timeout=60)
         assert result.returncode == 2, result.stderr
         assert "arcreg db upgrade" in result.stderr and "Traceback" not in result.stderr
     finally:
@@ -290,7 +294,8 @@ def test_serve_as_an_ungranted_runtime_role_says_what_to_do(empty_pg, pg_databas
 def test_serve_refuses_the_owner_role_when_an_owner_url_is_configured(pg_url, tmp_path):
     env = {"ARCREG_DATABASE_URL": pg_url, "ARCREG_OWNER_DATABASE_URL": pg_url,
            "ARCREG_SIGNING_KEY_FILE": str(tmp_path / "key.pem")}
-    result = _arcreg("serve", env=env, cwd=tmp_path)
+    # Refused before gunicorn starts.
+    result = _arcreg("serve", "--port", str(free_port()), env=env, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert "refusing to start" in result.stderr and "R-L8b" in result.stderr
 
