@@ -148,6 +148,11 @@ def grant_runtime_role(engine: Engine, role: str) -> GrantReport:
     """
     with engine.begin() as connection:
         check_runtime_role(connection, role)
+        owner = connection.execute(text("SELECT current_user")).scalar_one()
+        missing = sorted(set(runtime_privileges()) - set(owned_tables(connection, owner)))
+        if missing:  # a GRANT on them would only warn, leaving the runtime role short of privileges
+            raise RuntimeRoleError(f"the owner URL's role {owner!r} does not own {', '.join(missing[:3])}"
+                                   f"{', …' if len(missing) > 3 else ''}: migrate and grant as the tables' owner")
         quoted = _quote(connection, role)
         schema = _quote(connection, connection.execute(text("SELECT current_schema()")).scalar_one())
         connection.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {quoted}"))

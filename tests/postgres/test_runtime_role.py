@@ -145,6 +145,18 @@ def test_a_role_that_owns_a_table_is_refused_its_grants(pg_engine, runtime_role)
             connection.execute(text("ALTER TABLE witness OWNER TO CURRENT_USER"))
 
 
+def test_grants_are_given_by_the_tables_owner_only(pg_databases, pg_url, runtime_role):
+    """A role that does not own the tables could grant nothing (PostgreSQL only warns): refused."""
+    other = _new_role(pg_databases)
+    engine = make_engine(_role_url(pg_url, other))
+    try:
+        with pytest.raises(RuntimeRoleError, match=f"the owner URL's role '{other}' does not own"):
+            grant_runtime_role(engine, runtime_role)
+    finally:
+        engine.dispose()
+        _drop_role(pg_databases, [pg_url], other)
+
+
 def test_a_missing_role_is_named(pg_engine):
     with pytest.raises(RuntimeRoleError, match="does not exist; create it first"):
         grant_runtime_role(pg_engine, f"arcreg_missing_{uuid.uuid4().hex[:8]}")
