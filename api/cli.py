@@ -14,17 +14,99 @@ def _config() -> Config:
     return Config.from_env()
 
 
-def _engine_or_exit(config: Config):
+def _engine_or_exit(config: Config, url: str | None = None, variable: str = "ARCREG_DATABASE_URL"):
     from registry.db import database_reachable, make_engine  # here: the offline commands need no database
 
-    engine = make_engine(config.database_url)
+    engine = make_engine(url or config.database_url)
     reachable, error = database_reachable(engine)
     if not reachable:
         url = engine.url.render_as_string(hide_password=True)
         click.echo(f"arcreg: cannot reach the database at {url}: {error}", err=True)
-        click.echo("Set ARCREG_DATABASE_URL to a reachable database.", err=True)
+        click.echo(f"Set {variable} to a reachable database.", err=True)
         sys.exit(2)
     return engine
+
+
+def _revision_or_exit(engine) -> str | None:
+    """The database's schema revision; a role that may not read it (a runtime
+    role not granted yet, R-L8b) is told what to do instead of a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from registry.migrate import current_revision
+
+    try:
+        return current_revision(engine)
+    except DBAPIError as exc:
+        click.echo(f"arcreg: cannot read the schema version: {str(exc.orig).splitlines()[0]}", err=True)
+        click.echo("Run `arcreg db upgrade` with ARCREG_OWNER_DATABASE_URL set: it grants the runtime role "
+                   "(the user of ARCREG_DATABASE_URL) what the registry needs (R-L8b).", err=True)
+        sys.exit(2)
+
+
+def _migrate_if_owner(engine) -> None:
+    """Bring the schema to head, as `serve` and `create-admin` always have —
+    unless the connected role may not create tables (a runtime role, R-L8b):
+    then the schema must be at head already, migrated by `arcreg db upgrade`."""
+    from sqlalchemy import text
+
+    from registry.migrate import head_revision, upgrade
+
+    if _revision_or_exit(engine) == head_revision():
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            may_create = connection.execute(
+                text("SELECT has_schema_privilege(current_schema(), 'CREATE')")).scalar_one()
+        if not may_create:
+            click.echo("arcreg: the database is not at the current schema and this role may not migrate it "
+                       "(R-L8b); run `arcreg db upgrade` with ARCREG_OWNER_DATABASE_URL set", err=True)
+            sys.exit(2)
+    upgrade(engine)
+
+
+def _warn_if_owner(config: Config, engine) -> None:
+    """R-L8b start-up check: a server whose role owns the tables could
+    disable the log's triggers. Loud on stderr; refused when the operator
+    configured an owner URL (then the runtime URL naming the owner is a mistake)."""
+    from registry.db_roles import runtime_role_problem
+
+    problem = runtime_role_problem(engine)
+    if problem is None:
+        return
+    if config.owner_database_url:
+        click.echo(f"arcreg: refusing to start: {problem}, yet ARCREG_OWNER_DATABASE_URL is set: "
+                   "ARCREG_DATABASE_URL must name the runtime role, which owns nothing (R-L8b)", err=True)
+        sys.exit(2)
+    click.echo("*" * 78, err=True)
+    click.echo(f"arcreg: WARNING: {problem}: it could disable the log's append-only triggers, so a "
+               "break-in to the server could rewrite the log's unsigned tail (R-L8b). Run the server as a "
+               "role that owns nothing: see README, \"On PostgreSQL\".", err=True)
+    click.echo("*" * 78, err=True)
+
+
+def _runtime_role_or_exit(owner_url: str, runtime_url: str) -> str:
+    """The runtime role to grant: the user of ARCREG_DATABASE_URL, on the
+    same PostgreSQL database as the owner URL (R-L8b)."""
+    from sqlalchemy.engine import make_url
+
+    owner, runtime = make_url(owner_url), make_url(runtime_url)
+    if owner.get_backend_name() != "postgresql" or runtime.get_backend_name() != "postgresql":
+        click.echo("arcreg: an owner URL is for PostgreSQL only: on SQLite the registry has one file and "
+                   "one URL (ARCREG_DATABASE_URL)", err=True)
+        sys.exit(2)
+    if (owner.host, owner.port or 5432, owner.database) != (runtime.host, runtime.port or 5432, runtime.database):
+        click.echo("arcreg: the owner URL and ARCREG_DATABASE_URL name different databases "
+                   f"({owner.host}:{owner.port or 5432}/{owner.database} and "
+                   f"{runtime.host}:{runtime.port or 5432}/{runtime.database})", err=True)
+        sys.exit(2)
+    if not runtime.username:
+        click.echo("arcreg: ARCREG_DATABASE_URL names no user: it must name the runtime role to grant", err=True)
+        sys.exit(2)
+    if runtime.username == owner.username:
+        click.echo(f"arcreg: both URLs name the role {runtime.username!r}: the runtime role must be another "
+                   "role, one that owns nothing (R-L8b)", err=True)
+        sys.exit(2)
+    return runtime.username
 
 
 @click.group()
@@ -38,12 +120,37 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
-    """Run Alembic migrations to head."""
+@click.option("--owner-url", default=None, metavar="URL",
+              help="PostgreSQL: the URL of the role that owns the tables (default: ARCREG_OWNER_DATABASE_URL). "
+                   "Migrates as it, then grants the runtime role (the user of ARCREG_DATABASE_URL) what the "
+                   "server needs and nothing more (R-L8b).")
+def db_upgrade(owner_url: str | None) -> None:
+    """Run Alembic migrations to head (and, with an owner URL, grant the runtime role)."""
+    from registry.db_roles import RuntimeRoleError, check_runtime_role, grant_runtime_role
     from registry.migrate import current_revision, upgrade
 
-    engine = _engine_or_exit(_config())
-    upgrade(engine)
+    config = _config()
+    owner_url = owner_url or config.owner_database_url
+    if owner_url is None:  # one URL: migrate as that role, as before
+        engine = _engine_or_exit(config)
+        upgrade(engine)
+        if engine.dialect.name == "postgresql":
+            click.echo("arcreg: warning: one role migrates and serves the registry, so the server could "
+                       "disable the log's triggers; set ARCREG_OWNER_DATABASE_URL to the owner's URL and "
+                       "ARCREG_DATABASE_URL to a role that owns nothing (R-L8b, see README)", err=True)
+        click.echo(f"database at revision {current_revision(engine)}")
+        return
+    role = _runtime_role_or_exit(owner_url, config.database_url)
+    engine = _engine_or_exit(config, owner_url, "ARCREG_OWNER_DATABASE_URL")
+    try:
+        with engine.connect() as connection:  # refuse before migrating, not half way
+            check_runtime_role(connection, role)
+        upgrade(engine)
+        report = grant_runtime_role(engine, role)  # after every migration: new tables get their grants
+    except RuntimeRoleError as exc:
+        click.echo(f"arcreg: {exc}", err=True)
+        sys.exit(2)
+    click.echo(report.summary())
     click.echo(f"database at revision {current_revision(engine)}")
 
 
@@ -55,11 +162,10 @@ def create_admin(email: str) -> None:
     from registry.db import UnitOfWork, session_factory
     from registry.errors import RegistryError
     from registry.identity import create_admin as create
-    from registry.migrate import upgrade
 
     config = _config()
     engine = _engine_or_exit(config)
-    upgrade(engine)
+    _migrate_if_owner(engine)
     try:
         with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
             _, issued = create(uow, email)
@@ -138,12 +244,12 @@ def run_jobs() -> None:
     from registry.clock import clock_from_setting
     from registry.db import session_factory
     from registry.jobs import run_daily_jobs
-    from registry.migrate import current_revision, head_revision
+    from registry.migrate import head_revision
 
     config = _config()
     engine = _engine_or_exit(config)
     # A scheduled command never migrates behind the operator's back.
-    if current_revision(engine) != head_revision():
+    if _revision_or_exit(engine) != head_revision():
         click.echo("arcreg: the database is not at the current schema; run `arcreg db upgrade`", err=True)
         sys.exit(2)
     clock = clock_from_setting(config.clock)
@@ -161,11 +267,11 @@ def _prepare(config: Config):
     """Everything serve needs before the first request: a reachable, migrated
     database and a signing key, the one that signed its checkpoints (R-L5b)."""
     from chainlog.errors import KeyFileError
-    from registry.migrate import upgrade
     from registry.signing import KeyContinuityError, load_log_signer
 
     engine = _engine_or_exit(config)
-    upgrade(engine)
+    _migrate_if_owner(engine)
+    _warn_if_owner(config, engine)  # R-L8b
     try:
         load_log_signer(config, engine, create=True)
     except KeyContinuityError as exc:  # R-L5b: a changed or missing key; refuse to start, say what to do
@@ -191,12 +297,12 @@ def rotate_key(new_key: Path) -> None:
     from chainlog.keys import rotation_payload
     from registry.clock import clock_from_setting
     from registry.db import UnitOfWork, session_factory
-    from registry.migrate import current_revision, head_revision
+    from registry.migrate import head_revision
     from registry.signing import KeyContinuityError, load_log_signer
 
     config = _config()
     engine = _engine_or_exit(config)
-    if current_revision(engine) != head_revision():
+    if _revision_or_exit(engine) != head_revision():
         click.echo("arcreg: the database is not at the current schema; run `arcreg db upgrade`", err=True)
         sys.exit(2)
     try:

@@ -19,7 +19,12 @@ DEFAULT_RATE_LIMIT_STORAGE = "memory://"
 
 @dataclass(frozen=True)
 class Config:
+    # The runtime URL: `serve`, the jobs and every command but `db upgrade` connect with it.
     database_url: str = DEFAULT_DATABASE_URL
+    # R-L8b, PostgreSQL only: the URL of the role that owns the tables, for
+    # `arcreg db upgrade`, which migrates as it and grants the runtime role
+    # (the user of database_url) what the server needs. None: one role, as before.
+    owner_database_url: str | None = None
     # None: a key generated on first start next to the database (SPEC §13.2).
     signing_key_file: Path | None = None
     # PEM of the signing key itself, for deployments that inject secrets by environment.
@@ -44,6 +49,7 @@ class Config:
         key_file = env.get("ARCREG_SIGNING_KEY_FILE")
         return cls(
             database_url=env.get("ARCREG_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            owner_database_url=env.get("ARCREG_OWNER_DATABASE_URL") or None,
             signing_key_file=Path(key_file) if key_file else None,
             signing_key_pem=env.get("ARCREG_SIGNING_KEY") or None,
             log_origin=env.get("ARCREG_LOG_ORIGIN") or DEFAULT_LOG_ORIGIN,

@@ -78,6 +78,13 @@ def test_db_upgrade_brings_an_old_database_to_head(tmp_path):
     assert _stored_revisions(database) == [head]
 
 
+def test_db_upgrade_on_sqlite_keeps_one_url(tmp_path):
+    """R-L8b's owner URL is for PostgreSQL: SQLite has one file and one URL, and nothing is created."""
+    result = run("db", "upgrade", "--owner-url", "postgresql+psycopg://owner@127.0.0.1:5432/arcreg", cwd=tmp_path)
+    assert result.returncode == 2 and "PostgreSQL only" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "arcreg.db").exists()
+
+
 def test_serve_refuses_an_unreachable_database(tmp_path):
     port = free_port()  # nothing listens there
     result = run("serve", "--port", str(free_port()), cwd=tmp_path,
