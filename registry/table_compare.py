@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -338,28 +339,38 @@ def compare_certificate_events(session: Session, state: State, postgres: bool, o
 
 
 def _compare_events(number: str, cert: dict, rows: list, out: Findings) -> None:
-    logged = cert.get("events") or []
+    """The certificate's logged events against its rows, aligned as a diff
+    (`difflib`): a deleted row is one missing event, an added row one event
+    no entry recorded, an edited row its differing fields."""
     notes = cert.get("notes") or []
-    for n in range(max(len(logged), len(rows))):
-        if n >= len(rows):
-            kind, on = logged[n]
-            out.add(drift("RMS certificate", number, f"event {n + 1}", f"{kind} on {on} (logged)", "missing"))
-            continue
-        _, event_id, kind, on, reason, created_at = rows[n]
-        if n >= len(logged):
-            out.add(drift("RMS certificate event", event_id, "row", "none: no log entry recorded it",
-                          f"{kind} on {_plain(on)} of {number}"))
-            continue
-        want_reason, logged_at = notes[n] if n < len(notes) else (None, None)
-        for column, expected, found in (("kind", logged[n][0], kind), ("on", logged[n][1], _plain(on)),
-                                        ("reason", want_reason, reason)):
-            if expected != found:
-                out.add(drift("RMS certificate event", event_id, column, expected, found))
-        if isinstance(logged_at, str) and created_at is not None:
-            at = parse_time(logged_at)
-            if not at - EVENT_TIME_SLACK <= created_at <= at + timedelta(seconds=1):
-                out.add(drift("RMS certificate event", event_id, "created_at",
-                              f"the entry's time {logged_at} (within {EVENT_TIME_SLACK})", created_at.isoformat()))
+    logged = [(kind, on, notes[n][0] if n < len(notes) else None, notes[n][1] if n < len(notes) else None)
+              for n, (kind, on) in enumerate(cert.get("events") or [])]
+    live = [(kind, _plain(on), reason) for _, _, kind, on, reason, _ in rows]
+    matcher = SequenceMatcher(None, [e[:3] for e in logged], live, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        pairs = list(zip(range(i1, i2), range(j1, j2)))
+        for n, m in pairs:
+            _compare_event(logged[n], rows[m], out)
+        for n in range(i1 + len(pairs), i2):
+            out.add(drift("RMS certificate", number, f"event {n + 1}", f"{logged[n][0]} on {logged[n][1]} (logged)",
+                          "missing"))
+        for m in range(j1 + len(pairs), j2):
+            out.add(drift("RMS certificate event", rows[m][1], "row", "none: no log entry recorded it",
+                          f"{rows[m][2]} on {_plain(rows[m][3])} of {number}"))
+
+
+def _compare_event(logged: tuple, row: tuple, out: Findings) -> None:
+    want_kind, want_on, want_reason, logged_at = logged
+    _, event_id, kind, on, reason, created_at = row
+    for column, expected, found in (("kind", want_kind, kind), ("on", want_on, _plain(on)),
+                                    ("reason", want_reason, reason)):
+        if expected != found:
+            out.add(drift("RMS certificate event", event_id, column, expected, found))
+    if isinstance(logged_at, str) and created_at is not None:
+        at = parse_time(logged_at)
+        if not at - EVENT_TIME_SLACK <= created_at <= at + timedelta(seconds=1):
+            out.add(drift("RMS certificate event", event_id, "created_at",
+                          f"the entry's time {logged_at} (within {EVENT_TIME_SLACK})", created_at.isoformat()))
 
 
 def compare(session: Session, state: State, compared, derived) -> list[VerificationError]:
