@@ -15,7 +15,8 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from registry.actors import Actor, require_role
+from registry import staff_roles
+from registry.actors import SYSTEM, Actor, require_role
 from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from registry.models import ApiToken, Participant, User
@@ -45,7 +46,9 @@ def actor_of(user: User) -> Actor:
 
 
 def create_user(uow: UnitOfWork, *, email: str, role: str, body_code: str | None = None,
-                participant_id: int | None = None) -> User:
+                participant_id: int | None = None, actor: Actor = SYSTEM) -> User:
+    """A user; a staff role (admin, certifier) it is created with is logged, by
+    ``actor``, in the same transaction (R-L7b, `registry.staff_roles`)."""
     email = email.strip().lower()
     if not _EMAIL.match(email) or len(email) > 320:
         raise InvalidInput("not an email address", field="email", code="invalid_email")
@@ -63,6 +66,7 @@ def create_user(uow: UnitOfWork, *, email: str, role: str, body_code: str | None
                 created_at=uow.clock.now())
     uow.session.add(user)
     uow.flush()
+    staff_roles.record_grant(uow, actor, user)
     return user
 
 
@@ -84,7 +88,7 @@ def add_staff_user(uow: UnitOfWork, actor: Actor, *, email: str, role: str,
     if role not in ("admin", "certifier"):
         raise InvalidInput("staff users are admin or certifier; members are added to a participant",
                            field="role", rule="R-P4")
-    return create_user(uow, email=email, role=role, body_code=body_code)
+    return create_user(uow, email=email, role=role, body_code=body_code, actor=actor)
 
 
 def add_member(uow: UnitOfWork, actor: Actor, participant_id: int, *, email: str) -> User:

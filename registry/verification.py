@@ -6,7 +6,8 @@ which re-hashes the chain, rebuilds the Merkle root and checks every
 checkpoint signature (consistency between successive checkpoints follows, see
 its docstring). Each entry is replayed (`registry.replay`) only once chainlog
 has verified it. Then the replayed state is compared with the live tables;
-the first difference is a ``state_drift`` naming table, key and field.
+each difference is a ``state_drift`` finding naming table, key and field
+(`registry.table_compare`, R-L7b).
 
 Memory stays flat whatever the size of the log or the registry: the log is
 read in batches, the replayed state lives in a scratch SQLite file behind
@@ -22,18 +23,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, select
 from sqlmodel import Session
 
 from chainlog import export, store
 from chainlog.errors import VerificationError
 from chainlog.keys import Verifier
 from chainlog.verify import verify_export
+from registry import table_compare
 from registry.clock import Clock
-from registry.db import is_postgres
 from registry.models import (
     Block,
     Determination,
@@ -47,7 +47,7 @@ from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.participant_details import contacts_digest
 from registry.replay import Replayer, State
-from registry.replay.scratch import CACHE_RECORDS, order_key
+from registry.replay.scratch import CACHE_RECORDS
 from registry.replay.state import BLOCK_FIELDS
 from registry.verify_report import Report
 
@@ -156,11 +156,6 @@ def _earliest(*errors: VerificationError | None) -> VerificationError | None:
     return min(present, key=lambda e: (e.index is None, e.index or 0), default=None)
 
 
-def _drift(table: str, key: Any, column: str, expected: Any, found: Any) -> VerificationError:
-    return VerificationError(f"{table} {key!r}: {column} expected {expected!r} (replayed from the log), "
-                             f"found {found!r}", kind="state_drift", index=None)
-
-
 # What is compared, table by table: (label, model, key column, replayed map
 # name, {replayed field: live column}). Blocks come last: the biggest table.
 COMPARED = (
@@ -193,54 +188,17 @@ DERIVED = {
 }
 
 
-def compare_state(session: Session, state: State) -> None:
-    """Raise `state_drift` at the first live row that differs from the replay.
-
-    A merge join in key order: the live table is streamed (only the compared
-    columns, `yield_per` batches; a server-side cursor on PostgreSQL) beside
-    the replayed map streamed from its scratch table, so memory does not grow
-    with either. Within a table the first key (in key order) where they
-    disagree is reported: a live row no entry created, a row the log created
-    that is missing, or the first differing field."""
-    postgres = is_postgres(session)
-    for table, model, key, replayed_name, fields in COMPARED:
-        replayed = getattr(state, replayed_name).sorted_items()
-        column = getattr(model, key)
-        # Text keys in byte order on both sides (scratch SQLite is BINARY): "C" on PostgreSQL.
-        order = column.collate("C") if postgres and not isinstance(column.type, Integer) else column
-        derived = DERIVED.get(table, ())
-        columns = [column, *(getattr(model, live) if isinstance(live, str) else live for live in fields.values()),
-                   *(getattr(model, live) for _, lives, _ in derived for live in lives)]
-        names = list(fields)
-        rows = session.execute(select(*columns).order_by(order).execution_options(yield_per=5000))
-        pending = next(replayed, None)
-        for row in rows:
-            row_key = row[0]
-            if pending is not None and order_key(pending[0]) < order_key(row_key):
-                raise _missing(table, pending[0])
-            if pending is None or order_key(pending[0]) != order_key(row_key):
-                raise _drift(table, row_key, key, f"no such {table}: no log entry created it", row_key)
-            want = pending[1]
-            for n, replayed_field in enumerate(names, 1):
-                live = row[n].isoformat() if isinstance(row[n], date) else row[n]
-                if live != want[replayed_field]:
-                    live_name = fields[replayed_field]
-                    raise _drift(table, row_key, live_name if isinstance(live_name, str) else replayed_field,
-                                 want[replayed_field], live)
-            at = len(names) + 1
-            for replayed_field, lives, derive in derived:
-                live = derive(*row[at:at + len(lives)])
-                at += len(lives)
-                if live != want[replayed_field]:
-                    raise _drift(table, row_key, "/".join(lives), want[replayed_field], live)
-            pending = next(replayed, None)
-        rows.close()
-        if pending is not None:
-            raise _missing(table, pending[0])
-
-
-def _missing(table: str, key: Any) -> VerificationError:
-    return _drift(table, key, "row", "present (created by the log)", "missing")
+def compare_state(session: Session, state: State) -> list[VerificationError]:
+    """Every live row and field that differs from the replay, as ``state_drift``
+    findings naming table, key and field (R-L7b): `COMPARED` and `DERIVED`,
+    and what `registry.table_compare` adds to them (every other stored field
+    a page, a proof, a statement or a rule reads; certificate events; staff
+    roles). A merge join in key order per table: the live table is streamed
+    (only the compared columns, `yield_per` batches; a server-side cursor on
+    PostgreSQL) beside the replayed map streamed from its scratch table, so
+    memory does not grow with either. Reported: a live row no entry created,
+    a row the log created that is missing, every differing field."""
+    return table_compare.compare(session, state, COMPARED, DERIVED)
 
 
 def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, record: bool = True,
@@ -257,11 +215,12 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
     replay = DeferredReplay(progress, cache_records=cache_records)
     try:
         report = check_lines(log_lines(session, replay), verifiers, replay)
-        if report.ok:
-            try:
-                compare_state(session, replay.replayer.state)
-            except VerificationError as exc:
-                report.ok, report.error = False, exc
+        if replay.error is None and report.root_hex:  # the log verified and replayed to its end
+            drift = compare_state(session, replay.replayer.state)
+            if drift:  # R-L7b: each one named, after the rule findings (R-L7c)
+                report.ok = False
+                report.error = report.error or drift[0]
+                report.findings.extend(drift)
     finally:
         replay.close()
     session.rollback()

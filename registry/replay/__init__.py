@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from registry.replay import block_events, claim_rules, name_rules, registry_events
+from registry.replay import block_events, claim_rules, name_rules, registry_events, staff_roles, table_fields
 from registry.replay.state import State, fail
 
 __all__ = ["Replayer", "State", "replay"]
@@ -76,8 +76,11 @@ class Replayer:
                 block_events.ended(s, index, kind, payload, leaf)
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
+            elif kind in staff_roles.HANDLERS:  # R-L7b, R-P4: staff roles are log entries
+                staff_roles.HANDLERS[kind](s, index, kind, payload)
             s.note(index, lambda: name_rules.check(s, index, kind, payload))  # R-R5, R-L7c: names, product caps
             s.note(index, lambda: claim_rules.check(kind, payload))  # R-R4, R-R8: claim dates and details
+            table_fields.apply(s, index, kind, payload, leaf, when)  # R-L7b: what the tables are compared with
         except (KeyError, TypeError, AttributeError, ArithmeticError) as exc:
             # A payload missing what its type requires is as impossible as a bad transition.
             raise fail(index, f"{kind}: payload cannot be applied ({type(exc).__name__}: {exc})") from None

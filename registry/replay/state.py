@@ -74,7 +74,7 @@ class State:
     so memory does not grow with the log; `close()` deletes it."""
 
     MAPS = ("participants", "certificates", "facilities", "lines", "determinations", "lots", "dispositions",
-            "blocks", "retirements")
+            "blocks", "retirements", "block_parents", "staff")
 
     def __init__(self, cache_records: int = CACHE_RECORDS) -> None:
         self.db = ScratchDb(cache_records)
@@ -89,6 +89,10 @@ class State:
         # its last lineage entry (R-L2b), and "determination": the one its ARCs count against
         self.blocks = self.db.map("blocks", tag="state")
         self.retirements = self.db.map("retirements")
+        # R-L7b (registry.replay.table_fields, staff_roles): a split child's serial -> its parent's;
+        # user id -> {"role", "body"}: the staff roles the log granted
+        self.block_parents = self.db.map("block_parents")
+        self.staff = self.db.map("staff")
         # JSON [beneficiary key, product key, reporting year, ARC type] -> {"declared_kg", "claimed"}:
         # a product's composition mass and the certificates claimed on it that year (R-R5)
         self.product_claims = self.db.map("product_claims")

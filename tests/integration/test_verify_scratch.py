@@ -75,13 +75,16 @@ def test_drift_is_found_wherever_it_sits_in_key_order(engine, registry, cache_re
     blocks = _blocks(engine)
     expired = [b for b in blocks if b.state == "expired"]
     gone, changed = expired[0], expired[-1]
-    with engine.begin() as conn:  # one row missing, a later one changed: the first in key order is named
+    with engine.begin() as conn:  # one row missing, a later one changed: both named, the first in key order first
         conn.execute(text("DELETE FROM block WHERE serial = :s"), {"s": gone.serial})
         conn.execute(text("UPDATE block SET base_kg = base_kg + 1 WHERE serial = :s"), {"s": changed.serial})
     report = _verify(engine, registry, cache_records)
     assert (report.ok, report.error.kind) == (False, "state_drift"), report.failure()
-    assert report.failure() == (f"FAILED: state_drift: block '{gone.serial}': row expected 'present (created by "
-                                f"the log)' (replayed from the log), found 'missing'")
+    first, *also = report.failure().splitlines()
+    assert first == (f"FAILED: state_drift: block '{gone.serial}': row expected 'present (created by "
+                     f"the log)' (replayed from the log), found 'missing'")
+    assert len(also) == 1 and also[0].startswith(  # R-L7b: every difference
+        f"  also: block '{changed.serial}': base_kg expected Decimal('{changed.base_kg}') (replayed from the log)")
 
     with engine.begin() as conn:  # the last block by serial: drift after every other row matched
         conn.execute(text("UPDATE block SET base_kg = base_kg + 1 WHERE serial = :s"), {"s": blocks[-1].serial})

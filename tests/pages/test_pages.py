@@ -54,7 +54,7 @@ def test_home_shows_totals_by_type_and_year_and_the_latest_checkpoint(client, de
     assert "PP 2026 150.000 110.000 40.000 0.000 0.000" in text
     assert "PEQ 2026 753.363 753.363 0.000 0.000 0.000" in text
     assert "<svg" in page and "<title id=\"chart-title\">" in page  # the chart, with its text alternative
-    assert "Log size 23 entries" in text
+    assert "Log size 25 entries" in text
     assert "No witness has cosigned this checkpoint yet" in text
 
 
@@ -116,7 +116,7 @@ def test_retirement_statement_shows_everything_r_r2_lists(client, demo):
                      "Base material lot GL-2026-PP-001", "Retirement date 2026-03-02", "Claim type general",
                      "Reporting year 2026", "40 PC PP ARCs retired for Northwind Packaging, reporting year 2026",
                      "In Northwind Packaging's own words (not checked by the registry): We retired these ARCs",
-                     "not a measure of the recycled content physically in any product", "Log entry #22",
+                     "not a measure of the recycled content physically in any product", "Log entry #24",
                      "Download the proof bundle"):
         assert expected in text, expected
 
