@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from api.auth import perform, read
 from api.context import registry
-from api.fields import Id, Instant
+from api.fields import ID_MAX, ID_MIN, Instant
 from api.openapi import Blueprint
 from registry import identity, participant_details, participants
 
@@ -104,7 +104,8 @@ class TokenOut(ma.Schema):
 
 
 class TokenListQuery(ma.Schema):
-    before = Id(load_default=None, metadata={"description": "only tokens with a smaller id (the next page)"})
+    before = ma.fields.Integer(load_default=None, validate=ma.validate.Range(ID_MIN, ID_MAX),
+                               metadata={"description": "only tokens with a smaller id (the next page)"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 500))
 
 

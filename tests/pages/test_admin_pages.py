@@ -1,5 +1,5 @@
-"""Administrator pages: token login kept in a scoped cookie, integrity status,
-pending activations (R-P1, R-P5, R-L7, R-L9)."""
+"""Administrator pages: token sign-in opening a server-side session kept in a scoped
+cookie, integrity status, pending activations (R-P1, R-P5, R-X7, R-L7, R-L9)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,15 @@ def _login(client, token):
     return client.post("/admin/login", data={"token": token})
 
 
+def session_secret(client) -> str:
+    """The cookie's value: the session's secret (never an API token, R-X7)."""
+    cookie = client.get_cookie("arcreg_admin", path="/admin")
+    return "" if cookie is None else cookie.value
+
+
 def _activate(client, participant_id, token, key=None):
     return client.post(f"/admin/participants/{participant_id}/activate",
-                       data={"form_key": form_key(token) if key is None else key})
+                       data={"form_key": form_key(session_secret(client)) if key is None else key})
 
 
 def _add_pending(driver) -> int:
@@ -84,8 +90,9 @@ def test_activation_refused_without_the_form_key_or_login(client, demo, driver, 
     anonymous = _activate(client, participant_id, demo.admin_token)
     assert anonymous.status_code == 303 and anonymous.headers["Location"].endswith("/admin/login")
     _login(client, demo.admin_token)
-    # A forged form (another site's page, sent with the cookie) lacks the key the token gives.
-    for key in ("", form_key("arc_some-other-token"), "0" * 64):
+    # A forged form (another site's page, sent with the cookie) lacks the key the session gives,
+    # and the key of the API token is not it either.
+    for key in ("", form_key("ses_some-other-session"), form_key(demo.admin_token), "0" * 64):
         assert _activate(client, participant_id, demo.admin_token, key=key).status_code == 403
     with session_factory(engine)() as session:
         assert session.get(Participant, participant_id).status == "pending"
@@ -113,7 +120,7 @@ def test_logout_clears_the_cookie(client, demo):
 
 
 def test_a_revoked_token_ends_the_login(client, demo, driver, engine):
-    """The cookie holds the token itself, checked on every request: revoking it (R-P5) logs out."""
+    """The session opened with a token ends when that token is revoked (R-P5, R-X7)."""
     _login(client, demo.admin_token)
     assert client.get("/admin").status_code == 200
     with session_factory(engine)() as session:
