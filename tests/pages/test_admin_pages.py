@@ -3,8 +3,9 @@ cookie, integrity status, pending activations (R-P1, R-P5, R-X7, R-L7, R-L9)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from api.pages.admin import form_key
@@ -128,3 +129,71 @@ def test_a_revoked_token_ends_the_login(client, demo, driver, engine):
     assert client.delete(f"/api/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {driver.admin}"}
                          ).status_code == 204
     assert client.get("/admin").status_code == 303
+
+
+# --- R-X7: the admin pages keep a server-side session, not the raw API token ---------
+
+def _signed_out(response) -> bool:
+    return response.status_code == 303 and response.headers["Location"].endswith("/admin/login")
+
+
+def _browser_with(app, secret):
+    browser = app.test_client()
+    browser.set_cookie("arcreg_admin", secret, path="/admin")
+    return browser
+
+
+def test_the_cookie_holds_a_session_secret_not_the_api_token(app, client, demo, engine):
+    response = _login(client, demo.admin_token)
+    secret = session_secret(client)
+    assert secret.startswith("ses_") and demo.admin_token not in response.headers["Set-Cookie"]
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT secret_hash, method, user_id, expires_at, revoked_at "
+                                       "FROM web_session")).all()
+    assert [(r.secret_hash, r.method, r.revoked_at) for r in rows] == [(hash_token(secret), "api_token", None)]
+    assert secret not in str(rows)  # only its hash is stored
+    # The API token itself opens nothing when put in the cookie.
+    assert _signed_out(_browser_with(app, demo.admin_token).get("/admin"))
+    assert _browser_with(app, secret).get("/admin").status_code == 200
+
+
+def test_sign_out_revokes_the_session_server_side(app, client, demo, engine):
+    _login(client, demo.admin_token)
+    secret = session_secret(client)
+    assert client.post("/admin/logout").status_code == 303
+    # A copy of the cookie kept from before the sign-out is worthless.
+    assert _signed_out(_browser_with(app, secret).get("/admin"))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT revoked_at FROM web_session")).scalar_one() is not None
+    # The API token still works: signing out of the pages ends the session only.
+    assert _login(app.test_client(), demo.admin_token).status_code == 303
+
+
+def test_disabling_an_administrator_ends_its_sessions(client, demo, driver):
+    other = driver.ok("/users", {"email": "second-admin@registry.test", "role": "admin"})
+    token = driver.ok(f"/users/{other['id']}/tokens", {})["token"]
+    _login(client, token)
+    assert client.get("/admin").status_code == 200
+    driver.ok(f"/users/{other['id']}/disable", None, status=200)
+    assert _signed_out(client.get("/admin"))
+    assert _login(client, token).status_code == 401  # nor can it sign in again
+    driver.ok(f"/users/{other['id']}/enable", None, status=200)
+    assert _signed_out(client.get("/admin"))  # the session ended for good; its tokens work again
+    assert _login(client, token).status_code == 303
+
+
+def test_a_session_expires_and_never_outlives_its_token(client, demo, driver, clock):
+    start = clock.now()
+    _login(client, demo.admin_token)
+    clock.set(start + timedelta(hours=12) - timedelta(microseconds=1))
+    assert client.get("/admin").status_code == 200
+    clock.set(start + timedelta(hours=12))  # ARCREG_SESSION_HOURS, default 12
+    assert _signed_out(client.get("/admin"))
+    clock.set(start)
+    short = driver.ok("/users/1/tokens", {"expires_at": (start + timedelta(minutes=2)).isoformat()
+                                          .replace("+00:00", "Z")})["token"]
+    browser = client.application.test_client()
+    _login(browser, short)
+    assert browser.get("/admin").status_code == 200
+    clock.set(start + timedelta(minutes=2))
+    assert _signed_out(browser.get("/admin"))
