@@ -197,3 +197,13 @@ def test_a_session_expires_and_never_outlives_its_token(client, demo, driver, cl
     assert browser.get("/admin").status_code == 200
     clock.set(start + timedelta(minutes=2))
     assert _signed_out(browser.get("/admin"))
+
+
+def test_a_session_of_a_disabled_user_is_refused_even_if_not_revoked(client, demo, engine):
+    """Defence in depth: the session check itself refuses a disabled user (a sign-in path
+    that forgot to end the sessions would still be stopped)."""
+    _login(client, demo.admin_token)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE app_user SET disabled_at = created_at WHERE role = 'admin'"))
+        assert connection.execute(text("SELECT count(*) FROM web_session WHERE revoked_at IS NULL")).scalar_one() == 1
+    assert _signed_out(client.get("/admin"))
