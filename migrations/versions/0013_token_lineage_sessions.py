@@ -76,8 +76,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('web_session')
-    with op.batch_alter_table('app_user') as batch:
-        batch.drop_column('disabled_at')
+    # A plain DROP COLUMN (SQLite >= 3.35), not a batch copy: app_user's rows are referenced
+    # (api_token, participant members), and dropping the old table would break those keys.
+    op.drop_column('app_user', 'disabled_at')
     with op.batch_alter_table('api_token') as batch:
         batch.drop_index('ix_api_token_parent_token_id')
         batch.drop_constraint('fk_api_token_parent_token_id', type_='foreignkey')
