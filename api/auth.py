@@ -24,7 +24,7 @@ from registry import idempotency, lockorder
 from registry.actors import Actor
 from registry.db import UnitOfWork
 from registry.errors import Conflict, Unauthorized
-from registry.identity import IssuedToken, actor_of, authenticate
+from registry.identity import IssuedToken, actor_of, authenticate_token
 
 T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -45,7 +45,8 @@ def current_actor(uow: UnitOfWork) -> Actor:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>", code="missing_token", rule="R-P5")
-    request.environ[_ACTOR_KEY] = actor = actor_of(authenticate(uow, token.strip()))
+    row, user = authenticate_token(uow, token.strip())
+    request.environ[_ACTOR_KEY] = actor = actor_of(user, token_id=row.id)
     return actor
 
 

@@ -11,7 +11,11 @@ from registry.config import Config
 
 
 def _config() -> Config:
-    return Config.from_env()
+    try:
+        return Config.from_env()
+    except ValueError as exc:  # a malformed setting: say which, no stack trace
+        click.echo(f"arcreg: {exc}", err=True)
+        sys.exit(2)
 
 
 def _engine_or_exit(config: Config, url: str | None = None, variable: str = "ARCREG_DATABASE_URL"):
@@ -168,12 +172,46 @@ def create_admin(email: str) -> None:
     _migrate_if_owner(engine)
     try:
         with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
-            _, issued = create(uow, email)
+            _, issued = create(uow, email, max_lifetime=config.token_max_lifetime)
             uow.commit()
     except RegistryError as exc:
         click.echo(f"arcreg: {exc.detail}", err=True)
         sys.exit(1)
     # SPEC §13.1: the token alone on its line, so scripts can capture it.
+    click.echo(issued.token)
+
+
+@main.command("issue-token")
+@click.argument("email")
+def issue_token_command(email: str) -> None:
+    """Print a new API token for an existing user, for the maximum lifetime (R-X7).
+
+    Tokens made with a token never outlive it, so when every token of a registry
+    has expired (or was revoked), this is how an administrator gets a new one."""
+    from sqlmodel import select
+
+    from registry.clock import clock_from_setting
+    from registry.db import UnitOfWork, session_factory
+    from registry.errors import RegistryError
+    from registry.identity import issue_token
+    from registry.migrate import upgrade
+    from registry.models import User
+
+    config = _config()
+    engine = _engine_or_exit(config)
+    upgrade(engine)
+    try:
+        with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
+            user = uow.session.exec(select(User).where(User.email == email.strip().lower())).first()
+            if user is None:
+                click.echo(f"arcreg: no user {email}", err=True)
+                sys.exit(1)
+            issued = issue_token(uow, user_id=user.id, max_lifetime=config.token_max_lifetime,
+                                 label="arcreg issue-token")
+            uow.commit()
+    except RegistryError as exc:
+        click.echo(f"arcreg: {exc.detail}", err=True)
+        sys.exit(1)
     click.echo(issued.token)
 
 

@@ -6,7 +6,8 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import perform, read
-from api.fields import Instant
+from api.context import registry
+from api.fields import ID_MAX, ID_MIN, Instant
 from api.openapi import Blueprint
 from registry import identity, participant_details, participants
 
@@ -81,16 +82,46 @@ class UserOut(ma.Schema):
     role = ma.fields.String()
     body_code = ma.fields.String(allow_none=True)
     participant_id = ma.fields.Integer(allow_none=True)
+    disabled_at = Instant(allow_none=True, metadata={
+        "description": "set while an administrator has disabled the user: its tokens are refused (R-X7)"})
 
 
 class TokenIn(ma.Schema):
-    expires_at = Instant(load_default=None, allow_none=True)
+    expires_at = Instant(load_default=None, allow_none=True, metadata={
+        "description": "omitted or null: the earliest of the maximum lifetime (default 365 days) and the "
+                       "expiry of the token sending the request; a later instant is refused (R-X7)"})
+    label = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(1, 100),
+                             metadata={"description": "what the token is for, shown in the token list"})
 
 
 class TokenOut(ma.Schema):
     id = ma.fields.Integer()
     token = ma.fields.String(metadata={"description": "shown once; only its hash is stored"})
-    expires_at = Instant(allow_none=True)
+    expires_at = Instant()
+    parent_token_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the token whose request created this one: revoking it revokes this one (R-X7)"})
+    label = ma.fields.String(allow_none=True)
+
+
+class TokenListQuery(ma.Schema):
+    before = ma.fields.Integer(load_default=None, validate=ma.validate.Range(ID_MIN, ID_MAX),
+                               metadata={"description": "only tokens with a smaller id (the next page)"})
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 500))
+
+
+class TokenInfoOut(ma.Schema):
+    id = ma.fields.Integer()
+    label = ma.fields.String(allow_none=True)
+    created_at = Instant()
+    expires_at = Instant()
+    revoked_at = Instant(allow_none=True)
+    parent_token_id = ma.fields.Integer(allow_none=True)
+    active = ma.fields.Boolean(metadata={"description": "neither revoked nor expired (the user may be disabled)"})
+
+
+class TokenListOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TokenInfoOut))
+    next_before = ma.fields.Integer(allow_none=True, metadata={"description": "pass as before for the next page"})
 
 
 @blp.route("/participants")
@@ -160,14 +191,42 @@ class Users(MethodView):
         return perform(identity.add_staff_user, **body, schema=UserOut, status=201)
 
 
+@blp.route("/users/<id:user_id>/disable")
+class DisableUser(MethodView):
+    @blp.response(200, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, user_id):
+        """Disable a user (admin): all its tokens stop at once, its sessions end (R-X7)."""
+        return perform(identity.disable_user, user_id, schema=UserOut, status=200)
+
+
+@blp.route("/users/<id:user_id>/enable")
+class EnableUser(MethodView):
+    @blp.response(200, UserOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, user_id):
+        """Enable a disabled user again (admin): its unexpired, unrevoked tokens work again (R-X7)."""
+        return perform(identity.enable_user, user_id, schema=UserOut, status=200)
+
+
 @blp.route("/users/<id:user_id>/tokens")
 class Tokens(MethodView):
     @blp.arguments(TokenIn)
     @blp.response(201, TokenOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, user_id):
-        """Issue an API token (admin, or the user itself); the token is shown once."""
-        return perform(identity.create_token_for, user_id, **body, schema=TokenOut, status=201)
+        """Issue an API token (admin, or the user itself); the token is shown once. It expires no
+        later than the token sending the request, which can revoke it (R-X7). Users of a suspended
+        participant get none (403 `participant_suspended`)."""
+        return perform(identity.create_token_for, user_id, **body,
+                       max_lifetime=registry().config.token_max_lifetime, schema=TokenOut, status=201)
+
+    @blp.arguments(TokenListQuery, location="query")
+    @blp.response(200, TokenListOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query, user_id):
+        """The user's tokens, newest first, without secrets (admin, or the user itself; R-X7)."""
+        return read(identity.list_tokens, user_id, **query, authenticated=True)
 
 
 @blp.route("/tokens/<id:token_id>")
@@ -175,5 +234,6 @@ class TokenById(MethodView):
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])
     def delete(self, token_id):
-        """Revoke a token (its user or an admin)."""
+        """Revoke a token (its user or an admin), the tokens created with it, theirs, and the
+        page sessions signed in with any of them (R-X7)."""
         return perform(identity.revoke_token, token_id, status=204)

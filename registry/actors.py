@@ -13,6 +13,8 @@ class Actor:
     role: str  # admin | certifier | member | system
     body_code: str | None = None
     participant_id: int | None = None
+    # The API token the request came with (R-X7: the parent of tokens it creates).
+    token_id: int | None = None
 
     @property
     def label(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///arcreg.db"
@@ -15,6 +16,23 @@ KEY_FILE_NAME = "arcreg-signing-key.pem"
 # retry loop is stopped within seconds. Per worker with memory:// storage.
 DEFAULT_RATE_LIMIT = "600/minute;10000/hour"
 DEFAULT_RATE_LIMIT_STORAGE = "memory://"
+# R-X7: the longest a token may live, in days (ARCREG_TOKEN_MAX_LIFETIME_DAYS).
+DEFAULT_TOKEN_MAX_LIFETIME_DAYS = 365
+MAX_TOKEN_MAX_LIFETIME_DAYS = 36500  # a hundred years; keeps now + lifetime far from year 9999
+# How long an admin page sign-in lasts (ARCREG_SESSION_HOURS); never beyond its token's expiry.
+DEFAULT_SESSION_HOURS = 12
+
+
+def _days(value: str | None, default: int, name: str, most: int) -> int:
+    if not value:
+        return default
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if not 1 <= days <= most:
+        raise ValueError(f"{name} must be from 1 to {most}, not {days}")
+    return days
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,17 @@ class Config:
     # Reverse proxies in front of the registry whose X-Forwarded-For/-Proto are
     # trusted (0: none; the client address is the TCP peer).
     trusted_proxies: int = 0
+    # R-X7: maximum token lifetime in days, and the admin pages' session length in hours.
+    token_max_lifetime_days: int = DEFAULT_TOKEN_MAX_LIFETIME_DAYS
+    session_hours: int = DEFAULT_SESSION_HOURS
+
+    @property
+    def token_max_lifetime(self) -> timedelta:
+        return timedelta(days=self.token_max_lifetime_days)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_hours)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -57,6 +86,10 @@ class Config:
             rate_limit=env.get("ARCREG_RATE_LIMIT") or DEFAULT_RATE_LIMIT,
             rate_limit_storage=env.get("ARCREG_RATE_LIMIT_STORAGE") or DEFAULT_RATE_LIMIT_STORAGE,
             trusted_proxies=int(env.get("ARCREG_TRUSTED_PROXIES") or 0),
+            token_max_lifetime_days=_days(env.get("ARCREG_TOKEN_MAX_LIFETIME_DAYS"), DEFAULT_TOKEN_MAX_LIFETIME_DAYS,
+                                          "ARCREG_TOKEN_MAX_LIFETIME_DAYS", MAX_TOKEN_MAX_LIFETIME_DAYS),
+            session_hours=_days(env.get("ARCREG_SESSION_HOURS"), DEFAULT_SESSION_HOURS, "ARCREG_SESSION_HOURS",
+                                24 * 30),
         )
 
     def with_(self, **changes) -> Config:

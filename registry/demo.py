@@ -29,7 +29,8 @@ def build_demo(engine: Engine, config: Config) -> str:
     clock = clock_from_setting(config.clock)
     today = clock.today()
     with UnitOfWork(session_factory(engine), clock) as uow:
-        admin_user, admin_token = identity.create_admin(uow, "admin@demo.arc-registry.org")
+        admin_user, admin_token = identity.create_admin(uow, "admin@demo.arc-registry.org",
+                                                        max_lifetime=config.token_max_lifetime)
         admin = actor_of(admin_user)
         certifier = actor_of(identity.add_staff_user(uow, admin, email="auditor@nsf.example",
                                                      role="certifier", body_code="NSF"))
@@ -40,7 +41,8 @@ def build_demo(engine: Engine, config: Config) -> str:
             participants.activate_participant(uow, admin, participant.id)
             user = identity.add_member(uow, admin, participant.id,
                                        email=f"ops@{name.split()[0].lower()}.example")
-            return participant, actor_of(user), identity.issue_token(uow, user_id=user.id).token
+            return participant, actor_of(user), identity.issue_token(uow, user_id=user.id,
+                                                                      max_lifetime=config.token_max_lifetime).token
 
         def reprocessor(name, country, number, capacity_t):
             participant, actor, token = member_of(name, country)

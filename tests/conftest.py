@@ -162,6 +162,10 @@ def pg_engine(pg_url) -> Iterator[Engine]:
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 # Tests write far faster than any client should; the default limit stays the default.
 TEST_RATE_LIMIT = "100000/minute"
+# Tests move the clock years ahead (use periods, removal after a year) with the tokens they
+# made at NOW; the default maximum lifetime (365 days, R-X7) is tested on its own in
+# tests/api/test_security_token_lineage.py.
+TEST_TOKEN_LIFETIME_DAYS = 36500
 
 
 @pytest.fixture
@@ -171,7 +175,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def app(engine, db_url, clock, tmp_path):
-    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=TEST_RATE_LIMIT)
+    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=TEST_RATE_LIMIT,
+                    token_max_lifetime_days=TEST_TOKEN_LIFETIME_DAYS)
     app = create_app(config, clock=clock, engine=engine)
     app.config["TESTING"] = True
     return app

@@ -1,14 +1,17 @@
 """Administrator pages: integrity status and pending participant activations.
 
-Login is a form that posts an administrator's API token (R-P5: the same
-token the API takes). The token is checked, then kept in a cookie scoped to
-``/admin`` — HttpOnly (no script reads it), SameSite=Strict (no other site's
-page sends it), Secure when the request came over HTTPS — and checked again
-on every admin request, so revoking or expiring the token ends the login at
-once; the registry keeps no session of its own and needs no extra secret.
-The one write (activation) also carries a form field derived from the
-token (SHA-256 of a fixed label and the token): another site's page can send
-neither the cookie (SameSite) nor that field (it does not know the token).
+Sign-in is a form that posts an administrator's API token (R-P5: the same
+token the API takes). The token is checked and a server-side session is
+opened (``registry.web_sessions``, R-X7): the cookie holds only the
+session's random secret, never the token — scoped to ``/admin``, HttpOnly
+(no script reads it), SameSite=Strict (no other site's page sends it),
+Secure when the request came over HTTPS. The session is checked on every
+admin request; it expires (``ARCREG_SESSION_HOURS``, never after the token
+it was opened with), and ends on sign-out, when that token is revoked, and
+when the user is disabled. The one write (activation) also carries a form
+field derived from the session secret (SHA-256 of a fixed label and the
+secret): another site's page can send neither the cookie (SameSite) nor
+that field (it does not know the secret).
 """
 
 from __future__ import annotations
@@ -23,32 +26,30 @@ from api.pages import bp
 from registry import explorer, participants
 from registry.actors import Actor
 from registry.errors import RegistryError, Unauthorized
-from registry.identity import actor_of, authenticate
+from registry.identity import actor_of, authenticate_token
 from registry.integrity_status import integrity_status
+from registry.web_sessions import SIGNED_IN_WITH_TOKEN, close_session, open_session, session_user
 
 COOKIE = "arcreg_admin"
 COOKIE_PATH = "/admin"
 
 
+def _secret() -> str:
+    return request.cookies.get(COOKIE, "").strip()
+
+
 def _admin(uow) -> Actor | None:
-    token = request.cookies.get(COOKIE, "").strip()
-    if not token:
-        return None
-    try:
-        actor = actor_of(authenticate(uow, token))
-    except Unauthorized:
-        return None
-    return actor if actor.role == "admin" else None
+    user = session_user(uow, _secret())
+    return actor_of(user) if user is not None and user.role == "admin" else None
 
 
-def form_key(token: str) -> str:
-    """The anti-forgery field of the admin forms: only a holder of the token can compute it."""
-    return hashlib.sha256(b"arcreg admin form\n" + token.encode()).hexdigest()
+def form_key(secret: str) -> str:
+    """The anti-forgery field of the admin forms: only a holder of the session secret can compute it."""
+    return hashlib.sha256(b"arcreg admin form\n" + secret.encode()).hexdigest()
 
 
 def _from_our_form() -> bool:
-    token = request.cookies.get(COOKIE, "").strip()
-    return hmac.compare_digest(request.form.get("form_key", ""), form_key(token))
+    return hmac.compare_digest(request.form.get("form_key", ""), form_key(_secret()))
 
 
 def _to_login():
@@ -63,21 +64,33 @@ def admin_login():
 @bp.post("/admin/login")
 def admin_login_post():
     token = request.form.get("token", "").strip()
+    secret = None
     with unit_of_work() as uow:
         try:
-            actor = actor_of(authenticate(uow, token)) if token else None
+            row, user = authenticate_token(uow, token) if token else (None, None)
         except Unauthorized:
-            actor = None
-    if actor is None or actor.role != "admin":
+            row, user = None, None
+        if user is not None and user.role == "admin":
+            try:
+                secret = open_session(uow, user_id=user.id, method=SIGNED_IN_WITH_TOKEN, token_id=row.id,
+                                      lifetime=registry().config.session_lifetime)
+                uow.commit()
+            except Unauthorized:  # the token was revoked meanwhile
+                secret = None
+    if secret is None:
         return render_template("admin/login.html", failed=True), 401
     response = make_response(redirect(url_for("pages.admin_home"), code=303))
-    response.set_cookie(COOKIE, token, path=COOKIE_PATH, httponly=True, samesite="Strict",
+    response.set_cookie(COOKIE, secret, path=COOKIE_PATH, httponly=True, samesite="Strict",
                         secure=request.is_secure)
     return response
 
 
 @bp.post("/admin/logout")
 def admin_logout():
+    """Sign out: the session is revoked server-side (R-X7), then the cookie is cleared."""
+    with unit_of_work() as uow:
+        close_session(uow, _secret())
+        uow.commit()
     response = make_response(redirect(url_for("pages.home"), code=303))
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict", secure=request.is_secure)
     return response
@@ -88,7 +101,7 @@ def _render_admin(uow, actor: Actor, status: int = 200, **extra):
     integrity = integrity_status(uow, actor, state.signer)
     pending = explorer.pending_participants(uow, actor)
     return render_template("admin/status.html", integrity=integrity, pending=pending,
-                           form_key=form_key(request.cookies.get(COOKIE, "").strip()),
+                           form_key=form_key(_secret()),
                            activated=request.args.get("activated", type=int), **extra), status
 
 

@@ -3,7 +3,7 @@
 from registry.models.blocks import Block, SerialCounter
 from registry.models.certification import CertificateEvent, RmsCertificate
 from registry.models.facilities import Determination, Facility, ProductionLine
-from registry.models.identity import ApiToken, Participant, User
+from registry.models.identity import ApiToken, Participant, User, WebSession
 from registry.models.integrity import Cosignature, VerificationRun, Witness
 from registry.models.lots import Disposition, Lot
 from registry.models.trading import IdempotencyRecord, JobRun, Retirement
@@ -26,5 +26,6 @@ __all__ = [
     "SerialCounter",
     "User",
     "VerificationRun",
+    "WebSession",
     "Witness",
 ]

@@ -45,10 +45,12 @@ class User(SQLModel, table=True):
     body_code: str | None = Field(default=None, max_length=3)
     participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # R-X7: an administrator disabled the user; its tokens and sessions stop at once.
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ApiToken(SQLModel, table=True):
-    """A bearer token, stored only as its SHA-256 (R-P5)."""
+    """A bearer token, stored only as its SHA-256 (R-P5), with its lineage (R-X7)."""
 
     __tablename__ = "api_token"
 
@@ -56,5 +58,28 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # R-X7: always set, never later than the parent's nor than created_at + the maximum lifetime.
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # R-X7: the token whose request created this one (None: issued from the command line,
+    # or before the lineage was recorded). Revoking a token revokes its descendants.
+    parent_token_id: int | None = Field(default=None, foreign_key="api_token.id", index=True)
+    label: str | None = Field(default=None, max_length=100)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (R-X7, R-W1): the cookie holds a random secret, the table only its
+    SHA-256. Expires, is revoked on sign-out, and stops when its user is disabled. ``method``
+    says how it was established ("api_token" now; password + TOTP sign-in will add its own),
+    and ``token_id`` the token it was established with, if any: revoking that token ends it."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    method: str = Field(max_length=32)
+    token_id: int | None = Field(default=None, foreign_key="api_token.id", index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

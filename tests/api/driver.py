@@ -143,9 +143,14 @@ class Generator:
     determination_id: int
 
 
-def bootstrap_admin(engine: Engine, clock: Clock) -> str:
+def bootstrap_admin(engine: Engine, clock: Clock, lifetime_days: int | None = None) -> str:
+    from datetime import timedelta
+
+    from tests.conftest import TEST_TOKEN_LIFETIME_DAYS
+
+    days = TEST_TOKEN_LIFETIME_DAYS if lifetime_days is None else lifetime_days
     with UnitOfWork(session_factory(engine), clock) as uow:
-        _, issued = create_admin(uow, "admin@registry.test")
+        _, issued = create_admin(uow, "admin@registry.test", max_lifetime=timedelta(days=days))
         uow.commit()
     return issued.token
 

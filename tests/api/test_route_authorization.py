@@ -158,6 +158,12 @@ ROUTES = {
         _answers(ADMIN_ONLY, admin=CREATED)),
     ("POST", "/api/v1/users/<id:user_id>/tokens"): (lambda w: (f"/users/{w.member_user}/tokens", {}),
                                                      _answers(OWNER_HIDDEN, member=CREATED, admin=CREATED)),
+    ("GET", "/api/v1/users/<id:user_id>/tokens"): (lambda w: (f"/users/{w.member_user}/tokens", None),
+                                                    OWNER_HIDDEN),  # R-X7: a user lists its own
+    ("POST", "/api/v1/users/<id:user_id>/disable"): (lambda w: (f"/users/{w.member_user}/disable", None),
+                                                      ADMIN_ONLY),  # R-X7
+    ("POST", "/api/v1/users/<id:user_id>/enable"): (lambda w: (f"/users/{w.member_user}/enable", None),
+                                                     ADMIN_ONLY),
     # Revoking a revoked token again is idempotent.
     ("DELETE", "/api/v1/tokens/<id:token_id>"): (lambda w: (f"/tokens/{w.spare_token}", None),
                                                   _answers(OWNER_HIDDEN, member=NO_CONTENT, admin=NO_CONTENT)),
@@ -314,7 +320,8 @@ def test_certifier_may_not_list_every_participants_blocks(client, world):
 
 # --- The explorer's pages (api/pages/): HTML outside /api/v1 -------------------
 # Public pages answer anyone. Admin pages take no bearer header: an
-# administrator's token is posted once to /admin/login and kept in an
+# administrator's token is posted once to /admin/login, which opens a
+# server-side session whose secret (not the token, R-X7) is kept in an
 # HttpOnly cookie; anyone else is sent (303) to the login page.
 PAGE_PUBLIC = "public page"
 PAGE_ADMIN = "administrator page"
@@ -372,7 +379,8 @@ def test_page_access(app, world, method, rule):
         if token and access == PAGE_ADMIN:
             login = client.post("/admin/login", data={"token": token})
             assert login.status_code == (303 if role == "admin" else 401), (role, login.status_code)
-        form = {"form_key": form_key(token)} if token and method == "POST" else None
+        cookie = client.get_cookie("arcreg_admin", path="/admin")
+        form = {"form_key": form_key(cookie.value if cookie else token)} if token and method == "POST" else None
         response = client.open(path, method=method, data=form)
         where = f"{method} {path} as {role}"
         assert response.status_code < 500, (where, response.get_data(as_text=True))

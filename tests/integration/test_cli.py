@@ -32,6 +32,27 @@ def test_create_admin_prints_only_the_token(tmp_path):
     assert again.returncode == 1 and "exists" in again.stderr
 
 
+def test_issue_token_gives_an_existing_user_a_root_token_of_the_configured_lifetime(tmp_path):
+    """R-X7: tokens made with a token never outlive it, so the command line is how an
+    administrator gets a fresh token once every token has expired or been revoked."""
+    from sqlalchemy import create_engine, text
+
+    env = {"ARCREG_CLOCK": "2026-03-02T09:30:00Z", "ARCREG_TOKEN_MAX_LIFETIME_DAYS": "30"}
+    assert run("create-admin", "ops@example.org", cwd=tmp_path, env=env).returncode == 0
+    result = run("issue-token", "OPS@example.org", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("arc_") and len(result.stdout.splitlines()) == 1
+    engine = create_engine(f"sqlite:///{tmp_path / 'arcreg.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT expires_at, parent_token_id FROM api_token ORDER BY id")).all()
+    engine.dispose()
+    assert [(str(e)[:19], p) for e, p in rows] == [("2026-04-01 09:30:00", None)] * 2
+    missing = run("issue-token", "nobody@example.org", cwd=tmp_path, env=env)
+    assert missing.returncode == 1 and "no user" in missing.stderr
+    bad = run("issue-token", "ops@example.org", cwd=tmp_path, env={"ARCREG_TOKEN_MAX_LIFETIME_DAYS": "0"})
+    assert bad.returncode == 2 and "ARCREG_TOKEN_MAX_LIFETIME_DAYS" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_keygen_writes_a_private_key_file_once(tmp_path):
     key = tmp_path / "signing.pem"
     result = run("keygen", str(key), cwd=tmp_path, env={"ARCREG_LOG_ORIGIN": "example.org/arc"})

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
@@ -307,6 +308,10 @@ def test_a_registry_that_removed_participants_before_the_flag_is_migrated(driver
                   participant=gen.id)
         uow.commit()
     revision, down = _generator_removal_revision()
+    config = alembic_config()
+    with engine.begin() as connection:  # undo the later migrations first: the upgrade below re-runs them
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
     with engine.begin() as connection:  # the schema as it was before the migration
         connection.execute(text("ALTER TABLE participant DROP COLUMN generator_removed_on"))
         connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": down})

@@ -11,6 +11,7 @@ from registry.config import Config
 from registry.db import make_engine
 from tests.api.conftest import NOW
 from tests.api.driver import Driver, bootstrap_admin
+from tests.conftest import TEST_TOKEN_LIFETIME_DAYS
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def pg_wide_engine(pg_url):
 
 @pytest.fixture
 def pg_driver(pg_url, pg_wide_engine, pg_clock, tmp_path) -> Driver:
-    config = Config(database_url=pg_url, signing_key_file=tmp_path / "key.pem", rate_limit="100000/minute")
+    config = Config(database_url=pg_url, signing_key_file=tmp_path / "key.pem", rate_limit="100000/minute",
+                    token_max_lifetime_days=TEST_TOKEN_LIFETIME_DAYS)  # the soak's clock runs years ahead
     app = create_app(config, clock=pg_clock, engine=pg_wide_engine)
     return Driver(app.test_client(), bootstrap_admin(pg_wide_engine, pg_clock))
