@@ -124,6 +124,6 @@ def test_r_m4_credit_expires_after_twelve_months(driver):
     assert after["credit_kg"]["PC"] == "4000.000"
     # The expiry itself is a logged event, written before the next event on the account.
     _created(b.output(account, "2025-03-11", t(1)))
-    entries = driver.get("/log/entries?start=0driver.get("/log/entries?start=0&end=1000").get_json()["entries"]end=100").get_json()["entries"]
+    entries = driver.get("/log/entries?start=0&end=100").get_json()["entries"]
     expired = [e for e in entries if e["type"] == "custody.credit_expired"]
     assert [e["payload"]["expired_kg"]["PC"] for e in expired] == ["4000.000"]
