@@ -46,6 +46,7 @@ from registry.models import (
 from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.participant_details import contacts_digest
+from registry.custody.verify import compare_accounts
 from registry.replay import Replayer, State
 from registry.replay.scratch import CACHE_RECORDS, order_key
 from registry.replay.state import BLOCK_FIELDS
@@ -260,6 +261,7 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
         if report.ok:
             try:
                 compare_state(session, replay.replayer.state)
+                compare_accounts(session, replay.replayer.state)  # R-M7 (registry.custody.verify)
             except VerificationError as exc:
                 report.ok, report.error = False, exc
     finally:

@@ -21,7 +21,8 @@ from registry.custody.rules import STATUSES, ZERO, zeros
 from registry.replay.state import State, dec, fail
 
 
-def _books(s: State) -> dict:
+def books(s: State) -> dict:
+    """account id -> its replayed book (credited, drawn, due, queue of live receipts)."""
     books = getattr(s, "custody_accounts", None)
     if books is None:
         books = s.custody_accounts = {}
@@ -45,14 +46,14 @@ def _due(book: dict, day: date) -> dict[str, Decimal]:
 
 
 def apply(s: State, i: int, kind: str, p: dict) -> None:
-    books = _books(s)
+    accounts = books(s)
     if kind == "custody.account_opened":
-        if p["account"] in books:
+        if p["account"] in accounts:
             raise fail(i, f"custody account {p['account']} opened twice")
-        books[p["account"]] = {"credited": zeros(), "drawn": zeros(), "due": zeros(), "queue": deque(),
+        accounts[p["account"]] = {"credited": zeros(), "drawn": zeros(), "due": zeros(), "queue": deque(),
                                "system": p["control_system"]}
         return
-    book = books.get(p.get("account"))
+    book = accounts.get(p.get("account"))
     if book is None:
         raise fail(i, f"{kind}: no custody account {p.get('account')}")
     day = date.fromisoformat(p["on"]) if "on" in p else None
@@ -97,7 +98,7 @@ def apply(s: State, i: int, kind: str, p: dict) -> None:
 def balances(s: State) -> dict[int, dict[str, Decimal]]:
     """Each account's credit as replayed (before expiries not yet logged)."""
     return {aid: {st: b["credited"][st] - b["drawn"][st] for st in STATUSES}
-            for aid, b in _books(s).items()}
+            for aid, b in books(s).items()}
 
 
-__all__ = ["ZERO", "apply", "balances"]
+__all__ = ["ZERO", "apply", "balances", "books"]

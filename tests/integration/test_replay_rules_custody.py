@@ -5,6 +5,8 @@ chainlog directly, as a writer that bypassed the services would."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from registry.replay.custody_events import apply
 from registry.replay.state import State
 from tests.integration.test_replay_rules_double_counting import _append_signed, _fails_at
@@ -74,3 +76,53 @@ def test_credit_used_after_it_expired_is_a_finding():
                      ("custody.credit_expired", {"account": 1, "on": "2025-03-10", "expired_kg": _kg("4000.000")}))
     assert fine.findings == []
     fine.close()
+
+
+def _custody_on_top(engine, config):
+    """A mass-balance account on the demo registry: 5 t received, 2 t claimed, then a checkpoint."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from registry.clock import FrozenClock
+    from registry.custody import services
+    from registry.db import UnitOfWork, session_factory
+    from registry.identity import actor_of
+    from registry.models import Facility, RmsCertificate, User
+    from registry.units import Mass
+    from tests.integration.test_verify import START, _checkpoint
+
+    clock = FrozenClock(START)
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        admin = actor_of(uow.session.exec(select(User).where(User.role == "admin")).one())
+        cert = uow.session.exec(select(RmsCertificate).where(RmsCertificate.control_systems.is_not(None))
+                                .order_by(RmsCertificate.id)).first()
+        site = uow.session.exec(select(Facility).where(Facility.participant_id == cert.participant_id)).first()
+        account = services.open_account(uow, admin, participant_id=cert.participant_id,
+                                        product_group=cert.product_groups[0], control_system="mass-balance",
+                                        facility_ids=[site.id], starts_on=date(2026, 5, 1), period_months=1)
+        services.receive_input(uow, admin, account.id, on=date(2026, 5, 2), supplier_name="Sorter",
+                               supplier_certificate=cert.number, reference="INV-V1", material_code="PC_P3.1.9",
+                               mass=Mass(Decimal("5000")), claim="RMS 100% PC MB")
+        services.record_output(uow, admin, account.id, on=date(2026, 5, 3), customer="Brand", reference="SO-V1",
+                               material_code="PC_P3.1.9", mass=Mass(Decimal("2000")),
+                               claim="RMS 100% PC MB")
+        uow.commit()
+        account_id = account.id
+    _checkpoint(engine, config, clock)
+    return account_id
+
+
+def test_verify_compares_custody_accounts_with_the_log(engine, db_url, tmp_path):
+    from sqlalchemy import text
+
+    from tests.integration.test_verify import run_verify
+
+    config = build_registry(engine, db_url, tmp_path)
+    account = _custody_on_top(engine, config)
+    report = run_verify(engine, config)
+    assert report.ok, report.failure()
+    with engine.begin() as connection:  # a balance edited behind the log's back
+        connection.execute(text("UPDATE custody_account SET drawn_pc_kg = 0 WHERE id = :id"), {"id": account})
+    report = run_verify(engine, config)
+    assert report.error.kind == "state_drift" and "drawn_pc_kg" in str(report.error), report.failure()
