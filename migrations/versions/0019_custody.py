@@ -135,9 +135,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('supplier_certificate', 'reference', name='uq_custody_receipt_certificate_reference')
     )
     op.create_index('ix_custody_receipt_account_expiry', 'custody_receipt', ['account_id', 'expires_on', 'seq'], unique=False)
-    op.create_index('ix_custody_receipt_cum_pc', 'custody_receipt', ['account_id', 'cum_pc_kg'], unique=False)
-    op.create_index('ix_custody_receipt_cum_pi', 'custody_receipt', ['account_id', 'cum_pi_kg'], unique=False)
-    op.create_index('ix_custody_receipt_cum_r', 'custody_receipt', ['account_id', 'cum_r_kg'], unique=False)
+    op.create_index('ix_custody_receipt_cum_pc', 'custody_receipt', ['account_id', 'cum_pc_kg', 'seq'], unique=False)
+    op.create_index('ix_custody_receipt_cum_pi', 'custody_receipt', ['account_id', 'cum_pi_kg', 'seq'], unique=False)
+    op.create_index('ix_custody_receipt_cum_r', 'custody_receipt', ['account_id', 'cum_r_kg', 'seq'], unique=False)
 
 
 def downgrade() -> None:

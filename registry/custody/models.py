@@ -68,9 +68,9 @@ class CustodyReceipt(SQLModel, table=True):
         UniqueConstraint("supplier_certificate", "reference", name="uq_custody_receipt_certificate_reference"),
         UniqueConstraint("account_id", "seq", name="uq_custody_receipt_account_seq"),
         Index("ix_custody_receipt_account_expiry", "account_id", "expires_on", "seq"),
-        Index("ix_custody_receipt_cum_pc", "account_id", "cum_pc_kg"),
-        Index("ix_custody_receipt_cum_pi", "account_id", "cum_pi_kg"),
-        Index("ix_custody_receipt_cum_r", "account_id", "cum_r_kg"),
+        Index("ix_custody_receipt_cum_pc", "account_id", "cum_pc_kg", "seq"),
+        Index("ix_custody_receipt_cum_pi", "account_id", "cum_pi_kg", "seq"),
+        Index("ix_custody_receipt_cum_r", "account_id", "cum_r_kg", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

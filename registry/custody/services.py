@@ -119,10 +119,11 @@ def _period(uow: UnitOfWork, account: CustodyAccount, n: int, facility_id: int) 
 def _due(uow: UnitOfWork, account: CustodyAccount, day: date) -> dict[str, Decimal]:
     """R-M4: the cumulative credit of the receipts expired on ``day`` — one indexed read
     (receipts are in date order, so their expiry dates are too)."""
-    last = uow.session.exec(
-        select(CustodyReceipt).where(CustodyReceipt.account_id == account.id, CustodyReceipt.expires_on <= day)
+    last = uow.session.execute(
+        select(CustodyReceipt.cum_pc_kg, CustodyReceipt.cum_pi_kg, CustodyReceipt.cum_r_kg)
+        .where(CustodyReceipt.account_id == account.id, CustodyReceipt.expires_on <= day)
         .order_by(CustodyReceipt.expires_on.desc(), CustodyReceipt.seq.desc()).limit(1)).first()
-    return rules.zeros() if last is None else sums(last, "cum")
+    return rules.zeros() if last is None else dict(zip(STATUSES, last, strict=True))
 
 
 def _expire(uow: UnitOfWork, actor: Actor, account: CustodyAccount, day: date) -> dict[str, Decimal]:
@@ -476,9 +477,14 @@ def balance(uow: UnitOfWork, actor: Actor | None, account_id: int, on: date | No
     upcoming: dict[date, Decimal] = defaultdict(Decimal)
     for s in STATUSES:
         start = max(drawn[s], due[s])
-        for receipt in _cursor(uow, account, s, start, limit=10):
-            previous = getattr(receipt, f"cum_{_LOWER[s]}_kg") - getattr(receipt, f"credit_{_LOWER[s]}_kg")
-            upcoming[receipt.expires_on] += getattr(receipt, f"cum_{_LOWER[s]}_kg") - max(previous, start)
+        if left[s] <= 0:
+            continue  # nothing of this status left: no read
+        cum = getattr(CustodyReceipt, f"cum_{_LOWER[s]}_kg")
+        part = getattr(CustodyReceipt, f"credit_{_LOWER[s]}_kg")
+        rows = uow.session.execute(select(CustodyReceipt.expires_on, cum, part).where(
+            CustodyReceipt.account_id == account.id, cum > start).order_by(cum, CustodyReceipt.seq).limit(10))
+        for expires_on, through, added in rows:  # the next receipts in FIFO order: an indexed range read
+            upcoming[expires_on] += through - max(through - added, start)
     out = {"account_id": account.id, "on": on, "credit_kg": _kg(left),
            "expiring": [{"on": day, "kg": format(kg, "f")} for day, kg in sorted(upcoming.items())[:10]]}
     if account.control_system == rules.ROLLING:
