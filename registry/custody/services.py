@@ -13,7 +13,6 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-
 from sqlmodel import select
 
 from registry import classification, scope
@@ -590,6 +589,3 @@ def get_period(uow: UnitOfWork, actor: Actor | None, account_id: int, n: int) ->
     if closing is None:
         raise NotFound(f"period {n} of account {account_id} is not closed", code="period_not_closed", rule="R-M5")
     return closing
-
-
-
