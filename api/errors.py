@@ -131,6 +131,9 @@ UNIQUE_FIELDS = {
     ("rms_certificate", "number"): ("certificate_exists", "number", "this certificate is already recorded"),
     ("lot", "generator_id, reference"): ("lot_reference_taken", "reference", "this lot reference is already registered"),
     ("witness", "name"): ("conflict", "vkey", "a witness of this name is already registered"),
+    # R-M2: a racing duplicate receipt gets the answer of the service's own check
+    ("custody_receipt", "supplier_certificate, reference"): (
+        "receipt_duplicate", "reference", "this document of this supplier certificate has already been received"),
 }
 _PG_KEY = re.compile(r"Key \((?P<columns>[^)]*)\)=")
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<columns>.+)")

@@ -54,15 +54,29 @@ class RmsClaim:
             return round_half_up(mass_kg * self.total_percent / 100)
 
 
-def parse_claim(raw: Any, *, field: str = "claim") -> RmsClaim:
+# RMS 6.5.3: a claim with a fractional percentage is otherwise well formed ("RMS 15.5% AC").
+_FRACTIONAL = re.compile(r"RMS [0-9]+(?:\.[0-9]+)?%(?:/[0-9]+(?:\.[0-9]+)?%)?(?: (?:PC|PI))? (?:AC|MB)")
+
+
+def parse_claim(raw: Any, *, field: str = "claim", rule: str = "R-B3") -> RmsClaim:
     """Parse RMS claim syntax (RMS 6.5.9, Tables 6.2-6.3).
 
     ``RMS 40% PC AC``, ``RMS 90% PI AC``, ``RMS 50%/10% PC MB``,
     ``RMS 100% PC MB``; with no status the claim defaults to the lesser
     status R (6.5.4, 6.5.9.4). A "/n%" post-consumer part needs the PC
     designation and cannot exceed the total (6.5.9.3). Raises InvalidInput
-    ``invalid_claim``.
+    ``invalid_claim``, or ``claim_not_whole_percent`` for a percentage that is
+    not a whole number (6.5.3). ``rule`` names the rule of the caller (R-B3 on
+    lot dispositions, R-M2/R-M3 on custody inputs and outputs): one parser.
     """
+    if isinstance(raw, str) and "." in raw and _FRACTIONAL.fullmatch(raw):
+        raise InvalidInput(
+            f"{field} {raw!r}: claims are expressed as a percentage rounded to the nearest whole number "
+            "(RMS 6.5.3)",
+            code="claim_not_whole_percent",
+            field=field,
+            rule=rule,
+        )
     match = _CLAIM.fullmatch(raw) if isinstance(raw, str) else None
     problem = None
     if match is None:
@@ -82,7 +96,7 @@ def parse_claim(raw: Any, *, field: str = "claim") -> RmsClaim:
             f"{field} {raw!r} is not an RMS claim: {problem} (RMS 6.5.9)",
             code="invalid_claim",
             field=field,
-            rule="R-B3",
+            rule=rule,
         )
     return RmsClaim(
         text=raw,

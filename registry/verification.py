@@ -46,6 +46,7 @@ from registry.models import (
 from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.participant_details import contacts_digest
+from registry.custody.verify import compare_accounts
 from registry.replay import Replayer, State
 from registry.replay.scratch import CACHE_RECORDS
 from registry.replay.state import BLOCK_FIELDS
@@ -217,6 +218,10 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
         report = check_lines(log_lines(session, replay), verifiers, replay)
         if replay.error is None and report.root_hex:  # the log verified and replayed to its end
             drift = compare_state(session, replay.replayer.state)
+            try:
+                compare_accounts(session, replay.replayer.state)  # R-M7 (registry.custody.verify)
+            except VerificationError as exc:
+                drift.append(exc)
             if drift:  # R-L7b: each one named, after the rule findings (R-L7c)
                 report.ok = False
                 report.error = report.error or drift[0]

@@ -2,6 +2,7 @@
 
 from registry.models.blocks import Block, SerialCounter
 from registry.models.certification import CertificateEvent, RmsCertificate
+from registry.custody.models import CustodyAccount, CustodyClosing, CustodyOutput, CustodyPeriod, CustodyReceipt
 from registry.models.facilities import Determination, Facility, ProductionLine
 from registry.models.identity import ApiToken, Participant, User, WebSession
 from registry.models.integrity import Cosignature, VerificationRun, Witness
@@ -13,6 +14,11 @@ __all__ = [
     "Block",
     "CertificateEvent",
     "Cosignature",
+    "CustodyAccount",
+    "CustodyClosing",
+    "CustodyOutput",
+    "CustodyPeriod",
+    "CustodyReceipt",
     "Determination",
     "Disposition",
     "Facility",

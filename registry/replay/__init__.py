@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from registry.replay import block_events, claim_rules, name_rules, registry_events, staff_roles, table_fields
+from registry.replay import (block_events, claim_rules, custody_events, name_rules, registry_events, staff_roles,
+                            table_fields)
 from registry.replay.state import State, fail
 
 __all__ = ["Replayer", "State", "replay"]
@@ -74,6 +75,8 @@ class Replayer:
                 block_events.moved(s, index, kind, payload, leaf, when)
             elif kind in ("block.expired", "block.forfeited", "block.cancelled"):
                 block_events.ended(s, index, kind, payload, leaf)
+            elif kind.startswith("custody."):
+                custody_events.apply(s, index, kind, payload)  # R-M4, R-M7
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
             elif kind in staff_roles.HANDLERS:  # R-L7b, R-P4: staff roles are log entries

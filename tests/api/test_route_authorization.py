@@ -69,6 +69,7 @@ class World:
     open_lot: int  # A's lot with 5 t sold and not generated, 5 t unsold
     pending: int  # a participant not yet activated
     witness_vkey: str  # a witness key not yet registered
+    account: int  # A's mass-balance custody account, 5 t of credit, period 1 (Feb 2026) ended
 
 
 @pytest.fixture
@@ -91,7 +92,13 @@ def world(driver) -> World:
     driver.sell(member, open_lot["id"], t(5), on=open_lot["processed_on"])
     pending = driver.participant("Pending Co", "FR", activate=False)
     witness = Signer.generate("auditor.example/w1")
-    return World(a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
+    account = driver.ok("/custody/accounts", {
+        "participant_id": gen.id, "product_group": "PP resin", "control_system": "mass-balance",
+        "facility_ids": [gen.facility_id], "starts_on": "2026-02-01", "period_months": 1}, member)["id"]
+    driver.ok(f"/custody/accounts/{account}/inputs", {
+        "on": "2026-02-02", "supplier_name": "Acme Recycling", "supplier_certificate": gen.certificate,
+        "reference": "INV-AUTHZ", "material_code": "PC_P3.1.9", "mass": t(5), "claim": "RMS 100% PC MB"}, member)
+    return World(account=account, a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
                  tokens={"anonymous": None, "other": other, "member": member,
                          "certifier": gen.certifier, "admin": driver.admin},
                  certificate=gen.certificate, facility=gen.facility_id,
@@ -246,6 +253,34 @@ ROUTES = {
         lambda w: ("/log/cosignatures", {"checkpoint_size": 1, "cosignature": "— witness AAAA"}),
         dict.fromkeys(ROLES, Allowed(404, "unknown_checkpoint"))),
     ("GET", "/api/v1/admin/integrity"): (lambda w: ("/admin/integrity", None), ADMIN_ONLY),
+    # chain of custody (R-M8): the participant writes; its certifier and admins read
+    ("POST", "/api/v1/custody/accounts"): (
+        lambda w: ("/custody/accounts", {"participant_id": w.a, "product_group": "PE resin",
+                                         "control_system": "mass-balance", "facility_ids": [w.facility],
+                                         "starts_on": "2026-01-01", "period_months": 3}),
+        _access(401, 403, CREATED, 403, CREATED)),
+    ("GET", "/api/v1/custody/accounts/<id:account_id>"): (lambda w: (f"/custody/accounts/{w.account}", None),
+                                                          _access(401, 404, OK, OK, OK)),
+    ("POST", "/api/v1/custody/accounts/<id:account_id>/inputs"): (
+        lambda w: (f"/custody/accounts/{w.account}/inputs", {
+            "on": "2026-03-01", "supplier_name": "Virgin Co", "reference": "INV-V", "material_code": "PC_P3.1.9",
+            "mass": t(1)}),
+        _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=CREATED)),
+    ("POST", "/api/v1/custody/accounts/<id:account_id>/outputs"): (
+        lambda w: (f"/custody/accounts/{w.account}/outputs", {
+            "on": "2026-03-01", "customer": "Brand Co", "reference": "SO-1", "material_code": "PC_P3.1.9",
+            "mass": t(3), "claim": "RMS 100% PC MB"}),
+        # the member draws 3 t of the 5 t credit; the admin's 3 t more would overdraw it
+        _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=Allowed(422, "insufficient_credit"))),
+    ("GET", "/api/v1/custody/accounts/<id:account_id>/balance"): (
+        lambda w: (f"/custody/accounts/{w.account}/balance?on=2026-03-02", None), _access(401, 404, OK, OK, OK)),
+    ("POST", "/api/v1/custody/accounts/<id:account_id>/periods/<int:n>/close"): (
+        lambda w: (f"/custody/accounts/{w.account}/periods/1/close", None),
+        _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=Allowed(409, "period_closed"))),
+    ("GET", "/api/v1/custody/accounts/<id:account_id>/periods/<int:n>"): (
+        lambda w: (f"/custody/accounts/{w.account}/periods/1", None),
+        _access(401, 404, Allowed(404, "period_not_closed"), Allowed(404, "period_not_closed"),
+                Allowed(404, "period_not_closed"))),
 }
 
 

@@ -61,7 +61,6 @@ def test_parse_claim(text, total, pc, status, system):
     "text",
     [
         "RMS 75 % PC MB", "RMS 75% PC", "75% PC MB", "rms 75% pc mb", "RMS 75% PCR MB", "RMS 75% PC SG",
-        "RMS 75.5% PC MB",  # 6.5.3: whole percentages
         "RMS 0% MB", "RMS 075% MB", "RMS 101% MB", "RMS 150% PC MB",
         "RMS 50%/10% PI MB",  # the second figure is post-consumer
         "RMS 50%/10% MB", "RMS 10%/50% PC MB",  # pc part cannot exceed the total
@@ -73,6 +72,13 @@ def test_malformed_claims_are_refused(text):
     with pytest.raises(InvalidInput) as info:
         parse_claim(text, field="claim")
     assert (info.value.code, info.value.field, info.value.status) == ("invalid_claim", "claim", 400)
+
+
+@pytest.mark.parametrize("text", ["RMS 75.5% PC MB", "RMS 15.2% AC", "RMS 50%/10.5% PC MB"])
+def test_fractional_percentages_are_refused_with_their_own_code(text):  # RMS 6.5.3
+    with pytest.raises(InvalidInput) as info:
+        parse_claim(text, field="claim", rule="R-M3")
+    assert (info.value.code, info.value.field, info.value.rule) == ("claim_not_whole_percent", "claim", "R-M3")
 
 
 def test_claimed_mass_is_the_total_percentage_of_the_sale():  # R-B3, SPEC §13.1

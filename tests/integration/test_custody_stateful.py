@@ -1,0 +1,243 @@
+"""Custody credit as an invariant, proven by random sequences (issue 17): a
+hypothesis state machine drives the custody services through certified and
+uncertified receipts from several suppliers, duplicate receipts, outputs
+with and without claims, clock moves past 12 months and period closings. A
+simple model beside it keeps every receipt's remaining credit and consumes
+first in, first out by scanning them (what the registry must not do); after
+every step the registry agrees with it:
+
+- R-M4: the balance equals the model's, is never negative, and no credit is
+  used after it expired (the model drops a receipt's credit on its expiry day);
+- R-M2: a (supplier certificate, reference) is received once;
+- R-M7: replaying the log re-derives the balances and finds nothing wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+
+from chainlog import store
+from registry import facilities, identity, participants, rms_certificates
+from registry.claims import parse_claim
+from registry.clock import FrozenClock
+from registry.custody import services
+from registry.custody.rules import add_months, by_status, period_bounds
+from registry.db import UnitOfWork, make_engine, session_factory
+from registry.errors import RegistryError
+from registry.identity import actor_of
+from registry.replay import replay
+from registry.units import Mass
+
+T = Decimal(1000)
+ZERO = Decimal("0.000")
+FACTOR = Decimal("0.9")
+START = date(2024, 1, 1)
+TODAY = datetime(2027, 6, 1, 9, 30, tzinfo=UTC)
+IN_CLAIMS = ["RMS 100% PC MB", "RMS 50% PC MB", "RMS 30% MB", "RMS 100% PI MB", "RMS 60%/20% PC MB"]
+OUT_CLAIMS = [None, "RMS 100% PC MB", "RMS 50% MB", "RMS 100% PI MB", "RMS 20% MB", "RMS 40%/10% PC MB"]
+SERVES = {"PC": ("PC",), "PI": ("PI", "PC"), "R": ("R", "PI", "PC")}
+
+
+@dataclass
+class Receipt:
+    expires_on: date
+    left: dict[str, Decimal]
+
+
+class Custody(RuleBasedStateMachine):
+    new_database = None
+    drop_database = None
+
+    @initialize()
+    def setup(self):
+        self.url = type(self).new_database()
+        self.engine = make_engine(self.url)
+        self.sessions = session_factory(self.engine)
+        self.clock = FrozenClock(TODAY)
+        self.day = date(2024, 1, 5)
+        self.receipts: list[Receipt] = []
+        self.references: list[tuple[str, str]] = []
+        self.numbers = itertools.count(1)
+        self.closed = 0
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            admin = actor_of(identity.create_admin(uow, "admin@registry.test")[0])
+            certifier = actor_of(identity.add_staff_user(uow, admin, email="a@nsf.example", role="certifier",
+                                                         body_code="NSF"))
+            ids = []
+            for name in ("Converter X", "Sorter A", "Sorter B"):
+                p = participants.register_participant(uow, admin, name=name, country="US",
+                                                      gpp_signed_on=date(2023, 6, 1))
+                participants.activate_participant(uow, admin, p.id)
+                ids.append(p.id)
+            self.certificates = []
+            for n, pid in enumerate(ids, start=1):
+                cert = rms_certificates.record_certificate(
+                    uow, certifier, participant_id=pid, number=f"RMS-NSF-{n:05d}", issued_on=date(2023, 1, 1),
+                    expires_on=date(2027, 12, 31), activities=["converting", "sorting"], facility_scope="single-site",
+                    product_groups=["PP film"], control_systems=["mass-balance"])
+                self.certificates.append(cert.number)
+            self.member = actor_of(identity.add_member(uow, admin, ids[0], email="ops@x.example"))
+            site = facilities.register_facility(uow, self.member, participant_id=ids[0], name="Plant 1",
+                                                address="1 Mill Rd", country="US", capacity=Mass(10**6 * T))
+            self.account = services.open_account(
+                uow, self.member, participant_id=ids[0], product_group="PP film", control_system="mass-balance",
+                facility_ids=[site.id], starts_on=START, period_months=1, conversion_factor=FACTOR).id
+            uow.commit()
+
+    def teardown(self):
+        if hasattr(self, "engine"):
+            self.engine.dispose()
+            type(self).drop_database(self.url)
+
+    def _attempt(self, call):
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            try:
+                result = call(uow)
+            except RegistryError as error:
+                return error
+            uow.commit()
+        return result
+
+    # --- the model ---------------------------------------------------------------------------------
+    def _live(self, day: date) -> list[Receipt]:
+        return [r for r in self.receipts if r.expires_on > day]
+
+    def _model_balance(self, day: date) -> dict[str, Decimal]:
+        return {s: sum((r.left[s] for r in self._live(day)), ZERO) for s in ("PC", "PI", "R")}
+
+    def _model_draw(self, claimed: dict[str, Decimal], day: date) -> bool:
+        live = self._live(day)
+        plan = []  # (receipt, status, kg)
+        left = {id(r): dict(r.left) for r in live}
+        for status in ("PC", "PI", "R"):
+            need = claimed[status]
+            for source in SERVES[status]:
+                for r in live:  # oldest first: a scan, as a spreadsheet would
+                    take = min(need, left[id(r)][source])
+                    if take:
+                        left[id(r)][source] -= take
+                        plan.append((r, source, take))
+                        need -= take
+            if need > 0:
+                return False
+        for r, source, take in plan:
+            r.left[source] -= take
+        return True
+
+    # --- rules ---------------------------------------------------------------------------------------
+    @rule(supplier=st.sampled_from([1, 2]), tonnes=st.integers(1, 20), claim=st.sampled_from(IN_CLAIMS),
+          certified=st.booleans())
+    def receive(self, supplier, tonnes, claim, certified):
+        reference = f"INV-{next(self.numbers)}"
+        cert = self.certificates[supplier]
+        result = self._attempt(lambda uow: services.receive_input(
+            uow, self.member, self.account, on=self.day, supplier_name=f"Sorter {supplier}", reference=reference,
+            material_code="PC_P3.1.9", mass=Mass(tonnes * T), claim=claim if certified else None,
+            supplier_certificate=cert if certified else None))
+        assert not isinstance(result, RegistryError), result
+        if certified:
+            certified_kg = by_status(parse_claim(claim), tonnes * T)
+            self.receipts.append(Receipt(add_months(self.day, 12), {s: (v * FACTOR).quantize(Decimal("0.001"))
+                                                                     for s, v in certified_kg.items()}))
+            self.references.append((cert, reference))
+
+    @precondition(lambda self: bool(getattr(self, "references", None)))
+    @rule(data=st.data())
+    def receive_again(self, data):
+        cert, reference = data.draw(st.sampled_from(self.references))
+        result = self._attempt(lambda uow: services.receive_input(
+            uow, self.member, self.account, on=self.day, supplier_name="Sorter", reference=reference,
+            material_code="PC_P3.1.9", mass=Mass(T), claim="RMS 100% PC MB", supplier_certificate=cert))
+        assert isinstance(result, RegistryError) and result.code == "receipt_duplicate", result
+
+    @rule(tonnes=st.integers(1, 30), claim=st.sampled_from(OUT_CLAIMS))
+    def output(self, tonnes, claim):
+        claimed = by_status(parse_claim(claim), tonnes * T) if claim else {s: ZERO for s in ("PC", "PI", "R")}
+        result = self._attempt(lambda uow: services.record_output(
+            uow, self.member, self.account, on=self.day, customer="Brand Co", reference=f"SO-{next(self.numbers)}",
+            material_code="PC_P3.1.9", mass=Mass(tonnes * T), claim=claim))
+        allowed = self._model_draw(claimed, self.day)
+        if allowed:
+            assert not isinstance(result, RegistryError), result
+        else:
+            assert isinstance(result, RegistryError) and result.code == "insufficient_credit", result
+
+    @rule(days=st.sampled_from([1, 20, 45, 200, 366]))
+    def advance(self, days):
+        self.day = min(self.day + timedelta(days=days), TODAY.date() - timedelta(days=1))
+
+    @rule()
+    def close_next_period(self):
+        n = self.closed + 1
+        _, end = period_bounds(START, 1, n)
+        result = self._attempt(lambda uow: services.close_period(uow, self.member, self.account, n))
+        if end < self.day:
+            assert not isinstance(result, RegistryError), result
+            self.closed = n
+        else:  # events are still being recorded in it
+            assert isinstance(result, RegistryError) or end < TODAY.date()
+            if not isinstance(result, RegistryError):
+                self.closed = n
+                self.day = max(self.day, end + timedelta(days=1))
+
+    # --- invariants ------------------------------------------------------------------------------------
+    @invariant()
+    def balance_matches_the_model(self):
+        if not hasattr(self, "engine"):
+            return
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            got = services.balance(uow, self.member, self.account, self.day)["credit_kg"]
+        expected = self._model_balance(self.day)
+        assert {s: Decimal(v) for s, v in got.items()} == expected
+        assert all(Decimal(v) >= 0 for v in got.values())
+
+    @invariant()
+    def replay_finds_nothing(self):
+        if not hasattr(self, "engine"):
+            return
+        with self.sessions() as session:
+            entries = [{"index": e.index, "type": e.type, "payload": e.payload, "leaf_hash": e.leaf_hash}
+                       for e in store.iter_entries(session)]
+        replay(entries).close()
+
+
+@pytest.mark.slow
+def test_custody_credit_invariants_hold_under_random_sequences(backend, request, tmp_path):
+    counter = iter(range(10**6))
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+
+        def new_database() -> str:
+            path = tmp_path / f"custody-{next(counter)}.db"
+            shutil.copyfile(template, path)
+            return f"sqlite:///{path}"
+
+        def drop_database(url: str) -> None:
+            Path(url.removeprefix("sqlite:///")).unlink()
+
+        profile = settings(max_examples=30, stateful_step_count=30, deadline=None,
+                           suppress_health_check=[HealthCheck.too_slow])
+    else:
+        databases, template = request.getfixturevalue("pg_databases"), request.getfixturevalue("pg_template")
+
+        def new_database() -> str:
+            return databases.create(f"arcreg_custody_{next(counter)}_{id(tmp_path) % 10**6}", template=template)
+
+        def drop_database(url: str) -> None:
+            databases.drop(url.rsplit("/", 1)[1])
+
+        profile = settings(max_examples=6, stateful_step_count=20, deadline=None,
+                           suppress_health_check=[HealthCheck.too_slow])
+    Custody.new_database = staticmethod(new_database)
+    Custody.drop_database = staticmethod(drop_database)
+    run_state_machine_as_test(Custody, settings=profile)
