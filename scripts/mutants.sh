@@ -37,7 +37,7 @@ additionality|registry/additionality/__init__.py registry/additionality/class_te
 retirements|registry/retirements.py|tests/api/test_retirements.py tests/api/test_name_identity.py
 use_period|registry/use_period.py|tests/unit/registry/test_use_period.py
 replay|registry/replay/*.py|tests/integration/test_replay_rules.py tests/integration/test_replay_rules_double_counting.py tests/integration/test_replay_scope.py tests/integration/test_verify_replay.py
-merkle|chainlog/merkle.py|tests/unit/chainlog/test_merkle_vectors.py tests/unit/chainlog/test_merkle_properties.py tests/unit/chainlog/test_checkpoint.py
+merkle|chainlog/merkle.py|tests/unit/chainlog/test_merkle_refusals.py tests/unit/chainlog/test_merkle_vectors.py tests/unit/chainlog/test_merkle_properties.py tests/unit/chainlog/test_checkpoint.py
 verify|chainlog/verify.py|tests/unit/chainlog/test_verify_export.py tests/unit/chainlog/test_provenance_verify.py tests/integration/chainlog/test_export_verify.py
 EOF
 )
