@@ -252,6 +252,7 @@ def test_public_list_filters_and_pages(driver):
     page, cursor = ids("limit=3")
     assert page == made[:3] and cursor
     assert ids(f"limit=3&cursor={cursor}") == ([made[3]], None)
+    assert ids("limit=4") == (made, None)  # a full last page has no next page
     item = driver.get("/retirements?limit=1").get_json()["items"][0]
     assert item["serial"].startswith("PC_P_PP_ARC-2026-") and item["first"] == "000000000001"
     assert_problem(driver.get("/retirements?cursor=bm90LWFuLWlk"), 400, "invalid_cursor")
