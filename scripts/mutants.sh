@@ -34,10 +34,10 @@ lots|registry/lots.py|tests/api/test_rule_checks.py tests/api/test_double_counti
 generation|registry/generation.py|tests/api/test_generation.py tests/api/test_double_counting.py tests/api/test_rule_checks.py
 determinations|registry/determinations.py|tests/api/test_rule_checks.py tests/api/test_double_counting.py tests/api/test_certifier_scope.py tests/api/test_corrections.py
 additionality|registry/additionality/__init__.py registry/additionality/class_tests.py registry/additionality/determination.py registry/additionality/model.py registry/additionality/newness.py|tests/unit/registry/test_additionality.py
-retirements|registry/retirements.py|tests/api/test_retirements.py tests/api/test_name_identity.py
+retirements|registry/retirements.py|tests/unit/registry/test_retirements.py tests/api/test_retirements.py tests/api/test_name_identity.py
 use_period|registry/use_period.py|tests/unit/registry/test_use_period.py
 replay|registry/replay/*.py|tests/integration/test_replay_rules.py tests/integration/test_replay_rules_double_counting.py tests/integration/test_replay_scope.py tests/integration/test_verify_replay.py
-merkle|chainlog/merkle.py|tests/unit/chainlog/test_merkle_vectors.py tests/unit/chainlog/test_merkle_properties.py tests/unit/chainlog/test_checkpoint.py
+merkle|chainlog/merkle.py|tests/unit/chainlog/test_merkle_refusals.py tests/unit/chainlog/test_merkle_vectors.py tests/unit/chainlog/test_merkle_properties.py tests/unit/chainlog/test_checkpoint.py
 verify|chainlog/verify.py|tests/unit/chainlog/test_verify_export.py tests/unit/chainlog/test_provenance_verify.py tests/integration/chainlog/test_export_verify.py
 EOF
 )

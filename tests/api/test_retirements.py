@@ -4,20 +4,24 @@ rules, the public record and its offline-verifiable proof."""
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 import chainlog.store
 from chainlog import merkle
 from chainlog.checkpoint import open_checkpoint
 from chainlog.keys import parse_vkey
 from registry.db import UnitOfWork, session_factory
-from registry.errors import RegistryError
+from registry.errors import InvalidInput, RegistryError
 from registry.identity import actor_of, authenticate
-from registry.retirements import retire
+from registry.holdings import MAX_LIMIT, encode_cursor
+from registry.retirements import list_retirements, retire
 from tests.api.driver import kg, snapshot, t
 from tests.api.test_errors_and_health import assert_problem
 
@@ -248,10 +252,32 @@ def test_public_list_filters_and_pages(driver):
     page, cursor = ids("limit=3")
     assert page == made[:3] and cursor
     assert ids(f"limit=3&cursor={cursor}") == ([made[3]], None)
+    assert ids("limit=4") == (made, None)  # a full last page has no next page
     item = driver.get("/retirements?limit=1").get_json()["items"][0]
     assert item["serial"].startswith("PC_P_PP_ARC-2026-") and item["first"] == "000000000001"
     assert_problem(driver.get("/retirements?cursor=bm90LWFuLWlk"), 400, "invalid_cursor")
     assert_problem(driver.get("/retirements?limit=501"), 400, "invalid_input")
+
+
+def test_the_domain_checks_the_page_limit_itself(engine, clock):
+    """The API's schema bounds `limit` before the domain sees it; a domain caller (a job, the
+    CLI) gets the same bounds from list_retirements, by code, field and words (R-X2)."""
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        for bad in (0, MAX_LIMIT + 1):
+            with pytest.raises(InvalidInput) as info:
+                list_retirements(uow, None, limit=bad)
+            assert (info.value.code, info.value.field, info.value.detail) == (
+                "out_of_range", "limit", f"limit is 1 to {MAX_LIMIT}")
+        assert list_retirements(uow, None, limit=MAX_LIMIT).items == []
+        assert list_retirements(uow, None, limit=1).items == []
+        for cursor in (encode_cursor("not-an-id"), encode_cursor("\u00b2"), encode_cursor("-1")):  # "²".isdigit()
+            with pytest.raises(InvalidInput) as info:
+                list_retirements(uow, None, cursor=cursor)
+            assert (info.value.code, info.value.field, info.value.detail) == (
+                "invalid_cursor", "cursor", "not a cursor from this API")
+        assert list_retirements(uow, None, cursor=encode_cursor("0")).items == []
+        # The default page, for callers that do not ask: 100 records.
+        assert inspect.signature(list_retirements).parameters["limit"].default == 100
 
 
 def test_public_record_carries_a_proof_that_verifies(driver, engine):

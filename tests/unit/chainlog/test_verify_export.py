@@ -11,7 +11,7 @@ import pytest
 from chainlog import VerificationError, merkle
 from chainlog.chain import GENESIS_HASH
 from chainlog.keys import Signer, rotation_payload
-from chainlog.verify import verify_export
+from chainlog.verify import _fast_entry, verify_export
 
 from .memlog import MemoryLog, earlier_format, fill, rewrite
 
@@ -360,3 +360,85 @@ def test_integrity_only_does_not_examine_the_form(json_backend):
     lines = hashed(ENTRY_0 % b'{"r":1,"q":2}')
     assert fails(lines).kind == "not_canonical"
     assert verify_export(lines, [SIGNER.vkey], check_form=False).size == 1
+
+
+# The hot loop (and `_fast_entry`, its twin) may only ever *refuse* a line: a refused line goes to the
+# general path, which checks it in full. Mutation testing (docs/testing.md) showed that nothing pinned
+# what the hot loop must refuse, nor that it accepts every exported line (a loop that refused all
+# would verify the same, only slowly).
+
+ROTATION_0 = ENTRY_0.replace(b'"type":"t"', b'"type":"key.rotated"') % b"{}"
+NOT_FOR_THE_HOT_LOOP = [
+    ENTRY_0 % b'{"q":1.0}',  # a point: only the exact path judges floats
+    ENTRY_0 % b'{"q":1e-07}',  # a minus: likewise
+    ENTRY_0 % b'{"q":-0}',
+    ENTRY_0 % b'{"r":1,"q":2}',  # members out of order
+    ENTRY_0 % b'{"a0":1,"a.c":2}',  # out of order: "." sorts before "0" ...
+    ENTRY_0 % b'{"a.c":1,"a-b":2}',  # ... and "-" before "."; the mask must keep both orders
+    ENTRY_0.replace(b'"actor"', b'"actors"') % b"{}",  # not the entry members
+    ENTRY_0.replace(b'"type":"t"', b'"type":"t","z":1') % b"{}",  # one member too many
+    ENTRY_0.replace(b":0,", b":true,") % b"{}",  # index true, JSON-equal to 1 in Python, not 0
+    b"[1,2]",
+    b'"entry"',
+]
+
+
+def _line_of(data: bytes) -> bytes:
+    return hashed(data, checkpoint=False)[0].rstrip("\n").encode()
+
+
+@pytest.mark.parametrize("data", NOT_FOR_THE_HOT_LOOP + [ROTATION_0])
+def test_fast_entry_refuses_what_only_the_exact_path_may_judge(json_backend, data):
+    assert _fast_entry(_line_of(data), 0, GENESIS_HASH) is None
+    if data != ROTATION_0:
+        # ... and the full check, which is the default, says what is wrong with it.
+        with pytest.raises(VerificationError) as info:
+            verify_export(hashed(data, checkpoint=False), [SIGNER.vkey])
+        assert (info.value.kind, info.value.index) == ("not_canonical", 0)
+
+
+def test_fast_entry_of_entry_1_refuses_index_true(json_backend):
+    entry_1 = ENTRY_0.replace(b":0,", b":1,") % b"{}"
+    log = MemoryLog(SIGNER)
+    log.append_hashed(ENTRY_0 % b"{}")
+    prev = bytes.fromhex(json.loads(log.lines[0])["entry_hash"])
+    log.append_hashed(entry_1)
+    assert _fast_entry(log.lines[1].rstrip("\n").encode(), 1, prev) is not None
+    log = MemoryLog(SIGNER)
+    log.append_hashed(ENTRY_0 % b"{}")
+    log.append_hashed(entry_1.replace(b":1,", b":true,"))
+    assert _fast_entry(log.lines[1].rstrip("\n").encode(), 1, prev) is None
+
+
+@pytest.mark.parametrize("check_form", [True, False], ids=["full", "integrity-only"])
+@pytest.mark.parametrize("newline", [True, False], ids=["newline", "no-newline"])
+def test_every_exported_entry_line_takes_the_hot_loop(json_backend, log, monkeypatch, check_form, newline):
+    import chainlog.verify
+
+    general = []
+
+    def spy(raw, *args):
+        general.append(raw)
+        return chainlog.line_checks.general_line(raw, *args)
+
+    monkeypatch.setattr(chainlog.verify, "general_line", spy)
+    lines = log.lines if newline else [line.rstrip("\n") for line in log.lines]
+    assert verify_export(lines, [SIGNER.vkey], check_form=check_form).size == 23
+    assert len(general) == 4 and all(raw.startswith(b'{"checkpoint"') for raw in general)
+
+
+def test_integrity_only_still_checks_every_line_naming_a_rotation(json_backend):
+    # Hashed bytes that *begin* with the rotation member: not an entry, which the general path says
+    # even in integrity-only mode (a line naming a rotation gets every check).
+    lines = hashed(b'"type":"key.rotated"', checkpoint=False)
+    assert verify_export(hashed(b'"type":"t"', checkpoint=False), [SIGNER.vkey], check_form=False).size == 1
+    err = fails(lines, check_form=False)
+    assert (err.kind, err.index) == ("not_canonical", 0)
+
+
+def test_lines_of_any_bytes_like_type_and_lines_that_are_not_utf8(json_backend, log):
+    assert verify_export([bytearray(line.encode()) for line in log.lines], [SIGNER.vkey]).size == 23
+    lines = list(log.lines)
+    lines.insert(entry_pos(log, 3), "\ud800\n")  # a lone surrogate: no UTF-8 for it
+    err = fails(lines)
+    assert (err.kind, err.index, str(err)) == ("malformed", 3, "entry 3: line is not UTF-8 text")

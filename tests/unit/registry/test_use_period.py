@@ -15,6 +15,7 @@ from registry.use_period import (
     in_use_period_at,
     require_in_use_period,
     use_period_end,
+    use_period_start,
 )
 
 
@@ -26,6 +27,10 @@ def test_rms_8_8_4_1_generated_2021_retirable_on_2022_12_31_expired_on_2023_01_0
     with pytest.raises(RuleViolation) as info:
         require_in_use_period(2021, date(2023, 1, 1))
     assert (info.value.code, info.value.rule, info.value.status) == ("outside_use_period", "R-E1", 422)
+    assert info.value.detail == (
+        "certificates generated in 2021 could be transferred or retired only until 2022-12-31 "
+        "(RMS 8.8.4.1); today is 2023-01-01"
+    )
 
 
 @pytest.mark.parametrize(
@@ -68,14 +73,30 @@ def test_instants_are_judged_in_utc_not_local_time():
 
 
 def test_naive_instants_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^naive datetime: every timestamp is UTC \(R-U5\)$"):
         in_use_period_at(2021, datetime(2022, 6, 1))
 
 
-@pytest.mark.parametrize("year", [True, "2021", 2021.0, 0])
+def test_the_period_starts_on_1_january_of_the_generation_year():
+    assert use_period_start(2021) == date(2021, 1, 1)
+    assert in_use_period_at(2021, datetime(2021, 1, 1, tzinfo=UTC))
+    assert not in_use_period_at(2021, datetime(2021, 1, 1, tzinfo=UTC) - timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize("year", [1, 9997])
+def test_generation_years_1_to_9997_are_calendar_years(year):
+    # 9997 is the last year whose expiry instant (1 January of Y + 2) a datetime can hold.
+    assert use_period_start(year) == date(year, 1, 1)
+    assert use_period_end(year) == date(year + 1, 12, 31)
+    assert expires_at(year) == datetime(year + 2, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("year", [True, "2021", 2021.0, 0, 9998])
 def test_generation_year_must_be_a_year(year):
-    with pytest.raises(ValueError):
-        use_period_end(year)
+    for call in (use_period_start, use_period_end, expires_at):
+        with pytest.raises(ValueError) as info:
+            call(year)
+        assert str(info.value) == f"generation_year must be a calendar year, got {year!r}"
 
 
 @given(st.integers(2000, 2200), st.dates(min_value=date(1999, 1, 1), max_value=date(2203, 12, 31)))
