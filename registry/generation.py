@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from registry import classification
+from registry import classification, generation_rules
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
 from registry.db import UnitOfWork
@@ -21,11 +21,11 @@ from registry.determinations import applicable_determinations, require_within_ce
 from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
 from registry.lots import account, get_lot
-from registry.models import Block, Lot, RmsCertificate
+from registry.models import Block, Facility, Lot, RmsCertificate
 from registry.lockorder import lock_participant
 from registry.participants import require_active
 from registry.removal import require_registered_generator
-from registry.rms_certificates import is_valid_on
+from registry.rms_certificates import events_of, is_valid_on
 from registry.units import Mass
 from registry.use_period import use_period_end
 
@@ -39,15 +39,15 @@ def _require_generator_certified(uow: UnitOfWork, generator_id: int, today: date
                             "reprocessing", code="certificate_invalid", rule="R-P2")
 
 
-def _require_recent(lot: Lot, today: date) -> None:
-    """RMS 8.6.3: ARCs are generated within one year of processing."""
-    try:
-        limit = today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        limit = today.replace(year=today.year - 1, day=28)
-    if lot.processed_on < limit:
-        raise RuleViolation(f"the lot was processed on {lot.processed_on}, more than one year ago",
-                            code="lot_too_old", rule="R-G1")
+def _require_cited_certificate(uow: UnitOfWork, lot: Lot) -> None:
+    """R-G1 last bullet, R-G5: the lot's own certificate, on the lot's processing
+    date, as the register stands now (registry.generation_rules)."""
+    cert = uow.session.get(RmsCertificate, lot.rms_certificate_id)
+    facility = uow.session.get(Facility, lot.facility_id)
+    generation_rules.require_cited_certificate(
+        number=cert.number, processed_on=lot.processed_on, issued_on=cert.issued_on, expires_on=cert.expires_on,
+        events=events_of(uow, cert), activities=cert.activities,
+        facility=(facility.country, facility.name), sites=cert.facilities)
 
 
 def _component(lot: Lot, requested: str | None) -> str:
@@ -75,7 +75,8 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
     require_active(generator, "generator")
     require_registered_generator(generator)  # R-E4
     _require_generator_certified(uow, generator.id, today)
-    _require_recent(lot, today)
+    generation_rules.require_recent(lot.processed_on, today)  # RMS 8.6.3
+    _require_cited_certificate(uow, lot)
     material = classification.parse_material_code(lot.material_code)
     arc_type = classification.arc_type(material)  # R-K2: refuses P1, P4, P5
     status = _component(lot, component)

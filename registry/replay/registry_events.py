@@ -196,6 +196,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         processed_on = p["processed_on"]
         s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
                        "facility": p.get("facility"), "line": p.get("line"), "processed_on": processed_on,
+                       "rms_certificate": p.get("rms_certificate"),  # R-G1: re-checked at generation
                        "year": int(processed_on[:4]), "material_code": p.get("material_code"),
                        "recycled_status": p.get("recycled_status"),
                        "non_plastic_fraction": dec(i, p.get("non_plastic_fraction"), "non_plastic_fraction"),
