@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, Decimal
 from registry import certification, classification, use_period
 from registry.additionality import ceiling
 from registry.errors import RegistryError
-from registry.replay import generation_checks
+from registry.replay import generation_checks, unit_checks
 from registry.replay.registry_events import lot_account
 from registry.replay.state import BLOCK_FIELDS, ZERO, State, block_record, broken, dec, fail
 
@@ -140,6 +140,9 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
     s.note(i, lambda: _check_derived(i, b, lot))
     s.note(i, lambda: _check_additionality(s, i, b, lot, det, p["determination"]))
     base = b["base_kg"]
+    account = lot_account(lot)
+    eligible = account.eligible_kg(b["recycled_status"]) if b["recycled_status"] in account.components() else None
+    unit_checks.generation(i, p, lot, b["recycled_status"], eligible, base)  # R-U6
     lot["used_kg"] += base
     if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
         lot["used_pc_kg"] += base
