@@ -14,7 +14,7 @@ import marshmallow as ma
 from flask import g, has_request_context
 
 from registry.errors import InvalidInput
-from registry.units import parse_decimal, parse_mass, parse_quantity
+from registry.units import parse_decimal, parse_mass, parse_mass_request, parse_quantity
 
 
 def _remember(exc: InvalidInput) -> ma.ValidationError:
@@ -64,15 +64,17 @@ class Instant(ma.fields.DateTime):
 class MassField(ma.fields.Field):
     """``{"value": "123.4", "unit": "kg" | "t" | "lb"}`` in, kilograms out (R-U1)."""
 
-    def __init__(self, *, allow_zero: bool = False, **kwargs) -> None:
+    def __init__(self, *, allow_zero: bool = False, keep_unit: bool = False, **kwargs) -> None:
         self.allow_zero = allow_zero
+        self.keep_unit = keep_unit  # R-U6: a MassRequest (value and unit as given) instead of kilograms
         kwargs.setdefault("metadata", {}).setdefault(
             "description", 'A mass: {"value": "<decimal>", "unit": "kg" | "t" | "lb"}')
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        parse = parse_mass_request if self.keep_unit else parse_mass
         try:
-            return parse_mass(value, field=attr or "mass", allow_zero=self.allow_zero)
+            return parse(value, field=attr or "mass", allow_zero=self.allow_zero)
         except InvalidInput as exc:
             raise _remember(exc) from None
 

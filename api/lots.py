@@ -61,7 +61,10 @@ class DispositionIn(ma.Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(lots.DISPOSITION_KINDS))
     on = ma.fields.Date(required=True)
     counterparty = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
-    mass = MassField(required=True)
+    mass = MassField(keep_unit=True, load_default=None, allow_none=True, metadata={
+        "description": 'A mass: {"value": "<decimal>", "unit": "kg" | "t" | "lb"}; omitted or null: exactly what '
+                       "is left of the lot. Requests in lb convert as the lot's running total, so they add up "
+                       "to the lot's mass (R-U6)"})
     claim = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(1, 60),
                              metadata={"example": "RMS 75% PC MB"})
 
@@ -109,8 +112,10 @@ class LotOut(ma.Schema):
 
 class GenerationIn(ma.Schema):
     lot_id = Id(required=True)
-    mass = MassField(load_default=None, allow_none=True,
-                     metadata={"description": "base mass to use; default: all ARC-eligible mass"})
+    mass = MassField(keep_unit=True, load_default=None, allow_none=True, metadata={
+        "description": 'base mass to use, {"value": "<decimal>", "unit": "kg" | "t" | "lb"}; omitted or null: '
+                       "all ARC-eligible mass of the component. Requests in lb convert as the component's running "
+                       "total, so they add up to its mass (R-U6)"})
     component = ma.fields.String(load_default=None, allow_none=True,
                                  validate=ma.validate.OneOf(["PC", "PI"]))
 

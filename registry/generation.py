@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from registry import classification
+from registry import classification, generation_rules, unit_totals
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
 from registry.db import UnitOfWork
@@ -21,12 +21,12 @@ from registry.determinations import applicable_determinations, require_within_ce
 from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
 from registry.lots import account, get_lot
-from registry.models import Block, Lot, RmsCertificate
+from registry.models import Block, Facility, Lot, RmsCertificate
 from registry.lockorder import lock_participant
 from registry.participants import require_active
 from registry.removal import require_registered_generator
-from registry.rms_certificates import is_valid_on
-from registry.units import Mass
+from registry.rms_certificates import events_of, is_valid_on
+from registry.units import Mass, MassRequest
 from registry.use_period import use_period_end
 
 
@@ -39,15 +39,15 @@ def _require_generator_certified(uow: UnitOfWork, generator_id: int, today: date
                             "reprocessing", code="certificate_invalid", rule="R-P2")
 
 
-def _require_recent(lot: Lot, today: date) -> None:
-    """RMS 8.6.3: ARCs are generated within one year of processing."""
-    try:
-        limit = today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        limit = today.replace(year=today.year - 1, day=28)
-    if lot.processed_on < limit:
-        raise RuleViolation(f"the lot was processed on {lot.processed_on}, more than one year ago",
-                            code="lot_too_old", rule="R-G1")
+def _require_cited_certificate(uow: UnitOfWork, lot: Lot) -> None:
+    """R-G1 last bullet, R-G5: the lot's own certificate, on the lot's processing
+    date, as the register stands now (registry.generation_rules)."""
+    cert = uow.session.get(RmsCertificate, lot.rms_certificate_id)
+    facility = uow.session.get(Facility, lot.facility_id)
+    generation_rules.require_cited_certificate(
+        number=cert.number, processed_on=lot.processed_on, issued_on=cert.issued_on, expires_on=cert.expires_on,
+        events=events_of(uow, cert), activities=cert.activities,
+        facility=(facility.country, facility.name), sites=cert.facilities)
 
 
 def _component(lot: Lot, requested: str | None) -> str:
@@ -63,7 +63,7 @@ def _component(lot: Lot, requested: str | None) -> str:
     return requested
 
 
-def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = None,
+def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | MassRequest | None = None,
              component: str | None = None) -> Block:
     today = uow.clock.today()
     # R-X5: the generator's row (shared) before the lot, the
@@ -75,14 +75,20 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
     require_active(generator, "generator")
     require_registered_generator(generator)  # R-E4
     _require_generator_certified(uow, generator.id, today)
-    _require_recent(lot, today)
+    generation_rules.require_recent(lot.processed_on, today)  # RMS 8.6.3
+    _require_cited_certificate(uow, lot)
     material = classification.parse_material_code(lot.material_code)
     arc_type = classification.arc_type(material)  # R-K2: refuses P1, P4, P5
     status = _component(lot, component)
     before = account(lot)
     eligible = before.eligible_kg(status)
 
-    base_kg = eligible if mass is None else mass.kg
+    request = MassRequest.of(mass)
+    running_lb = unit_totals.component_lb(split=lot.pc_kg is not None, status=status, used_lb=lot.used_lb,
+                                          used_pc_lb=lot.used_pc_lb)
+    # R-U6: pounds convert as this component's running total; no mass takes all that is eligible.
+    taken = unit_totals.take(request, running_lb=running_lb, rest_kg=eligible)
+    base_kg = taken.kg
     if base_kg <= 0:
         raise RuleViolation("the lot has no ARC-eligible mass left", code="lot_over_allocated",
                             rule="R-B4")
@@ -107,8 +113,10 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
         non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
 
     lot.used_kg += base_kg
+    lot.used_lb += taken.running_lb - running_lb
     if status == "PC" and lot.pc_kg is not None:
         lot.used_pc_kg += base_kg
+        lot.used_pc_lb += taken.running_lb - running_lb
     account(lot).require_invariants(field="mass")  # R-B4: the invariants hold after the write too
     if lot.used_kg == lot.mass_kg:
         lot.disclaimer_required = True  # R-B5, RMS 8.3.4.5
@@ -131,6 +139,7 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | None = 
         "determination": determination.id,
         "use_period_end": use_period_end(year).isoformat(),
         "lot_used_kg": format(lot.used_kg, "f"),
+        "requested": unit_totals.logged(request),  # R-U6: replay re-derives base_kg from it
         "disclaimer_required": lot.disclaimer_required,
         "prev": lot_link.link(),  # R-L2b: the lineage starts at the lot
     })

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from registry import certification, claims, classification, lot_rules, scope
+from registry import certification, claims, classification, lot_rules, scope, unit_totals
 from registry.actors import Actor, require_acts_for
 from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
@@ -22,7 +22,7 @@ from registry.lot_account import LotAccount
 from registry.models import Disposition, Lot, RmsCertificate
 from registry.names import check_name
 from registry.rms_certificates import events_of, get_certificate, is_valid_on
-from registry.units import Mass, exact_arithmetic, round_half_up
+from registry.units import Mass, MassRequest, exact_arithmetic, round_half_up
 
 TRANSFORMATIONS = ("physical", "chemical")
 DISPOSITION_KINDS = ("sale", "consumption")
@@ -217,8 +217,10 @@ def _claimed(claim: claims.RmsClaim, mass_kg: Decimal, lot: Lot) -> tuple[Decima
 
 
 def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on: date,
-                    counterparty: str, mass: Mass, claim: str | None = None) -> Lot:
-    """R-B3: a sale or consumption, with the RMS claim it carried."""
+                    counterparty: str, mass: Mass | MassRequest | None = None, claim: str | None = None) -> Lot:
+    """R-B3: a sale or consumption, with the RMS claim it carried. R-U6: a mass
+    in pounds is converted as the lot's running total of pound dispositions
+    (registry.unit_totals); no mass takes exactly what is left."""
     # R-X10: not while suspended; the participant row is locked before the lot (lock order).
     owner = get_lot(uow, actor, lot_id).generator_id
     require_acts_for(actor, owner)
@@ -231,20 +233,24 @@ def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on
     if on < lot.processed_on or on > uow.clock.today():
         raise InvalidInput("a disposition is dated between processing and today", field="on",
                            code="invalid_date")
-    if lot.sold_kg + mass.kg > lot.mass_kg:
-        raise RuleViolation(f"only {lot.mass_kg - lot.sold_kg} kg of the lot are left to dispose of",
-                            field="mass", code="lot_over_allocated", rule="R-B3")
+    request = MassRequest.of(mass)
+    taken = unit_totals.take(request, running_lb=lot.sold_lb, rest_kg=lot.mass_kg - lot.sold_kg)
+    mass_kg = taken.kg
+    if (request is None and mass_kg <= 0) or lot.sold_kg + mass_kg > lot.mass_kg:
+        raise RuleViolation(f"requested {mass_kg} kg but only {lot.mass_kg - lot.sold_kg} kg of the lot are left "
+                            "to dispose of", field="mass", code="lot_over_allocated", rule="R-B3")
     claimed_kg = claimed_pc_kg = Decimal("0.000")
     if claim is not None:
         if lot.disclaimer_required:
             # RMS 8.3.4.5: ARCs were generated for the full mass; its sales carry no claim.
             raise RuleViolation("ARCs were generated for the whole lot: its sales carry no RMS claim",
                                 field="claim", code="disclaimer_required", rule="R-B5")
-        claimed_kg, claimed_pc_kg = _claimed(claims.parse_claim(claim), mass.kg, lot)
+        claimed_kg, claimed_pc_kg = _claimed(claims.parse_claim(claim), mass_kg, lot)
     disposition = Disposition(lot_id=lot.id, kind=kind, on=on, counterparty=counterparty.strip(),
-                              mass_kg=mass.kg, claim=claim, claimed_kg=claimed_kg,
+                              mass_kg=mass_kg, claim=claim, claimed_kg=claimed_kg,
                               claimed_pc_kg=claimed_pc_kg, log_index=0, created_at=uow.clock.now())
-    lot.sold_kg += mass.kg
+    lot.sold_kg += mass_kg
+    lot.sold_lb = taken.running_lb  # R-U6
     lot.claimed_kg += claimed_kg
     lot.claimed_pc_kg += claimed_pc_kg
     # R-B2, R-B4: claims on sales and ARCs never count the same mass twice, per component.
@@ -253,7 +259,8 @@ def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on
     uow.flush()
     ref = record(uow, "lot.disposition", actor, {
         "lot": lot.id, "disposition": disposition.id, "kind": kind, "on": on.isoformat(),
-        "counterparty": disposition.counterparty, "mass_kg": format(mass.kg, "f"),
+        "counterparty": disposition.counterparty, "mass_kg": format(mass_kg, "f"),
+        "requested": unit_totals.logged(request),  # R-U6: replay re-derives mass_kg from it
         "claim": claim, "claimed_kg": format(claimed_kg, "f"),
         "claimed_pc_kg": format(claimed_pc_kg, "f"),
     })

@@ -293,6 +293,38 @@ def parse_mass(raw: Any, *, field: str = "mass", allow_zero: bool = False) -> Ma
     Raises InvalidInput: ``invalid_mass`` (shape), ``invalid_unit``, and the
     codes of :func:`parse_decimal` on ``{field}.value``.
     """
+    return Mass(parse_mass_request(raw, field=field, allow_zero=allow_zero).kg)
+
+
+@dataclass(frozen=True)
+class MassRequest:
+    """A mass as a client gave it, value and unit (R-U6): requests against one
+    lot are converted as running totals in their unit (registry.unit_totals),
+    so their kilograms add up to the lot's mass. ``kg`` is the value alone,
+    converted once (R-U1)."""
+
+    value: Decimal
+    unit: str
+
+    @property
+    def kg(self) -> Decimal:
+        return to_kg(self.value, self.unit)
+
+    def to_log(self) -> dict:
+        return {"value": format(self.value, "f"), "unit": self.unit}
+
+    @classmethod
+    def of(cls, mass: "Mass | MassRequest | None") -> "MassRequest | None":
+        """A request from what a caller passed: a Mass is a request in kg; None stays None."""
+        if mass is None or isinstance(mass, MassRequest):
+            return mass
+        if isinstance(mass, Mass):
+            return cls(mass.kg, "kg")
+        raise TypeError(f"a mass is a Mass or a MassRequest, not {type(mass).__name__}")
+
+
+def parse_mass_request(raw: Any, *, field: str = "mass", allow_zero: bool = False) -> MassRequest:
+    """:func:`parse_mass`, keeping the value and unit as given (R-U6)."""
     if not isinstance(raw, dict):
         raise InvalidInput(
             f'{field} must be an object {{"value": "...", "unit": "kg" | "t" | "lb"}}',
@@ -328,7 +360,7 @@ def parse_mass(raw: Any, *, field: str = "mass", allow_zero: bool = False) -> Ma
             field=value_field,
             rule="R-U1",
         )
-    return Mass(kg)
+    return MassRequest(number, unit)
 
 
 def parse_kg(raw: Any, *, field: str, allow_zero: bool = False) -> Mass:

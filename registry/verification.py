@@ -168,7 +168,8 @@ COMPARED = (
     ("RMS certificate", RmsCertificate, "number", "certificates",
      {"participant": "participant_id", "issued_on": "issued_on", "expires_on": "expires_on"}),
     ("lot", Lot, "id", "lots", {n: n for n in ("mass_kg", "sold_kg", "claimed_kg", "claimed_pc_kg", "used_kg",
-                                               "used_pc_kg", "disclaimer_required")}),
+                                               "used_pc_kg", "disclaimer_required",
+                                               "sold_lb", "used_lb", "used_pc_lb")}),  # R-U6
     ("facility", Facility, "id", "facilities", {"participant": "participant_id", "name": "name"}),
     ("lot disposition", Disposition, "id", "dispositions",  # R-B3: what was sold and claimed
      {"lot": "lot_id", "mass_kg": "mass_kg", "claimed_kg": "claimed_kg", "claimed_pc_kg": "claimed_pc_kg"}),

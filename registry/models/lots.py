@@ -43,6 +43,12 @@ class Lot(SQLModel, table=True):
     claimed_pc_kg: Decimal = Field(sa_column=Column(Milli(), nullable=False))
     used_kg: Decimal = Field(sa_column=Column(Milli(), nullable=False))
     used_pc_kg: Decimal = Field(sa_column=Column(Milli(), nullable=False))
+    # R-U6: pounds requested so far, per ledger (registry.unit_totals): dispositions, and generations
+    # (used_pc_lb: of which from the PC component of a split lot). Derived from the logged requests.
+    sold_lb: Decimal = Field(default=Decimal("0.000"), sa_column=Column(Milli(), nullable=False, server_default="0"))
+    used_lb: Decimal = Field(default=Decimal("0.000"), sa_column=Column(Milli(), nullable=False, server_default="0"))
+    used_pc_lb: Decimal = Field(default=Decimal("0.000"),
+                                sa_column=Column(Milli(), nullable=False, server_default="0"))
     disclaimer_required: bool = False
     log_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     leaf_hash: str = Field(max_length=64)

@@ -9,6 +9,7 @@ from decimal import ROUND_DOWN, Decimal
 from registry import certification, classification, use_period
 from registry.additionality import ceiling
 from registry.errors import RegistryError
+from registry.replay import generation_checks, unit_checks
 from registry.replay.registry_events import lot_account
 from registry.replay.state import BLOCK_FIELDS, ZERO, State, block_record, broken, dec, fail
 
@@ -134,9 +135,14 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
         raise fail(i, f"block {serial}: determination {p.get('determination')} is not current")
     if time is not None:  # the entry's time is the generation date (R-G1)
         s.note(i, lambda: _check_certified(s, i, b, date.fromisoformat(time[:10])))
+        s.note(i, lambda: generation_checks.check_recent(lot, date.fromisoformat(time[:10])))  # RMS 8.6.3
+    s.note(i, lambda: generation_checks.check_cited_certificate(s, i, serial, lot))  # R-G1, R-G5
     s.note(i, lambda: _check_derived(i, b, lot))
     s.note(i, lambda: _check_additionality(s, i, b, lot, det, p["determination"]))
     base = b["base_kg"]
+    account = lot_account(lot)
+    eligible = account.eligible_kg(b["recycled_status"]) if b["recycled_status"] in account.components() else None
+    unit_checks.generation(i, p, lot, b["recycled_status"], eligible, base)  # R-U6
     lot["used_kg"] += base
     if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
         lot["used_pc_kg"] += base

@@ -9,6 +9,7 @@ from registry import classification, lot_rules
 from registry.certification import CertificateEvent, held_in_year
 from registry.errors import RegistryError
 from registry.lot_account import LotAccount
+from registry.replay import unit_checks
 from registry.replay.state import ZERO, State, broken, dec, fail
 
 
@@ -207,6 +208,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         processed_on = p["processed_on"]
         s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
                        "facility": p.get("facility"), "line": p.get("line"), "processed_on": processed_on,
+                       "rms_certificate": p.get("rms_certificate"),  # R-G1: re-checked at generation
                        "year": int(processed_on[:4]), "material_code": p.get("material_code"),
                        "recycled_status": p.get("recycled_status"),
                        "non_plastic_fraction": dec(i, p.get("non_plastic_fraction"), "non_plastic_fraction"),
@@ -214,7 +216,8 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
                            i, p["lhv_mj_per_kg"], "lhv_mj_per_kg"),
                        "pc_kg": None if p.get("pc_kg") is None else dec(i, p["pc_kg"], "pc_kg"),
                        "sold_kg": ZERO, "claimed_kg": ZERO, "claimed_pc_kg": ZERO, "used_kg": ZERO,
-                       "used_pc_kg": ZERO, "disclaimer_required": False, "link": None}
+                       "used_pc_kg": ZERO, "sold_lb": ZERO, "used_lb": ZERO, "used_pc_lb": ZERO,  # R-U6
+                       "disclaimer_required": False, "link": None}
         return
     row = _get(i, s.lots, lid, "lot")
     _require_registering(s, i, kind, row["generator"])
@@ -223,6 +226,7 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
     claimed, claimed_pc = dec(i, p.get("claimed_kg"), "claimed_kg"), dec(i, p.get("claimed_pc_kg"), "claimed_pc_kg")
     if mass <= 0 or row["sold_kg"] + mass > row["mass_kg"]:  # R-B3
         raise fail(i, f"lot {lid}: disposing of {mass} kg leaves more sold than its {row['mass_kg']} kg")
+    unit_checks.disposition(i, p, row, mass)  # R-U6: the kilograms follow from the logged request
     if claimed > mass or claimed_pc > claimed:
         raise fail(i, f"lot {lid}: {claimed} kg claimed on a sale of {mass} kg")
     if claimed and row["disclaimer_required"]:  # R-B5

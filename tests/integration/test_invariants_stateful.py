@@ -11,7 +11,11 @@ should do; after every step the registry must agree with it and hold:
   hides an overdraft;
 - R-A9, per facility-year: base mass used for ARCs <= the highest eligible
   volume the facility had that year (no reset, no stacking);
-- R-L7c: replaying the log accepts every entry the services wrote.
+- R-L7c: replaying the log accepts every entry the services wrote;
+- R-U6: sales and generations requested in lb convert as the lot's running
+  total (per ledger, per component), a lot registered in lb sold in lb parts
+  that add up to it is sold out to the gram, and a request without a mass
+  takes exactly what is left.
 
 SQLite runs the full profile; PostgreSQL a shorter one (both in CI)."""
 
@@ -21,7 +25,7 @@ import shutil
 from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -39,7 +43,7 @@ from registry.errors import RegistryError
 from registry.identity import actor_of
 from registry.models import Block, Determination, Lot
 from registry.replay import replay
-from registry.units import Mass
+from registry.units import Mass, MassRequest, to_kg
 
 T = Decimal(1000)  # kg per tonne
 ZERO = Decimal("0.000")
@@ -62,6 +66,9 @@ class LotModel:
     claimed_pc: Decimal = ZERO
     used: Decimal = ZERO
     used_pc: Decimal = ZERO
+    pounds: Decimal | None = None  # R-U6: the lot's mass as registered in lb
+    sold_lb: Decimal = ZERO  # pounds requested by its sales so far
+    used_lb: dict = field(default_factory=dict)  # component -> pounds requested by its generations
 
     def rooms(self) -> dict[str, Decimal]:
         if self.pc is None:
@@ -190,10 +197,11 @@ class Registry(RuleBasedStateMachine):
             self.model.current.pop((facility, line, self.year), None)
 
     @rule(target=lot_ids, scope=st.sampled_from(SCOPES), tonnes=st.integers(1, 60),
-          pc_tenths=st.one_of(st.none(), st.integers(1, 9)))
-    def register_lot(self, scope, tonnes, pc_tenths):
+          pc_tenths=st.one_of(st.none(), st.integers(1, 9)), in_pounds=st.booleans())
+    def register_lot(self, scope, tonnes, pc_tenths, in_pounds):
         facility, line = scope
-        mass = tonnes * T
+        pounds = Decimal(tonnes * 2000) if in_pounds and pc_tenths is None else None  # R-U6
+        mass = tonnes * T if pounds is None else to_kg(pounds, "lb")
         pc = None if pc_tenths is None else mass * pc_tenths / 10
         code = "PC_P3.1.9" if pc is None else "PI_P3.1.9"
         with UnitOfWork(self.sessions, self.clock) as uow:
@@ -208,38 +216,63 @@ class Registry(RuleBasedStateMachine):
                             "justification": "measured", "outputs": [{"material_code": code, "mass": Mass(mass)}]})
             uow.commit()
             lot_id = lot.id
-        self.model.lots[lot_id] = LotModel(mass, pc, facility, line, self.year)
+        self.model.lots[lot_id] = LotModel(mass, pc, facility, line, self.year, pounds=pounds)
         return lot_id
 
-    @rule(lot_id=lot_ids, quarters=st.integers(1, 40), claim=st.sampled_from(CLAIMS))
-    def sell(self, lot_id, quarters, claim):
+    @staticmethod
+    def _request(lot: LotModel, unit: str, quarters: int) -> MassRequest | None:
+        """A request: a quarter-tonne multiple in kg, an odd pound figure, a quarter of a
+        lot registered in lb (in lb), or None (take the rest)."""
+        if unit == "rest":
+            return None
+        if unit == "lb" and lot.pounds is not None and quarters % 2:
+            return MassRequest(lot.pounds / 4, "lb")
+        if unit == "lb":
+            return MassRequest(quarters * Decimal("551.117"), "lb")
+        return MassRequest(quarters * T / 4, "kg")
+
+    @staticmethod
+    def _kg(request: MassRequest | None, running_lb: Decimal, rest: Decimal) -> tuple[Decimal, Decimal]:
+        """The model of R-U6: (kg taken, pounds requested after it)."""
+        if request is None:
+            return rest, running_lb
+        if request.unit == "lb":
+            return to_kg(running_lb + request.value, "lb") - to_kg(running_lb, "lb"), running_lb + request.value
+        return request.kg, running_lb
+
+    @rule(lot_id=lot_ids, quarters=st.integers(1, 40), claim=st.sampled_from(CLAIMS),
+          unit=st.sampled_from(["kg", "lb", "lb", "rest"]))
+    def sell(self, lot_id, quarters, claim, unit):
         lot = self.model.lots[lot_id]
-        mass = quarters * T / 4
+        request = self._request(lot, unit, quarters)
+        mass, sold_lb = self._kg(request, lot.sold_lb, lot.mass - lot.sold)
         claimed = claimed_pc = ZERO
         if claim:
             parsed = parse_claim(claim)
-            claimed = (mass * parsed.total_percent / 100).quantize(Decimal("0.001"))
-            claimed_pc = (mass * parsed.pc_percent / 100).quantize(Decimal("0.001"))
+            claimed = (mass * parsed.total_percent / 100).quantize(Decimal("0.001"), ROUND_HALF_UP)  # R-U4
+            claimed_pc = (mass * parsed.pc_percent / 100).quantize(Decimal("0.001"), ROUND_HALF_UP)
         after = LotModel(lot.mass, lot.pc, lot.facility, lot.line, lot.year, lot.sold + mass, lot.claimed + claimed,
-                         lot.claimed_pc + claimed_pc, lot.used, lot.used_pc)
+                         lot.claimed_pc + claimed_pc, lot.used, lot.used_pc, lot.pounds, sold_lb, dict(lot.used_lb))
         disclaimer = claim is not None and lot.used == lot.mass  # R-B5
-        allowed = after.sold <= lot.mass and not disclaimer and all(r >= 0 for r in after.rooms().values()) \
-            and after.sold_room() >= 0
+        allowed = mass > 0 and after.sold <= lot.mass and not disclaimer and \
+            all(r >= 0 for r in after.rooms().values()) and after.sold_room() >= 0
         done = self._attempt(lambda uow: lots.add_disposition(
-            uow, self.member, lot_id, kind="sale", on=self.clock.today(), counterparty="Brand Co", mass=Mass(mass),
+            uow, self.member, lot_id, kind="sale", on=self.clock.today(), counterparty="Brand Co", mass=request,
             claim=claim), allowed, {"lot_over_allocated", "disclaimer_required"})
         if done is not None:
             self.model.lots[lot_id] = after
 
     @rule(lot_id=lot_ids, component=st.sampled_from(["PC", "PI"]),
-          quarters=st.one_of(st.none(), st.integers(1, 40)))
-    def generate(self, lot_id, component, quarters):
+          quarters=st.one_of(st.none(), st.integers(1, 40)), unit=st.sampled_from(["kg", "lb"]))
+    def generate(self, lot_id, component, quarters, unit):
         lot = self.model.lots[lot_id]
         if lot.pc is None and component == "PI":
             component = "PC"
         rooms = lot.rooms()
         eligible = min(rooms[component], lot.sold_room())
-        base = eligible if quarters is None else quarters * T / 4
+        request = None if quarters is None else self._request(lot, unit, quarters)
+        running = lot.used_lb.get(component, ZERO)
+        base, used_lb = self._kg(request, running, eligible)
         covering_key = (lot.facility, lot.line, lot.year) if (lot.facility, lot.line, lot.year) in self.model.current \
             else (lot.facility, None, lot.year)
         covered = covering_key in self.model.current
@@ -251,11 +284,12 @@ class Registry(RuleBasedStateMachine):
                 allowed = allowed and self.model.used(lot.facility, lot.year) + base <= \
                     self.model.ceiling(lot.facility, lot.year)
         block = self._attempt(lambda uow: generation.generate(
-            uow, self.member, lot_id=lot_id, mass=None if quarters is None else Mass(base),
+            uow, self.member, lot_id=lot_id, mass=request,
             component=component if lot.pc is not None else None), allowed,
             {"lot_over_allocated", "not_additional", "eligible_volume_exceeded"})
         if block is not None:
             lot.used += base
+            lot.used_lb[component] = used_lb
             if component == "PC" and lot.pc is not None:
                 lot.used_pc += base
             self.blocks.append(block.serial)
@@ -293,6 +327,12 @@ class Registry(RuleBasedStateMachine):
                 assert (row.sold_kg, row.claimed_kg, row.claimed_pc_kg, row.used_kg, row.used_pc_kg) == (
                     model.sold, model.claimed, model.claimed_pc, model.used, model.used_pc)
                 assert row.claimed_kg + row.used_kg <= row.sold_kg <= row.mass_kg
+                # R-U6: the running pound totals, per ledger and component
+                used_lb = sum(model.used_lb.values(), ZERO)
+                assert (row.sold_lb, row.used_lb, row.used_pc_lb) == (
+                    model.sold_lb, used_lb, model.used_lb.get("PC", ZERO) if model.pc is not None else ZERO)
+                if model.pounds is not None and model.sold_lb == model.pounds:
+                    assert row.sold_kg == row.mass_kg  # lb parts that add up to the lot sell it to the gram
 
     @invariant()
     def facility_years_stay_within_their_ceiling(self):

@@ -105,6 +105,8 @@ def _generation_beside(entry: store.StoredEntry, first: int, units: int, lot_use
              base_kg=format(Decimal(units), ".3f"), lot_used_kg=format(lot_used_kg, ".3f"),
              disclaimer_required=lot_used_kg == lot_mass_kg,
              serial=format_serial(p["arc_code"], p["generation_year"], p["generator"], first, last))
+    if "requested" in p:  # R-U6: the request the base mass follows from
+        p["requested"] = {"value": format(Decimal(units), ".3f"), "unit": "kg"}
     return p
 
 

@@ -52,6 +52,8 @@ def _generation_from(entries, *, base_kg: Decimal, quantity: Decimal | None = No
     payload.update(serial=f"{payload['arc_code']}-{payload['generation_year']}-{payload['generator']}-"
                           f"{first:012d}-{last:012d}", first=first, last=last, quantity=format(quantity, "f"),
                    base_kg=format(base_kg, "f"), lot_used_kg=format(used + base_kg, "f"))
+    if "requested" in payload:  # R-U6: the request the base mass follows from
+        payload["requested"] = {"value": format(base_kg, "f"), "unit": "kg"}
     return payload
 
 
