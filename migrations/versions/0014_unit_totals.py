@@ -34,6 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('lot') as batch:
-        for name in COLUMNS:
-            batch.drop_column(name)
+    # A plain DROP COLUMN (SQLite >= 3.35): batch mode would copy and drop the lot table, which
+    # blocks and dispositions reference.
+    for name in COLUMNS:
+        op.drop_column('lot', name)

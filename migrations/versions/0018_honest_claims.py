@@ -27,6 +27,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('retirement') as batch:
-        batch.drop_column('claimed_status')
-        batch.drop_column('label_approval_ref')
+    op.drop_column('retirement', 'claimed_status')  # plain DROP COLUMN, as 0014
+    op.drop_column('retirement', 'label_approval_ref')

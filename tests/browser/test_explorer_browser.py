@@ -46,7 +46,7 @@ def test_look_up_a_serial_follow_its_lineage_and_verify(page, server):
     page.wait_for_url(f"{base}/certificates/{RETIRED}")
     state, text = _verify(page)
     assert state == "pass", text
-    assert "Ed25519 by WebCrypto" in text and "Entry #22 (block.retired) is included" in text
+    assert "Ed25519 by WebCrypto" in text and "Entry #24 (block.retired) is included" in text
 
 
 def test_a_tampered_bundle_fails_verification_in_the_page(page, server):
