@@ -417,3 +417,44 @@ def test_eligible_volume_is_never_negative_nor_above_capacity(capacity, mandate,
     assert list(result.eligible_kg) == [year]
     assert 0 <= eligible <= capacity
     assert (eligible > 0) <= (result.outcome == ADDITIONAL)
+
+
+# Found by mutation testing (docs/testing.md): the year and mandate-share bounds at their edges, and
+# the refusals' code, rule, field and words.
+
+@pytest.mark.parametrize("year", [2021, 2100])
+def test_certification_years_2021_to_2100_are_accepted(year):
+    from registry.additionality.determination import check_year
+
+    assert check_year(year) == year
+
+
+@pytest.mark.parametrize("year", [2020, 2101, True, 2021.0, "2021"])
+def test_certification_year_refusal_in_full(year):
+    from registry.additionality.determination import check_year
+
+    with pytest.raises(InvalidInput) as info:
+        check_year(year, "first_certified_year")
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "out_of_range", "R-A2", "first_certified_year",
+        f"first_certified_year must be a year from 2021 to 2100, got {year!r}")
+
+
+@pytest.mark.parametrize("share", [Decimal(0), Decimal(1), Decimal("0.4")])
+def test_mandate_share_0_to_1_is_accepted(share):
+    from registry.additionality.class_tests import check_mandate_share
+
+    assert check_mandate_share(share) == share
+
+
+@pytest.mark.parametrize("share", [Decimal("-0.001"), Decimal("1.001"), Decimal("NaN"), Decimal("Infinity"),
+                                   0.5, 1, "0.5"])
+def test_mandate_share_refusal_in_full(share):
+    from registry.additionality.class_tests import check_mandate_share
+
+    with pytest.raises(InvalidInput) as info:
+        check_mandate_share(share)
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "out_of_range", "R-A4", "mandate_share", f"mandate_share must be a fraction between 0 and 1, got {share!r}")
