@@ -21,7 +21,7 @@ from api.context import registry, unit_of_work
 from api.pages import bp, lineage
 from api.pages.charts import SERIES, bars
 from api.pages.checkpoints import checkpoint_view, summary
-from registry import explorer, provenance, retirements, rms_certificates, transparency
+from registry import disputes, explorer, provenance, retirements, rms_certificates, transparency
 from registry.errors import InvalidInput, NotFound
 from registry.use_period import use_period_end
 
@@ -104,9 +104,10 @@ def certificate(serial):
         names = explorer.participant_names(uow, lineage.owners(steps) | {block.owner_id, block.generator_id})
         lot = steps[0].payload if steps and steps[0].type == "lot.registered" else {}
         retirement = explorer.retirement_of(uow, serial)
+        notices = disputes.notices(uow, serial)  # R-C5
         uow.session.expunge_all()
     return render_template("certificate.html", block=block, steps=steps, parts=parts, names=names, lot=lot,
-                           retirement=retirement, use_period_end=use_period_end(block.generation_year),
+                           retirement=retirement, disputes=notices, use_period_end=use_period_end(block.generation_year),
                            checkpoint=summary(proof["checkpoint"]), vkey=state.signer.vkey,
                            proof_url=url_for("pages.certificate_proof", serial=serial))
 
@@ -167,8 +168,9 @@ def retirement_statement(retirement_id):
         proof = retirements.retirement_proof(uow, retirement, state.signer, state.config.log_origin)
         uow.commit()  # a newly signed checkpoint is stored (R-L4)
         names = explorer.participant_names(uow, {retirement.generator_id, retirement.owner_id})
+        notices = disputes.notices(uow, retirement.serial)  # R-C5: the dispute and its outcome
         uow.session.expunge_all()
-    return render_template("statement.html", r=retirement, proof=proof, names=names, vkey=state.signer.vkey,
+    return render_template("statement.html", r=retirement, proof=proof, names=names, disputes=notices, vkey=state.signer.vkey,
                            checkpoint=summary(proof.checkpoint),
                            proof_url=url_for("pages.retirement_proof", retirement_id=retirement_id))
 
@@ -235,4 +237,5 @@ def rms_certificate(number):
         except (NotFound, InvalidInput):
             return render_template("rms_register.html", items=None, query=number, missing=True), 404
         today = uow.clock.today()
-    return render_template("rms_certificate.html", c=entry, today=today)
+        disputed = disputes.certificate_summary(uow, entry.number)  # R-C5
+    return render_template("rms_certificate.html", c=entry, today=today, disputed=disputed)

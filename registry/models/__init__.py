@@ -2,6 +2,7 @@
 
 from registry.models.blocks import Block, SerialCounter
 from registry.models.certification import CertificateEvent, RmsCertificate
+from registry.models.disputes import BlockDispute
 from registry.models.facilities import Determination, Facility, ProductionLine
 from registry.models.identity import ApiToken, Participant, User
 from registry.models.integrity import Cosignature, VerificationRun, Witness
@@ -11,6 +12,7 @@ from registry.models.trading import IdempotencyRecord, JobRun, Retirement
 __all__ = [
     "ApiToken",
     "Block",
+    "BlockDispute",
     "CertificateEvent",
     "Cosignature",
     "Determination",
