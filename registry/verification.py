@@ -36,6 +36,7 @@ from registry.clock import Clock
 from registry.db import is_postgres
 from registry.models import (
     Block,
+    BlockDispute,
     Determination,
     Facility,
     Lot,
@@ -47,6 +48,7 @@ from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.participant_details import contacts_digest
 from registry.replay import Replayer, State
+from registry.replay import disputes as replay_disputes
 from registry.replay.scratch import CACHE_RECORDS, order_key
 from registry.replay.state import BLOCK_FIELDS
 from registry.verify_report import Report
@@ -139,6 +141,7 @@ def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredRe
     state = on_entry.replayer.state
     try:
         result = verify_export(lines, verifiers)
+        on_entry.replayer.finish()  # R-C5: the marks a finding at the log's end requires
     except VerificationError as exc:
         findings = list(state.findings)
         return Report(ok=False, size=state.entries, error=_earliest(exc, on_entry.error, *findings[:1]),
@@ -182,6 +185,9 @@ COMPARED = (
     ("retirement", Retirement, "serial", "retirements",
      {"owner": "owner_id", "quantity": "quantity", "beneficiary": "beneficiary"}),
     ("block", Block, "serial", "blocks", {**BLOCK_FIELDS, "determination": "determination_id"}),
+    # R-C5: each dispute (by its block.disputed entry) and its outcome.
+    ("block dispute", BlockDispute, "log_index", "disputes",
+     {"serial": "serial", "outcome": "outcome", "decision_log_index": "decision_log_index"}),
 )
 
 
@@ -237,6 +243,15 @@ def compare_state(session: Session, state: State) -> None:
         rows.close()
         if pending is not None:
             raise _missing(table, pending[0])
+    _compare_disputed(session, state)
+
+
+def _compare_disputed(session: Session, state: State) -> None:
+    """R-C5: the blocks flagged ``disputed`` are those the log leaves under an open dispute."""
+    live = set(session.scalars(select(Block.serial).where(Block.disputed.is_(True))))
+    replayed = replay_disputes.open_serials(state)
+    for serial in sorted(live ^ replayed):
+        raise _drift("block", serial, "disputed", serial in replayed, serial in live)
 
 
 def _missing(table: str, key: Any) -> VerificationError:

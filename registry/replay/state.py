@@ -74,7 +74,7 @@ class State:
     so memory does not grow with the log; `close()` deletes it."""
 
     MAPS = ("participants", "certificates", "facilities", "lines", "determinations", "lots", "dispositions",
-            "blocks", "retirements")
+            "blocks", "retirements", "disputes")
 
     def __init__(self, cache_records: int = CACHE_RECORDS) -> None:
         self.db = ScratchDb(cache_records)
@@ -89,6 +89,12 @@ class State:
         # its last lineage entry (R-L2b), and "determination": the one its ARCs count against
         self.blocks = self.db.map("blocks", tag="state")
         self.retirements = self.db.map("retirements")
+        # R-C5 (registry.replay.disputes): index of a block.disputed entry -> {"serial", "outcome",
+        # "decision_log_index"}; certificate number -> [(lot, processed_on)] of the lots citing it; the
+        # marks the last certificate finding requires and the log has not shown yet
+        self.disputes = self.db.map("disputes")
+        self.certificate_lots = self.db.map("certificate_lots")
+        self.pending_disputes: dict | None = None
         # JSON [beneficiary key, product key, reporting year, ARC type] -> {"declared_kg", "claimed"}:
         # a product's composition mass and the certificates claimed on it that year (R-R5)
         self.product_claims = self.db.map("product_claims")
