@@ -160,7 +160,6 @@ NO_NEGATIVE_INPUT = {
     ("GET", "/api/v1/blocks/{serial}/provenance"),
     ("GET", "/api/v1/rms-certificates/{number}"),
     ("GET", "/api/v1/blocks/{serial}/disputes"),
-    ("GET", "/api/v1/rms-certificates/{number}/affected"),
 }
 
 
