@@ -60,9 +60,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
 
 
 def _register_blueprints(api: RegistryApi) -> None:
-    from api import (blocks, certificates, corrections, custody, determinations, facilities, health, log, lots,
-                     participants, retirements, trading, witnesses)
+    from api import (blocks, certificates, corrections, custody, determinations, disputes, facilities, health, log,
+                     lots, participants, retirements, trading, witnesses)
 
     for module in (health, participants, certificates, facilities, determinations, lots, trading, blocks,
-                   retirements, corrections, custody, log, witnesses):
+                   retirements, corrections, disputes, custody, log, witnesses):
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)

@@ -24,6 +24,8 @@ class BlockOut(ma.Schema):
     first = ma.fields.Method("_first", metadata={"type": "string", "description": "first serial unit (0.001 certificate), 12 digits"})
     last = ma.fields.Method("_last", metadata={"type": "string", "description": "last serial unit, 12 digits"})
     parent_serial = ma.fields.String(allow_none=True)
+    disputed = ma.fields.Boolean(metadata={"description": "under an open dispute after a certifier's "
+                                                          "back-dated finding: it cannot move (R-C5)"})
     log = ma.fields.Method("_log", metadata={"type": "object"})
 
     def _use_period_end(self, block) -> str:

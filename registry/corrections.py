@@ -12,6 +12,7 @@ from __future__ import annotations
 from registry.actors import Actor, require_role
 from registry.blocks import end_block, lock_active_block
 from registry.db import UnitOfWork, get_for_update
+from registry.disputes import require_not_disputed
 from registry.errors import InvalidInput, RuleViolation
 from registry.models import Block, Determination, Lot
 from registry.use_period import require_in_use_period
@@ -35,6 +36,7 @@ def cancel_block(uow: UnitOfWork, actor: Actor, serial: str, *, reason: str) -> 
     # Lock order: block, lot, determination, then the log, like generation
     # (lot, determination, log) and transfers (block, log).
     block = lock_active_block(uow, serial)  # retired, split, expired ... are history (R-T1)
+    require_not_disputed(block)  # R-C5: a disputed block is decided by registry.disputes.decide
     if block.owner_id != block.generator_id:
         # RMS 8.6.2: only what the generator still holds; sold ARCs belong to their buyer.
         raise RuleViolation(f"block {serial} is held by participant {block.owner_id}, not by its generator",

@@ -32,7 +32,8 @@ def run_expiry(uow: UnitOfWork, *, limit: int | None = None) -> dict:
     """
     today = uow.clock.today()
     query = for_update(select(Block)
-                       .where(Block.state == "active", Block.generation_year <= today.year - 2)
+                       .where(Block.state == "active", Block.generation_year <= today.year - 2,
+                              Block.disputed.is_(False))  # R-C5: it waits for the administrator's decision
                        .order_by(Block.serial))
     if limit is not None:
         query = query.limit(limit)

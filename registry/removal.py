@@ -142,7 +142,9 @@ def _remove(uow: UnitOfWork, participant: Participant, since: date) -> int:
     # Blocks past their use period are expiry's (R-E1), which runs first.
     blocks = list(uow.session.exec(for_update(
         select(Block).where(Block.owner_id == participant_id, Block.generator_id == participant_id,
-                            Block.state == "active", Block.generation_year >= today.year - 1)
+                            Block.state == "active", Block.generation_year >= today.year - 1,
+                            # R-C5: a disputed block waits for the administrator's decision (SPEC §16)
+                            Block.disputed.is_(False))
         .order_by(Block.serial))))
     # R-E4: the generator registration ends; the account and its status stay (RMS 8.1.2).
     participant.generator_removed_on = today

@@ -7,12 +7,13 @@ from datetime import date, datetime
 
 from sqlmodel import select
 
-from registry import certification
+from registry import certification, disputes
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork, for_update
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from registry.holdings import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from registry.journal import record
+from registry.lockorder import lock_participants
 from registry.models import CertificateEvent, Participant, RmsCertificate
 from registry.participants import get_participant
 
@@ -98,29 +99,53 @@ def add_event(uow: UnitOfWork, actor: Actor, number: str, *, kind: str, on: date
               reason: str) -> RmsCertificate:
     """Suspend, reinstate or revoke: a dated event, never a deletion (R-C3).
 
+    R-C5: the date lies within the certificate's validity (issue to expiry);
+    a revocation ends the certificate from its own date, so an event dated
+    before it is still accepted (a future-dated revocation does not block an
+    earlier suspension). A suspension or revocation that makes a past
+    processing day not valid disputes the blocks of the lots processed then
+    (`registry.disputes`), in this transaction.
+
     R-X5: the event changes its holder's standing as a generator (R-P2,
-    R-E3, R-E4), so the holder's row is locked exclusively first, then the
-    certificate, then the log: a generation holding the shared lock commits
-    before it, or waits and then sees the event."""
-    holder = get_certificate(uow, number).participant_id  # a certificate's holder never changes
-    get_participant(uow, holder, lock=True)
+    R-E3, R-E4), so the holder's row is locked exclusively first (with the
+    generators of the lots citing it, whose blocks it may dispute), then the
+    certificate, then the blocks, then the log: a generation holding the
+    shared lock commits before it, or waits and then sees the event."""
+    cert = get_certificate(uow, number)
+    holder = cert.participant_id  # a certificate's holder never changes
+    generators = {lot.generator_id for lot in disputes.lots_citing(uow, cert)}
+    locked = lock_participants(uow, {holder, *generators}, exclusive=True)
+    if holder not in locked:
+        get_participant(uow, holder, lock=True)  # 404 as before
     cert = get_certificate(uow, number, lock=True)
     _require_body(actor, cert.body_code)
     if not reason.strip():
         raise InvalidInput("a reason is required", field="reason")
+    if not cert.issued_on <= on <= cert.expires_on:  # R-C5
+        raise RuleViolation(f"on {on} is outside the certificate's validity, {cert.issued_on} to "
+                            f"{cert.expires_on}", code="outside_validity", field="on", rule="R-C5")
     events = events_of(uow, cert)
-    if any(e.kind == certification.REVOKED for e in events):
-        raise RuleViolation("the certificate is revoked: nothing follows a revocation",
-                            code="certificate_revoked", rule="R-C3")
+    revoked = [e.on for e in events if e.kind == certification.REVOKED]
+    if revoked and on >= min(revoked):
+        raise RuleViolation(f"the certificate is revoked from {min(revoked)}: nothing follows a revocation",
+                            code="certificate_revoked", field="on", rule="R-C3")
     if kind == certification.REINSTATED and certification.status_on(
             on, cert.issued_on, cert.expires_on, events) != certification.SUSPENDED:
         raise RuleViolation(f"the certificate is not suspended on {on}", code="not_suspended",
                             rule="R-C3")
-    uow.session.add(CertificateEvent(certificate_id=cert.id, kind=kind, on=on, reason=reason.strip(),
-                                     recorded_by=actor.user_id, created_at=uow.clock.now()))
+    event = CertificateEvent(certificate_id=cert.id, kind=kind, on=on, reason=reason.strip(),
+                             recorded_by=actor.user_id, created_at=uow.clock.now())
+    lots, blocks = {}, []
+    if kind in disputes.DISPUTING:  # R-C5
+        after = [*events, certification.CertificateEvent(kind=kind, on=on, reason=event.reason)]
+        lots = disputes.affected_lots(disputes.lots_citing(uow, cert), cert, events, after)
+        blocks = disputes.lock_blocks_to_dispute(uow, lots)
+    uow.session.add(event)
     uow.flush()
-    record(uow, f"certificate.{kind}", actor,
-           {"certificate": cert.number, "on": on.isoformat(), "reason": reason.strip()})
+    finding = record(uow, f"certificate.{kind}", actor,
+                     {"certificate": cert.number, "on": on.isoformat(), "reason": reason.strip(),
+                      "event": event.id})
+    disputes.mark(uow, actor, cert, event, finding, blocks, lots)
     return cert
 
 

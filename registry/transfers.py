@@ -8,6 +8,7 @@ from decimal import Decimal
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, get_block, link, lock_active_block, split, stamp
 from registry.db import UnitOfWork
+from registry.disputes import require_not_disputed
 from registry.errors import NotFound, RuleViolation
 from registry.journal import LogRef, record
 from registry.lockorder import lock_new_owner, lock_participants
@@ -49,6 +50,7 @@ def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal
     owner, one of ``participants`` (locked by ``lock_for_move``). A block is
     public, so someone else's is 403, not 404."""
     require_acts_for(actor, block.owner_id)
+    require_not_disputed(block)  # R-C5: a disputed block waits for the administrator's decision
     owner = participants[block.owner_id]
     require_active(owner, "holder")
     # R-E2: correctness never waits for the expiry job.

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from chainlog import export, store
 from chainlog.errors import VerificationError
@@ -36,6 +36,7 @@ from registry import table_compare
 from registry.clock import Clock
 from registry.models import (
     Block,
+    BlockDispute,
     Determination,
     Facility,
     Lot,
@@ -48,6 +49,7 @@ from registry.models.lots import Disposition
 from registry.participant_details import contacts_digest
 from registry.custody.verify import compare_accounts
 from registry.replay import Replayer, State
+from registry.replay import disputes as replay_disputes
 from registry.replay.scratch import CACHE_RECORDS
 from registry.replay.state import BLOCK_FIELDS
 from registry.verify_report import Report
@@ -140,6 +142,7 @@ def check_lines(lines, verifiers: Sequence[Verifier | str], on_entry: DeferredRe
     state = on_entry.replayer.state
     try:
         result = verify_export(lines, verifiers)
+        on_entry.replayer.finish()  # R-C5: the marks a finding at the log's end requires
     except VerificationError as exc:
         findings = list(state.findings)
         return Report(ok=False, size=state.entries, error=_earliest(exc, on_entry.error, *findings[:1]),
@@ -179,6 +182,9 @@ COMPARED = (
     ("retirement", Retirement, "serial", "retirements",
      {"owner": "owner_id", "quantity": "quantity", "beneficiary": "beneficiary"}),
     ("block", Block, "serial", "blocks", {**BLOCK_FIELDS, "determination": "determination_id"}),
+    # R-C5: each dispute (by its block.disputed entry) and its outcome.
+    ("block dispute", BlockDispute, "log_index", "disputes",
+     {"serial": "serial", "outcome": "outcome", "decision_log_index": "decision_log_index"}),
 )
 
 
@@ -200,7 +206,17 @@ def compare_state(session: Session, state: State) -> list[VerificationError]:
     PostgreSQL) beside the replayed map streamed from its scratch table, so
     memory does not grow with either. Reported: a live row no entry created,
     a row the log created that is missing, every differing field."""
-    return table_compare.compare(session, state, COMPARED, DERIVED)
+    drift = table_compare.compare(session, state, COMPARED, DERIVED)
+    drift.extend(_compare_disputed(session, state))
+    return drift
+
+
+def _compare_disputed(session: Session, state: State) -> list[VerificationError]:
+    """R-C5: the blocks flagged ``disputed`` are those the log leaves under an open dispute."""
+    live = set(session.scalars(select(Block.serial).where(Block.disputed.is_(True))))
+    replayed = replay_disputes.open_serials(state)
+    return [table_compare.drift("block", serial, "disputed", serial in replayed, serial in live)
+            for serial in sorted(live ^ replayed)]
 
 
 def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, record: bool = True,

@@ -22,7 +22,7 @@ from api.context import registry, unit_of_work
 from api.pages import bp, lineage
 from api.pages.charts import SERIES, bars
 from api.pages.checkpoints import checkpoint_view, summary
-from registry import explorer, provenance, retirements, rms_certificates, statements, transparency
+from registry import disputes, explorer, provenance, retirements, rms_certificates, statements, transparency
 from registry.errors import InvalidInput, NotFound
 from registry.use_period import use_period_end
 
@@ -107,10 +107,11 @@ def certificate(serial):
         retirement = explorer.retirement_of(uow, serial)
         backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8, R-B8
         inputs = explorer.cited_inputs(uow, lot.get("inputs"), date.fromisoformat(lot["processed_on"])) if lot else []
+        notices = disputes.notices(uow, serial)  # R-C5
         uow.session.expunge_all()
     return render_template("certificate.html", block=block, steps=steps, parts=parts, names=names, lot=lot,
-                           retirement=retirement, use_period_end=use_period_end(block.generation_year),
-                           backing=backing, inputs=inputs,
+                           retirement=retirement, disputes=notices,
+                           use_period_end=use_period_end(block.generation_year), backing=backing, inputs=inputs,
                            checkpoint=summary(proof["checkpoint"]), vkey=state.signer.vkey,
                            proof_url=url_for("pages.certificate_proof", serial=serial))
 
@@ -173,10 +174,11 @@ def retirement_statement(retirement_id):
         names = explorer.participant_names(uow, {retirement.generator_id, retirement.owner_id})
         block = explorer.block_by_serial(uow, retirement.serial)
         backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8: the facility and its certificate
+        notices = disputes.notices(uow, retirement.serial)  # R-C5: the dispute and its outcome
         uow.session.expunge_all()
-    return render_template("statement.html", r=retirement, proof=proof, names=names, vkey=state.signer.vkey,
-                           headline=statements.headline_of(retirement), notice=statements.CREDITS_NOT_CONTENT,
-                           backing=backing,
+    return render_template("statement.html", r=retirement, proof=proof, names=names, disputes=notices,
+                           vkey=state.signer.vkey, headline=statements.headline_of(retirement),
+                           notice=statements.CREDITS_NOT_CONTENT, backing=backing,
                            checkpoint=summary(proof.checkpoint),
                            proof_url=url_for("pages.retirement_proof", retirement_id=retirement_id))
 
@@ -243,4 +245,5 @@ def rms_certificate(number):
         except (NotFound, InvalidInput):
             return render_template("rms_register.html", items=None, query=number, missing=True), 404
         today = uow.clock.today()
-    return render_template("rms_certificate.html", c=entry, today=today)
+        disputed = disputes.certificate_summary(uow, entry.number)  # R-C5
+    return render_template("rms_certificate.html", c=entry, today=today, disputed=disputed)

@@ -1,7 +1,7 @@
 """a product claim's label approval reference and claimed recycled status (R-R8)
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
 
 Both are optional and recorded only on new product claims (RMS 8.8.1, 9.1.1);
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0018'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

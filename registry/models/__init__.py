@@ -3,6 +3,7 @@
 from registry.models.blocks import Block, SerialCounter
 from registry.models.certification import CertificateEvent, RmsCertificate
 from registry.custody.models import CustodyAccount, CustodyClosing, CustodyOutput, CustodyPeriod, CustodyReceipt
+from registry.models.disputes import BlockDispute
 from registry.models.facilities import Determination, Facility, ProductionLine
 from registry.models.identity import ApiToken, Participant, User, WebSession
 from registry.models.integrity import Cosignature, VerificationRun, Witness
@@ -12,6 +13,7 @@ from registry.models.trading import IdempotencyRecord, JobRun, Retirement
 __all__ = [
     "ApiToken",
     "Block",
+    "BlockDispute",
     "CertificateEvent",
     "Cosignature",
     "CustodyAccount",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index
+from sqlalchemy import BigInteger, Boolean, Index, false
 from sqlmodel import Column, Field, SQLModel
 
 from registry.sqltypes import Milli, UTCDateTime
@@ -49,6 +49,9 @@ class Block(SQLModel, table=True):
     leaf_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # R-C5: under an open dispute (a back-dated certificate finding) until an administrator
+    # cancels or clears it; derived from the block.disputed / block.dispute_* entries.
+    disputed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class SerialCounter(SQLModel, table=True):

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from registry.replay import (block_events, claim_rules, custody_events, name_rules, registry_events, staff_roles,
-                            table_fields)
+from registry.replay import (block_events, claim_rules, custody_events, disputes, name_rules, registry_events,
+                            staff_roles, table_fields)
 from registry.replay.state import State, fail
 
 __all__ = ["Replayer", "State", "replay"]
@@ -63,12 +63,16 @@ class Replayer:
         if not isinstance(payload, dict):
             raise fail(index, f"{kind}: payload is not an object")
         try:
+            disputes.before(s, index, kind, payload)  # R-C5: marks a finding required; disputed blocks stay
             if kind in _SETUP:
                 _SETUP[kind](s, index, kind, payload)
                 if kind == "lot.registered":
                     s.lots[payload["lot"]]["link"] = (index, leaf)  # R-L2b: lineage starts here
+                    disputes.lot_registered(s, payload)
             elif kind.startswith("certificate."):
+                prior = disputes.certificate_before(s, kind, payload)
                 registry_events.certificate(s, index, kind, payload)
+                disputes.certificate_after(s, index, kind, payload, prior)  # R-C5: which blocks to mark
             elif kind == "block.generated":
                 block_events.generated(s, index, payload, leaf, when)
             elif kind in ("block.transferred", "block.retired"):
@@ -77,6 +81,10 @@ class Replayer:
                 block_events.ended(s, index, kind, payload, leaf)
             elif kind.startswith("custody."):
                 custody_events.apply(s, index, kind, payload)  # R-M4, R-M7
+            elif kind == "block.disputed":
+                disputes.disputed(s, index, payload)
+            elif kind in disputes.DECISIONS:
+                disputes.decided(s, index, kind, payload, leaf)
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
             elif kind in staff_roles.HANDLERS:  # R-L7b, R-P4: staff roles are log entries
@@ -89,6 +97,10 @@ class Replayer:
             raise fail(index, f"{kind}: payload cannot be applied ({type(exc).__name__}: {exc})") from None
         s.entries += 1
         s.trim()
+
+    def finish(self) -> None:
+        """After the last entry: what the last entries left unchecked (R-C5)."""
+        disputes.finish(self.state)
 
     def apply_entry(self, entry: Any) -> None:
         """An entry as `chainlog.store.StoredEntry`, or a parsed export line (dict)."""
@@ -104,6 +116,7 @@ def replay(entries: Iterable[Any]) -> State:
     try:
         for entry in entries:
             replayer.apply_entry(entry)
+        replayer.finish()
         if replayer.state.findings:
             raise replayer.state.findings[0]
     except BaseException:

@@ -112,6 +112,12 @@ def _check_certified(s: State, i: int, b: dict, day: date) -> None:
                   "that covers reprocessing")
 
 
+def _scopes(lot: dict) -> set[tuple]:
+    """The facility-year and line-year a lot's base mass counts against (R-A9): one
+    key, not the facility's twice, for a lot processed on no line."""
+    return {(lot["facility"], None, lot["year"]), (lot["facility"], lot["line"], lot["year"])}
+
+
 def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = None) -> None:
     b = block_record(i, p)
     serial = b["serial"]
@@ -148,7 +154,7 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
         lot["used_pc_kg"] += base
     lot["disclaimer_required"] = lot["disclaimer_required"] or lot["used_kg"] == lot["mass_kg"]  # R-B5
     det["used_kg"] += base
-    for scope in ((lot["facility"], None, lot["year"]), (lot["facility"], lot["line"], lot["year"])):
+    for scope in _scopes(lot):
         s.used[scope] = s.used.get(scope, ZERO) + base
     found = lot_account(lot).violations()
     if found:  # R-B2, R-B4: claims and ARCs never count the same mass twice, per component
@@ -239,7 +245,7 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
         if det is None:
             raise fail(i, f"{kind}: determination {p.get('determination')} is unknown")
         det["used_kg"] -= block["base_kg"]
-        for scope in ((lot["facility"], None, lot["year"]), (lot["facility"], lot["line"], lot["year"])):
+        for scope in _scopes(lot):
             s.used[scope] = s.used.get(scope, ZERO) - block["base_kg"]
         if lot["used_kg"] < 0 or det["used_kg"] < 0 or \
                 dec(i, p.get("lot_used_kg"), "lot_used_kg") != lot["used_kg"] or \

@@ -119,9 +119,15 @@ def certificate(s: State, i: int, kind: str, p: dict) -> None:
                                   "facilities": p.get("facilities") or []}
         return
     cert = _get(i, s.certificates, number, "RMS certificate")
-    if any(e[0] == "revoked" for e in cert["events"]):  # R-C3: nothing follows a revocation
-        raise fail(i, f"{kind}: certificate {number} is revoked")
-    cert["events"].append((kind.split(".", 1)[1], p.get("on")))
+    on = p.get("on")
+    revoked = [e[1] for e in cert["events"] if e[0] == "revoked"]
+    if not isinstance(on, str) or (revoked and on >= min(revoked)):  # R-C3: nothing follows a revocation
+        raise fail(i, f"{kind}: certificate {number} is revoked from {min(revoked) if revoked else '?'}, "
+                      f"the event is dated {on!r}")
+    if not cert["issued_on"] <= on <= cert["expires_on"]:  # R-C5 (ISO dates compare as text)
+        s.finding(fail(i, f"R-C5: {kind}: certificate {number}: {on} is outside its validity, "
+                          f"{cert['issued_on']} to {cert['expires_on']}"))
+    cert["events"].append((kind.split(".", 1)[1], on))
 
 
 def facility(s: State, i: int, kind: str, p: dict) -> None:

@@ -74,7 +74,7 @@ class State:
     so memory does not grow with the log; `close()` deletes it."""
 
     MAPS = ("participants", "certificates", "facilities", "lines", "determinations", "lots", "dispositions",
-            "blocks", "retirements", "block_parents", "staff")
+            "blocks", "retirements", "block_parents", "staff", "disputes")
 
     def __init__(self, cache_records: int = CACHE_RECORDS) -> None:
         self.db = ScratchDb(cache_records)
@@ -93,6 +93,12 @@ class State:
         # user id -> {"role", "body"}: the staff roles the log granted
         self.block_parents = self.db.map("block_parents")
         self.staff = self.db.map("staff")
+        # R-C5 (registry.replay.disputes): index of a block.disputed entry -> {"serial", "outcome",
+        # "decision_log_index"}; certificate number -> [(lot, processed_on)] of the lots citing it; the
+        # marks the last certificate finding requires and the log has not shown yet
+        self.disputes = self.db.map("disputes")
+        self.certificate_lots = self.db.map("certificate_lots")
+        self.pending_disputes: dict | None = None
         # JSON [beneficiary key, product key, reporting year, ARC type] -> {"declared_kg", "claimed"}:
         # a product's composition mass and the certificates claimed on it that year (R-R5)
         self.product_claims = self.db.map("product_claims")

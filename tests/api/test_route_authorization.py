@@ -226,6 +226,14 @@ ROUTES = {
                                                            PUBLIC),
     ("POST", "/api/v1/blocks/<string:serial>/cancel"): (lambda w: (f"/blocks/{w.serial}/cancel",
                                                                    {"reason": "issued in error"}), ADMIN_ONLY),
+    # R-C5: the administrator decides a dispute (this block is not disputed); anyone reads a
+    # block's disputes; the certifier of the body lists what its findings affected.
+    ("POST", "/api/v1/blocks/<string:serial>/dispute/<any(cancel, clear):decision>"): (
+        lambda w: (f"/blocks/{w.serial}/dispute/clear", {"reason": "certifier's word"}),
+        _answers(ADMIN_ONLY, admin=Allowed(409, "block_not_disputed"))),
+    ("GET", "/api/v1/blocks/<string:serial>/disputes"): (lambda w: (f"/blocks/{w.serial}/disputes", None), PUBLIC),
+    ("GET", "/api/v1/rms-certificates/<string:number>/affected"): (
+        lambda w: (f"/rms-certificates/{w.certificate}/affected", None), CERTIFIER),
     # The member's success splits the block: the admin's request then finds it no longer active.
     ("POST", "/api/v1/transfers"): (
         lambda w: ("/transfers", {"serial": w.serial, "quantity": "1.000", "to_participant_id": w.b}),

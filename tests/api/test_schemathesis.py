@@ -159,6 +159,7 @@ NO_NEGATIVE_INPUT = {
     ("GET", "/api/v1/blocks/{serial}"),
     ("GET", "/api/v1/blocks/{serial}/provenance"),
     ("GET", "/api/v1/rms-certificates/{number}"),
+    ("GET", "/api/v1/blocks/{serial}/disputes"),
 }
 
 

@@ -11,6 +11,11 @@ should do; after every step the registry must agree with it and hold:
   hides an overdraft;
 - R-A9, per facility-year: base mass used for ARCs <= the highest eligible
   volume the facility had that year (no reset, no stacking);
+- R-C5: certificate suspensions, reinstatements and revocations, back-dated
+  or future-dated, dispute the blocks of the lots processed on a day they
+  make not valid; no active block from such a lot is left undisputed unless
+  an administrator cleared it, and a disputed block cancelled on the
+  certifier's word does not give the lot back its eligible mass;
 - R-L7c: replaying the log accepts every entry the services wrote;
 - R-U6: sales and generations requested in lb convert as the lot's running
   total (per ledger, per component), a lot registered in lb sold in lb parts
@@ -24,24 +29,25 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule,
+                                 run_state_machine_as_test)
 from sqlmodel import select
 
 from chainlog import store
-from registry import (additionality, corrections, determinations, facilities, generation, identity, lots,
-                      participants, rms_certificates)
+from registry import (additionality, certification, corrections, determinations, disputes, facilities, generation,
+                      identity, lots, participants, rms_certificates)
 from registry.claims import parse_claim
 from registry.clock import FrozenClock
 from registry.db import UnitOfWork, make_engine, session_factory
 from registry.errors import RegistryError
 from registry.identity import actor_of
-from registry.models import Block, Determination, Lot
+from registry.models import Block, BlockDispute, Determination, Lot
 from registry.replay import replay
 from registry.units import Mass, MassRequest, to_kg
 
@@ -52,6 +58,7 @@ CLAIMS = [None, "RMS 100% PC MB", "RMS 50% PC MB", "RMS 100% PI MB", "RMS 50%/10
 CAPACITY = {"F1": 100, "F2": 60}
 LINE_CAPACITY = {"L": 30}  # a line of F2
 SCOPES = [("F1", None), ("F2", None), ("F2", "L")]
+CERT_ISSUED, CERT_EXPIRES = date(2025, 1, 1), date(2028, 12, 31)
 
 
 @dataclass
@@ -87,6 +94,13 @@ class Model:
     current: dict[tuple[str, str | None, int], Decimal] = field(default_factory=dict)
     # (facility, year) -> the highest facility ceiling it ever had
     peak: dict[tuple[str, int], Decimal] = field(default_factory=dict)
+    # R-C3: the certificate's suspensions, reinstatements and revocations
+    events: list[certification.CertificateEvent] = field(default_factory=list)
+    # lot id -> the day it was processed
+    processed: dict[int, date] = field(default_factory=dict)
+
+    def valid_on(self, day: date) -> bool:
+        return certification.is_valid_on(day, CERT_ISSUED, CERT_EXPIRES, self.events)
 
     def used(self, facility: str, year: int, line: str | None = None) -> Decimal:
         return sum((lot.used for lot in self.lots.values() if lot.facility == facility and lot.year == year
@@ -166,13 +180,20 @@ class Registry(RuleBasedStateMachine):
 
     # --- rules --------------------------------------------------------------------------------
 
+    def _determiner(self):
+        """The certifier, while its body certifies the participant this year (R-X10: a
+        revocation ends that); the administrator, who is bound to no body, after."""
+        held = certification.held_in_year(CERT_ISSUED, CERT_EXPIRES, [(e.kind, e.on) for e in self.model.events],
+                                          self.year)
+        return self.certifier if held else self.admin
+
     @rule(scope=st.sampled_from(SCOPES), share=st.sampled_from(["0", "0.5"]))
     def record_determination(self, scope, share):
         facility, line = scope
         capacity = (LINE_CAPACITY[line] if line else CAPACITY[facility]) * T
         with UnitOfWork(self.sessions, self.clock) as uow:
             determinations.record_determination(
-                uow, self.certifier, facility_id=self.facility_ids[facility], certification_year=self.year,
+                uow, self._determiner(), facility_id=self.facility_ids[facility], certification_year=self.year,
                 mandate_share=Decimal(share),
                 newness=additionality.NewOperation(operation_start=date(2025, 1, 1)),
                 class_b=[{"test": "financial", "passed": True, "rationale": "needs ARC revenue"}], evidence=[],
@@ -191,7 +212,7 @@ class Registry(RuleBasedStateMachine):
                 if d.line_id == (self.line_ids[line] if line else None)]
         allowed = bool(found)
         self._attempt(lambda uow: determinations.withdraw_determination(
-            uow, self.certifier, found[0] if found else 10**6, reason="re-audit"), allowed,
+            uow, self._determiner(), found[0] if found else 10**6, reason="re-audit"), allowed,
             {"determination_not_found"})
         if allowed:
             self.model.current.pop((facility, line, self.year), None)
@@ -204,19 +225,41 @@ class Registry(RuleBasedStateMachine):
         mass = tonnes * T if pounds is None else to_kg(pounds, "lb")
         pc = None if pc_tenths is None else mass * pc_tenths / 10
         code = "PC_P3.1.9" if pc is None else "PI_P3.1.9"
+        if not self.model.valid_on(self.clock.today()):  # R-B1: its certificate valid on the processing day
+            self._attempt(lambda uow: self._register(uow, facility, line, mass, pc, code), False,
+                          {"certificate_invalid"})
+            return multiple()
         with UnitOfWork(self.sessions, self.clock) as uow:
-            lot = lots.register_lot(
-                uow, self.member, facility_id=self.facility_ids[facility],
-                line_id=self.line_ids[line] if line else None, reference=f"LOT-{len(self.model.lots) + 1}",
-                material_code=code, mass=Mass(mass), processed_on=self.clock.today(), rms_certificate="RMS-NSF-00001",
-                non_plastic_fraction=Decimal("0"),
-                pc_mass=None if pc is None else Mass(pc), pi_mass=None if pc is None else Mass(mass - pc),
-                conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": Mass(mass)}],
-                            "transformation": "physical", "description": "extrude", "factor": Decimal("100"),
-                            "justification": "measured", "outputs": [{"material_code": code, "mass": Mass(mass)}]})
+            lot = self._register(uow, facility, line, mass, pc, code)
             uow.commit()
             lot_id = lot.id
         self.model.lots[lot_id] = LotModel(mass, pc, facility, line, self.year, pounds=pounds)
+        self.model.processed[lot_id] = self.clock.today()
+        return lot_id
+
+    def _register(self, uow, facility, line, mass, pc, code):
+        return lots.register_lot(
+            uow, self.member, facility_id=self.facility_ids[facility],
+            line_id=self.line_ids[line] if line else None, reference=f"LOT-{len(self.model.lots) + 1}",
+            material_code=code, mass=Mass(mass), processed_on=self.clock.today(), rms_certificate="RMS-NSF-00001",
+            non_plastic_fraction=Decimal("0"),
+            pc_mass=None if pc is None else Mass(pc), pi_mass=None if pc is None else Mass(mass - pc),
+            conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": Mass(mass)}],
+                        "transformation": "physical", "description": "extrude", "factor": Decimal("100"),
+                        "justification": "measured", "outputs": [{"material_code": code, "mass": Mass(mass)}]})
+
+    @rule(target=lot_ids, scope=st.sampled_from(SCOPES), tonnes=st.integers(1, 10))
+    def generated_lot(self, scope, tonnes):
+        """A lot registered, sold whole and its ARCs generated, through the rules
+        above: random sequences rarely get that far by chance, and the findings
+        of ``certificate_event`` need blocks to dispute (R-C5)."""
+        if (scope[0], scope[1], self.year) not in self.model.current:
+            self.record_determination(scope, "0")
+        lot_id = self.register_lot(scope, tonnes, None, False)
+        if not isinstance(lot_id, int):
+            return multiple()
+        self.sell(lot_id, tonnes * 4, None, "kg")
+        self.generate(lot_id, "PC", None, "kg")
         return lot_id
 
     @staticmethod
@@ -276,7 +319,9 @@ class Registry(RuleBasedStateMachine):
         covering_key = (lot.facility, lot.line, lot.year) if (lot.facility, lot.line, lot.year) in self.model.current \
             else (lot.facility, None, lot.year)
         covered = covering_key in self.model.current
-        allowed = covered and 0 < base <= eligible
+        # R-P2: the generator's certificate valid today; R-G1: the lot's own valid on its processing day
+        certified = self.model.valid_on(self.clock.today()) and self.model.valid_on(self.model.processed[lot_id])
+        allowed = certified and covered and 0 < base <= eligible
         if allowed:
             covering_used = self.model.used(lot.facility, lot.year, covering_key[1])
             allowed = covering_used + base <= self.model.current[covering_key]
@@ -286,7 +331,7 @@ class Registry(RuleBasedStateMachine):
         block = self._attempt(lambda uow: generation.generate(
             uow, self.member, lot_id=lot_id, mass=request,
             component=component if lot.pc is not None else None), allowed,
-            {"lot_over_allocated", "not_additional", "eligible_volume_exceeded"})
+            {"lot_over_allocated", "not_additional", "eligible_volume_exceeded", "certificate_invalid"})
         if block is not None:
             lot.used += base
             lot.used_lb[component] = used_lb
@@ -298,16 +343,49 @@ class Registry(RuleBasedStateMachine):
     def cancel(self, pick):
         if not self.blocks:
             return
-        serial = self.blocks.pop(pick % len(self.blocks))
+        serial = self.blocks[pick % len(self.blocks)]
         with UnitOfWork(self.sessions, self.clock) as uow:
             block = uow.session.exec(select(Block).where(Block.serial == serial)).one()
-            lot_id, base, status = block.lot_id, block.base_kg, block.recycled_status
-            corrections.cancel_block(uow, self.admin, serial, reason="entered twice")
-            uow.commit()
+            lot_id, base, status, disputed = block.lot_id, block.base_kg, block.recycled_status, block.disputed
+        # R-C5: a disputed block is not corrected by R-E5 but decided on the certifier's word.
+        if self._attempt(lambda uow: corrections.cancel_block(uow, self.admin, serial, reason="entered twice"),
+                         not disputed, {"block_disputed"}) is None:
+            return
+        self.blocks.remove(serial)
         lot = self.model.lots[lot_id]
         lot.used -= base
         if status == "PC" and lot.pc is not None:
             lot.used_pc -= base
+
+    @precondition(lambda self: self.blocks)  # a finding matters once ARCs exist: find them more often
+    @rule(kind=st.sampled_from(certification.EVENT_KINDS), days_back=st.integers(-60, 400))
+    def certificate_event(self, kind, days_back):
+        """A suspension, reinstatement or revocation dated up to 400 days back (a
+        certifier's finding) or 60 days ahead (R-C3, R-C5)."""
+        on = self.clock.today() - timedelta(days=days_back)
+        events = self.model.events
+        allowed = CERT_ISSUED <= on <= CERT_EXPIRES and not any(
+            e.kind == certification.REVOKED and e.on <= on for e in events)
+        if kind == certification.REINSTATED:
+            allowed = allowed and certification.status_on(on, CERT_ISSUED, CERT_EXPIRES, events) == "suspended"
+        done = self._attempt(lambda uow: rms_certificates.add_event(
+            uow, self.certifier, "RMS-NSF-00001", kind=kind, on=on, reason="finding"), allowed,
+            {"outside_validity", "certificate_revoked", "not_suspended"})
+        if done is not None:
+            events.append(certification.CertificateEvent(kind, on))
+
+    @rule(pick=st.integers(0, 10**6), decision=st.sampled_from(disputes.DECISIONS))
+    def decide_dispute(self, pick, decision):
+        with self.sessions() as session:
+            disputed = list(session.exec(select(Block.serial).where(Block.disputed.is_(True)).order_by(Block.serial)))
+        if not disputed:
+            return
+        serial = disputed[pick % len(disputed)]
+        with UnitOfWork(self.sessions, self.clock) as uow:
+            disputes.decide(uow, self.admin, serial, decision=decision, reason="the certifier's word")
+            uow.commit()
+        if decision == "cancel":
+            self.blocks.remove(serial)  # R-C5: the lot's eligible mass is NOT restored (the model keeps it used)
 
     @rule()
     def next_year(self):
@@ -335,6 +413,18 @@ class Registry(RuleBasedStateMachine):
                     assert row.sold_kg == row.mass_kg  # lb parts that add up to the lot sell it to the gram
 
     @invariant()
+    def no_undisputed_block_from_a_lot_processed_while_not_valid(self):
+        """R-C5: an active block whose lot was processed on a day its certificate
+        is (as the register now stands) not valid is disputed, or was cleared."""
+        if not hasattr(self, "engine"):
+            return
+        with self.sessions() as session:
+            cleared = set(session.exec(select(BlockDispute.serial).where(BlockDispute.outcome == "cleared")))
+            for block in session.exec(select(Block).where(Block.state == "active")):
+                if not self.model.valid_on(self.model.processed[block.lot_id]):
+                    assert block.disputed or block.serial in cleared, block.serial
+
+    @invariant()
     def facility_years_stay_within_their_ceiling(self):
         for (facility, year) in {(lot.facility, lot.year) for lot in self.model.lots.values()}:
             assert self.model.used(facility, year) <= self.model.peak.get((facility, year), ZERO)
@@ -344,7 +434,8 @@ class Registry(RuleBasedStateMachine):
         if not hasattr(self, "engine"):
             return
         with self.sessions() as session:
-            entries = [{"index": e.index, "type": e.type, "payload": e.payload, "leaf_hash": e.leaf_hash}
+            entries = [{"index": e.index, "type": e.type, "payload": e.payload, "leaf_hash": e.leaf_hash,
+                        "time": e.time}
                        for e in store.iter_entries(session)]
         replay(entries).close()
 

@@ -1,0 +1,108 @@
+"""R-C5 in replay (R-L7c): at a suspension or revocation entry the replay
+computes which blocks must be disputed and checks the ``block.disputed``
+entries after it; a disputed block that moves or ends, and a decision on a
+block that is not disputed, are findings. On SQLite and PostgreSQL: a real
+registry built through the API, then entries appended by a writer that
+bypasses the services (signed like any other), or a log with one entry
+removed (pure replay)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from chainlog import store
+from chainlog.errors import VerificationError
+from registry.db import session_factory
+from registry.replay import replay
+from tests.api.driver import t
+from tests.integration.test_replay_rules import log  # noqa: F401  (the fixture)
+
+
+def _disputed_registry(driver):
+    """A lot processed 2026-02-01 (its block held by the generator, part sold) and
+    one processed 2026-01-10; the certificate suspended from 2026-01-15 (recorded
+    2026-03-02): the first lot's two blocks are disputed, the second's not."""
+    gen = driver.generator()
+    buyer = driver.participant("Brand Co")
+    late = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), processed_on="2026-02-01")
+    early = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), processed_on="2026-01-10")
+    for lot in (late, early):
+        driver.sell(gen.token, lot["id"], t(10))
+    block = driver.generate(gen.token, late["id"])
+    moved = driver.ok("/transfers", {"serial": block["serial"], "quantity": "2.000",
+                                     "to_participant_id": buyer["id"]}, gen.token)
+    clean = driver.generate(gen.token, early["id"])
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-01-15", "reason": "audit"},
+              gen.certifier, status=200)
+    return gen, moved["moved"]["serial"], moved["remainder"]["serial"], clean["serial"]
+
+
+def test_a_registry_with_disputes_and_decisions_verifies(driver, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    assert sorted(e.payload["serial"] for e in log.entries() if e.type == "block.disputed") == sorted([bought, held])
+    log.assert_verifies()
+    driver.ok(f"/blocks/{bought}/dispute/cancel", {"reason": "certifier"}, status=200)
+    driver.ok(f"/blocks/{held}/dispute/clear", {"reason": "certifier"}, status=200)
+    log.assert_verifies()  # the decisions replay, and the block_dispute rows match the log
+
+
+def test_a_back_dated_finding_without_its_marks_is_a_finding(driver, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    log.assert_verifies()
+    # The certificate revoked from 2026-01-05 by a writer that does not mark the
+    # 2026-01-10 lot's block, which that revocation now makes not valid.
+    suspended = log.last("certificate.suspended", certificate=gen.certificate)
+    bad = log.append("certificate.revoked", {**suspended.payload, "on": "2026-01-05"}, suspended.actor)
+    log.assert_refused_at(bad)
+
+
+def test_an_extra_mark_is_a_finding(driver, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    mark = log.last("block.disputed", serial=held)
+    bad = log.append("block.disputed", {**mark.payload, "serial": clean}, mark.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_disputed_block_that_ends_is_a_finding(driver, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    split = log.last("block.transferred")  # its remainder is the held block, lineage unchanged since
+    assert split.payload["remainder"]["serial"] == held
+    payload = {**split.payload["remainder"], "state": "expired", "use_period_end": "2027-12-31",
+               "prev": {"index": split.index, "leaf_hash": split.leaf_hash.hex()}}
+    bad = log.append("block.expired", payload, "system")
+    log.assert_refused_at(bad)
+
+
+def test_a_decision_on_a_block_not_disputed_is_refused(driver, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    driver.ok(f"/blocks/{held}/dispute/clear", {"reason": "certifier"}, status=200)
+    cleared = log.last("block.dispute_cleared", serial=held)
+    bad = log.append("block.dispute_cleared", {**cleared.payload, "serial": clean}, cleared.actor)
+    log.assert_refused_at(bad)
+
+
+def _pure(engine) -> list[dict]:
+    with session_factory(engine)() as session:
+        return [{"index": e.index, "type": e.type, "payload": e.payload, "leaf_hash": e.leaf_hash.hex(),
+                 "time": e.time} for e in store.iter_entries(session)]
+
+
+def test_a_deleted_mark_is_found_by_the_replay(driver, engine, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    entries = _pure(engine)
+    replay(entries).close()  # as written: no finding
+    finding = next(e for e in entries if e["type"] == "certificate.suspended")
+    gone = copy.deepcopy(entries)
+    mark = next(e for e in gone if e["type"] == "block.disputed" and e["payload"]["serial"] == held)
+    mark["type"] = "removed.entry"  # skipped by the replay: as if it were not there
+    with pytest.raises(VerificationError) as caught:
+        replay(gone).close()
+    assert caught.value.index == finding["index"] and held in str(caught.value)
+    # At the log's end too: the last finding's marks are checked after the last entry.
+    tail = copy.deepcopy(entries[:-1])
+    assert entries[-1]["type"] == "block.disputed"
+    with pytest.raises(VerificationError) as caught:
+        replay(tail).close()
+    assert caught.value.index == finding["index"]
