@@ -4,6 +4,16 @@ to its current state, each with an inclusion proof against one signed checkpoint
 The lineage is found by following the log's own ``prev`` links (R-L2b), not the
 ``blocks`` table, so what we serve is exactly what a verifier will follow
 (`chainlog.provenance.verify_provenance`).
+
+Cost (R-X6): the walk is one recursive query per page (the database follows
+the ``prev`` links), the inclusion proofs of a page one more, and nothing is
+locked: the caller's unit of work only reads, and the checkpoint is signed,
+if the tree grew, outside it (`registry.transparency.current_checkpoint`).
+A lineage longer than ``limit`` entries is served in pages, newest first:
+each page carries ``next`` (``from_index``, ``size``) naming where the older
+part of the walk continues and the checkpoint size every page is proven
+against; a client joins the pages (`chainlog.provenance.join_pages`) into
+the one proof that ``arcreg verify-proof`` checks.
 """
 
 from __future__ import annotations
@@ -11,24 +21,45 @@ from __future__ import annotations
 import chainlog.store
 from chainlog import merkle, tree
 from chainlog.keys import Signer
+from chainlog.schema import dialect_of
+from sqlalchemy import text
 from sqlmodel import select
 
 from registry import transparency
 from registry.blocks import get_block
 from registry.db import UnitOfWork
+from registry.errors import InvalidInput, NotFound
 from registry.models import Block
 
+#: Entries per page of a provenance proof: the default and the most a client may ask for (R-X6).
+PAGE_LIMIT = 1000
 
-def _lineage(uow: UnitOfWork, index: int) -> list[chainlog.store.StoredEntry]:
-    """Entries from `index` back to the ``lot.registered`` its ``prev`` links reach, newest first."""
-    out = []
-    while True:
-        entry = chainlog.store.entry(uow.session, index)
-        out.append(entry)
-        prev = entry.payload.get("prev")
-        if entry.type == "lot.registered" or prev is None:
-            return out
-        index = prev["index"]
+# The lineage walk in one query: from an entry, follow payload.prev.index until
+# lot.registered (or an entry without a link), at most :limit + 1 entries
+# (the one past the limit tells the caller where the next page starts).
+_PREV = {
+    "postgresql": "(e.canonical::json #>> '{payload,prev,index}')::bigint",
+    "sqlite": "json_extract(e.canonical, '$.payload.prev.index')",
+}
+_WALK = """
+WITH RECURSIVE lineage(idx, depth) AS (
+    SELECT CAST(:start AS BIGINT), 0
+    UNION ALL
+    SELECT {prev}, lineage.depth + 1
+    FROM lineage JOIN log_entries e ON e."index" = lineage.idx
+    WHERE lineage.depth < :limit AND e.type <> 'lot.registered' AND {prev} IS NOT NULL
+)
+SELECT e."index", e.time, e.type, e.actor, e.canonical, e.leaf_hash, e.entry_hash
+FROM lineage JOIN log_entries e ON e."index" = lineage.idx
+ORDER BY lineage.depth
+"""
+
+
+def _walk(uow: UnitOfWork, start: int, limit: int) -> list[chainlog.store.StoredEntry]:
+    """Up to ``limit + 1`` entries of the lineage walk from `start` back, newest first."""
+    sql = text(_WALK.format(prev=_PREV[dialect_of(uow.session)]))
+    rows = uow.session.execute(sql, {"start": start, "limit": limit})
+    return [chainlog.store._stored_entry(row) for row in rows]
 
 
 def _head(uow: UnitOfWork, block: Block) -> int:
@@ -43,10 +74,13 @@ def _head(uow: UnitOfWork, block: Block) -> int:
     part = uow.session.exec(select(Block).where(Block.parent_serial == block.serial).limit(1)).first()
     index = part.log_index
     while True:
-        entry = chainlog.store.entry(uow.session, index)
-        if entry.payload.get("parent") == block.serial:
-            return index
-        index = entry.payload["prev"]["index"]
+        walked = _walk(uow, index, PAGE_LIMIT)
+        for entry in walked:
+            if entry.payload.get("parent") == block.serial:
+                return entry.index
+        if len(walked) <= PAGE_LIMIT:
+            raise NotFound(f"the log holds no split of block {block.serial}", code="block_not_found")
+        index = walked[-1].index
 
 
 def _proofs(uow: UnitOfWork, indexes: list[int], size: int) -> list[list[bytes]]:
@@ -61,20 +95,50 @@ def _proofs(uow: UnitOfWork, indexes: list[int], size: int) -> list[list[bytes]]
     return out
 
 
-def provenance(uow: UnitOfWork, signer: Signer, origin: str, serial: str) -> dict:
+def _continued_checkpoint(uow: UnitOfWork, size: int | None, from_index: int) -> chainlog.store.StoredCheckpoint:
+    """The stored checkpoint a continuation page is proven against."""
+    if size is None:
+        raise InvalidInput("a continuation needs the size of the first page's checkpoint", field="size",
+                           code="invalid_range", rule="R-L6")
+    checkpoint = chainlog.store.checkpoint_at(uow.session, size)
+    if checkpoint is None:
+        raise InvalidInput(f"no checkpoint of size {size} is stored", field="size", code="invalid_range",
+                           rule="R-L6")
+    if from_index >= size:
+        raise InvalidInput(f"entry {from_index} is not inside the checkpoint of size {size}", field="from_index",
+                           code="invalid_range", rule="R-L6")
+    return checkpoint
+
+
+def provenance(uow: UnitOfWork, signer: Signer, origin: str, serial: str, *, limit: int = PAGE_LIMIT,
+               from_index: int | None = None, size: int | None = None) -> dict:
     """The provenance proof of `serial` (R-L6), the JSON of ``GET /blocks/{serial}/provenance``.
 
-    Reads the block before signing: every entry it points at is then inside
-    the checkpoint. The caller commits (a new checkpoint may have been signed).
+    The first page (no `from_index`) is the newest `limit` entries of the
+    lineage, proven against a checkpoint covering every entry the unit of work
+    sees (the block is read first, so every entry it points at is inside it).
+    A continuation (`from_index` and `size` from the previous page's ``next``)
+    is the next `limit` entries from `from_index` back, against the stored
+    checkpoint of `size`. ``next`` is None on the page that reaches
+    ``lot.registered``. Takes no lock (R-X6).
     """
+    if not 1 <= limit <= PAGE_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {PAGE_LIMIT}", field="limit", code="invalid_range")
     block = get_block(uow, serial)
-    head = _head(uow, block)
-    checkpoint = transparency.current_checkpoint(uow, signer, origin)
-    entries = list(reversed(_lineage(uow, head)))
+    if from_index is None:
+        start = _head(uow, block)
+        checkpoint = transparency.current_checkpoint(uow, signer, origin)
+    else:
+        start = from_index
+        checkpoint = _continued_checkpoint(uow, size, from_index)
+    walked = _walk(uow, start, limit)
+    more = walked[limit] if len(walked) > limit else None
+    entries = list(reversed(walked[:limit]))
     proofs = _proofs(uow, [e.index for e in entries], checkpoint.size)
     return {
         "checkpoint": checkpoint.note,
         "serial": serial,
         "entries": [{"index": e.index, "canonical": e.canonical, "hashes": [h.hex() for h in proof]}
                     for e, proof in zip(entries, proofs, strict=True)],
+        "next": None if more is None else {"from_index": more.index, "size": checkpoint.size},
     }
