@@ -15,6 +15,10 @@ KEY_FILE_NAME = "arcreg-signing-key.pem"
 # retry loop is stopped within seconds. Per worker with memory:// storage.
 DEFAULT_RATE_LIMIT = "600/minute;10000/hour"
 DEFAULT_RATE_LIMIT_STORAGE = "memory://"
+# Expensive public reads (provenance proofs, certificate lineage pages) per
+# client address (R-X6): a person following a lineage never meets it; a
+# script looping on a deep proof is slowed to one page a second.
+DEFAULT_READ_RATE_LIMIT = "60/minute;1000/hour"
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Config:
     rate_limit: str = DEFAULT_RATE_LIMIT
     # memory:// counts per process; redis://host:6379 shares the counts between workers.
     rate_limit_storage: str = DEFAULT_RATE_LIMIT_STORAGE
+    # R-X6: the same notation for expensive reads, per client address; "off" disables it.
+    read_rate_limit: str = DEFAULT_READ_RATE_LIMIT
     # Reverse proxies in front of the registry whose X-Forwarded-For/-Proto are
     # trusted (0: none; the client address is the TCP peer).
     trusted_proxies: int = 0
@@ -50,6 +56,7 @@ class Config:
             clock=env.get("ARCREG_CLOCK") or None,
             rate_limit=env.get("ARCREG_RATE_LIMIT") or DEFAULT_RATE_LIMIT,
             rate_limit_storage=env.get("ARCREG_RATE_LIMIT_STORAGE") or DEFAULT_RATE_LIMIT_STORAGE,
+            read_rate_limit=env.get("ARCREG_READ_RATE_LIMIT") or DEFAULT_READ_RATE_LIMIT,
             trusted_proxies=int(env.get("ARCREG_TRUSTED_PROXIES") or 0),
         )
 

@@ -171,7 +171,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def app(engine, db_url, clock, tmp_path):
-    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=TEST_RATE_LIMIT)
+    config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=TEST_RATE_LIMIT,
+                    read_rate_limit=TEST_RATE_LIMIT)
     app = create_app(config, clock=clock, engine=engine)
     app.config["TESTING"] = True
     return app
