@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import Response, current_app
 from flask.views import MethodView
 
 from api.auth import read
 from api.context import read_unit_of_work, registry
 from api.openapi import Blueprint
+from api.proof_pages import pages_of
 from api.schemas import BlockOut
 from registry import blocks, provenance
 
@@ -74,5 +76,12 @@ class BlockProvenance(MethodView):
         Rate limited per client address (R-X6); takes no lock a write waits on."""
         state = registry()
         with read_unit_of_work() as uow:
-            proof = provenance.provenance(uow, state.signer, state.config.log_origin, serial, **args)
-        return proof
+            start, checkpoint = provenance.plan(uow, state.signer, state.config.log_origin, serial, **args)
+            # R-X6: a page is immutable once its start and checkpoint are known; kept per worker.
+            body = pages_of(current_app).get_or_make(
+                (serial, start, checkpoint.size, args["limit"]),
+                lambda: current_app.json.dumps(ProvenanceOut().dump(
+                    provenance.page(uow, serial, start, checkpoint, args["limit"]))).encode())
+        # A continuation page never changes; the first one changes when the log grows.
+        cache = "no-cache" if args["from_index"] is None else "public, max-age=86400, immutable"
+        return Response(body, mimetype="application/json", headers={"Cache-Control": cache})

@@ -18,6 +18,8 @@ the one proof that ``arcreg verify-proof`` checks.
 
 from __future__ import annotations
 
+import json
+
 import chainlog.store
 from chainlog import merkle, tree
 from chainlog.keys import Signer
@@ -32,7 +34,7 @@ from registry.errors import InvalidInput, NotFound
 from registry.models import Block
 
 #: Entries per page of a provenance proof: the default and the most a client may ask for (R-X6).
-PAGE_LIMIT = 1000
+PAGE_LIMIT = 500
 
 # The lineage walk in one query: from an entry, follow payload.prev.index until
 # lot.registered (or an entry without a link), at most :limit + 1 entries
@@ -49,17 +51,17 @@ WITH RECURSIVE lineage(idx, depth) AS (
     FROM lineage JOIN log_entries e ON e."index" = lineage.idx
     WHERE lineage.depth < :limit AND e.type <> 'lot.registered' AND {prev} IS NOT NULL
 )
-SELECT e."index", e.time, e.type, e.actor, e.canonical, e.leaf_hash, e.entry_hash
+SELECT e."index", e.canonical
 FROM lineage JOIN log_entries e ON e."index" = lineage.idx
 ORDER BY lineage.depth
 """
 
 
-def _walk(uow: UnitOfWork, start: int, limit: int) -> list[chainlog.store.StoredEntry]:
-    """Up to ``limit + 1`` entries of the lineage walk from `start` back, newest first."""
+def _walk(uow: UnitOfWork, start: int, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit + 1`` (index, canonical text) of the lineage walk from `start` back, newest first."""
     sql = text(_WALK.format(prev=_PREV[dialect_of(uow.session)]))
     rows = uow.session.execute(sql, {"start": start, "limit": limit})
-    return [chainlog.store._stored_entry(row) for row in rows]
+    return [(int(index), canonical) for index, canonical in rows]
 
 
 def _head(uow: UnitOfWork, block: Block) -> int:
@@ -75,12 +77,12 @@ def _head(uow: UnitOfWork, block: Block) -> int:
     index = part.log_index
     while True:
         walked = _walk(uow, index, PAGE_LIMIT)
-        for entry in walked:
-            if entry.payload.get("parent") == block.serial:
-                return entry.index
+        for at, canonical in walked:
+            if json.loads(canonical)["payload"].get("parent") == block.serial:
+                return at
         if len(walked) <= PAGE_LIMIT:
             raise NotFound(f"the log holds no split of block {block.serial}", code="block_not_found")
-        index = walked[-1].index
+        index = walked[-1][0]
 
 
 def _proofs(uow: UnitOfWork, indexes: list[int], size: int) -> list[list[bytes]]:
@@ -110,35 +112,47 @@ def _continued_checkpoint(uow: UnitOfWork, size: int | None, from_index: int) ->
     return checkpoint
 
 
-def provenance(uow: UnitOfWork, signer: Signer, origin: str, serial: str, *, limit: int = PAGE_LIMIT,
-               from_index: int | None = None, size: int | None = None) -> dict:
-    """The provenance proof of `serial` (R-L6), the JSON of ``GET /blocks/{serial}/provenance``.
+def plan(uow: UnitOfWork, signer: Signer, origin: str, serial: str, *, limit: int = PAGE_LIMIT,
+         from_index: int | None = None, size: int | None = None) -> tuple[int, chainlog.store.StoredCheckpoint]:
+    """Where a page of `serial`'s provenance starts and the checkpoint it is proven against.
 
-    The first page (no `from_index`) is the newest `limit` entries of the
-    lineage, proven against a checkpoint covering every entry the unit of work
-    sees (the block is read first, so every entry it points at is inside it).
-    A continuation (`from_index` and `size` from the previous page's ``next``)
-    is the next `limit` entries from `from_index` back, against the stored
-    checkpoint of `size`. ``next`` is None on the page that reaches
-    ``lot.registered``. Takes no lock (R-X6).
+    The first page (no `from_index`) starts at the block's current state and is
+    proven against a checkpoint covering every entry the unit of work sees (the
+    block is read first, so every entry it points at is inside it). A
+    continuation (`from_index` and `size` from the previous page's ``next``)
+    starts at `from_index`, against the stored checkpoint of `size`. The page
+    for a (serial, start, checkpoint size, limit) never changes: the log is
+    append-only, so a caller may keep it.
     """
     if not 1 <= limit <= PAGE_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {PAGE_LIMIT}", field="limit", code="invalid_range")
     block = get_block(uow, serial)
     if from_index is None:
-        start = _head(uow, block)
-        checkpoint = transparency.current_checkpoint(uow, signer, origin)
-    else:
-        start = from_index
-        checkpoint = _continued_checkpoint(uow, size, from_index)
+        return _head(uow, block), transparency.current_checkpoint(uow, signer, origin)
+    return from_index, _continued_checkpoint(uow, size, from_index)
+
+
+def page(uow: UnitOfWork, serial: str, start: int, checkpoint: chainlog.store.StoredCheckpoint,
+         limit: int = PAGE_LIMIT) -> dict:
+    """The `limit` lineage entries from `start` back, oldest first, each with its
+    inclusion proof against `checkpoint`; ``next`` is None on the page that
+    reaches ``lot.registered``. Two queries, no lock (R-X6)."""
     walked = _walk(uow, start, limit)
     more = walked[limit] if len(walked) > limit else None
     entries = list(reversed(walked[:limit]))
-    proofs = _proofs(uow, [e.index for e in entries], checkpoint.size)
+    proofs = _proofs(uow, [index for index, _ in entries], checkpoint.size)
     return {
         "checkpoint": checkpoint.note,
         "serial": serial,
-        "entries": [{"index": e.index, "canonical": e.canonical, "hashes": [h.hex() for h in proof]}
-                    for e, proof in zip(entries, proofs, strict=True)],
-        "next": None if more is None else {"from_index": more.index, "size": checkpoint.size},
+        "entries": [{"index": index, "canonical": canonical, "hashes": [h.hex() for h in proof]}
+                    for (index, canonical), proof in zip(entries, proofs, strict=True)],
+        "next": None if more is None else {"from_index": more[0], "size": checkpoint.size},
     }
+
+
+def provenance(uow: UnitOfWork, signer: Signer, origin: str, serial: str, *, limit: int = PAGE_LIMIT,
+               from_index: int | None = None, size: int | None = None) -> dict:
+    """The provenance proof of `serial` (R-L6), the JSON of ``GET /blocks/{serial}/provenance``:
+    one page (`plan`, `page`). Takes no lock (R-X6)."""
+    start, checkpoint = plan(uow, signer, origin, serial, limit=limit, from_index=from_index, size=size)
+    return page(uow, serial, start, checkpoint, limit)

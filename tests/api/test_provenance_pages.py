@@ -12,24 +12,10 @@ from api import create_app
 from chainlog.keys import parse_vkey
 from chainlog.provenance import join_pages, verify_provenance
 from registry.config import Config
-from tests.api.driver import t
+from registry.provenance import PAGE_LIMIT
+from tests.api.lineage import long_lineage
 from tests.api.test_errors_and_health import assert_problem
 from tests.serverproc import ARCREG, clean_env
-
-
-def long_lineage(driver, transfers: int) -> dict:
-    """A generator moves 0.001 from the same remainder `transfers` times: the
-    remainder's lineage grows by one entry per transfer (issue 16, finding 2)."""
-    gen = driver.generator()
-    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
-    driver.sell(gen.token, lot["id"], t(10))
-    serial = driver.generate(gen.token, lot["id"])["serial"]
-    buyer = driver.participant("Trader A")["id"]
-    for _ in range(transfers):
-        moved = driver.ok("/transfers", {"serial": serial, "quantity": "0.001", "to_participant_id": buyer},
-                          gen.token)
-        serial = moved["remainder"]["serial"]
-    return {"serial": serial, "gen": gen, "buyer": buyer}
 
 
 def _pages(driver, serial: str, limit: int, between=None) -> list[dict]:
@@ -90,7 +76,7 @@ def test_page_limits_and_continuations_are_checked(driver):
     h = long_lineage(driver, 3)
     base = f"/blocks/{h['serial']}/provenance"
     assert_problem(driver.get(f"{base}?limit=0"), 400, "invalid_input")
-    assert_problem(driver.get(f"{base}?limit=1001"), 400, "invalid_input")
+    assert_problem(driver.get(f"{base}?limit={PAGE_LIMIT + 1}"), 400, "invalid_input")
     first = driver.get(f"{base}?limit=2").get_json()
     nxt = first["next"]
     assert nxt is not None

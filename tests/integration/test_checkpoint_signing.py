@@ -23,7 +23,7 @@ from chainlog.keys import Signer
 from registry.checkpoint_signing import EagerSigner, SignerLock, sign_tree
 from registry.config import Config
 from registry.signing import load_signer
-from tests.api.test_provenance_pages import long_lineage
+from tests.api.lineage import long_lineage
 from tests.serverproc import call, serving
 from tests.threads import Worker, finish, wait_until
 

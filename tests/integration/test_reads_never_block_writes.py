@@ -15,7 +15,7 @@ import threading
 
 from sqlalchemy import event
 
-from tests.api.test_provenance_pages import long_lineage
+from tests.api.lineage import long_lineage
 from tests.threads import Worker, finish, wait_until
 
 HOLD_SECONDS = 30
