@@ -39,9 +39,9 @@ class ProvenanceArgs(ma.Schema):
                               validate=ma.validate.Range(min=1, max=provenance.PAGE_LIMIT), metadata={
         "description": f"entries per page (at most {provenance.PAGE_LIMIT}): a longer lineage is served "
                        "in pages, newest entries first (R-X6)"})
-    from_index = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0), metadata={
+    from_index = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0, max=2**63 - 1), metadata={
         "description": "continue the lineage walk at this log index: `next.from_index` of the previous page"})
-    size = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1), metadata={
+    size = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=2**63 - 1), metadata={
         "description": "with `from_index`: the checkpoint size of the first page (`next.size`), so every page "
                        "is proven against the same signed checkpoint"})
 

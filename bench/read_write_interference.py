@@ -52,6 +52,7 @@ from chainlog.keys import parse_vkey  # noqa: E402
 from chainlog.provenance import join_pages, verify_provenance  # noqa: E402
 from registry import generation, identity, transfers  # noqa: E402
 from registry.clock import FrozenClock  # noqa: E402
+from registry.config import DEFAULT_READ_RATE_LIMIT  # noqa: E402
 from registry.db import UnitOfWork, make_engine, session_factory  # noqa: E402
 from registry.migrate import upgrade  # noqa: E402
 from tests.serverproc import ARCREG, clean_env, free_port, wait_for  # noqa: E402
@@ -240,7 +241,7 @@ def main() -> int:
                   flush=True)
         finally:
             server.close()
-        server = Server(url, tmp, args.workers, "60/minute;1000/hour")
+        server = Server(url, tmp, args.workers, DEFAULT_READ_RATE_LIMIT)
         try:
             results["limited"] = phase(server, setup, args.writes, args.readers)
         finally:

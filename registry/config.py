@@ -16,9 +16,10 @@ KEY_FILE_NAME = "arcreg-signing-key.pem"
 DEFAULT_RATE_LIMIT = "600/minute;10000/hour"
 DEFAULT_RATE_LIMIT_STORAGE = "memory://"
 # Expensive public reads (provenance proofs, certificate lineage pages) per
-# client address (R-X6): a person following a lineage never meets it; a
-# script looping on a deep proof is slowed to one page a second.
-DEFAULT_READ_RATE_LIMIT = "60/minute;1000/hour"
+# client address and worker (R-X6; pages of 500 entries): a person following
+# a lineage never meets it; a script looping on deep proofs is slowed to one
+# page every three seconds.
+DEFAULT_READ_RATE_LIMIT = "20/minute;300/hour"
 
 
 @dataclass(frozen=True)
