@@ -85,9 +85,16 @@ def lookup():
     return redirect(url_for("pages.certificate", serial=serial), code=303)
 
 
-def _proof(uow, serial: str) -> dict:
+def _proof(uow, serial: str, from_index: int | None = None, size: int | None = None) -> dict:
+    """The newest page of the block's provenance, or the page a continuation names (R-X6)."""
     state = registry()
-    return provenance.provenance(uow, state.signer, state.config.log_origin, serial)
+    return provenance.provenance(uow, state.signer, state.config.log_origin, serial, from_index=from_index,
+                                 size=size)
+
+
+def _index_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 @bp.get("/certificates/<string:serial>")
@@ -119,12 +126,15 @@ def _download(proof: dict, filename: str) -> Response:
 
 @bp.get("/certificates/<string:serial>/proof.json")
 def certificate_proof(serial):
-    """The provenance proof (R-L6) as a file: `arcreg verify-proof` checks it."""
+    """The provenance proof (R-L6) as a file: `arcreg verify-proof` checks it. A lineage
+    over one page: its ``next`` names ``?from_index=…&size=…`` for the older part."""
     with read_unit_of_work() as uow:
         try:
-            proof = _proof(uow, serial)
+            proof = _proof(uow, serial, _index_arg("from_index"), _index_arg("size"))
         except NotFound:
             abort(404)
+        except InvalidInput:
+            abort(400)
         uow.commit()
     return _download(proof, f"provenance-{serial}.json")
 

@@ -58,6 +58,12 @@ def test_pages_join_into_the_full_lineage_and_verify_with_the_cli(driver, tmp_pa
     # The state as of the first page's checkpoint: active (the write between pages split it later).
     assert report.entries == 14 and report.state == "active"
 
+    # The explorer's proof file continues the same way (default page size: the rest of the lineage).
+    nxt = pages[0]["next"]
+    rest = driver.client.get(f"/certificates/{h['serial']}/proof.json?from_index={nxt['from_index']}&size={nxt['size']}")
+    assert rest.status_code == 200
+    assert rest.get_json()["entries"] == join_pages(list(reversed(pages[1:])))["entries"]
+
     files = []
     for n, page in enumerate(pages):
         files.append(tmp_path / f"page{n}.json")
