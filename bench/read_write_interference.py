@@ -30,7 +30,6 @@ import argparse
 import http.client
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,14 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _fixtures import START, active_participant, certified_reprocessor, sold_lot, staff, tonnes  # noqa: E402
+from _fixtures import (  # noqa: E402
+    START,
+    active_participant,
+    certified_reprocessor,
+    sold_lot,
+    staff,
+    tonnes,
+)
 
 import chainlog.store  # noqa: E402
 from chainlog.keys import parse_vkey  # noqa: E402

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import text
+from sqlmodel import select
+
 import chainlog.store
 from chainlog import merkle, tree
 from chainlog.keys import Signer
 from chainlog.schema import dialect_of
-from sqlalchemy import text
-from sqlmodel import select
-
 from registry import transparency
 from registry.blocks import get_block
 from registry.db import UnitOfWork

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import chainlog.store
-from chainlog.errors import RangeError
 from chainlog.checkpoint import sign_checkpoint as sign_note
+from chainlog.errors import RangeError
 from chainlog.keys import Signer
-
 from registry import checkpoint_signing
 from registry.db import READ_ONLY, UnitOfWork
 from registry.errors import InvalidInput

@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 
-import chainlog.store
-from chainlog.keys import Signer
 from sqlalchemy import Engine
 
+import chainlog.store
+from chainlog.keys import Signer
 from registry.checkpoint_signing.lock import SignerLock
 from registry.checkpoint_signing.sign import sign_tree, tree_grown
 from registry.clock import Clock

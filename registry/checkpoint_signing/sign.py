@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Engine
+
 import chainlog.store
 from chainlog.checkpoint import sign_checkpoint as sign_note
 from chainlog.keys import Signer
-from sqlalchemy import Engine
-
 from registry.db import read_only, read_write
 
 
