@@ -10,7 +10,7 @@ from api.jsonio import RegistryJSONProvider
 from api.openapi import API_PREFIX, RegistryApi, openapi_settings
 from registry.clock import Clock, clock_from_setting
 from registry.config import Config
-from registry.db import make_engine, session_factory
+from registry.db import make_engine, read_only, session_factory
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None, engine=None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
         config=config,
         engine=engine,
         sessions=session_factory(engine),
+        read_sessions=session_factory(read_only(engine)),
         clock=clock or clock_from_setting(config.clock),
     )
     # R-L5b: never serve a signed registry with another key (KeyContinuityError).

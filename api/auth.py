@@ -19,7 +19,7 @@ from flask import Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 
 from api import jsonio
-from api.context import open_for_request, unit_of_work
+from api.context import open_for_request, read_unit_of_work, unit_of_work
 from registry import idempotency, lockorder
 from registry.actors import Actor
 from registry.db import UnitOfWork
@@ -169,8 +169,8 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
 
 def read(service: Callable[..., T], *args, authenticated: bool = False, **kwargs) -> T:
     """Run one read service; the actor is passed when the caller sent a token
-    (or must have, when ``authenticated``)."""
-    with unit_of_work() as uow:
+    (or must have, when ``authenticated``). Read-only: no lock a writer waits on (R-X6)."""
+    with read_unit_of_work() as uow:
         actor = current_actor(uow) if authenticated else optional_actor(uow)
         result = service(uow, actor, *args, **kwargs)
         # Keep the loaded rows usable for serialisation after the unit of

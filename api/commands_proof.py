@@ -22,7 +22,7 @@ import click
 from chainlog.errors import VerificationError
 from chainlog.freshness import check_freshness
 from chainlog.keys import parse_vkey
-from chainlog.provenance import verify_provenance
+from chainlog.provenance import join_pages, verify_provenance
 from registry.proof_rules import ProofRuleError, check_proof
 
 #: Freshness failures that are the caller's to fix (wrong or missing file), not a bad log.
@@ -89,7 +89,7 @@ def _read_proof(proof_file):
 
 
 @click.command("verify-proof")
-@click.argument("proof_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@click.argument("proof_files", metavar="FILE...", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
 @click.option("--vkey", "--pubkey", "vkeys", multiple=True, required=True, metavar="VKEY",
               help="Trusted signed-note verifier key (GET /log/key `vkey`), or a file holding it. Repeatable.")
 @click.option("--serial", default=None, help="The serial you asked about (default: the one the proof names).")
@@ -97,11 +97,18 @@ def _read_proof(proof_file):
               help="A newer signed checkpoint note (GET /log/checkpoint): is the state shown still current?")
 @click.option("--consistency", "consistency_file", type=click.File("r", encoding="utf-8"), default=None,
               help="The JSON of GET /log/proof/consistency?first=<proof size>&second=<newer size>.")
-def verify_proof(proof_file, vkeys: tuple[str, ...], serial: str | None, newer_file, consistency_file) -> None:
-    """Verify a provenance proof FILE (the JSON of GET /blocks/{serial}/provenance; `-` for stdin)."""
+def verify_proof(proof_files, vkeys: tuple[str, ...], serial: str | None, newer_file, consistency_file) -> None:
+    """Verify a provenance proof FILE (the JSON of GET /blocks/{serial}/provenance; `-` for stdin).
+    A long lineage served in pages (`next`): give every page's file; they are joined into one proof."""
     if consistency_file is not None and newer_file is None:
         _usage("--consistency needs --checkpoint (the newer checkpoint it leads to)")
+    proof_file = proof_files[0]
     proof = _read_proof(proof_file)
+    if len(proof_files) > 1:
+        try:
+            proof = join_pages([proof] + [_read_proof(f) for f in proof_files[1:]])
+        except VerificationError as exc:
+            _invalid(exc.kind, exc.index, exc.args[0] if exc.args else str(exc))
     try:
         verifiers = [parse_vkey(_vkey_text(v)) for v in vkeys]
     except VerificationError as exc:

@@ -25,6 +25,8 @@ class Registry:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
+    # R-X6: transactions that only read (SQLite: BEGIN DEFERRED, no write lock).
+    read_sessions: sessionmaker[Session] | None = None
     _signer: Signer | None = None
 
     @property
@@ -64,6 +66,16 @@ def unit_of_work() -> UnitOfWork:
         return opened
     state = registry()
     return UnitOfWork(state.sessions, state.clock)
+
+
+def read_unit_of_work() -> UnitOfWork:
+    """A unit of work that only reads (R-X6): it holds no lock that a writer
+    waits on. A write request's own opened unit of work is continued instead."""
+    opened = request.environ.pop(_OPENED, None) if has_request_context() else None
+    if opened is not None:
+        return opened
+    state = registry()
+    return UnitOfWork(state.read_sessions or state.sessions, state.clock)
 
 
 def open_for_request() -> UnitOfWork:

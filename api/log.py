@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from api.context import registry, unit_of_work
+from api.context import read_unit_of_work, registry
 from api.openapi import Blueprint
 from registry import transparency, witnesses
 
@@ -87,7 +87,7 @@ class LogCheckpoint(MethodView):
         witness cosignature stored for its size as extra signature lines (R-L9). With
         `cosigned=true`: the latest checkpoint that has at least one cosignature (404 if none)."""
         state = registry()
-        with unit_of_work() as uow:
+        with read_unit_of_work() as uow:
             if args["cosigned"]:
                 note = witnesses.latest_cosigned(uow)
             else:
@@ -103,7 +103,7 @@ class LogEntries(MethodView):
     @blp.response(200, EntriesOut)
     def get(self, args):
         """Entries with start <= index < end (at most 500)."""
-        with unit_of_work() as uow:
+        with read_unit_of_work() as uow:
             return {"entries": transparency.entries(uow, args["start"], args["end"])}
 
 
@@ -113,7 +113,7 @@ class InclusionProof(MethodView):
     @blp.response(200, InclusionOut)
     def get(self, args):
         """RFC 9162 inclusion proof of entry `index` in the tree of `size`."""
-        with unit_of_work() as uow:
+        with read_unit_of_work() as uow:
             leaf, proof = transparency.inclusion_proof(uow, args["index"], args["size"])
         return {**args, "leaf_hash": leaf.hex(), "hashes": [h.hex() for h in proof]}
 
@@ -124,6 +124,6 @@ class ConsistencyProof(MethodView):
     @blp.response(200, ConsistencyOut)
     def get(self, args):
         """RFC 9162 consistency proof between tree sizes `first` and `second`."""
-        with unit_of_work() as uow:
+        with read_unit_of_work() as uow:
             proof = transparency.consistency_proof(uow, args["first"], args["second"])
         return {**args, "hashes": [h.hex() for h in proof]}

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from api.auth import optional_actor, perform, read
-from api.context import registry, unit_of_work
+from api.context import read_unit_of_work, registry
 from api.fields import MassField, QuantityField
 from api.openapi import Blueprint
 from api.schemas import BlockOut
@@ -168,9 +168,9 @@ class RetirementById(MethodView):
         """Public: the retirement record with an inclusion proof of its log
         entry against the current signed checkpoint (R-R2), verifiable offline."""
         state = registry()
-        with unit_of_work() as uow:
+        with read_unit_of_work() as uow:
             actor = optional_actor(uow)
             retirement = retirements.get_retirement(uow, actor, retirement_id)
             proof = retirements.retirement_proof(uow, retirement, state.signer, state.config.log_origin)
-            uow.commit()  # a newly signed checkpoint is stored (R-L4)
+            uow.commit()  # ends the read: nothing to store, the rows loaded stay usable
         return _with(retirement, proof=proof)

@@ -18,11 +18,13 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from api.context import EXTENSION
+from registry.checkpoint_signing import EagerSigner
 from registry.jobs import run_daily_jobs
 
 log = logging.getLogger("arcreg.scheduler")
 
 SCHEDULER = "arcreg.scheduler"
+SIGNER = "arcreg.checkpoint_signer"
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
@@ -47,9 +49,24 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     return scheduler
 
 
+def start_signer(app: Flask) -> EagerSigner:
+    """Start the app's eager checkpoint signer (once per process, R-L4b): every
+    worker runs one, and one of them at a time signs (`SignerLock`)."""
+    existing = app.extensions.get(SIGNER)
+    if existing is not None:
+        return existing
+    state = app.extensions[EXTENSION]
+    signer = EagerSigner(state.engine, state.signer, state.config.log_origin, state.clock).start()
+    app.extensions[SIGNER] = signer
+    return signer
+
+
 def stop_scheduler(app: Flask) -> None:
     """Stop firing; a job already running is left to finish or, if the process
-    exits first, its open transaction rolls back (R-X3)."""
+    exits first, its open transaction rolls back (R-X3). The eager signer stops too."""
     scheduler = app.extensions.pop(SCHEDULER, None)
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)
+    signer = app.extensions.pop(SIGNER, None)
+    if signer is not None:
+        signer.stop(timeout=2)

@@ -4,9 +4,12 @@ Rate limiting (Flask-Limiter): every write (POST, PUT, PATCH, DELETE) counts
 against one budget per client, shared by all write endpoints. The client is
 the participant the bearer token acts for (all its users and tokens share
 it), else the token's user (staff), else — no token, or one that is invalid,
-revoked or expired — the client address. Reads are never limited: the public
-log and proofs must stay readable. A breach is 429 ``rate_limited``
-(problem+json, R-X1) with ``Retry-After``. The limiter runs before
+revoked or expired — the client address. Cheap reads are never limited: the
+public log and proofs must stay readable. Expensive public reads (a block's
+provenance proof, a certificate's lineage page and proof file: R-X6) have a
+budget of their own per client address (``ARCREG_READ_RATE_LIMIT``), token
+or not, so that a loop of deep proofs cannot crowd out the writes. A breach
+is 429 ``rate_limited`` (problem+json, R-X1) with ``Retry-After``. The limiter runs before
 authentication, so token guessing from one address is limited too.
 
 With ``memory://`` storage each gunicorn worker counts on its own (a client
@@ -73,19 +76,35 @@ def init_security(app: Flask, config: Config) -> None:
 # --- rate limiting --------------------------------------------------------------------------------
 
 
-def _init_rate_limit(app: Flask, config: Config) -> None:
-    if config.rate_limit.strip().lower() == "off":
-        return
+#: R-X6: the reads whose cost grows with a lineage: the provenance proof and the explorer's lineage page and file.
+EXPENSIVE_READS = frozenset({"blocks.BlockProvenance", "pages.certificate", "pages.certificate_proof"})
+
+
+def _checked_limit(setting: str, value: str) -> bool:
+    """False for "off"; raises ValueError for a value that is not a rate limit."""
+    if value.strip().lower() == "off":
+        return False
     try:
-        if not parse_many(config.rate_limit):
+        if not parse_many(value):
             raise ValueError("no limit given")
     except ValueError as exc:
-        raise ValueError(f"ARCREG_RATE_LIMIT={config.rate_limit!r} is not a rate limit such as "
+        raise ValueError(f"{setting}={value!r} is not a rate limit such as "
                          f"'600/minute;10000/hour' (or 'off'): {exc}") from None
+    return True
+
+
+def _init_rate_limit(app: Flask, config: Config) -> None:
+    limits = []
+    if _checked_limit("ARCREG_RATE_LIMIT", config.rate_limit):
+        limits.append(ApplicationLimit(config.rate_limit, scope="writes", exempt_when=_not_a_write))
+    if _checked_limit("ARCREG_READ_RATE_LIMIT", config.read_rate_limit):
+        limits.append(ApplicationLimit(config.read_rate_limit, key_function=_address_key, scope="expensive-reads",
+                                       exempt_when=_not_an_expensive_read, on_breach=_read_breach_response))
+    if not limits:
+        return
     limiter = Limiter(
         _client_key,
-        application_limits=[ApplicationLimit(config.rate_limit, scope="writes",
-                                             exempt_when=_not_a_write)],
+        application_limits=limits,
         storage_uri=limiter_storage.storage_uri(config.rate_limit_storage),
         strategy="sliding-window-counter",  # no burst of twice the limit at a window edge
         swallow_errors=True,  # fail open, logged, if the storage is unreachable
@@ -100,6 +119,16 @@ def _init_rate_limit(app: Flask, config: Config) -> None:
 
 def _not_a_write() -> bool:
     return request.method not in WRITE_METHODS
+
+
+def _not_an_expensive_read() -> bool:
+    return request.method != "GET" or request.endpoint not in EXPENSIVE_READS
+
+
+def _address_key() -> str:
+    """Expensive reads count per address, with or without a token: counting them
+    per participant would open a transaction to authenticate every read."""
+    return f"address:{request.remote_addr or 'unknown'}"
 
 
 def _client_key() -> str:
@@ -128,6 +157,13 @@ def _breach_response(_limit) -> Response:
     retry = _retry_after()
     return problem(429, "rate_limited", "Too Many Requests",
                    f"Too many write requests from this client; retry after {retry} s. Nothing was changed.",
+                   headers={"Retry-After": str(retry)}, retry_after=retry)
+
+
+def _read_breach_response(_limit) -> Response:
+    retry = _retry_after()
+    return problem(429, "rate_limited", "Too Many Requests",
+                   f"Too many provenance and lineage reads from this address; retry after {retry} s (R-X6).",
                    headers={"Retry-After": str(retry)}, retry_after=retry)
 
 

@@ -10,15 +10,17 @@ from registry.config import Config
 
 
 def _post_worker_init(worker) -> None:
-    """Start the daily-jobs scheduler in the worker, after the fork: a thread
-    started in the arbiter would not survive into the workers (R-E2)."""
-    from api.scheduler import start_scheduler
+    """Start the daily-jobs scheduler and the eager checkpoint signer in the
+    worker, after the fork: a thread started in the arbiter would not survive
+    into the workers (R-E2, R-L4b)."""
+    from api.scheduler import start_scheduler, start_signer
 
     jobs_log = logging.getLogger("arcreg")
     if not jobs_log.handlers:  # job summaries go where gunicorn's error log goes
         jobs_log.handlers = list(worker.log.error_log.handlers)
         jobs_log.setLevel(logging.INFO)
     start_scheduler(worker.wsgi)
+    start_signer(worker.wsgi)
 
 
 def _worker_exit(_server, worker) -> None:

@@ -279,6 +279,38 @@ def _lineage(objs: list[dict], leaves: list[bytes], serial: str) -> dict:
     return block
 
 
+def join_pages(pages: Sequence[Any]) -> dict:
+    """One proof from the pages of a long lineage (``next`` links, R-X6), in any order.
+
+    Every page must be proven against the same checkpoint and name the same
+    serial; entries are put oldest first (pages cover disjoint stretches of one
+    lineage). The result is verified like any proof: a missing or foreign page
+    breaks the lineage links (``chain_broken``).
+    """
+    if not pages:
+        raise _fail("malformed", None, "no pages to join")
+    for page in pages:
+        if not isinstance(page, dict) or not isinstance(page.get("checkpoint"), str) \
+                or not isinstance(page.get("entries"), list) or not page["entries"]:
+            raise _fail("malformed", None, "each page must be an object with a checkpoint note and entries")
+    if len({page["checkpoint"] for page in pages}) != 1:
+        raise _fail("malformed", None, "the pages are proven against different checkpoints")
+    if len({repr(page.get("serial")) for page in pages}) != 1:
+        raise _fail("malformed", None, "the pages name different serials")
+
+    def first_index(page: dict) -> int:
+        index = page["entries"][0].get("index") if isinstance(page["entries"][0], dict) else None
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise _fail("malformed", None, "a page's first entry has no index")
+        return index
+
+    ordered = sorted(pages, key=first_index)
+    out = {"checkpoint": ordered[0]["checkpoint"], "entries": [e for page in ordered for e in page["entries"]]}
+    if "serial" in ordered[0]:
+        out["serial"] = ordered[0]["serial"]
+    return out
+
+
 def verify_provenance(proof: Any, verifiers: Sequence[Verifier], *, serial: str | None = None) -> ProvenanceReport:
     """Verify a provenance proof (R-L6); raise VerificationError(kind=, index=) on the first failure.
 

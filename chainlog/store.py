@@ -12,6 +12,12 @@ under REPEATABLE READ a racing append fails on the primary key instead of
 forking the chain). On SQLite the registry opens write transactions with
 BEGIN IMMEDIATE, which already serialises them.
 
+`checkpoint_to_sign` and `store_checkpoint` sign without that lock (R-L4b):
+the tree head is read (committed entries are always a prefix of the log:
+an appender holds the lock until it commits), signed outside any
+transaction, and stored idempotently: a concurrent signer of the same size
+stores the same tree, and a different root for a stored size is refused.
+
 Tree storage (`chainlog.tree`): appending leaf i stores the hashes of the
 complete subtrees it completes (one per trailing 1 bit of i, one on
 average); `root_at`, `inclusion_proof` and `consistency_proof` read only the
@@ -47,7 +53,8 @@ from .tree import completed_nodes, consistency_proof, inclusion_proof, root_at
 __all__ = [
     "Appended", "StoredEntry", "StoredCheckpoint", "metadata", "append", "size", "root_at",
     "inclusion_proof", "consistency_proof", "entries", "entry", "iter_entries",
-    "latest_checkpoint", "checkpoint_at", "iter_checkpoints", "sign_checkpoint", "install_append_only",
+    "latest_checkpoint", "checkpoint_at", "iter_checkpoints", "sign_checkpoint", "checkpoint_to_sign",
+    "store_checkpoint", "install_append_only",
     "entries_table", "nodes_table", "checkpoints_table",
 ]
 
@@ -257,6 +264,68 @@ def sign_checkpoint(conn: Any, signer: Signer, origin: str, now: datetime) -> St
     note = _sign_checkpoint_note(Checkpoint(origin, n, root), signer)
     conn.execute(checkpoints_table.insert().values(size=n, root=root, note=note, time=time_text))
     return StoredCheckpoint(n, root, note, time_text)
+
+
+def _neighbours(conn: Any, n: int) -> tuple[StoredCheckpoint | None, StoredCheckpoint | None]:
+    """The stored checkpoints just below (or at) and just above size `n`."""
+    c = checkpoints_table.c
+    below = conn.execute(sa.select(checkpoints_table).where(c.size <= n).order_by(c.size.desc()).limit(1)).first()
+    above = conn.execute(sa.select(checkpoints_table).where(c.size > n).order_by(c.size).limit(1)).first()
+    return (None if below is None else _stored_checkpoint(below)), (None if above is None else _stored_checkpoint(above))
+
+
+def _check_consistent(conn: Any, older: StoredCheckpoint, n: int, root: bytes) -> None:
+    try:
+        proof = consistency_proof(conn, older.size, n)
+        merkle.verify_consistency(older.size, n, older.root, root, proof)
+    except VerificationError as exc:
+        raise VerificationError(f"tree of size {n} is not consistent with the checkpoint of size {older.size}: {exc}",
+                                kind="inconsistent_checkpoint") from None
+
+
+def checkpoint_to_sign(conn: Any, signer: Signer, origin: str, n: int) -> Checkpoint:
+    """The checkpoint of the first `n` entries, proven consistent with the stored
+    checkpoints around it (no fork, R-L4) and for the key in force (R-L5b).
+
+    Takes no lock and writes nothing (R-L4b): sign it outside any transaction
+    and store it with `store_checkpoint`.
+    """
+    root = root_at(conn, n)
+    below, above = _neighbours(conn, n)
+    if below is not None or above is not None:
+        check_key(conn, signer.verifier)
+    for stored in (below, above):
+        if stored is not None and stored.checkpoint.origin != origin:
+            raise VerificationError(f"checkpoint origin: expected {stored.checkpoint.origin!r} "
+                                    f"(stored checkpoint), got {origin!r}", kind="inconsistent_checkpoint")
+    if below is not None:
+        _check_consistent(conn, below, n, root)
+    if above is not None:  # a concurrent signer stored a larger tree first: ours must be its prefix
+        try:
+            merkle.verify_consistency(n, above.size, root, above.root, consistency_proof(conn, n, above.size))
+        except VerificationError as exc:
+            raise VerificationError(f"tree of size {n} is not a prefix of the checkpoint of size {above.size}: "
+                                    f"{exc}", kind="inconsistent_checkpoint") from None
+    return Checkpoint(origin, n, root)
+
+
+def store_checkpoint(conn: Any, checkpoint: Checkpoint, note: str, now: datetime) -> StoredCheckpoint:
+    """Store a signed checkpoint unless one of its size is stored already; return
+    the stored one. Idempotent, and takes no lock but the new row's (R-L4b): two
+    signers of the same tree store one row; a different root for a stored size
+    is a fork and raises VerificationError(kind="inconsistent_checkpoint")."""
+    name = dialect_of(conn)
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    row = {"size": checkpoint.size, "root": checkpoint.root, "note": note, "time": format_time(now)}
+    conn.execute(insert(checkpoints_table).values(**row).on_conflict_do_nothing(index_elements=["size"]))
+    stored = checkpoint_at(conn, checkpoint.size)
+    if stored.root != checkpoint.root:
+        raise VerificationError(f"a checkpoint of size {checkpoint.size} with another root is stored: refusing a fork",
+                                kind="inconsistent_checkpoint")
+    return stored
 
 
 def install_append_only(conn: Any) -> None:

@@ -33,6 +33,11 @@ def _days(value: str | None, default: int, name: str, most: int) -> int:
     if not 1 <= days <= most:
         raise ValueError(f"{name} must be from 1 to {most}, not {days}")
     return days
+# Expensive public reads (provenance proofs, certificate lineage pages) per
+# client address and worker (R-X6; pages of 500 entries): a person following
+# a lineage never meets it; a script looping on deep proofs is slowed to one
+# page every three seconds.
+DEFAULT_READ_RATE_LIMIT = "20/minute;300/hour"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class Config:
     rate_limit: str = DEFAULT_RATE_LIMIT
     # memory:// counts per process; redis://host:6379 shares the counts between workers.
     rate_limit_storage: str = DEFAULT_RATE_LIMIT_STORAGE
+    # R-X6: the same notation for expensive reads, per client address; "off" disables it.
+    read_rate_limit: str = DEFAULT_READ_RATE_LIMIT
     # Reverse proxies in front of the registry whose X-Forwarded-For/-Proto are
     # trusted (0: none; the client address is the TCP peer).
     trusted_proxies: int = 0
@@ -85,6 +92,7 @@ class Config:
             clock=env.get("ARCREG_CLOCK") or None,
             rate_limit=env.get("ARCREG_RATE_LIMIT") or DEFAULT_RATE_LIMIT,
             rate_limit_storage=env.get("ARCREG_RATE_LIMIT_STORAGE") or DEFAULT_RATE_LIMIT_STORAGE,
+            read_rate_limit=env.get("ARCREG_READ_RATE_LIMIT") or DEFAULT_READ_RATE_LIMIT,
             trusted_proxies=int(env.get("ARCREG_TRUSTED_PROXIES") or 0),
             token_max_lifetime_days=_days(env.get("ARCREG_TOKEN_MAX_LIFETIME_DAYS"), DEFAULT_TOKEN_MAX_LIFETIME_DAYS,
                                           "ARCREG_TOKEN_MAX_LIFETIME_DAYS", MAX_TOKEN_MAX_LIFETIME_DAYS),

@@ -46,7 +46,29 @@ def _configure_sqlite(engine: Engine) -> None:
         # R-T4 on SQLite: take the write lock when the transaction starts, so
         # two writers are serialised instead of one failing half way with
         # "database is locked" after both have read the same balance.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # R-X6: a read-only unit of work (`read_only`) begins DEFERRED instead:
+        # under WAL it reads a snapshot and holds no lock a writer waits on.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: Execution option marking an engine whose transactions only read (R-X6).
+READ_ONLY = "arcreg_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that never write (R-X6):
+    on SQLite they begin DEFERRED, so a long read (a deep provenance proof)
+    holds no write lock; on PostgreSQL a plain transaction already takes none.
+    A read-only transaction must not write: on SQLite a write would fail."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def read_write(engine: Engine) -> Engine:
+    """The engine for writing transactions, from either form of it."""
+    return engine.execution_options(**{READ_ONLY: False})
 
 
 def is_postgres(engine_or_session) -> bool:

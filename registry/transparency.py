@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import chainlog.store
+from chainlog.checkpoint import sign_checkpoint as sign_note
 from chainlog.errors import RangeError
 from chainlog.keys import Signer
-
-from registry.db import UnitOfWork
+from registry import checkpoint_signing
+from registry.db import READ_ONLY, UnitOfWork
 from registry.errors import InvalidInput
 
 MAX_ENTRIES = 500  # SPEC §13: lists are paginated, at most 500 at a time
@@ -33,9 +34,29 @@ def key_info(signer: Signer) -> KeyInfo:
 
 
 def current_checkpoint(uow: UnitOfWork, signer: Signer, origin: str) -> chainlog.store.StoredCheckpoint:
-    """A checkpoint covering every committed entry: the latest one, or a new
-    one signed now if the tree has grown since (R-L4). The caller commits."""
-    return chainlog.store.sign_checkpoint(uow.session, signer, origin, uow.clock.now())
+    """A checkpoint covering every entry this unit of work sees: the latest
+    one, or one of exactly that tree signed now (R-L4).
+
+    Never under the log's append lock (R-L4b, R-X6): a read-only unit of work
+    has the checkpoint signed and stored in a transaction of its own (the
+    caller's reads go on seeing their snapshot, and the proofs they compute
+    are against a tree they see); a writing one (SQLite: it already holds the
+    database's write lock) stores it in its own transaction, for the caller to
+    commit.
+    """
+    session = uow.session
+    n = chainlog.store.size(session)
+    latest = chainlog.store.latest_checkpoint(session)
+    if latest is not None and latest.size == n:
+        return latest
+    stored = chainlog.store.checkpoint_at(session, n)
+    if stored is not None:
+        return stored
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" or bind.get_execution_options().get(READ_ONLY):
+        return checkpoint_signing.sign_tree(bind, signer, origin, uow.clock.now(), size=n)
+    unsigned = chainlog.store.checkpoint_to_sign(session, signer, origin, n)
+    return chainlog.store.store_checkpoint(session, unsigned, sign_note(unsigned, signer), uow.clock.now())
 
 
 def _ranged(call: Callable[[], T], field: str) -> T:

@@ -176,7 +176,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def app(engine, db_url, clock, tmp_path):
     config = Config(database_url=db_url, signing_key_file=tmp_path / "key.pem", rate_limit=TEST_RATE_LIMIT,
-                    token_max_lifetime_days=TEST_TOKEN_LIFETIME_DAYS)
+                    token_max_lifetime_days=TEST_TOKEN_LIFETIME_DAYS, read_rate_limit=TEST_RATE_LIMIT)
     app = create_app(config, clock=clock, engine=engine)
     app.config["TESTING"] = True
     return app

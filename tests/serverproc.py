@@ -45,7 +45,8 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> dict:
 def serving(cwd, env: dict, workers: int = 2, log_path=None):
     """Yield the base URL of a running server; terminate it afterwards."""
     port = free_port()
-    env = {"ARCREG_RATE_LIMIT": "100000/minute", **env}  # a test's clients write faster than any real one
+    # A test's clients write (and read proofs) faster than any real one.
+    env = {"ARCREG_RATE_LIMIT": "100000/minute", "ARCREG_READ_RATE_LIMIT": "100000/minute", **env}
     log = open(log_path or os.devnull, "w")
     process = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", str(workers)], cwd=cwd,
                                env=clean_env(**env), stdout=log, stderr=subprocess.STDOUT,

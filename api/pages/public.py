@@ -18,7 +18,7 @@ from flask import (
 )
 
 import chainlog.store
-from api.context import registry, unit_of_work
+from api.context import read_unit_of_work, registry
 from api.pages import bp, lineage
 from api.pages.charts import SERIES, bars
 from api.pages.checkpoints import checkpoint_view, summary
@@ -63,10 +63,10 @@ def _totals(uow) -> list:
 @bp.get("/")
 def home():
     state = registry()
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         totals = _totals(uow)
         checkpoint = checkpoint_view(uow, state.signer, state.config.log_origin)
-        uow.commit()  # a checkpoint signed now is stored (R-L4), as the API does
+        uow.commit()  # ends the read: nothing to store, the rows loaded stay usable
     chart, height = bars(totals)
     return render_template("home.html", totals=totals, chart=chart, chart_height=height, series=SERIES,
                            checkpoint=checkpoint, key=transparency.key_info(state.signer))
@@ -78,7 +78,7 @@ def lookup():
     text = request.args.get("serial", "").strip()
     if not text:
         return render_template("lookup.html", query="")
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         block = explorer.find_block(uow, text)
         serial = None if block is None else block.serial
     if serial is None:
@@ -86,20 +86,27 @@ def lookup():
     return redirect(url_for("pages.certificate", serial=serial), code=303)
 
 
-def _proof(uow, serial: str) -> dict:
+def _proof(uow, serial: str, from_index: int | None = None, size: int | None = None) -> dict:
+    """The newest page of the block's provenance, or the page a continuation names (R-X6)."""
     state = registry()
-    return provenance.provenance(uow, state.signer, state.config.log_origin, serial)
+    return provenance.provenance(uow, state.signer, state.config.log_origin, serial, from_index=from_index,
+                                 size=size)
+
+
+def _index_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 @bp.get("/certificates/<string:serial>")
 def certificate(serial):
     state = registry()
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         block = explorer.block_by_serial(uow, serial)
         if block is None:
             return render_template("lookup.html", query=serial, missing=True), 404
         proof = _proof(uow, serial)
-        uow.commit()  # a newly signed checkpoint is stored (R-L4)
+        uow.commit()  # ends the read: nothing to store, the rows loaded stay usable
         steps = lineage.timeline(proof)
         parts = explorer.children(uow, serial)
         names = explorer.participant_names(uow, lineage.owners(steps) | {block.owner_id, block.generator_id})
@@ -124,12 +131,15 @@ def _download(proof: dict, filename: str) -> Response:
 
 @bp.get("/certificates/<string:serial>/proof.json")
 def certificate_proof(serial):
-    """The provenance proof (R-L6) as a file: `arcreg verify-proof` checks it."""
-    with unit_of_work() as uow:
+    """The provenance proof (R-L6) as a file: `arcreg verify-proof` checks it. A lineage
+    over one page: its ``next`` names ``?from_index=…&size=…`` for the older part."""
+    with read_unit_of_work() as uow:
         try:
-            proof = _proof(uow, serial)
+            proof = _proof(uow, serial, _index_arg("from_index"), _index_arg("size"))
         except NotFound:
             abort(404)
+        except InvalidInput:
+            abort(400)
         uow.commit()
     return _download(proof, f"provenance-{serial}.json")
 
@@ -144,7 +154,7 @@ def retirement_list():
     filters = {"beneficiary": request.args.get("beneficiary", "").strip()[:200] or None,
                "year": _int_arg("year"), "arc_type": request.args.get("arc_type", "").strip()[:8] or None}
     cursor = request.args.get("cursor") or None
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         years, types = explorer.retirement_facets(uow)
         try:
             page = retirements.list_retirements(uow, None, **filters, limit=PAGE_SIZE, cursor=cursor)
@@ -164,13 +174,13 @@ def retirement_list():
 def retirement_statement(retirement_id):
     """The public retirement statement (R-R2): printable, with its log proof."""
     state = registry()
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         try:
             retirement = retirements.get_retirement(uow, None, retirement_id)
         except NotFound:
             return render_template("missing.html", what=f"retirement {retirement_id}"), 404
         proof = retirements.retirement_proof(uow, retirement, state.signer, state.config.log_origin)
-        uow.commit()  # a newly signed checkpoint is stored (R-L4)
+        uow.commit()  # ends the read: nothing to store, the rows loaded stay usable
         names = explorer.participant_names(uow, {retirement.generator_id, retirement.owner_id})
         block = explorer.block_by_serial(uow, retirement.serial)
         backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8: the facility and its certificate
@@ -187,7 +197,7 @@ def retirement_statement(retirement_id):
 def retirement_proof(retirement_id):
     """The signed proof bundle of a retirement: the retired block's provenance
     (R-L6), from base material lot to the retirement entry."""
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         try:
             retirement = retirements.get_retirement(uow, None, retirement_id)
         except NotFound:
@@ -199,7 +209,7 @@ def retirement_proof(retirement_id):
 
 @bp.get("/participants")
 def participant_directory():
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         entries = explorer.directory(uow)
         certificates = rms_certificates.certificates_of(uow, {e.participant.id for e in entries})  # R-C4
         uow.session.expunge_all()
@@ -219,7 +229,7 @@ def rms_register():
         return render_template("missing.html", what=f"participant {raw[:20]}"), 404
     participant = int(raw) if raw else None
     cursor = request.args.get("cursor") or None
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         try:
             page = rms_certificates.list_register(uow, None, participant=participant, limit=PAGE_SIZE, cursor=cursor)
         except NotFound:
@@ -239,7 +249,7 @@ def rms_register():
 def rms_certificate(number):
     """One RMS certificate as the register shows it (R-C4): holder, body,
     scope, validity today and its status history."""
-    with unit_of_work() as uow:
+    with read_unit_of_work() as uow:
         try:
             entry = rms_certificates.lookup_certificate(uow, None, number)
         except (NotFound, InvalidInput):

@@ -157,7 +157,6 @@ NO_NEGATIVE_INPUT = {
     ("GET", "/api/v1/log/key"),
     ("GET", "/api/v1/witnesses"),
     ("GET", "/api/v1/blocks/{serial}"),
-    ("GET", "/api/v1/blocks/{serial}/provenance"),
     ("GET", "/api/v1/rms-certificates/{number}"),
     ("GET", "/api/v1/blocks/{serial}/disputes"),
 }
