@@ -15,16 +15,13 @@ every step the registry agrees with it:
 from __future__ import annotations
 
 import itertools
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from chainlog import store
 from registry import facilities, identity, participants, rms_certificates
@@ -37,6 +34,7 @@ from registry.errors import RegistryError
 from registry.identity import actor_of
 from registry.replay import replay
 from registry.units import Mass
+from tests.integration.stateful_databases import run_on_fresh_databases
 
 T = Decimal(1000)
 ZERO = Decimal("0.000")
@@ -213,31 +211,4 @@ class Custody(RuleBasedStateMachine):
 
 @pytest.mark.slow
 def test_custody_credit_invariants_hold_under_random_sequences(backend, request, tmp_path):
-    counter = iter(range(10**6))
-    if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-
-        def new_database() -> str:
-            path = tmp_path / f"custody-{next(counter)}.db"
-            shutil.copyfile(template, path)
-            return f"sqlite:///{path}"
-
-        def drop_database(url: str) -> None:
-            Path(url.removeprefix("sqlite:///")).unlink()
-
-        profile = settings(max_examples=30, stateful_step_count=30, deadline=None,
-                           suppress_health_check=[HealthCheck.too_slow])
-    else:
-        databases, template = request.getfixturevalue("pg_databases"), request.getfixturevalue("pg_template")
-
-        def new_database() -> str:
-            return databases.create(f"arcreg_custody_{next(counter)}_{id(tmp_path) % 10**6}", template=template)
-
-        def drop_database(url: str) -> None:
-            databases.drop(url.rsplit("/", 1)[1])
-
-        profile = settings(max_examples=6, stateful_step_count=20, deadline=None,
-                           suppress_health_check=[HealthCheck.too_slow])
-    Custody.new_database = staticmethod(new_database)
-    Custody.drop_database = staticmethod(drop_database)
-    run_state_machine_as_test(Custody, settings=profile)
+    run_on_fresh_databases(Custody, backend, request, tmp_path, "custody", sqlite_examples=30, postgres_examples=6)

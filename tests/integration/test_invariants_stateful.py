@@ -26,17 +26,13 @@ SQLite runs the full profile; PostgreSQL a shorter one (both in CI)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule)
 from sqlmodel import select
 
 from chainlog import store
@@ -50,6 +46,7 @@ from registry.identity import actor_of
 from registry.models import Block, BlockDispute, Determination, Lot
 from registry.replay import replay
 from registry.units import Mass, MassRequest, to_kg
+from tests.integration.stateful_databases import run_on_fresh_databases
 
 T = Decimal(1000)  # kg per tonne
 ZERO = Decimal("0.000")
@@ -442,31 +439,4 @@ class Registry(RuleBasedStateMachine):
 
 @pytest.mark.slow
 def test_lot_and_facility_invariants_hold_under_random_sequences(backend, request, tmp_path):
-    counter = iter(range(10**6))
-    if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-
-        def new_database() -> str:
-            path = tmp_path / f"registry-{next(counter)}.db"
-            shutil.copyfile(template, path)
-            return f"sqlite:///{path}"
-
-        def drop_database(url: str) -> None:
-            Path(url.removeprefix("sqlite:///")).unlink()
-
-        profile = settings(max_examples=40, stateful_step_count=30, deadline=None,
-                           suppress_health_check=[HealthCheck.too_slow])
-    else:
-        databases, template = request.getfixturevalue("pg_databases"), request.getfixturevalue("pg_template")
-
-        def new_database() -> str:
-            return databases.create(f"arcreg_stateful_{next(counter)}_{id(tmp_path) % 10**6}", template=template)
-
-        def drop_database(url: str) -> None:
-            databases.drop(url.rsplit("/", 1)[1])
-
-        profile = settings(max_examples=8, stateful_step_count=20, deadline=None,
-                           suppress_health_check=[HealthCheck.too_slow])
-    Registry.new_database = staticmethod(new_database)
-    Registry.drop_database = staticmethod(drop_database)
-    run_state_machine_as_test(Registry, settings=profile)
+    run_on_fresh_databases(Registry, backend, request, tmp_path, "stateful", sqlite_examples=40, postgres_examples=8)
