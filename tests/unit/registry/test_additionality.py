@@ -824,3 +824,199 @@ def test_unknown_newness_basis_refusal_in_full():
 
 def test_class_b_may_be_given_as_a_list():
     assert determine(inp(NEW_PLANT, class_b=list(PASSED_B))).outcome == ADDITIONAL
+
+
+# --- financial_ratio and financial_test (P7.2.4.5) in full: found by mutation testing -----------------------
+
+
+@pytest.mark.parametrize("fmv", ["0", "-1"])
+def test_fair_market_value_refusal_in_full(fmv):
+    with pytest.raises(InvalidInput) as info:
+        financial_ratio(financial(Investment("primary_equipment", D(1)), fmv=fmv))
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "must_be_positive", "R-A5", "newness.fair_market_value", "fair_market_value must be greater than zero")
+
+
+def test_investment_refusals_in_full_name_the_item():
+    with pytest.raises(InvalidInput) as info:
+        financial_ratio(financial(Investment("labour", D(1)), Investment("bribes", D(1))))
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "unknown_investment_category", "R-A5", "newness.investments[1].category",
+        "investment category must be one of primary_equipment, labour, engineering, rental, permit, other; "
+        "got 'bribes'")
+    with pytest.raises(InvalidInput) as info:
+        financial_ratio(financial(Investment("labour", D(1)), Investment("permit", D("-0.01"))))
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "must_not_be_negative", "R-A5", "newness.investments[1].amount", "an investment amount cannot be negative")
+
+
+def test_ratio_is_exact_and_a_zero_amount_is_accepted():
+    assert financial_ratio(financial(Investment("primary_equipment", D(0)), fmv="1")) == 0
+    assert financial_ratio(financial(Investment("labour", D(5)), fmv="1")) == 0
+    assert financial_ratio(financial(fmv="1")) == 0
+    ratio = financial_ratio(financial(Investment("primary_equipment", D("2499999.999")),
+                                      Investment("primary_equipment", D("0.001"))))
+    assert ratio == D("0.25") and financial_share(ratio) == D("0.5")
+    assert financial_ratio(financial(Investment("primary_equipment", D("2499999.999")))) < D("0.25")
+
+
+@pytest.mark.parametrize(
+    "amount, on, passes, kg, reason",
+    [
+        (3_000_000, date(2021, 5, 1), True, D(500_000),
+         "Newness (financial reinvestment): qualifying investment is 30% of the fair market value, which qualifies "
+         "half of the capacity (P7.2.4.5 iii-iv), 500000.000 kg per year; reinvestment 2021-05-01 is on or after "
+         "the New Date 2020-01-01 (Table P7.2) and qualifies through 2036 (P7.2.2.2)"),
+        (5_000_000, date(2021, 5, 1), True, D(1_000_000),
+         "Newness (financial reinvestment): qualifying investment is 50% of the fair market value, which qualifies "
+         "all of the capacity (P7.2.4.5 iii-iv), 1000000.000 kg per year; reinvestment 2021-05-01 is on or after "
+         "the New Date 2020-01-01 (Table P7.2) and qualifies through 2036 (P7.2.2.2)"),
+        (2_000_000, date(2021, 5, 1), False, D(0),
+         "Newness (financial reinvestment): qualifying investment is 20% of the fair market value, below the 25% "
+         "threshold (P7.2.4.5 i); reinvestment 2021-05-01 is on or after the New Date 2020-01-01 (Table P7.2) and "
+         "qualifies through 2036 (P7.2.2.2)"),
+        (5_000_000, date(2019, 5, 1), False, D(0),
+         "Newness (financial reinvestment): qualifying investment is 50% of the fair market value, which qualifies "
+         "all of the capacity (P7.2.4.5 iii-iv); reinvestment 2019-05-01 is before the New Date 2020-01-01 of "
+         "certification year 2023 (Table P7.2)"),
+    ],
+)
+def test_financial_test_in_full(amount, on, passes, kg, reason):
+    from registry.additionality.newness import financial_test
+
+    result, basis = financial_test(financial(Investment("primary_equipment", D(amount)), on=on), 2023, TONNES_1000)
+    assert (result.test, result.passed, result.reason, result.clause) == ("newness", passes, reason, "P7.2.4.5")
+    assert (basis.kg, basis.pc_only) == (kg, False)
+
+
+# --- new operations, restarts and the dated window (P7.2.2, P7.2.3) in full: found by mutation testing ---------
+
+
+@pytest.mark.parametrize(
+    "operation, passes, reason",
+    [
+        (NewOperation(date(2021, 6, 1)), True,
+         "Newness (new operation): operation started on 2021-06-01; 2021-06-01 is on or after the New Date "
+         "2020-01-01 (Table P7.2) and qualifies through 2036 (P7.2.2.2); qualifies the full capacity of 1000.000 kg "
+         "per year"),
+        (NewOperation(date(2019, 6, 1)), False,
+         "Newness (new operation): operation started on 2019-06-01; 2019-06-01 is before the New Date 2020-01-01 "
+         "of certification year 2023 (Table P7.2)"),
+        (SOLD_AND_RESTARTED, True,
+         "Newness (new operation): the facility stopped on 2020-04-15 and restarted under new ownership on "
+         "2020-12-15 (P7.2.3.2); 2020-12-15 is on or after the New Date 2020-01-01 (Table P7.2) and qualifies "
+         "through 2035 (P7.2.2.2); qualifies the full capacity of 1000.000 kg per year"),
+    ],
+)
+def test_new_operation_test_in_full(operation, passes, reason):
+    from registry.additionality.newness import new_operation_test
+
+    result, basis = new_operation_test(operation, 2023, D(1000))
+    assert (result.test, result.passed, result.reason, result.clause) == ("newness", passes, reason, "P7.2.3")
+    assert (basis.kg, basis.pc_only) == (D(1000) if passes else D(0), False)
+
+
+def test_new_operation_carried_by_continuous_certification():
+    from registry.additionality.newness import new_operation_test
+
+    result, _ = new_operation_test(NewOperation(date(2019, 6, 1)), 2023, D(1000), 2022)
+    assert result.passed
+    assert "New Date 2019-01-01 (continuously certified since 2022)" in result.reason
+
+
+@pytest.mark.parametrize(
+    "restart, start, reason",
+    [
+        (None, date(2005, 3, 1), "operation started on 2005-03-01"),
+        (Restart(date(2020, 4, 15), date(2020, 12, 15), False), date(2005, 3, 1),
+         "the restart on 2020-12-15 was under the same ownership, which does not make a new operation (P7.2.3.3); "
+         "the original start 2005-03-01 counts"),
+        (Restart(date(2020, 4, 15), date(2020, 10, 14), True), date(2005, 3, 1),
+         "the facility stopped on 2020-04-15 and restarted on 2020-10-14, less than six months (P7.2.3.2); the "
+         "original start 2005-03-01 counts"),
+        (Restart(date(2020, 4, 15), date(2020, 12, 15), True), date(2020, 12, 15),
+         "the facility stopped on 2020-04-15 and restarted under new ownership on 2020-12-15 (P7.2.3.2)"),
+        # the dates may coincide: stopped the day it started, restarted the day it stopped
+        (Restart(date(2005, 3, 1), date(2005, 3, 1), True), date(2005, 3, 1),
+         "the facility stopped on 2005-03-01 and restarted on 2005-03-01, less than six months (P7.2.3.2); the "
+         "original start 2005-03-01 counts"),
+    ],
+)
+def test_qualifying_start_in_full(restart, start, reason):
+    assert qualifying_start(NewOperation(date(2005, 3, 1), restart)) == (start, reason)
+
+
+@pytest.mark.parametrize("stopped, restarted", [(date(2005, 2, 28), date(2020, 1, 1)),
+                                                (date(2020, 4, 15), date(2020, 4, 14))])
+def test_restart_date_order_refusal_in_full(stopped, restarted):
+    with pytest.raises(InvalidInput) as info:
+        qualifying_start(NewOperation(date(2005, 3, 1), Restart(stopped, restarted, True)))
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "invalid_date_order", "R-A5", "newness.restart",
+        "dates must run operation_start <= restart.stopped_on <= restart.restarted_on")
+
+
+def test_a_future_basis_refusal_in_full():
+    assert determine(inp(NewOperation(date(2023, 12, 31)), 2023)).outcome == ADDITIONAL
+    with pytest.raises(InvalidInput) as info:
+        determine(inp(NewOperation(date(2024, 1, 1)), 2023))
+    e = info.value
+    assert (e.code, e.rule, e.field, e.detail) == (
+        "date_out_of_range", "R-A5", "newness",
+        "2024-01-01 is after certification year 2023: a determination cannot rest on a future event")
+
+
+def test_the_window_reasons_in_full():
+    from registry.additionality.newness import new_operation_test
+
+    last, _ = new_operation_test(INSTALLED_2020, 2035, D(1), 2023)
+    assert last.passed and last.reason == (
+        "Newness (new operation): operation started on 2020-06-01; 2020-06-01 is on or after the New Date "
+        "2020-01-01 (continuously certified since 2023) (Table P7.2) and qualifies through 2035 (P7.2.2.2); "
+        "qualifies the full capacity of 1.000 kg per year")
+    ended, basis = new_operation_test(INSTALLED_2020, 2036, D(1), 2023)
+    assert (ended.passed, basis.kg) == (False, D(0))
+    assert ended.reason == (
+        "Newness (new operation): operation started on 2020-06-01; the 15 years of 2020-06-01 ended with 2035; "
+        "renew against the New Date of 2036 (P7.2.2.2)")
+
+
+@pytest.mark.parametrize("day, months, expected", [
+    (date(2021, 3, 31), 1, date(2021, 4, 30)), (date(2021, 1, 31), 1, date(2021, 2, 28)),
+    (date(2024, 1, 31), 1, date(2024, 2, 29)), (date(2021, 5, 31), 0, date(2021, 5, 31)),
+    (date(2021, 12, 31), 12, date(2022, 12, 31)), (date(2021, 11, 30), 2, date(2022, 1, 30)),
+])
+def test_add_months_clamps_to_the_end_of_a_shorter_month(day, months, expected):
+    assert add_months(day, months) == expected
+
+
+# --- phase_out_test (P7.2.5) in full: found by mutation testing -----------------------------------------------
+
+
+def test_phase_out_test_in_full():
+    from registry.additionality.newness import phase_out_test
+
+    result, basis = phase_out_test(2023, TONNES_1000)
+    assert (result.test, result.passed, result.clause) == ("newness", True, "P7.2.5")
+    assert result.reason == (
+        "Newness exemption for existing processors: 30% of the capacity of 1000000.000 kg in 2023 (Table P7.5), "
+        "300000.000 kg per year, post-consumer material only (P7.2.5.2)")
+    assert (basis.kg, basis.pc_only) == (D(300_000), True)
+    ended, basis = phase_out_test(2026, TONNES_1000)
+    assert (ended.test, ended.passed, ended.clause) == ("newness", False, "P7.2.5")
+    assert ended.reason == (
+        "Newness exemption for existing processors: the phase-out period ended on 2025-12-31; it yields nothing "
+        "for 2026 (P7.2.5.1)")
+    assert (basis.kg, basis.pc_only) == (D(0), False)
+
+
+@pytest.mark.parametrize("year, kg", [(2021, "500"), (2022, "400"), (2024, "200"), (2025, "100")])
+def test_phase_out_basis_each_year(year, kg):
+    from registry.additionality.newness import phase_out_test
+
+    result, basis = phase_out_test(year, D(1000))
+    assert result.passed and basis == type(basis)(D(kg), pc_only=True)
