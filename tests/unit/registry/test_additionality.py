@@ -1020,3 +1020,18 @@ def test_phase_out_basis_each_year(year, kg):
 
     result, basis = phase_out_test(year, D(1000))
     assert result.passed and basis == type(basis)(D(kg), pc_only=True)
+
+
+def test_capacity_test_is_not_line_scoped_unless_told():  # P7.2.4.7 iv
+    from registry.additionality.newness import capacity_test
+
+    with pytest.raises(RuleViolation):
+        capacity_test(Capacity(date(2022, 1, 10), D(1000), D(1200)), 2023, facility_lines=2)
+
+
+@pytest.mark.parametrize("before, after", [("1", "1.1"), ("0.001", "1"), ("100", "1")])
+def test_capacity_of_a_kilogram_or_less_is_accepted(before, after):
+    from registry.additionality.newness import capacity_test
+
+    result, basis = capacity_test(Capacity(date(2022, 1, 10), D(before), D(after)), 2023)
+    assert basis.kg == (D(after) - D(before) if result.passed else 0)
