@@ -1,6 +1,6 @@
 """Chain-of-custody accounts (SPEC §6A, R-M1–R-M8; RMS 6.4–6.5).
 
-* ``models``   — the tables (migration 0019);
+* ``models``   — the tables (migration 0017);
 * ``rules``    — pure rules: control systems and their hierarchy, claims on
   inputs and outputs, periods, expiry dates, batch/rolling/multi-site averages;
 * ``credit``   — pure first-in-first-out credit arithmetic over running sums

@@ -1,4 +1,4 @@
-"""Custody account tables (R-M1–R-M5; migration 0019).
+"""Custody account tables (R-M1–R-M5; migration 0017).
 
 Running sums keep every balance a couple of indexed reads (R-M4): per status
 the account holds the credit ever received (``credited_*``) and the credit

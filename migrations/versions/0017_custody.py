@@ -1,7 +1,7 @@
 """chain-of-custody accounts (SPEC §6A, R-M1–R-M8)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06
 
 New tables only: custody accounts, their receipts (received once registry-wide
@@ -17,8 +17,8 @@ from alembic import op
 
 import registry.sqltypes  # noqa: F401  (custom column types)
 
-revision = '0019'
-down_revision = '0018'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
