@@ -57,5 +57,4 @@ def downgrade() -> None:
     op.drop_index('ix_block_dispute_certificate_id', 'block_dispute')
     op.drop_index('ix_block_dispute_serial', 'block_dispute')
     op.drop_table('block_dispute')
-    with op.batch_alter_table('block') as batch:
-        batch.drop_column('disputed')
+    op.drop_column('block', 'disputed')  # plain DROP COLUMN: a batch copy would drop the referenced block table
