@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import Engine
 
@@ -46,7 +47,12 @@ class EagerSigner:
             return sign_tree(self.engine, self.signer, self.origin, self.clock.now())
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # time.sleep, not Event.wait(interval): a timed wait never times out under libfaketime's moved
+        # clock (CI runs served registries at a year's end and on a leap day); a sleep does.
+        while not self._stop.is_set():
+            time.sleep(self.interval)
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
             except Exception:  # noqa: BLE001 - logged; the next turn tries again
