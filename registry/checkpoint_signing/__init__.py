@@ -11,6 +11,6 @@
 
 from registry.checkpoint_signing.eager import EagerSigner
 from registry.checkpoint_signing.lock import SignerLock
-from registry.checkpoint_signing.sign import sign_tree, tree_grown
+from registry.checkpoint_signing.sign import sign_tree, tree_grown, unsigned_size
 
-__all__ = ["EagerSigner", "SignerLock", "sign_tree", "tree_grown"]
+__all__ = ["EagerSigner", "SignerLock", "sign_tree", "tree_grown", "unsigned_size"]

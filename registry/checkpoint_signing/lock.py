@@ -1,11 +1,15 @@
 """At most one eager signer at a time, across processes (R-L4b).
 
-On PostgreSQL a transaction-scoped advisory lock (its own key, never the
-log's append lock) on a connection of its own; on SQLite an exclusive
-``flock`` on a file next to the database (``<db>.signer-lock``), or a
-process lock for an in-memory database. Trying never waits: a signer that
-does not get the lock skips its turn, and takes over when the holder's
-process ends (the lock goes with its connection or file descriptor).
+The lock is a lease: the signer that gets it keeps it for as long as it runs,
+so only one worker polls the log twice a second and the others merely try
+the lock now and then, to take over when the holder's process ends (the
+lock goes with its connection or file descriptor).
+
+On PostgreSQL a session-level advisory lock (its own key, never the log's
+append lock) on a connection of its own in autocommit, which the holder also
+uses for its one-statement polls; on SQLite an exclusive ``flock`` on a file
+next to the database (``<db>.signer-lock``), or a process lock for an
+in-memory database. Trying never waits.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from registry.db import read_write
 
-#: pg_try_advisory_xact_lock key: the first 8 bytes of SHA-256("arcreg checkpoint signer").
+#: Advisory lock key: the first 8 bytes of SHA-256("arcreg checkpoint signer").
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"arcreg checkpoint signer").digest()[:8], "big", signed=True)
 _MEMORY_LOCK = threading.Lock()
 
@@ -29,6 +33,10 @@ _MEMORY_LOCK = threading.Lock()
 class SignerLock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: PostgreSQL: the connection that holds the lock while it is held.
+        self.connection: Connection | None = None
+        self._fd: int | None = None
+        self._memory = False
 
     def lock_path(self) -> str | None:
         database = self.engine.url.database
@@ -36,32 +44,62 @@ class SignerLock:
             return None
         return f"{os.path.abspath(database)}.signer-lock"
 
+    @property
+    def holding(self) -> bool:
+        return self.connection is not None or self._fd is not None or self._memory
+
+    def acquire(self) -> bool:
+        """Take the lock unless another signer holds it; True if this one holds it now."""
+        if self.holding:
+            return True
+        if self.engine.dialect.name == "postgresql":
+            conn = read_write(self.engine).connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                got = bool(conn.execute(select(func.pg_try_advisory_lock(LOCK_KEY))).scalar())
+            except Exception:
+                conn.close()
+                raise
+            if got:
+                self.connection = conn
+            else:
+                conn.close()
+            return got
+        path = self.lock_path()
+        if path is None:
+            self._memory = _MEMORY_LOCK.acquire(blocking=False)
+            return self._memory
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Let go of the lock (closing its connection or descriptor); a no-op when not held."""
+        conn, self.connection = self.connection, None
+        if conn is not None:
+            try:  # at once, not when the server notices the connection is gone
+                conn.execute(select(func.pg_advisory_unlock(LOCK_KEY)))
+            except Exception:  # noqa: BLE001 - a broken connection: its session, and the lock, end with it
+                conn.invalidate()
+            conn.close()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+        if self._memory:
+            self._memory = False
+            _MEMORY_LOCK.release()
+
     @contextmanager
     def held(self) -> Iterator[bool]:
         """Yield True while this caller holds the lock, False if another signer does."""
-        if self.engine.dialect.name == "postgresql":
-            with read_write(self.engine).connect() as conn:
-                try:
-                    yield bool(conn.execute(select(func.pg_try_advisory_xact_lock(LOCK_KEY))).scalar())
-                finally:
-                    conn.rollback()  # releases the lock
-            return
-        path = self.lock_path()
-        if path is None:
-            got = _MEMORY_LOCK.acquire(blocking=False)
-            try:
-                yield got
-            finally:
-                if got:
-                    _MEMORY_LOCK.release()
-            return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        already = self.holding
+        got = self.acquire()
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            yield True  # closing the descriptor releases the lock
+            yield got
         finally:
-            os.close(fd)
+            if got and not already:
+                self.release()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select, text
@@ -102,6 +103,80 @@ def test_eager_signers_take_turns(driver, engine, clock, tmp_path):
     stored = second.run_once()
     assert stored is not None and stored.size == _covered(engine)[0]
     assert first.run_once() is None  # nothing new to sign
+
+
+def _grow(driver, h) -> None:
+    """One more entry: move 0.001 from the lineage's remainder."""
+    moved = driver.ok("/transfers", {"serial": h["serial"], "quantity": "0.001", "to_participant_id": h["buyer"]},
+                      h["gen"].token)
+    h["serial"] = moved["remainder"]["serial"]
+
+
+def test_the_signer_that_took_the_lock_keeps_it_until_it_stops(driver, engine, clock, tmp_path):
+    """The lock is a lease: one signer polls and signs, turn after turn; the
+    others sign nothing until it stops, then one takes over (table 1's cost)."""
+    h = long_lineage(driver, 1)
+    key = _signer(tmp_path)
+    first = EagerSigner(engine, key, ORIGIN, clock)
+    second = EagerSigner(engine, key, ORIGIN, clock)
+    try:
+        assert first.run_once() is not None
+        assert first.lock.holding  # kept after the turn
+        _grow(driver, h)
+        assert second.run_once() is None and not second.lock.holding  # grown, but first holds the lease
+        stored = first.run_once()
+        assert stored is not None and stored.size == _covered(engine)[0]
+        _grow(driver, h)
+        first.stop()  # its thread never started: stopping still lets go of the lock
+        assert not first.lock.holding
+        stored = second.run_once()
+        assert stored is not None and stored.size == _covered(engine)[0] and second.lock.holding
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.wallclock  # the follower's turns run on the real clock
+def test_a_follower_tries_the_lock_only_every_few_turns(driver, engine, clock, tmp_path):
+    """A signer that found the lock taken does not poll: when the lock comes
+    free it takes it on its next try, every `takeover_turns` turns, not sooner."""
+    long_lineage(driver, 1)
+    holder = SignerLock(engine)
+    assert holder.acquire()
+    follower = EagerSigner(engine, _signer(tmp_path), ORIGIN, clock, interval=0.05, takeover_turns=1000).start()
+    try:
+        holder.release()
+        time.sleep(1)  # about 20 turns, none of them a try
+        size, covered = _covered(engine)
+        assert covered < size and not follower.lock.holding
+        follower.takeover_turns = 1
+        wait_until(lambda: _covered(engine)[1] == size, timeout=10, what="the follower to take over and sign",
+                   seen=lambda: _covered(engine))
+        assert follower.lock.holding
+    finally:
+        follower.stop()
+        holder.release()
+
+
+def test_the_lock_goes_with_a_killed_holder(engine, tmp_path):
+    """kill -9 of the process that holds the lock: another signer takes it."""
+    url = engine.url.render_as_string(hide_password=False)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from registry.db import make_engine; from registry.checkpoint_signing import SignerLock\n"
+        f"lock = SignerLock(make_engine({url!r}))\n"
+        "print('held' if lock.acquire() else 'refused', flush=True)\n"
+        "sys.stdin.readline()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lock = SignerLock(engine)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert not lock.acquire()
+        holder.kill()
+        holder.wait(timeout=30)
+        wait_until(lock.acquire, timeout=30, what="the lock after its holder was killed")
+    finally:
+        lock.release()
+        if holder.poll() is None:
+            holder.kill()
 
 
 def test_the_signer_lock_excludes_another_process(engine, tmp_path):
