@@ -37,6 +37,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sqlite3
 import subprocess
 import sys
@@ -273,7 +274,32 @@ def worker_pids(arbiter: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def run_http(url: str, tmp: Path, plan: Holdings, args) -> tuple[dict, Path]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (/proc/<pid>/stat)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone: its time is lost from the figure, never added twice
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the registry's database (none for SQLite)."""
+    if not url.startswith("postgresql"):
+        return []
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:
+            return [int(p) for p, in c.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))]
+    finally:
+        engine.dispose()
+
+
+def run_http(url: str, tmp: Path, plan: Holdings, args, arcreg: str = ARCREG) -> tuple[dict, Path]:
     port = free_port()
     # The write rate limit stays on (its cost is part of the path) but high
     # enough that the benchmark's clients, faster than any real one, never meet it.
@@ -281,7 +307,7 @@ def run_http(url: str, tmp: Path, plan: Holdings, args) -> tuple[dict, Path]:
                     ARCREG_SIGNING_KEY_FILE=str(tmp / "signing-key.pem"))
     log_path = tmp / "server.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen([ARCREG, "serve", "--port", str(port), "--workers", str(args.workers),
+        server = subprocess.Popen([arcreg, "serve", "--port", str(port), "--workers", str(args.workers),
                                    "--threads", str(args.threads)],
                                   cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     spies = []
@@ -295,8 +321,26 @@ def run_http(url: str, tmp: Path, plan: Holdings, args) -> tuple[dict, Path]:
                      "--duration", str(int(args.warmup + args.seconds)), "--rate", "200", "--nonblocking",
                      "-o", str(args.py_spy / f"{args.db}-worker-{pid}.txt")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
-        result = http_load(port, plan, threads=args.connections, seconds=args.seconds, warmup=args.warmup,
-                           max_count=args.max_requests)
+        # CPU per transfer, of the server's processes and of the database's: a figure that other load on
+        # the machine changes far less than requests/s (it slows both runs of an A/B alike).
+        server_pids = [server.pid, *worker_pids(server.pid)]
+        server_cpu = cpu_seconds(server_pids)
+        result = {}
+
+        def load():
+            nonlocal result
+            result = http_load(port, plan, threads=args.connections, seconds=args.seconds, warmup=args.warmup,
+                               max_count=args.max_requests)
+        loader = threading.Thread(target=load)
+        loader.start()
+        time.sleep(min(1.0, args.warmup))  # the workers' pools are connected by now
+        backends = backend_pids(url)
+        db_cpu = cpu_seconds(backends)
+        loader.join()
+        server_cpu = cpu_seconds(server_pids) - server_cpu
+        db_cpu = cpu_seconds(backends) - db_cpu
+        result["server_cpu_ms"] = 1000 * server_cpu / max(result["ok"], 1)
+        result["db_cpu_ms"] = 1000 * db_cpu / max(result["ok"], 1) if backends else None
     finally:
         for spy in spies:
             spy.wait(timeout=120)
@@ -326,6 +370,10 @@ def main() -> int:
     ap.add_argument("--blocks-each", type=int, default=8)
     ap.add_argument("--rate-limit", default="1000000/minute", help="ARCREG_RATE_LIMIT of the server")
     ap.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--compare-arcreg", default=None,
+                    help="A/B: the `arcreg` of another checkout; HTTP runs alternate between it (B) and this one (A), "
+                         "--rounds each, on fresh copies of one seed, and no bare run")
+    ap.add_argument("--rounds", type=int, default=3, help="HTTP runs of each side with --compare-arcreg")
     ap.add_argument("--py-spy", type=Path, default=None, help="record the workers with py-spy into this folder")
     args = ap.parse_args()
     args.seconds = min(args.seconds, 60.0)
@@ -343,6 +391,8 @@ def main() -> int:
         engine.dispose()
         print(f"seed: {meta['participants']} participants, {meta['blocks']} blocks, {meta['log']} log entries "
               f"(built through the services in {time.perf_counter() - t:.1f} s)", flush=True)
+        if args.compare_arcreg:
+            return compare(dbs, tmp, args, meta["tokens"])
 
         url = dbs.url("http", template="seed")
         engine = make_engine(url)
@@ -384,6 +434,41 @@ def main() -> int:
     print(f"| {args.db} | {args.workers} | {args.connections} | {h['rate']:.0f} | {h['p50']:.1f} | {h['p99']:.1f} "
           f"| {h['max']:.0f} | {len(h['errors'])} | {args.bare_threads} | {b['rate']:.0f} | {b['p50']:.1f} "
           f"| {ratio} | {'met' if met else 'MISSED'} | {load} |")
+    for failure in failures:
+        print("FAILURE:", failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
+def compare(dbs: Databases, tmp: Path, args, tokens: dict) -> int:
+    """A/B of two servers on the same seed, run after run (A, B, A, B, ...): requests/s and the CPU
+    each transfer costs the server's processes and the database's."""
+    rows, failures = [], []
+    for n in range(args.rounds):
+        for side, arcreg in (("A", ARCREG), ("B", args.compare_arcreg)):
+            url = dbs.url(f"{side.lower()}{n}", template="seed")
+            engine = make_engine(url)
+            plan, before = seed_plan(engine, args.connections), state_of(engine)
+            for p, token in tokens.items():
+                plan.members[p] = (plan.members[p][0], token)
+            engine.dispose()
+            h, _ = run_http(url, tmp, plan, args, arcreg)
+            engine = make_engine(url)
+            problems = check(engine, before, h["ok"], plan)
+            engine.dispose()
+            failures += h["errors"][:10] + problems
+            rows.append((side, h))
+            print(f"{side}{n}: {h['rate']:.0f} req/s, server CPU {h['server_cpu_ms']:.2f} ms/transfer"
+                  + (f", database CPU {h['db_cpu_ms']:.2f} ms/transfer" if h["db_cpu_ms"] is not None else "")
+                  + f", {len(h['errors'])} errors", flush=True)
+    print()
+    print("| side | server | runs | req/s (median) | server CPU ms/transfer (median) | database CPU ms/transfer (median) |")
+    print("|---|---|---|---|---|---|")
+    for side, arcreg in (("A", ARCREG), ("B", args.compare_arcreg)):
+        mine = [h for s, h in rows if s == side]
+        db = [h["db_cpu_ms"] for h in mine if h["db_cpu_ms"] is not None]
+        db_cell = f"{statistics.median(db):.2f}" if db else "-"
+        print(f"| {side} | {arcreg} | {len(mine)} | {statistics.median(h['rate'] for h in mine):.0f} "
+              f"| {statistics.median(h['server_cpu_ms'] for h in mine):.2f} | {db_cell} |")
     for failure in failures:
         print("FAILURE:", failure, file=sys.stderr)
     return 1 if failures else 0
