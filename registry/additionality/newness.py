@@ -7,7 +7,7 @@ qualifies. Volumes stay exact here; the determination rounds once (R-A7).
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from registry.errors import InvalidInput, RuleViolation
 from registry.units import exact_arithmetic, format_milli, round_half_up
@@ -337,6 +337,8 @@ def _kg(value: Decimal) -> str:
 
 
 def _percent(fraction: Decimal) -> str:
+    """The fraction as a percentage to 0.1%, rounded down: a figure below a threshold never reads as
+    the threshold itself (9.99% is "9.9%, below the 10%", never "10%, below the 10%")."""
     with exact_arithmetic():
-        text = format((fraction * 100).quantize(Decimal("0.1")).normalize(), "f")
+        text = format((fraction * 100).quantize(Decimal("0.1"), rounding=ROUND_FLOOR).normalize(), "f")
     return f"{text}%"

@@ -1035,3 +1035,24 @@ def test_capacity_of_a_kilogram_or_less_is_accepted(before, after):
 
     result, basis = capacity_test(Capacity(date(2022, 1, 10), D(before), D(after)), 2023)
     assert basis.kg == (D(after) - D(before) if result.passed else 0)
+
+
+@pytest.mark.parametrize(("price", "market", "shown"), [
+    ("0.1299", "0.03", "a difference of 9.9% (less than"),   # 9.99 points: never "10% (less than the 10 ...)"
+    ("0.13", "0.03", "a difference of 10% (at least"),
+    ("0.13", "0.0301", "a difference of 9.9% (less than"),
+])
+def test_quality_reason_never_rounds_a_miss_up_to_the_threshold(price, market, shown):
+    from registry.additionality.newness import quality_test
+
+    result, _ = quality_test(_quality(price_increase=D(price), market_increase=D(market)), 2023)
+    assert shown in result.reason
+
+
+def test_financial_reason_never_rounds_a_miss_up_to_the_threshold():
+    from registry.additionality.newness import financial_ratio, financial_test
+
+    spent = financial(Investment("primary_equipment", D(2_499_000)))  # 24.99% of 10M
+    assert financial_ratio(spent) < D("0.25")
+    result, _ = financial_test(spent, 2023, D("1000000"))
+    assert "24.9% of the fair market value, below the 25% threshold" in result.reason
