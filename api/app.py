@@ -53,6 +53,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
     from api.home import bp as home
 
     app.register_blueprint(home)
+    from api.workspace import init_workspace
+
+    init_workspace(app, config)  # R-W1: people sign in; CSRF tokens on every form of the pages
     from api.docs_assets import bp as docs_assets
 
     app.register_blueprint(docs_assets)  # R-X8: the docs page's Swagger UI, from the registry itself
@@ -61,9 +64,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None, engi
 
 
 def _register_blueprints(api: RegistryApi) -> None:
-    from api import (blocks, certificates, corrections, custody, determinations, disputes, facilities, health, log,
-                     lots, participants, retirements, trading, witnesses)
+    from api import (blocks, bulk, certificates, corrections, custody, determinations, disputes, facilities, health,
+                     log, lots, notifications, offers, participants, retirements, statements, trading, witnesses)
 
-    for module in (health, participants, certificates, facilities, determinations, lots, trading, blocks,
-                   retirements, corrections, disputes, custody, log, witnesses):
+    for module in (health, participants, certificates, facilities, determinations, lots, trading, offers, bulk,
+                   blocks, retirements, statements, corrections, disputes, custody, notifications, log, witnesses):
         api.register_blueprint(module.blp, url_prefix=API_PREFIX)

@@ -92,6 +92,11 @@ def _sealing_key() -> bytes:
     return hmac.new(token.strip().encode(), b"arcreg idempotent replay v1", hashlib.sha256).digest()
 
 
+def _holds_secret(result) -> bool:
+    """A new token, or anything else marked ``holds_secret`` (a webhook's signing key, R-N1)."""
+    return isinstance(result, IssuedToken) or getattr(result, "holds_secret", False) is True
+
+
 def _seal(body: str, fingerprint: str) -> str:
     nonce = os.urandom(12)
     sealed = AESGCM(_sealing_key()).encrypt(nonce, body.encode(), fingerprint.encode())
@@ -127,13 +132,16 @@ def _dumper(schema: type[ma.Schema]) -> ma.Schema:
 
 
 def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, status: int = 200,
+            choose: Callable[[object], tuple[type[ma.Schema], int, Callable]] | None = None,
             **kwargs) -> Response:
     """Run one write service for the authenticated actor, serialise its result
     and commit: the only place a request commits (DESIGN: the edge commits,
     services never do). With an Idempotency-Key the response is stored in the
     same transaction, and a retry replays it (R-T5) — also one that arrives
     while the first is still running: it waits for the first to finish
-    (``idempotency.claim``)."""
+    (``idempotency.claim``). ``choose``, when given, picks the response from
+    the result: (schema, status, what of the result to dump) -- e.g. a
+    transfer that became an offer is 202 with the offer (R-T6)."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     fingerprint = _fingerprint() if key is not None else None
     try:
@@ -147,9 +155,12 @@ def perform(service: Callable, *args, schema: type[ma.Schema] | None = None, sta
                 if stored is not None:
                     return _replay(stored)
             result = service(uow, actor, *args, **kwargs)
+            if choose is not None:
+                schema, status, pick = choose(result)
+                result = pick(result)
             body = "" if schema is None else current_app.json.dumps(_dumper(schema).dump(result))
             if key is not None:
-                kept = _seal(body, fingerprint) if isinstance(result, IssuedToken) else body
+                kept = _seal(body, fingerprint) if _holds_secret(result) else body
                 idempotency.remember(uow, actor.user_id, key, fingerprint, status, kept)
             uow.commit()
     except IntegrityError:

@@ -21,6 +21,16 @@ class CoveredFacility(ma.Schema):
                                metadata={"description": "ISO 3166-1 alpha-2"})
 
 
+class ListedFacility(CoveredFacility):
+    participant = ma.fields.Integer(metadata={"description": "a group certificate's member this site belongs to"})
+
+
+class GroupMemberIn(ma.Schema):
+    participant_id = Id(required=True)
+    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility), required=True, validate=ma.validate.Length(1, 500),
+                                metadata={"description": "the member's facilities the group certificate covers"})
+
+
 class CertificateIn(ma.Schema):
     participant_id = Id(required=True)
     number = ma.fields.String(required=True, metadata={"example": "RMS-NSF-00234"})
@@ -37,7 +47,31 @@ class CertificateIn(ma.Schema):
         required=True, validate=ma.validate.Length(min=1))
     facilities = ma.fields.List(ma.fields.Nested(CoveredFacility), load_default=list,
                                 validate=ma.validate.Length(max=500),
-                                metadata={"description": "the facilities the certificate covers (R-C2)"})
+                                metadata={"description": "the facilities the certificate covers (R-C2); a group "
+                                                         "certificate lists them under members"})
+    group_name = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 200),
+                                  metadata={"description": "a group certificate's group entity (RMS 7.1.6.3)"})
+    members = ma.fields.List(ma.fields.Nested(GroupMemberIn), load_default=None, validate=ma.validate.Length(1, 500),
+                             metadata={"description": "a group certificate's members and their facilities, all in "
+                                                      "one country (RMS 7.1.6.3, P3.1.4; R-C6)"})
+
+
+class RenewalIn(ma.Schema):
+    issued_on = ma.fields.Date(required=True)
+    expires_on = ma.fields.Date(required=True)
+
+
+class CertificateAmendmentIn(ma.Schema):
+    effective_on = ma.fields.Date(required=True, metadata={"description": "today or later (RMS 7.4.3)"})
+    activities = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(rms_certificates.ACTIVITIES)),
+                                load_default=None, validate=ma.validate.Length(min=1))
+    product_groups = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 200)), load_default=None)
+    control_systems = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(rms_certificates.CONTROL_SYSTEMS)), load_default=None,
+        validate=ma.validate.Length(min=1))
+    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility), load_default=None,
+                                validate=ma.validate.Length(max=500))
+    members = ma.fields.List(ma.fields.Nested(GroupMemberIn), load_default=None, validate=ma.validate.Length(1, 500))
 
 
 class EventIn(ma.Schema):
@@ -56,13 +90,32 @@ class CertificateOut(ma.Schema):
     facility_scope = ma.fields.String()
     product_groups = ma.fields.List(ma.fields.String())
     control_systems = ma.fields.List(ma.fields.String())
-    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility))
+    facilities = ma.fields.List(ma.fields.Nested(ListedFacility))
     valid_today = ma.fields.Boolean()
+    group_name = ma.fields.String(allow_none=True)
+    periods = ma.fields.List(ma.fields.Dict())
+    versions = ma.fields.List(ma.fields.Dict())
 
 
 class HolderOut(ma.Schema):
     participant_id = ma.fields.Integer()
     name = ma.fields.String()
+
+
+class ValidityPeriodOut(ma.Schema):
+    issued_on = ma.fields.Date()
+    expires_on = ma.fields.Date()
+
+
+class VersionOut(ma.Schema):
+    """The scope and sites in force from ``effective_on`` (R-C6)."""
+
+    effective_on = ma.fields.String(metadata={"format": "date"})
+    activities = ma.fields.List(ma.fields.String())
+    product_groups = ma.fields.List(ma.fields.String())
+    control_systems = ma.fields.List(ma.fields.String())
+    facilities = ma.fields.List(ma.fields.Nested(ListedFacility))
+    members = ma.fields.List(ma.fields.Integer())
 
 
 class HistoryOut(ma.Schema):
@@ -82,9 +135,16 @@ class RegisterEntryOut(ma.Schema):
     expires_on = ma.fields.Date()
     activities = ma.fields.List(ma.fields.String())
     facility_scope = ma.fields.String()
-    facilities = ma.fields.List(ma.fields.Nested(CoveredFacility))
+    facilities = ma.fields.List(ma.fields.Nested(ListedFacility))
     product_groups = ma.fields.List(ma.fields.String())
     control_systems = ma.fields.List(ma.fields.String())
+    periods = ma.fields.List(ma.fields.Nested(ValidityPeriodOut),
+                             metadata={"description": "every validity period, renewals included (R-C6); days "
+                                                      "between two are not valid"})
+    versions = ma.fields.List(ma.fields.Nested(VersionOut),
+                              metadata={"description": "the scope and sites from each amendment's date (R-C6)"})
+    group_name = ma.fields.String(allow_none=True, metadata={"description": "a group certificate's entity"})
+    members = ma.fields.List(ma.fields.Nested(HolderOut), metadata={"description": "a group's members (R-C6)"})
     valid_today = ma.fields.Boolean()
     status_today = ma.fields.String(
         metadata={"description": "valid | not_yet_valid | expired | suspended | revoked (R-C3)"})
@@ -109,6 +169,14 @@ def _with_validity(uow: UnitOfWork, cert) -> dict:
 
 def _record(uow, actor, **body):
     return _with_validity(uow, rms_certificates.record_certificate(uow, actor, **body))
+
+
+def _renew(uow, actor, number, **body):
+    return _with_validity(uow, rms_certificates.renew_certificate(uow, actor, number, **body))
+
+
+def _amend(uow, actor, number, **body):
+    return _with_validity(uow, rms_certificates.amend_certificate(uow, actor, number, **body))
 
 
 def _event(kind):
@@ -152,3 +220,23 @@ class CertificateEvent(MethodView):
     def post(self, body, number, action):
         """Revoke (permanent), suspend or reinstate a certificate from a date (R-C3)."""
         return perform(_event(EVENTS[action]), number, **body, schema=CertificateOut, status=200)
+
+
+@blp.route("/rms-certificates/<string:number>/renew")
+class CertificateRenewal(MethodView):
+    @blp.arguments(RenewalIn)
+    @blp.response(200, CertificateOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, number):
+        """Renew a certificate under its number: a new validity period after the last (R-C6, RMS 7.2.2)."""
+        return perform(_renew, number, **body, schema=CertificateOut, status=200)
+
+
+@blp.route("/rms-certificates/<string:number>/amend")
+class CertificateAmendment(MethodView):
+    @blp.arguments(CertificateAmendmentIn)
+    @blp.response(200, CertificateOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, number):
+        """Amend a certificate's scope and sites from a date, between audits (R-C6, RMS 7.4.3)."""
+        return perform(_amend, number, **body, schema=CertificateOut, status=200)

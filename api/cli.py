@@ -215,6 +215,40 @@ def issue_token_command(email: str) -> None:
     click.echo(issued.token)
 
 
+@main.command("reset-link")
+@click.argument("email")
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
+              help="The registry's address, to print a whole link.")
+@click.option("--clear-totp", is_flag=True, help="Also remove the user's authenticator (lost phone).")
+def reset_link_command(email: str, base_url: str, clear_totp: bool) -> None:
+    """Print a one-time password reset link for a user (R-W1).
+
+    How the first administrator gets a password (`arcreg create-admin` gives an API
+    token only); afterwards administrators make links on the workspace's users page."""
+    from registry.accounts import resets, signin
+    from registry.actors import SYSTEM
+    from registry.clock import clock_from_setting
+    from registry.db import UnitOfWork, session_factory
+    from registry.errors import RegistryError
+
+    config = _config()
+    engine = _engine_or_exit(config)
+    _migrate_if_owner(engine)
+    try:
+        with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
+            user = signin.user_by_email(uow, email)
+            if user is None:
+                click.echo(f"arcreg: no user {email}", err=True)
+                sys.exit(1)
+            secret = resets.create_link(uow, SYSTEM, user.id, lifetime=config.reset_link_lifetime,
+                                        clears_totp=clear_totp)
+            uow.commit()
+    except RegistryError as exc:
+        click.echo(f"arcreg: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(f"{base_url.rstrip('/')}/workspace/reset/{secret}")
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", default=None, help="Key name (default: ARCREG_LOG_ORIGIN).")
@@ -274,7 +308,8 @@ def demo(host: str, port: int, directory: Path) -> None:
 
 @main.command("run-jobs")
 def run_jobs() -> None:
-    """Run the daily jobs once, now: expiry (R-E2), removal (R-E4), purge.
+    """Run the daily jobs once, now: expiry (R-E2), removal (R-E4), purge,
+    use-period reminders (R-N1); then deliver the webhooks that are due.
 
     Each job runs at most once per UTC day (of ARCREG_CLOCK when set), however
     many servers or commands race for it; a job already done today is skipped.
@@ -292,13 +327,34 @@ def run_jobs() -> None:
         sys.exit(2)
     clock = clock_from_setting(config.clock)
     results = run_daily_jobs(session_factory(engine), clock)
+    webhooks = _deliver_webhooks(engine, clock, config)
     engine.dispose()
     click.echo(f"daily jobs for {clock.today().isoformat()}:")
     for name, result in results.items():
         details = ", ".join(f"{key} {value}" for key, value in result.items() if key != "status")
         click.echo(f"  {name}: {result['status']}" + (f" ({details})" if details else ""))
+    click.echo(f"  webhooks: {webhooks}")
     if any(result["status"] == "failed" for result in results.values()):
         sys.exit(1)
+
+
+def _deliver_webhooks(engine, clock, config) -> str:
+    """One pass of the webhook worker (R-N1): whatever is due now, unless a
+    served registry's worker holds the lock (it delivers them)."""
+    from registry.notifications.worker import DeliveryWorker
+
+    worker = DeliveryWorker(engine, clock, timeout=config.webhook_timeout,
+                            allow_loopback=config.webhooks_allow_loopback)
+    try:
+        result = worker.run_once()
+    except Exception as exc:  # noqa: BLE001 - the jobs' outcome stands; the next run delivers
+        return f"failed ({type(exc).__name__}: {exc})"
+    finally:
+        worker.stop()  # lets go of the lock
+    if result is None:
+        return "skipped (another process delivers)"
+    done = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in result.as_dict().items() if value)
+    return done or "nothing due"
 
 
 def _prepare(config: Config):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import Engine
@@ -27,6 +27,9 @@ class Registry:
     clock: Clock
     # R-X6: transactions that only read (SQLite: BEGIN DEFERRED, no write lock).
     read_sessions: sessionmaker[Session] | None = None
+    # R-W1: TOTP codes are checked against real time, the time the phone shows, even when the
+    # registry's clock is pinned (ARCREG_CLOCK); tests pin this one too.
+    otp_clock: Clock = field(default_factory=Clock)
     _signer: Signer | None = None
 
     @property

@@ -92,12 +92,30 @@ def _validation_problem(messages: dict, headers: dict | None) -> Response:
                 errors[_field_name(location, field)] = field_messages
         else:
             errors[location] = fields
-    fields = ", ".join(sorted(errors))
+    named = len(errors)
+    for name, field_messages in list(errors.items()):  # nested fields also by their dotted names
+        if _nested(field_messages):
+            _flatten(errors, name, field_messages)
+    fields = ", ".join(sorted(name for name, value in errors.items() if not _nested(value)))
     # A field parser that refused with a stable code (too_many_decimals, …)
     # lends it to the whole problem when it is the only kind of error.
     codes = g.get("validation_codes", [])
-    code = codes[0] if len(codes) == 1 and len(errors) == 1 else "invalid_input"
+    code = codes[0] if len(codes) == 1 and named == 1 else "invalid_input"
     return problem(400, code, "Invalid input", f"Invalid value for: {fields}.", errors, headers)
+
+
+def _nested(messages) -> bool:
+    return isinstance(messages, dict) and bool(messages) and all(not isinstance(v, str) for v in messages.values())
+
+
+def _flatten(errors: dict, name: str, messages) -> None:
+    """A nested field's messages added under dotted names, list items by
+    index: ``items.3.quantity`` (R-X2, R-T7); the nested key stays too."""
+    for key, inner in messages.items():
+        if _nested(inner):
+            _flatten(errors, f"{name}.{key}", inner)
+        else:
+            errors[f"{name}.{key}"] = inner
 
 
 def _field_name(location: str, field) -> str:

@@ -28,10 +28,16 @@ class ClockHealthSchema(ma.Schema):
     frozen = ma.fields.Boolean(required=True)
 
 
+class WebhooksHealthSchema(ma.Schema):
+    allow_loopback = ma.fields.Boolean(required=True, metadata={
+        "description": "ARCREG_WEBHOOKS_ALLOW_LOOPBACK: http and loopback targets allowed (development only)"})
+
+
 class HealthSchema(ma.Schema):
     status = ma.fields.String(required=True, metadata={"description": "ok or degraded"})
     database = ma.fields.Nested(DatabaseHealthSchema, required=True)
     clock = ma.fields.Nested(ClockHealthSchema, required=True)
+    webhooks = ma.fields.Nested(WebhooksHealthSchema, required=True)
 
 
 @blp.route("/health")
@@ -54,5 +60,6 @@ class Health(MethodView):
                 "error": error if not reachable else (None if healthy else "schema not at head"),
             },
             "clock": {"now": state.clock.now(), "frozen": state.clock.frozen},
+            "webhooks": {"allow_loopback": state.config.webhooks_allow_loopback},
         }
         return body, (200 if healthy else 503)

@@ -40,6 +40,12 @@ class UpstreamIn(ma.Schema):
                        "if in this register, must be valid that day (default: processed_on; R-B8)"})
 
 
+class ReceiptCitationIn(ma.Schema):
+    receipt_id = Id(required=True, metadata={"description": "a receipt of the lot's custody account (R-M6)"})
+    mass = MassField(load_default=None, allow_none=True, metadata={
+        "description": "the part of the receipt the lot used (default: all of it)"})
+
+
 class LotIn(ma.Schema):
     facility_id = Id(required=True)
     line_id = Id(load_default=None, allow_none=True)
@@ -55,6 +61,12 @@ class LotIn(ma.Schema):
     conversion = ma.fields.Nested(ConversionIn, required=True)
     inputs = ma.fields.List(ma.fields.Nested(UpstreamIn), load_default=list)
     evidence = ma.fields.List(ma.fields.Nested(Digest), load_default=list)
+    custody_account_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "the custody account the lot is an output of: required where the generator keeps a "
+                       "mass-balance or segregation account for the lot's facility and product; its ARCs and "
+                       "claimed sales then draw on the account's credit (R-M6)"})
+    receipts = ma.fields.List(ma.fields.Nested(ReceiptCitationIn), load_default=list, metadata={
+        "description": "a custody lot's inputs: receipts of its account, instead of free-text inputs (R-M6)"})
 
 
 class DispositionIn(ma.Schema):
@@ -92,6 +104,7 @@ class LotOut(ma.Schema):
     eligible_kg = ma.fields.Method("_eligible_kg", metadata={"type": "string"})
     components = ma.fields.Method("_components", metadata={"type": "object"})
     disclaimer_required = ma.fields.Boolean()
+    custody_account_id = ma.fields.Integer(allow_none=True)
     log = ma.fields.Method("_log", metadata={"type": "object"})
 
     def _pi_kg(self, lot):

@@ -30,6 +30,8 @@ class ParticipantOut(ma.Schema):
     gpp_signed_on = ma.fields.Date(allow_none=True)
     generator_removed_on = ma.fields.Date(allow_none=True, metadata={
         "description": "the day it was removed as an ARC generator (R-E4); its account stays"})
+    incoming_transfers = ma.fields.String(metadata={
+        "enum": ["automatic", "review"], "description": "review: transfers to it are offers it accepts (R-T6)"})
 
 
 class ContactIn(ma.Schema):
@@ -40,14 +42,16 @@ class ContactIn(ma.Schema):
 
 
 class ParticipantPatch(ma.Schema):
-    """RMS 8.1.4: only the fields given change. Name and address: admin; contacts: admin or
-    the participant's members."""
+    """RMS 8.1.4: only the fields given change. Name and address: admin; contacts and
+    incoming_transfers (R-T6): admin or the participant's members."""
 
     name = ma.fields.String(validate=ma.validate.Length(1, 200))
     address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=400),
                                metadata={"description": "null or blank clears it"})
     contacts = ma.fields.List(ma.fields.Nested(ContactIn), validate=ma.validate.Length(max=10),
                               metadata={"description": "replaces the list; each needs an email or a phone"})
+    incoming_transfers = ma.fields.String(validate=ma.validate.OneOf(["automatic", "review"]), metadata={
+        "description": "admin or the participant's members: review incoming transfers as offers (R-T6)"})
 
 
 class ContactOut(ma.Schema):

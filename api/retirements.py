@@ -8,12 +8,14 @@ from types import SimpleNamespace
 import marshmallow as ma
 from flask.views import MethodView
 
+from api import exports
 from api.auth import optional_actor, perform, read
 from api.context import read_unit_of_work, registry
 from api.fields import MassField, QuantityField
 from api.openapi import Blueprint
 from api.schemas import BlockOut
-from registry import claims, holdings, retirements, statements
+from registry import amendments, claim_details, claims, holdings, retirements, statements
+from registry.exports import streams
 from registry.models import Retirement
 
 blp = Blueprint("retirements", __name__, description="Retirements and claims: public records (R-R1–R-R4)")
@@ -28,6 +30,25 @@ class ProductIn(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
     # Missing or empty is refused by the rule (composition_required, R-R3).
     composition = ma.fields.List(ma.fields.Nested(CompositionIn), load_default=list)
+
+
+class LocationIn(ma.Schema):
+    """R-R6: where the claim is made."""
+
+    country = ma.fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-2", "example": "DE"})
+    subdivision = ma.fields.String(load_default=None, allow_none=True,
+                                   metadata={"description": "ISO 3166-2 code of the country", "example": "DE-BY"})
+
+
+class PeriodIn(ma.Schema):
+    """R-R6: the period the claim covers, both days included."""
+
+    start = ma.fields.Date(required=True, data_key="from")
+    end = ma.fields.Date(required=True, data_key="to")
+
+    @ma.post_load
+    def _as_logged(self, data, **kwargs):
+        return {"from": data["start"], "to": data["end"]}
 
 
 class RetirementIn(ma.Schema):
@@ -52,6 +73,39 @@ class RetirementIn(ma.Schema):
     label_approval_ref = ma.fields.String(
         load_default=None, allow_none=True, validate=ma.validate.Length(1, 100),
         metadata={"description": "product claims: the label approval reference (RMS 8.8.1, 9.1.1; R-R8)"})
+    location = ma.fields.Nested(LocationIn, load_default=None, allow_none=True,
+                                metadata={"description": "where the claim is made (R-R6)"})
+    period = ma.fields.Nested(PeriodIn, load_default=None, allow_none=True,
+                              metadata={"description": "the claim period (R-R6)"})
+
+
+class AmendmentIn(ma.Schema):
+    """R-R7: the claim details to change (a field given as null clears it).
+    The retired quantity and what the claim is for are final: naming them is
+    refused with a specific code, not ignored."""
+
+    claim_date = ma.fields.Date(allow_none=True)
+    statement = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
+    location = ma.fields.Nested(LocationIn, allow_none=True)
+    period = ma.fields.Nested(PeriodIn, allow_none=True)
+    # Refused by the rule (quantity_not_amendable, claim_detail_not_amendable), named here so that the
+    # answer is the rule's code, not a generic unknown-field error.
+    quantity = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable (RMS 8.8.3)"})
+    serial = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable (RMS 8.8.3)"})
+    beneficiary = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+    claim_type = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+    reporting_year = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+    product = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+    basis_mass = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+    claimed_status = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+    label_approval_ref = ma.fields.Raw(allow_none=True, metadata={"description": "never amendable"})
+
+
+class AmendmentOut(ma.Schema):
+    log_index = ma.fields.Integer()
+    leaf_hash = ma.fields.String()
+    amended_on = ma.fields.Date()
+    changes = ma.fields.Dict(metadata={"description": "{field: {from, to}} as the entry logs it"})
 
 
 class RetirementOut(ma.Schema):
@@ -84,7 +138,24 @@ class RetirementOut(ma.Schema):
     claim_share = ma.fields.Decimal(as_string=True, allow_none=True,
                                     metadata={"description": "retired t / basis t, a fraction (0.2500 = 25%)"})
     product = ma.fields.Dict(allow_none=True)
+    location = ma.fields.Method("_location", allow_none=True, metadata={
+        "type": "object", "description": "{country, subdivision}: where the claim is made (R-R6)"})
+    period = ma.fields.Method("_period", allow_none=True, metadata={
+        "type": "object", "description": "{from, to}: the claim period (R-R6)"})
+    amendable_until = ma.fields.Method("_amendable_until", metadata={
+        "type": "string", "format": "date", "description": "last day the claim details may be amended (R-R7)"})
+    bulk_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the bulk retirement it is an item of, with one statement for all (R-T7)"})
     log = ma.fields.Method("_log", metadata={"type": "object"})
+
+    def _location(self, r):
+        return claim_details.location_of(r)
+
+    def _period(self, r):
+        return claim_details.period_of(r)
+
+    def _amendable_until(self, r) -> str:
+        return amendments.last_amendment_day(r.retired_on).isoformat()
 
     def _first(self, r) -> str:
         return f"{r.first_unit:012d}"
@@ -118,6 +189,12 @@ class ProofOut(ma.Schema):
 
 class RetirementRecord(RetirementOut):
     proof = ma.fields.Nested(ProofOut)
+    amendments = ma.fields.List(ma.fields.Nested(AmendmentOut), metadata={
+        "description": "the history of the claim details, oldest first (R-R7)"})
+
+
+class AmendedRetirement(RetirementOut):
+    amendments = ma.fields.List(ma.fields.Nested(AmendmentOut))
 
 
 class RetirementQuery(ma.Schema):
@@ -136,6 +213,11 @@ class RetirementPage(ma.Schema):
 def _with(retirement: Retirement, **extra) -> SimpleNamespace:
     """The record's columns plus what the response adds (blocks, proof)."""
     return SimpleNamespace(**{name: getattr(retirement, name) for name in Retirement.model_fields}, **extra)
+
+
+def _amend(uow, actor, retirement_id, **body) -> SimpleNamespace:
+    retirement = amendments.amend(uow, actor, retirement_id, **body)
+    return _with(retirement, amendments=amendments.history(uow, retirement.id))
 
 
 def _retire(uow, actor, **body) -> SimpleNamespace:
@@ -157,7 +239,11 @@ class Retirements(MethodView):
     @blp.arguments(RetirementQuery, location="query")
     @blp.response(200, RetirementPage)
     def get(self, args):
-        """Public: retirements by beneficiary, reporting year and ARC type, paginated."""
+        """Public: retirements by beneficiary, reporting year and ARC type, paginated. With
+        ``Accept: text/csv``: every retirement the filters select, streamed as CSV (R-N3)."""
+        if exports.wants_csv():
+            return exports.streamed_csv(streams.retirement_rows, RetirementOut(), exports.RETIREMENT_COLUMNS,
+                                        "retirements", authenticated=False, **args)
         return read(retirements.list_retirements, **args)
 
 
@@ -172,5 +258,18 @@ class RetirementById(MethodView):
             actor = optional_actor(uow)
             retirement = retirements.get_retirement(uow, actor, retirement_id)
             proof = retirements.retirement_proof(uow, retirement, state.signer, state.config.log_origin)
+            history = amendments.history(uow, retirement.id)
             uow.commit()  # ends the read: nothing to store, the rows loaded stay usable
-        return _with(retirement, proof=proof)
+        return _with(retirement, proof=proof, amendments=history)
+
+
+@blp.route("/retirements/<id:retirement_id>/amendments")
+class RetirementAmendments(MethodView):
+    @blp.arguments(AmendmentIn)
+    @blp.response(201, AmendedRetirement)
+    @blp.doc(security=[{"bearer": []}], parameters=[{"in": "header", "name": "Idempotency-Key",
+                                                     "schema": {"type": "string"}, "required": False}])
+    def post(self, body, retirement_id):
+        """Amend the claim details (claim date, statement, location, period) of your retirement within
+        30 days; after that a missing claim date may still be added (R-R7). The retired quantity never changes."""
+        return perform(_amend, retirement_id, **body, schema=AmendedRetirement, status=201)

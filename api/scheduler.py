@@ -20,11 +20,13 @@ from flask import Flask
 from api.context import EXTENSION
 from registry.checkpoint_signing import EagerSigner
 from registry.jobs import run_daily_jobs
+from registry.notifications.worker import DeliveryWorker
 
 log = logging.getLogger("arcreg.scheduler")
 
 SCHEDULER = "arcreg.scheduler"
 SIGNER = "arcreg.checkpoint_signer"
+WEBHOOKS = "arcreg.webhook_worker"
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
@@ -61,12 +63,30 @@ def start_signer(app: Flask) -> EagerSigner:
     return signer
 
 
+def start_webhooks(app: Flask) -> DeliveryWorker:
+    """Start the app's webhook delivery worker (once per process, R-N1): every
+    worker runs one, and one of them at a time delivers (its database lock)."""
+    existing = app.extensions.get(WEBHOOKS)
+    if existing is not None:
+        return existing
+    state = app.extensions[EXTENSION]
+    worker = DeliveryWorker(state.engine, state.clock, sessions=state.sessions,
+                            timeout=state.config.webhook_timeout,
+                            allow_loopback=state.config.webhooks_allow_loopback).start()
+    app.extensions[WEBHOOKS] = worker
+    return worker
+
+
 def stop_scheduler(app: Flask) -> None:
     """Stop firing; a job already running is left to finish or, if the process
-    exits first, its open transaction rolls back (R-X3). The eager signer stops too."""
+    exits first, its open transaction rolls back (R-X3). The eager signer and the
+    webhook worker stop too (an attempt cut short is sent again, R-N1)."""
     scheduler = app.extensions.pop(SCHEDULER, None)
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)
     signer = app.extensions.pop(SIGNER, None)
     if signer is not None:
         signer.stop(timeout=2)
+    worker = app.extensions.pop(WEBHOOKS, None)
+    if worker is not None:
+        worker.stop(timeout=2)

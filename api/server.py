@@ -10,10 +10,10 @@ from registry.config import Config
 
 
 def _post_worker_init(worker) -> None:
-    """Start the daily-jobs scheduler and the eager checkpoint signer in the
-    worker, after the fork: a thread started in the arbiter would not survive
-    into the workers (R-E2, R-L4b)."""
-    from api.scheduler import start_scheduler, start_signer
+    """Start the daily-jobs scheduler, the eager checkpoint signer and the
+    webhook worker in the worker, after the fork: a thread started in the
+    arbiter would not survive into the workers (R-E2, R-L4b, R-N1)."""
+    from api.scheduler import start_scheduler, start_signer, start_webhooks
 
     jobs_log = logging.getLogger("arcreg")
     if not jobs_log.handlers:  # job summaries go where gunicorn's error log goes
@@ -21,6 +21,7 @@ def _post_worker_init(worker) -> None:
         jobs_log.setLevel(logging.INFO)
     start_scheduler(worker.wsgi)
     start_signer(worker.wsgi)
+    start_webhooks(worker.wsgi)  # R-N1: one process at a time delivers (a database lock)
 
 
 def _worker_exit(_server, worker) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
+from api import exports
 from api.auth import perform, read
 from api.fields import Id, LogRefSchema, QuantityField
 from api.openapi import Blueprint
+from api.offers import OfferCreated
 from api.schemas import BlockOut
 from registry import holdings, transfers
+from registry.exports import streams
+from registry.offers import services as offer_services
 
 blp = Blueprint("trading", __name__, description="Transfers and holdings (R-T1–R-T5)")
 
@@ -18,13 +22,29 @@ class TransferIn(ma.Schema):
     serial = ma.fields.String(required=True, validate=ma.validate.Length(1, 80))
     quantity = QuantityField(required=True, metadata={"type": "string", "example": "100.000"})
     to_participant_id = Id(required=True)
+    lapses_on = ma.fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "to a recipient that reviews incoming transfers: the offer's last day (at most 30 days, "
+                       "within the use period; default the latest allowed). Ignored otherwise (R-T6)"})
 
 
 class TransferOut(ma.Schema):
     id = ma.fields.Integer(metadata={"description": "the transfer's log index"})
-    moved = ma.fields.Nested(BlockOut)
+    moved = ma.fields.Nested(BlockOut, metadata={"description": "the moved block, or the held one of an offer"})
     remainder = ma.fields.Nested(BlockOut, allow_none=True)
     log = ma.fields.Nested(LogRefSchema)
+    offer_id = ma.fields.Method("_offer_id", allow_none=True, metadata={
+        "type": "integer", "description": "bulk items: the offer made to a reviewing recipient (R-T6)"})
+
+    def _offer_id(self, result):
+        offer = getattr(result, "offer", None)
+        return None if offer is None else offer.id
+
+
+def _transfer_response(result):
+    """201 with the transfer, or 202 with the offer made to a reviewing recipient (R-T6)."""
+    if result.offer is None:
+        return TransferOut, 201, lambda r: r
+    return OfferCreated, 202, lambda r: {"offer": offer_services.offer_view(r.offer, r.moved), "remainder": r.remainder}
 
 
 class BlockQuery(ma.Schema):
@@ -58,11 +78,13 @@ class HoldingsOut(ma.Schema):
 class Transfers(MethodView):
     @blp.arguments(TransferIn)
     @blp.response(201, TransferOut)
+    @blp.alt_response(202, schema=OfferCreated, description="the recipient reviews incoming transfers: an offer")
     @blp.doc(security=[{"bearer": []}], parameters=[{"in": "header", "name": "Idempotency-Key",
                                                      "schema": {"type": "string"}, "required": False}])
     def post(self, body):
-        """Transfer a quantity of an active block to another participant (R-T2)."""
-        return perform(transfers.transfer, **body, schema=TransferOut, status=201)
+        """Transfer a quantity of an active block to another participant (R-T2); to one that reviews
+        incoming transfers, an offer (202, R-T6)."""
+        return perform(transfers.transfer, **body, choose=_transfer_response)
 
 
 @blp.route("/blocks")
@@ -71,7 +93,11 @@ class Blocks(MethodView):
     @blp.response(200, BlockPage)
     @blp.doc(security=[{"bearer": []}])
     def get(self, args):
-        """Blocks held by a participant, filtered and paginated (owner or admin)."""
+        """Blocks held by a participant, filtered and paginated (owner or admin). With
+        ``Accept: text/csv``: every block the filters select, streamed as CSV (R-N3)."""
+        if exports.wants_csv():
+            return exports.streamed_csv(streams.block_rows, None, exports.BLOCK_COLUMNS, "blocks",
+                                        cells=exports.block_cells, **args)
         return read(holdings.list_blocks, **args, authenticated=True)
 
 
@@ -80,6 +106,9 @@ class Holdings(MethodView):
     @blp.response(200, HoldingsOut)
     @blp.doc(security=[{"bearer": []}])
     def get(self, participant_id):
-        """Totals by ARC type, generation year and state (owner or admin)."""
+        """Totals by ARC type, generation year and state (owner or admin); CSV with ``Accept: text/csv`` (R-N3)."""
+        if exports.wants_csv():
+            return exports.streamed_csv(lambda uow, actor: holdings.holdings(uow, actor, participant_id),
+                                        HoldingOut(), exports.HOLDING_COLUMNS, f"holdings-{participant_id}")
         lines = read(holdings.holdings, participant_id, authenticated=True)
         return {"participant_id": participant_id, "lines": lines}

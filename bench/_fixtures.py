@@ -57,7 +57,8 @@ def certified_reprocessor(uow, admin, certifier, g: int, today: date, *, capacit
     rms_certificates.record_certificate(
         uow, certifier, participant_id=pid, number=number, issued_on=date(2025, 1, 1),
         expires_on=date(2027, 12, 31), activities=["reprocessing", "trading"],
-        facility_scope="single-site", product_groups=["resins"], control_systems=["mass-balance"])
+        facility_scope="single-site", product_groups=["resins"], control_systems=["mass-balance"],
+        facilities=[{"name": f"Plant {g}", "address": "1 Mill Road", "country": "US"}])  # R-G5
     fac = facilities.register_facility(uow, actor, participant_id=pid, name=f"Plant {g}",
                                        address="1 Mill Road", country="US", capacity=tonnes(capacity_t))
     determinations.record_determination(

@@ -57,7 +57,8 @@ def setup(engine, n: int):
         rms_certificates.record_certificate(
             uow, certifier, participant_id=p.id, number="RMS-NSF-00001", issued_on=date(2024, 1, 1),
             expires_on=date(2027, 12, 31), activities=["converting"], facility_scope="single-site",
-            product_groups=["PP film"], control_systems=["mass-balance"])
+            product_groups=["PP film"], control_systems=["mass-balance"],
+            facilities=[{"name": "Plant 1", "address": "1 Mill Rd", "country": "US"}])  # R-G5
         member = actor_of(identity.add_member(uow, admin, p.id, email="ops@x.example"))
         site = facilities.register_facility(uow, member, participant_id=p.id, name="Plant 1", address="1 Mill Rd",
                                             country="US", capacity=Mass(Decimal(10**12)))

@@ -59,7 +59,11 @@ _HEX32 = re.compile(r"[0-9a-f]{64}")
 _INHERITED = ("arc_code", "arc_type", "recycled_status", "generator", "lot", "lot_reference", "generation_year")
 UNITS = 1000  # serial units per certificate (R-G2)
 #: States a block description may hold (R-T1); "split" is reported, never logged.
-BLOCK_STATES = ("active", "retired", "expired", "forfeited", "cancelled")
+BLOCK_STATES = ("active", "offered", "retired", "expired", "forfeited", "cancelled")
+#: States in which a block's lineage goes on: an active block moves or changes; an offered one (held for
+#: its recipient, R-T6) only changes as a whole -- back to active (accepted, rejected, withdrawn, lapsed)
+#: or expired -- never splits.
+_LIVE = ("active", "offered")
 #: Members that are registry ids (or the year): positive integers of the 32-bit id columns.
 _IDS = ("owner", "generator", "lot", "generation_year")
 _MAX_ID = 2**31 - 1
@@ -258,8 +262,11 @@ def _lineage(objs: list[dict], leaves: list[bytes], serial: str) -> dict:
                     raise _fail("lot_mismatch", index, f"block {mine} {block.get(mine)!r} "
                                                        f"is not the lot's {theirs} {lot.get(theirs)!r}")
         else:
-            if block.get("state") != "active":  # R-T1: only an active block moves or changes
+            if block.get("state") not in _LIVE:  # R-T1: only an active block moves or changes
                 raise _fail("chain_broken", index, f"block {block['serial']} was {block.get('state')}")
+            if "parent" in payload and block.get("state") != "active":
+                raise _fail("chain_broken", index, f"block {block['serial']} was {block.get('state')}: it "
+                                                   "does not split")
             if "parent" in payload:
                 parts = _split(block, payload, index)
                 want = _followed(objs[k + 1]) if k + 1 < len(objs) else serial

@@ -118,6 +118,12 @@ def _lock(conn: Any) -> None:
         raise NotImplementedError(f"chainlog.store supports PostgreSQL and SQLite, not {name}")
 
 
+def hold_append_lock(conn: Any) -> None:
+    """Take the append lock without appending: for a writer whose rows must be
+    ordered with the log's commits (the registry's event outbox, R-N2)."""
+    _lock(conn)
+
+
 _last_entry = (
     sa.select(entries_table.c.index, entries_table.c.entry_hash).order_by(entries_table.c.index.desc()).limit(1)
 )

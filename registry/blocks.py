@@ -91,10 +91,15 @@ def lock_active_block(uow: UnitOfWork, serial: str) -> Block:
     """
     block = get_block(uow, serial, lock=True)
     note_rows_locked(uow)  # R-X5: no participant row may be locked from here on
-    if block.state != "active":
-        raise RuleViolation(f"block {serial} is {block.state}; only active blocks move",
-                            code="block_not_active", rule="R-T1")
+    require_active_block(block)
     return block
+
+
+def require_active_block(block: Block) -> None:
+    """R-T1: only active blocks move (an offered one is held, R-T6)."""
+    if block.state != "active":
+        raise RuleViolation(f"block {block.serial} is {block.state}; only active blocks move",
+                            code="block_not_active", rule="R-T1")
 
 
 def split(uow: UnitOfWork, parent: Block, quantity: Decimal) -> tuple[Block, Block]:
@@ -146,4 +151,7 @@ def end_block(uow: UnitOfWork, block: Block, state: str, event_type: str, actor:
     block.updated_at = uow.clock.now()
     ref = record(uow, event_type, actor, {**block_payload(block), **details, "prev": prev})
     stamp([block], ref)
+    from registry.notifications import announce
+
+    announce.ended(uow, block, event_type, ref.index)  # R-N1: the holder is told, with its cause
     return ref

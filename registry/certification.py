@@ -156,15 +156,41 @@ def check_dates(issued_on: date, expires_on: date) -> None:
         )
 
 
-def status_on(day: date, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()) -> str:
+#: A validity period: (issued_on, expires_on), both days included (R-C3). A
+#: certificate renewed under its number has several (R-C6, RMS 7.2.2).
+Period = tuple[date, date]
+
+
+def period_list(periods: Iterable) -> list[Period]:
+    """Periods in date order, from (issued, expires) pairs or their JSON form
+    ``{"issued_on": ISO, "expires_on": ISO}``."""
+    out = []
+    for item in periods:
+        if isinstance(item, dict):
+            item = (item["issued_on"], item["expires_on"])
+        issued, expires = (d if isinstance(d, date) else date.fromisoformat(d) for d in item)
+        out.append((issued, expires))
+    return sorted(out)
+
+
+def in_periods(day: date, periods: Iterable) -> bool:
+    return any(issued <= day <= expires for issued, expires in period_list(periods))
+
+
+def status_on(day: date, periods: Iterable, events: Iterable[CertificateEvent] = ()) -> str:
     """The certificate's standing on ``day``: ``valid``, ``not_yet_valid``,
-    ``expired``, ``suspended`` or ``revoked`` (R-C3).
+    ``expired``, ``suspended`` or ``revoked`` (R-C3), over every validity
+    period it had (R-C6): a day outside all of them is not valid -- before
+    the first ``not_yet_valid``, after one (between two, or after the last)
+    ``expired``.
 
     Events take effect on their own date, in date order (same-day events in
     the order given): a suspension lasts until a later reinstatement, if
-    any; a revocation is permanent -- nothing after it reinstates the
-    certificate (RMS 4.2.2 distinguishes suspension from revocation).
+    any, across a renewal too; a revocation is permanent -- nothing after it
+    reinstates or renews the certificate (RMS 4.2.2 distinguishes suspension
+    from revocation).
     """
+    periods = period_list(periods)
     standing = "valid"
     for event in sorted(events, key=lambda e: e.on):  # sorted() is stable
         if event.kind not in EVENT_KINDS:
@@ -174,38 +200,35 @@ def status_on(day: date, issued_on: date, expires_on: date, events: Iterable[Cer
         if event.kind == REVOKED:
             return REVOKED
         standing = SUSPENDED if event.kind == SUSPENDED else "valid"
-    if day < issued_on:
+    if not periods or day < periods[0][0]:
         return "not_yet_valid"
-    if day > expires_on:
+    if not in_periods(day, periods):
         return "expired"
     return standing
 
 
-def is_valid_on(day: date, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()) -> bool:
-    """R-C3: issue <= day <= expiry, and neither suspended nor revoked on day."""
-    return status_on(day, issued_on, expires_on, events) == "valid"
+def is_valid_on(day: date, periods: Iterable, events: Iterable[CertificateEvent] = ()) -> bool:
+    """R-C3: within one of its validity periods, neither suspended nor revoked on day."""
+    return status_on(day, periods, events) == "valid"
 
 
-def held_in_year(issued_on: date, expires_on: date, events: Iterable[tuple[str, date]], year: int) -> bool:
-    """R-X10: the certificate was held on some day of ``year``: its term
-    overlaps the year and it was not revoked before that day (a revocation on
-    D ends it from D). A suspension does not end it: the body that suspended
-    it still certifies the participant. ``events`` are (kind, date) pairs.
-    Pure, so that replay applies the same rule (`registry.scope`)."""
-    first = max(date(year, 1, 1), issued_on)
-    last = min(date(year, 12, 31), expires_on)
+def held_in_year(periods: Iterable, events: Iterable[tuple[str, date]], year: int) -> bool:
+    """R-X10: the certificate was held on some day of ``year``: one of its
+    periods overlaps the year and it was not revoked before that day (a
+    revocation on D ends it from D). A suspension does not end it: the body
+    that suspended it still certifies the participant. ``events`` are (kind,
+    date) pairs. Pure, so that replay applies the same rule (`registry.scope`)."""
+    end = date(year, 12, 31)
     for kind, on in events:
         if kind == REVOKED:
-            last = min(last, on - timedelta(days=1))
-    return first <= last
+            end = min(end, on - timedelta(days=1))
+    return any(max(date(year, 1, 1), issued) <= min(end, expires) for issued, expires in period_list(periods))
 
 
-def require_valid_on(
-    day: date, number: str, issued_on: date, expires_on: date, events: Iterable[CertificateEvent] = ()
-) -> None:
+def require_valid_on(day: date, number: str, periods: Iterable, events: Iterable[CertificateEvent] = ()) -> None:
     """Refuse an act that needs a valid certificate on ``day`` (R-C3, RMS
     8.5.1, 8.6.4): RuleViolation ``certificate_invalid``."""
-    standing = status_on(day, issued_on, expires_on, events)
+    standing = status_on(day, periods, events)
     if standing != "valid":
         raise RuleViolation(
             f"RMS certificate {number} is {standing.replace('_', ' ')} on {day}",

@@ -21,6 +21,15 @@ DEFAULT_TOKEN_MAX_LIFETIME_DAYS = 365
 MAX_TOKEN_MAX_LIFETIME_DAYS = 36500  # a hundred years; keeps now + lifetime far from year 9999
 # How long an admin page sign-in lasts (ARCREG_SESSION_HOURS); never beyond its token's expiry.
 DEFAULT_SESSION_HOURS = 12
+# R-W1: a signed-in browser with no request for this long is signed out (ARCREG_SESSION_IDLE_MINUTES).
+DEFAULT_SESSION_IDLE_MINUTES = 30
+# R-W1: failed sign-in attempts (password or second factor) allowed per account and per client
+# address before sign-in is refused for a while, whatever is typed (ARCREG_LOGIN_RATE_LIMIT,
+# ARCREG_LOGIN_ADDRESS_RATE_LIMIT; "off" disables one).
+DEFAULT_LOGIN_RATE_LIMIT = "5/minute;20/hour"
+DEFAULT_LOGIN_ADDRESS_RATE_LIMIT = "20/minute;200/hour"
+# R-W1: how long a password reset link works (ARCREG_RESET_LINK_HOURS).
+DEFAULT_RESET_LINK_HOURS = 24
 
 
 def _days(value: str | None, default: int, name: str, most: int) -> int:
@@ -33,6 +42,18 @@ def _days(value: str | None, default: int, name: str, most: int) -> int:
     if not 1 <= days <= most:
         raise ValueError(f"{name} must be from 1 to {most}, not {days}")
     return days
+def _seconds(value: str | None, default: float, name: str) -> float:
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0.1 <= seconds <= 60:
+        raise ValueError(f"{name} must be from 0.1 to 60 seconds, not {seconds}")
+    return seconds
+
+
 # Expensive public reads (provenance proofs, certificate lineage pages) per
 # client address and worker (R-X6; pages of 500 entries): a person following
 # a lineage never meets it; a script looping on deep proofs is slowed to one
@@ -70,6 +91,17 @@ class Config:
     # R-X7: maximum token lifetime in days, and the admin pages' session length in hours.
     token_max_lifetime_days: int = DEFAULT_TOKEN_MAX_LIFETIME_DAYS
     session_hours: int = DEFAULT_SESSION_HOURS
+    # R-N1: http:// and loopback webhook targets (development and tests only; /health says so).
+    webhooks_allow_loopback: bool = False
+    # R-N1: seconds a webhook attempt may take (connect, send, first answer).
+    webhook_timeout: float = 5.0
+    # R-W1: sign-in for people (idle expiry, throttling of failures, reset links).
+    session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
+    login_rate_limit: str = DEFAULT_LOGIN_RATE_LIMIT
+    login_address_rate_limit: str = DEFAULT_LOGIN_ADDRESS_RATE_LIMIT
+    reset_link_hours: int = DEFAULT_RESET_LINK_HOURS
+    # Signs the pages' CSRF cookie (ARCREG_SECRET_KEY); None: derived from the log's signing key.
+    secret_key: str | None = None
 
     @property
     def token_max_lifetime(self) -> timedelta:
@@ -78,6 +110,14 @@ class Config:
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(hours=self.session_hours)
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def reset_link_lifetime(self) -> timedelta:
+        return timedelta(hours=self.reset_link_hours)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -98,6 +138,16 @@ class Config:
                                           "ARCREG_TOKEN_MAX_LIFETIME_DAYS", MAX_TOKEN_MAX_LIFETIME_DAYS),
             session_hours=_days(env.get("ARCREG_SESSION_HOURS"), DEFAULT_SESSION_HOURS, "ARCREG_SESSION_HOURS",
                                 24 * 30),
+            webhooks_allow_loopback=(env.get("ARCREG_WEBHOOKS_ALLOW_LOOPBACK") or "0").strip().lower()
+            in ("1", "true", "yes", "on"),
+            webhook_timeout=_seconds(env.get("ARCREG_WEBHOOK_TIMEOUT"), 5.0, "ARCREG_WEBHOOK_TIMEOUT"),
+            session_idle_minutes=_days(env.get("ARCREG_SESSION_IDLE_MINUTES"), DEFAULT_SESSION_IDLE_MINUTES,
+                                       "ARCREG_SESSION_IDLE_MINUTES", 24 * 60),
+            login_rate_limit=env.get("ARCREG_LOGIN_RATE_LIMIT") or DEFAULT_LOGIN_RATE_LIMIT,
+            login_address_rate_limit=env.get("ARCREG_LOGIN_ADDRESS_RATE_LIMIT") or DEFAULT_LOGIN_ADDRESS_RATE_LIMIT,
+            reset_link_hours=_days(env.get("ARCREG_RESET_LINK_HOURS"), DEFAULT_RESET_LINK_HOURS,
+                                   "ARCREG_RESET_LINK_HOURS", 24 * 30),
+            secret_key=env.get("ARCREG_SECRET_KEY") or None,
         )
 
     def with_(self, **changes) -> Config:

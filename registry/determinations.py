@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import func, select
 
-from registry import additionality, scope
+from registry import additionality, certificate_history, scope
 from registry.additionality import ceiling
 from registry.actors import Actor, require_role
 from registry.db import UnitOfWork, for_update, get_for_update
@@ -16,7 +16,8 @@ from registry.errors import NotFound, RuleViolation
 from registry.facilities import get_facility, get_line
 from registry.journal import record
 from registry.jsonable import jsonable
-from registry.models import Determination, Lot, ProductionLine
+from registry.models import Determination, Facility, Lot, ProductionLine
+from registry.rms_certificates import certificates_citable_by, events_of, periods_of, versions_of
 from registry.sqltypes import Milli
 
 CURRENT, SUPERSEDED, WITHDRAWN = "current", "superseded", "withdrawn"
@@ -46,21 +47,15 @@ def _current(uow: UnitOfWork, facility_id: int, line_id: int | None, year: int) 
     return uow.session.exec(for_update(query)).first()
 
 
-def _first_certified_year(uow: UnitOfWork, facility_id: int, line_id: int | None, year: int,
-                          newness: dict) -> int | None:
-    """Start of the unbroken run of additional determinations on this same
-    newness basis ending the year before (P7.2.2.2: 15 years under continuous
-    certification)."""
-    query = select(Determination).where(
-        Determination.facility_id == facility_id, Determination.line_id == line_id,
-        Determination.outcome == additionality.ADDITIONAL, Determination.status != WITHDRAWN,
-        Determination.certification_year < year)
-    years = {d.certification_year for d in uow.session.exec(query) if d.record.get("newness") == newness}
-    first = None
-    while (year - 1) in years:
-        year -= 1
-        first = year
-    return first
+def certified_since(uow: UnitOfWork, facility: Facility, year: int) -> date | None:
+    """P7.2.2.2, R-C6: the first day of the facility's latest unbroken run of
+    days with a valid RMS certificate listing it (its participant's own, or a
+    group's listing it as the member's site), reaching into ``year`` --
+    read from the certificates' history, not from earlier determinations."""
+    held = [certificate_history.Held(periods_of(c), events_of(uow, c), versions_of(c), c.facility_scope,
+                                     c.participant_id) for c in certificates_citable_by(uow, facility.participant_id)]
+    return certificate_history.facility_certified_since(held, facility.participant_id, facility.country,
+                                                        facility.name, year, uow.clock.today())
 
 
 def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, certification_year: int,
@@ -73,6 +68,7 @@ def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, cer
     lines = uow.session.exec(select(ProductionLine.id).where(ProductionLine.facility_id == facility.id))
     ceiling.require_volume_within_capacity(newness, (line or facility).capacity_kg)  # R-A9
     newness_record = jsonable(newness)
+    since = certified_since(uow, facility, certification_year)  # P7.2.2.2, R-C6
     inputs = additionality.DeterminationInput(
         certification_year=certification_year,
         capacity_kg=(line or facility).capacity_kg,
@@ -80,8 +76,7 @@ def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, cer
         newness=newness,
         class_b=tuple(additionality.ClassBTest(test=t["test"], passed=t["passed"],
                                                rationale=t["rationale"]) for t in class_b),
-        first_certified_year=_first_certified_year(uow, facility.id, line_id, certification_year,
-                                                   newness_record),
+        first_certified_year=certificate_history.first_certified_year(since, certification_year),
         line_scoped=line is not None,
         facility_lines=len(list(lines)),
     )
@@ -108,6 +103,8 @@ def record_determination(uow: UnitOfWork, actor: Actor, *, facility_id: int, cer
     payload = determination_payload(determination)
     payload["supersedes"] = previous.id if previous else None
     payload["body"] = actor.body_code  # R-X10: replay re-checks the body certifies the participant
+    # P7.2.2.2, R-C6: continuously certified since (replay re-derives it from the certificates' history)
+    payload["certified_since"] = since.isoformat() if since is not None else None
     record(uow, "determination.recorded", actor, payload)
     return determination
 

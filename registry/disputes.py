@@ -40,6 +40,7 @@ from registry.db import UnitOfWork, for_update
 from registry.errors import Conflict, Forbidden, InvalidInput
 from registry.journal import LogRef, record
 from registry.lockorder import note_rows_locked
+from registry.notifications import announce
 from registry.models import Block, BlockDispute, Lot, RmsCertificate
 
 DISPUTING = (certification.SUSPENDED, certification.REVOKED)
@@ -47,11 +48,12 @@ MARKED_STATES = ("active", "retired")  # what a holder still holds, and what was
 DECISIONS = ("cancel", "clear")
 
 
-def newly_invalid(day: date, issued_on: date, expires_on: date, before: Iterable, after: Iterable) -> bool:
+def newly_invalid(day: date, periods: Iterable, before: Iterable, after: Iterable) -> bool:
     """R-C5: the certificate was valid on ``day`` before the event and is not
-    valid with it (R-C3). Pure, so that replay applies the same rule."""
-    return certification.is_valid_on(day, issued_on, expires_on, before) and not certification.is_valid_on(
-        day, issued_on, expires_on, after)
+    valid with it (R-C3, over every validity period, R-C6). Pure, so that
+    replay applies the same rule."""
+    periods = certification.period_list(periods)
+    return certification.is_valid_on(day, periods, before) and not certification.is_valid_on(day, periods, after)
 
 
 def lots_citing(uow: UnitOfWork, cert: RmsCertificate) -> list[Lot]:
@@ -60,7 +62,7 @@ def lots_citing(uow: UnitOfWork, cert: RmsCertificate) -> list[Lot]:
 
 def affected_lots(lots: list[Lot], cert: RmsCertificate, before: list, after: list) -> dict[int, Lot]:
     return {lot.id: lot for lot in lots
-            if newly_invalid(lot.processed_on, cert.issued_on, cert.expires_on, before, after)}
+            if newly_invalid(lot.processed_on, cert.periods or [(cert.issued_on, cert.expires_on)], before, after)}
 
 
 def lock_blocks_to_dispute(uow: UnitOfWork, lot_ids: Iterable[int]) -> list[Block]:
@@ -106,6 +108,7 @@ def mark(uow: UnitOfWork, actor: Actor, cert: RmsCertificate, event, finding: Lo
             event_on=event.on, reason=event.reason, lot_id=lot.id, lot_processed_on=lot.processed_on,
             block_state=block.state, log_index=ref.index, disputed_at=now)
         uow.session.add(dispute)
+        announce.disputed(uow, block, cert.number, event.kind, ref.index)  # R-N1
         out.append(dispute)
     uow.flush()
     return out
@@ -160,6 +163,7 @@ def decide(uow: UnitOfWork, actor: Actor, serial: str, *, decision: str, reason:
         block.updated_at = uow.clock.now()
         ref = record(uow, f"block.dispute_{outcome}", actor,
                      {"serial": block.serial, "state": block.state, "owner": block.owner_id, **details})
+        announce.dispute_decided(uow, block, outcome, ref.index)  # R-N1
     dispute.outcome = outcome
     dispute.decision_reason = reason
     dispute.decided_by = actor.user_id

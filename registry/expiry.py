@@ -15,6 +15,7 @@ from registry.actors import SYSTEM
 from registry.blocks import end_block
 from registry.db import UnitOfWork, for_update
 from registry.models import Block
+from registry.offers.services import pending_offer_of
 from registry.use_period import use_period_end
 
 
@@ -31,15 +32,20 @@ def run_expiry(uow: UnitOfWork, *, limit: int | None = None) -> dict:
     then finds it expired.
     """
     today = uow.clock.today()
+    # R-T6: a block held by an offer expires like any other; its offer closes as lapsed.
     query = for_update(select(Block)
-                       .where(Block.state == "active", Block.generation_year <= today.year - 2,
+                       .where(Block.state.in_(("active", "offered")), Block.generation_year <= today.year - 2,
                               Block.disputed.is_(False))  # R-C5: it waits for the administrator's decision
                        .order_by(Block.serial))
     if limit is not None:
         query = query.limit(limit)
     blocks = list(uow.session.exec(query))
     for block in blocks:
-        end_block(uow, block, "expired", "block.expired", SYSTEM,
-                  use_period_end=use_period_end(block.generation_year).isoformat())
+        offer = pending_offer_of(uow, block.serial) if block.state == "offered" else None
+        details = {"offer": offer.id} if offer is not None else {}
+        ref = end_block(uow, block, "expired", "block.expired", SYSTEM,
+                        use_period_end=use_period_end(block.generation_year).isoformat(), **details)
+        if offer is not None:
+            offer.state, offer.decided_log_index, offer.decided_at = "lapsed", ref.index, uow.clock.now()
     uow.flush()
     return {"expired": len(blocks)}

@@ -15,26 +15,30 @@ from sqlmodel import select
 from registry import classification, generation_rules, unit_totals
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
+from registry.custody import lots as custody_lots
 from registry.db import UnitOfWork
 from registry.additionality import ceiling
 from registry.determinations import applicable_determinations, require_within_ceilings
 from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
+from registry.notifications import announce
 from registry.lots import account, get_lot
 from registry.models import Block, Facility, Lot, RmsCertificate
 from registry.lockorder import lock_participant
 from registry.participants import require_active
 from registry.removal import require_registered_generator
-from registry.rms_certificates import events_of, is_valid_on
+from registry.rms_certificates import (certificates_citable_by, events_of, is_valid_on, periods_of, scope_on,
+                                      sites_for)
 from registry.units import Mass, MassRequest
 from registry.use_period import use_period_end
 
 
 def _require_generator_certified(uow: UnitOfWork, generator_id: int, today: date) -> None:
-    """R-P2, RMS 8.6.4, R-E3: a valid RMS certificate covering reprocessing, today."""
-    certificates = uow.session.exec(
-        select(RmsCertificate).where(RmsCertificate.participant_id == generator_id))
-    if not any("reprocessing" in c.activities and is_valid_on(uow, c, today) for c in certificates):
+    """R-P2, RMS 8.6.4, R-E3: a valid RMS certificate covering reprocessing,
+    today (its own, or a group's listing it, R-C6)."""
+    certificates = certificates_citable_by(uow, generator_id)
+    if not any("reprocessing" in scope_on(c, today).activities and sites_for(c, generator_id, today) is not None
+               and is_valid_on(uow, c, today) for c in certificates):
         raise RuleViolation("the generator holds no RMS certificate valid today that covers "
                             "reprocessing", code="certificate_invalid", rule="R-P2")
 
@@ -45,9 +49,9 @@ def _require_cited_certificate(uow: UnitOfWork, lot: Lot) -> None:
     cert = uow.session.get(RmsCertificate, lot.rms_certificate_id)
     facility = uow.session.get(Facility, lot.facility_id)
     generation_rules.require_cited_certificate(
-        number=cert.number, processed_on=lot.processed_on, issued_on=cert.issued_on, expires_on=cert.expires_on,
-        events=events_of(uow, cert), activities=cert.activities,
-        facility=(facility.country, facility.name), sites=cert.facilities)
+        number=cert.number, processed_on=lot.processed_on, periods=periods_of(cert),
+        events=events_of(uow, cert), activities=scope_on(cert, lot.processed_on).activities,
+        facility=(facility.country, facility.name), sites=sites_for(cert, lot.generator_id, lot.processed_on))
 
 
 def _component(lot: Lot, requested: str | None) -> str:
@@ -108,6 +112,14 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | MassReq
                             code="phase_out_pc_only", rule="R-A5")
     require_within_ceilings(uow, lot, base_kg, determination, current, year_processed)
 
+    custody = None
+    if lot.custody_account_id is not None:
+        # R-M6: the lot is an output of a custody account: its ARCs draw the account's credit, first in,
+        # first out, in this transaction; insufficient_credit when it is not there (R-M4)
+        custody = custody_lots.draw(uow, actor, lot.custody_account_id, on=today, facility_id=lot.facility_id,
+                                    material_code=lot.material_code, claimed=custody_lots.arc_claim(status, base_kg),
+                                    arcs=True)
+
     quantity = classification.generation_quantity(
         material, used_before_kg=before.components()[status].used_kg, mass_kg=base_kg,
         non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
@@ -142,9 +154,11 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | MassReq
         "requested": unit_totals.logged(request),  # R-U6: replay re-derives base_kg from it
         "disclaimer_required": lot.disclaimer_required,
         "prev": lot_link.link(),  # R-L2b: the lineage starts at the lot
+        **({"custody": custody} if custody is not None else {}),  # R-M6: the credit the ARCs drew
     })
     block.log_index, block.leaf_hash = ref.index, ref.leaf_hash
     uow.flush()
+    announce.generated(uow, block)  # R-N1: with its cause
     return block
 
 

@@ -36,16 +36,20 @@ def require_recent(processed_on: date, today: date) -> None:
                             f"until {last} (RMS 8.6.3)", field="lot_id", code="lot_too_old", rule="R-G1")
 
 
-def require_cited_certificate(*, number: str, processed_on: date, issued_on: date, expires_on: date,
+def require_cited_certificate(*, number: str, processed_on: date, periods: Iterable,
                               events: Iterable[certification.CertificateEvent], activities: Iterable[str],
-                              facility: tuple[str, str] | None, sites: Sequence[dict]) -> None:
+                              facility: tuple[str, str] | None, sites: Sequence[dict] | None) -> None:
     """R-G1, last bullet (RMS 8.3.1, 8.3.2, 8.6.4): the lot's own certificate,
     re-checked at generation with the events known then. Codes:
     ``certificate_invalid`` (not valid on the processing date),
     ``scope_excludes_reprocessing``, ``facility_not_certified`` (R-G5).
     ``facility`` is the lot's site as (country, name); None when a replayed
-    log predates facilities carrying their country (no R-G5 check then)."""
-    standing = certification.status_on(processed_on, issued_on, expires_on, events)
+    log predates facilities carrying their country (no R-G5 check then).
+    ``periods`` are every validity period (R-C6); ``activities`` and
+    ``sites`` the scope in force on the processing date, the sites being
+    those the generator may cite it for (a group member's own), None when
+    it may not cite it."""
+    standing = certification.status_on(processed_on, periods, events)
     if standing != "valid":
         raise RuleViolation(f"the lot's RMS certificate {number} is {standing.replace('_', ' ')} on "
                             f"{processed_on}, the day the lot was processed: it was not valid on {processed_on} "
@@ -55,5 +59,8 @@ def require_cited_certificate(*, number: str, processed_on: date, issued_on: dat
         raise RuleViolation(f"the lot's RMS certificate {number} does not cover reprocessing, which generating "
                             "ARCs requires (RMS 8.3.1)", field="lot_id", code="scope_excludes_reprocessing",
                             rule="R-G1")
+    if sites is None:
+        raise RuleViolation(f"the lot's RMS certificate {number} is not the generator's, nor a group certificate "
+                            f"listing it on {processed_on}", field="lot_id", code="certificate_invalid", rule="R-G1")
     if facility is not None:
         lot_rules.require_certified_site(facility[0], facility[1], list(sites))  # R-G5

@@ -17,7 +17,7 @@ from registry.models import Block
 from registry.participants import read_participant
 from registry.sqltypes import Milli
 
-STATES = ("active", "retired", "expired", "forfeited", "cancelled")
+STATES = ("active", "offered", "retired", "expired", "forfeited", "cancelled")  # offered: R-T6
 MAX_LIMIT = 500
 
 
@@ -38,11 +38,11 @@ def decode_cursor(cursor: str) -> str:
         raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor") from None
 
 
-def list_blocks(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, state: str | None = None,
-                arc_type: str | None = None, year: int | None = None, limit: int = 100,
-                cursor: str | None = None) -> Page:
-    """Blocks by owner, state, ARC type and generation year, ordered by
-    serial. Members see their own participant's; admins anyone's."""
+def blocks_query(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, state: str | None = None,
+                 arc_type: str | None = None, year: int | None = None, columns: tuple = ()):
+    """The SELECT of a block list (R-P4 checked here), unordered and unpaged:
+    ``list_blocks`` pages it, the CSV export streams it (R-N3). With
+    ``columns``, only those (plain rows, no ORM objects)."""
     if owner is None:
         if not actor.is_admin:
             owner = actor.participant_id
@@ -53,9 +53,7 @@ def list_blocks(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, stat
         raise Forbidden("you may list only your own participant's blocks", code="not_owner", rule="R-P4")
     if state is not None and state not in STATES:
         raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state", code="invalid_choice")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
-    query = select(Block).where(Block.state != "split")
+    query = (select(*columns) if columns else select(Block)).where(Block.state != "split")
     if owner is not None:
         query = query.where(Block.owner_id == owner)
     if state is not None:
@@ -64,6 +62,17 @@ def list_blocks(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, stat
         query = query.where(Block.arc_type == arc_type)
     if year is not None:
         query = query.where(Block.generation_year == year)
+    return query
+
+
+def list_blocks(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, state: str | None = None,
+                arc_type: str | None = None, year: int | None = None, limit: int = 100,
+                cursor: str | None = None) -> Page:
+    """Blocks by owner, state, ARC type and generation year, ordered by
+    serial. Members see their own participant's; admins anyone's."""
+    query = blocks_query(uow, actor, owner=owner, state=state, arc_type=arc_type, year=year)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
     if cursor is not None:
         query = query.where(Block.serial > decode_cursor(cursor))
     rows = list(uow.session.exec(query.order_by(Block.serial).limit(limit + 1)))

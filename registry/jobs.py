@@ -1,5 +1,6 @@
-"""The daily jobs: expiry (R-E2), removal (R-E4) and the purge of old
-Idempotency-Key records (R-T5), each run exactly once per UTC day.
+"""The daily jobs: offer lapse (R-T6), expiry (R-E2), removal (R-E4), the expiry of custody
+credit not drawn within 12 months (R-M4), the purge of old Idempotency-Key records (R-T5) and
+use-period reminders (R-N1), each run exactly once per UTC day.
 
 Exactly once, across any number of server processes and ``arcreg run-jobs``
 invocations: a job's first transaction INSERTs its ``JobRun`` row for
@@ -30,11 +31,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, select
 
 from registry import lockorder
+from registry.actors import SYSTEM
 from registry.clock import Clock
+from registry.custody.services import run_credit_expiry
 from registry.db import UnitOfWork
 from registry.expiry import run_expiry
 from registry.idempotency import purge_expired
 from registry.models import JobRun
+from registry.notifications.reminders import run_reminders
+from registry.offers.lapse import run_lapse
 from registry.removal import run_removal
 
 log = logging.getLogger("arcreg.jobs")
@@ -52,16 +57,30 @@ def _expiry_step(uow: UnitOfWork) -> dict:
     return run_expiry(uow, limit=BATCH)
 
 
+def _lapse_step(uow: UnitOfWork) -> dict:
+    return run_lapse(uow, limit=BATCH)
+
+
+def _credit_expiry_step(uow: UnitOfWork) -> dict:
+    return run_credit_expiry(uow, SYSTEM, limit=BATCH)
+
+
 def _purge_step(uow: UnitOfWork) -> dict:
     return {"purged": purge_expired(uow)}
 
 
 # Expiry before removal: a block past its use period is expired (R-E1), not
 # forfeited, whatever happened to its generator.
+# Offers lapse before expiry: an offer past its lapse date whose block is still in its
+# use period returns to the sender; one whose block's period is over is expiry's (R-T6).
 JOBS = (
+    Job("offer-lapse", _lapse_step, batched=True),
     Job("expiry", _expiry_step, batched=True),
     Job("removal", run_removal),
+    Job("custody-credit-expiry", _credit_expiry_step, batched=True),  # R-M4
     Job("idempotency-purge", _purge_step),
+    # R-N1: 30 and 7 days before a use period ends (after expiry: an expired block is not reminded of).
+    Job("use-period-reminders", run_reminders),
 )
 
 

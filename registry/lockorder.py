@@ -94,6 +94,11 @@ def note_rows_locked(uow: UnitOfWork) -> None:
     state["stage"] = max(state["stage"], 2)
 
 
+def log_locked(uow: UnitOfWork) -> bool:
+    """Whether this transaction holds the log's append lock already."""
+    return _state(uow.session)["stage"] == 3
+
+
 def note_log_locked(uow: UnitOfWork) -> None:
     """The transaction holds the log's append lock (stage 3)."""
     _state(uow.session)["stage"] = 3
@@ -136,6 +141,22 @@ def _gate(uow: UnitOfWork, ids: list[int], exclusive: bool) -> None:
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     calls = ", ".join(f"{function}(:gate, :p{n})" for n in range(len(ids)))
     uow.session.execute(text(f"SELECT {calls}"), {"gate": GATE_CLASS, **{f"p{n}": i for n, i in enumerate(ids)}})
+
+
+def hold_prelocked(uow: UnitOfWork, blocks: dict, participants: dict[int, Participant]) -> None:
+    """A write over many blocks (a bulk request, R-T7) locked its participants
+    and then its blocks, in this order, up front: each step finds them here
+    (``prelocked``) instead of locking them again. Forgotten with the
+    transaction, like every lock."""
+    _state(uow.session)["prelocked"] = (blocks, participants)
+
+
+def prelocked(uow: UnitOfWork, key) -> tuple | None:
+    """(row, participants) when ``hold_prelocked`` holds the row ``key``."""
+    held = _state(uow.session).get("prelocked")
+    if held is None or key not in held[0]:
+        return None
+    return held[0][key], held[1]
 
 
 def lock_participant(uow: UnitOfWork, participant_id: int, *, exclusive: bool = False) -> Participant:

@@ -64,18 +64,21 @@ def require_peq_is_chemical(level1: str, transformation: str, lhv_mj_per_kg: Dec
 
 
 def require_certified_site(country: str, name: str, sites: list[dict]) -> None:
-    """R-G5: the facility is in North America and, when the certificate lists
-    the sites it covers, among them (by country and name identity, R-R5). A
-    certificate that lists no sites (recorded before sites were listed) does
-    not restrict them; docs/decisions.md."""
+    """R-G5: the facility is in North America and among the sites the
+    certificate lists (by country and name identity, R-R5) -- for a group
+    certificate, the sites listed for the lot's member (R-C6). A certificate
+    listing no site covers none (strict since migration 0018, which listed
+    the sites already used under certificates recorded without a list;
+    docs/decisions.md)."""
     if country not in NORTH_AMERICA:
         raise RuleViolation(f"the facility is in {country}: RMS certification covers sites in North America "
                             "(US, CA, MX) only (RMS 1.3.1)", field="facility_id", code="facility_not_certified",
                             rule="R-G5")
     key = identity_key(name)
-    if sites and not any(s["country"] == country and identity_key(s["name"]) == key for s in sites):
-        listed = "; ".join(f"{s['name']} ({s['country']})" for s in sites)
-        raise RuleViolation(f"the certificate covers {listed}, not this facility (RMS 7.1.3)", field="facility_id",
+    if not any(s["country"] == country and identity_key(s["name"]) == key for s in sites):
+        listed = "; ".join(f"{s['name']} ({s['country']})" for s in sites) or "no site"
+        raise RuleViolation(f"the certificate covers {listed}, not this facility (RMS 7.1.3); a site added between "
+                            "audits is an amendment of the certificate (RMS 7.4.3)", field="facility_id",
                             code="facility_not_certified", rule="R-G5")
 
 
@@ -84,8 +87,8 @@ def _inconsistent(detail: str, field: str) -> None:
                         code="conversion_inconsistent", rule="R-B7")
 
 
-#: A certificate in the register, by number: (issued_on, expires_on, events), or None when not in it.
-CertificateLookup = Callable[[str], "tuple[date, date, list[CertificateEvent]] | None"]
+#: A certificate in the register, by number: (its validity periods, events), or None when not in it.
+CertificateLookup = Callable[[str], "tuple[list[tuple[date, date]], list[CertificateEvent]] | None"]
 
 
 def input_day(item: dict, processed_on: date) -> date:

@@ -7,12 +7,15 @@ every block's lineage starts (R-B6, R-L2b).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlmodel import select
 
 from registry import certification, claims, classification, lot_rules, scope, unit_totals
+from registry.custody import lots as custody_lots
+from registry.custody import rules as custody_rules
 from registry.actors import Actor, require_acts_for
 from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
@@ -21,7 +24,7 @@ from registry.journal import record
 from registry.lot_account import LotAccount
 from registry.models import Disposition, Lot, RmsCertificate
 from registry.names import check_name
-from registry.rms_certificates import events_of, get_certificate, is_valid_on
+from registry.rms_certificates import events_of, get_certificate, is_valid_on, periods_of, sites_for
 from registry.units import Mass, MassRequest, exact_arithmetic, round_half_up
 
 TRANSFORMATIONS = ("physical", "chemical")
@@ -59,6 +62,8 @@ def lot_payload(lot: Lot, certificate_number: str) -> dict:
         "conversion": lot.conversion,
         "inputs": lot.inputs,
         "evidence": lot.evidence,
+        # R-M6: only when the lot is an output of a custody account, so earlier entries keep their shape
+        **({"custody_account": lot.custody_account_id} if lot.custody_account_id is not None else {}),
     }
 
 
@@ -118,12 +123,12 @@ def _upstream(inputs: list[dict], processed_on: date) -> list[dict]:
 
 
 def _in_register(uow: UnitOfWork, number: str):
-    """R-B8: a certificate in the register as (issued_on, expires_on, events), or None."""
+    """R-B8: a certificate in the register as (periods, events), or None."""
     try:
         cert = get_certificate(uow, number)
     except NotFound:
         return None
-    return cert.issued_on, cert.expires_on, events_of(uow, cert)
+    return periods_of(cert), events_of(uow, cert)
 
 
 def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: str, material_code: str,
@@ -131,7 +136,8 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
                  non_plastic_fraction: Decimal, line_id: int | None = None,
                  pc_mass: Mass | None = None, pi_mass: Mass | None = None,
                  lhv_mj_per_kg: Decimal | None = None, inputs: list[dict] = (),
-                 evidence: list[dict] = ()) -> Lot:
+                 evidence: list[dict] = (), custody_account_id: int | None = None,
+                 receipts: list[dict] = ()) -> Lot:
     facility = get_facility(uow, actor, facility_id)
     require_acts_for(actor, facility.participant_id)
     scope.require_may_register(uow, facility.participant_id)  # R-X10: not while suspended
@@ -148,13 +154,13 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
     if processed_on > uow.clock.today():
         raise InvalidInput("processed_on is in the future", field="processed_on",
                            code="date_in_future")
-    cert = _certificate_for(uow, facility.participant_id, rms_certificate, processed_on)
-    lot_rules.require_certified_site(facility.country, facility.name, cert.facilities)  # R-G5
+    cert, sites = _certificate_for(uow, facility.participant_id, rms_certificate, processed_on)
+    lot_rules.require_certified_site(facility.country, facility.name, sites)  # R-G5, R-C6: sites that day
     documented = _conversion(conversion)
     lot_rules.require_conversion_adds_up(material.id, mass.kg, documented)  # R-B7
     lot_rules.require_peq_is_chemical(material.level1, documented["transformation"], lhv_mj_per_kg)  # R-G6
-    upstream = _upstream(list(inputs), processed_on)
-    lot_rules.require_inputs_certified(upstream, processed_on, lambda number: _in_register(uow, number))  # R-B8
+    upstream = _inputs(uow, facility.participant_id, facility.id, material.id, processed_on, list(inputs),
+                       custody_account_id, list(receipts))
     reference = check_name("reference", reference)  # R-R5: no invisible characters, no look-alike scripts
     taken = select(Lot.id).where(Lot.generator_id == facility.participant_id, Lot.reference == reference)
     if uow.session.exec(taken).first() is not None:
@@ -167,9 +173,9 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
         mass_kg=mass.kg, pc_kg=pc_mass.kg if pc_mass is not None else None,
         non_plastic_fraction=non_plastic_fraction, lhv_mj_per_kg=lhv_mj_per_kg,
         processed_on=processed_on, rms_certificate_id=cert.id, conversion=documented,
-        inputs=upstream, evidence=[dict(e) for e in evidence],
+        inputs=upstream.items, evidence=[dict(e) for e in evidence],
         sold_kg=zero, claimed_kg=zero, claimed_pc_kg=zero, used_kg=zero, used_pc_kg=zero,
-        log_index=0, leaf_hash="", created_at=uow.clock.now())
+        custody_account_id=upstream.account_id, log_index=0, leaf_hash="", created_at=uow.clock.now())
     uow.session.add(lot)
     uow.flush()
     ref = record(uow, "lot.registered", actor, lot_payload(lot, cert.number))
@@ -178,20 +184,52 @@ def register_lot(uow: UnitOfWork, actor: Actor, *, facility_id: int, reference: 
     return lot
 
 
-def _certificate_for(uow: UnitOfWork, participant_id: int, number: str, day: date) -> RmsCertificate:
-    """R-B1: the RMS certificate the lot was produced under, valid on that date."""
+@dataclass(frozen=True)
+class _Upstream:
+    items: list[dict]
+    account_id: int | None  # R-M6: the custody account the lot is an output of
+
+
+def _inputs(uow: UnitOfWork, generator_id: int, facility_id: int, material_code: str, processed_on: date,
+            inputs: list[dict], account_id: int | None, receipts: list[dict]) -> _Upstream:
+    """R-B6, R-B8, R-M6: a lot's cited inputs — free text checked against the register, or,
+    where the generator keeps a custody account for the lot's facility and product,
+    the account's receipts (registry.custody.lots)."""
+    account = custody_lots.account_for_lot(uow, generator_id=generator_id, facility_id=facility_id,
+                                           material_code=material_code, account_id=account_id)
+    if account is None:
+        if receipts:
+            raise InvalidInput("receipts are cited by lots of a custody account: name it in custody_account_id",
+                               field="receipts", code="custody_account_required", rule="R-M6")
+        upstream = _upstream(inputs, processed_on)
+        lot_rules.require_inputs_certified(upstream, processed_on, lambda number: _in_register(uow, number))
+        return _Upstream(upstream, None)
+    if inputs:
+        raise RuleViolation(f"the lot is an output of custody account {account.id}: its inputs are the account's "
+                            "receipts (receipts: [{receipt_id}]), not free text", field="inputs",
+                            code="input_not_receipt", rule="R-M6")
+    return _Upstream(custody_lots.cite_receipts(uow, account, receipts, processed_on), account.id)
+
+
+def _certificate_for(uow: UnitOfWork, participant_id: int, number: str,
+                     day: date) -> tuple[RmsCertificate, list[dict]]:
+    """R-B1: the RMS certificate the lot was produced under, valid on that
+    date, and the sites the generator may cite it for that day: its own
+    certificate's, or as a member of a group certificate its own (R-C6)."""
     try:
         cert = get_certificate(uow, number)
     except NotFound:
         raise InvalidInput(f"no RMS certificate {number}", field="rms_certificate",
                            code="certificate_not_found") from None
-    if cert.participant_id != participant_id:
-        raise RuleViolation(f"certificate {number} belongs to another participant",
-                            field="rms_certificate", code="certificate_invalid", rule="R-B1")
+    sites = sites_for(cert, participant_id, day)
+    if sites is None:
+        raise RuleViolation(f"certificate {number} belongs to another participant, and does not list this one as a "
+                            f"member of its group on {day}", field="rms_certificate", code="certificate_invalid",
+                            rule="R-B1")
     if not is_valid_on(uow, cert, day):
         raise RuleViolation(f"certificate {number} was not valid on {day}", field="rms_certificate",
                             code="certificate_invalid", rule="R-B1")
-    return cert
+    return cert, sites
 
 
 def get_lot(uow: UnitOfWork, actor: Actor | None, lot_id: int, *, lock: bool = False) -> Lot:
@@ -249,6 +287,13 @@ def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on
     disposition = Disposition(lot_id=lot.id, kind=kind, on=on, counterparty=counterparty.strip(),
                               mass_kg=mass_kg, claim=claim, claimed_kg=claimed_kg,
                               claimed_pc_kg=claimed_pc_kg, log_index=0, created_at=uow.clock.now())
+    custody = None
+    if claim is not None and lot.custody_account_id is not None:
+        # R-M6: a claimed sale of a custody lot draws the account's credit, never overdrawn (R-M4)
+        parsed = claims.parse_claim(claim)
+        custody = custody_lots.draw(uow, actor, lot.custody_account_id, on=on, facility_id=lot.facility_id,
+                                    material_code=lot.material_code, claimed=custody_rules.by_status(parsed, mass_kg),
+                                    claim=parsed, field="claim")
     lot.sold_kg += mass_kg
     lot.sold_lb = taken.running_lb  # R-U6
     lot.claimed_kg += claimed_kg
@@ -263,6 +308,7 @@ def add_disposition(uow: UnitOfWork, actor: Actor, lot_id: int, *, kind: str, on
         "requested": unit_totals.logged(request),  # R-U6: replay re-derives mass_kg from it
         "claim": claim, "claimed_kg": format(claimed_kg, "f"),
         "claimed_pc_kg": format(claimed_pc_kg, "f"),
+        **({"custody": custody} if custody is not None else {}),  # R-M6: the credit it drew
     })
     disposition.log_index = ref.index
     uow.flush()

@@ -1,8 +1,8 @@
 """Keeping a participant's details current and accurate (RMS 8.1.4): its name,
-address and contacts.
+address and contacts, and whether it reviews incoming transfers (R-T6).
 
 An administrator changes any of them; the participant's own members change
-its contacts only (R-P4). Each change is one ``participant.updated`` log
+its contacts and its ``incoming_transfers`` setting only (R-P4). Each change is one ``participant.updated`` log
 entry in the same transaction (R-X3), and replay re-derives the stored
 fields from the log (R-L7): name and address as given (the organisation's
 public identity, like the facility addresses a certificate entry carries),
@@ -28,6 +28,7 @@ from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.journal import record
 from registry.models import Participant
 from registry.names import check_name
+from registry.offers import rules as offer_rules
 from registry.participants import get_participant, participant_payload
 
 UNSET: Any = object()  # a field the request did not mention
@@ -53,6 +54,7 @@ def details_payload(participant: Participant, changed: list[str]) -> dict:
     """The ``participant.updated`` entry: the participant's state after the change."""
     return {**participant_payload(participant), "address": participant.address,
             "contacts_digest": contacts_digest(participant.contacts, participant.contacts_salt),
+            "incoming_transfers": participant.incoming_transfers,  # R-T6
             "changed": changed}
 
 
@@ -110,13 +112,15 @@ def check_contacts(contacts: Any) -> list[dict]:
 
 
 def update_participant(uow: UnitOfWork, actor: Actor, participant_id: int, *, name: Any = UNSET,
-                       address: Any = UNSET, contacts: Any = UNSET) -> Participant:
+                       address: Any = UNSET, contacts: Any = UNSET,
+                       incoming_transfers: Any = UNSET) -> Participant:
     """RMS 8.1.4: change a participant's name, address or contacts. Admin: any
     of them; the participant's members: its contacts only (R-P4). A field not
     passed is left as it is; an address of None clears it; contacts replace
     the list. A change writes one ``participant.updated`` entry; a request
     that changes nothing writes nothing."""
-    given = {k: v for k, v in (("name", name), ("address", address), ("contacts", contacts)) if v is not UNSET}
+    given = {k: v for k, v in (("name", name), ("address", address), ("contacts", contacts),
+                               ("incoming_transfers", incoming_transfers)) if v is not UNSET}
     if not actor.is_admin:
         require_role(actor, "admin", "member")
         for field in ADMIN_ONLY_FIELDS:
@@ -126,7 +130,7 @@ def update_participant(uow: UnitOfWork, actor: Actor, participant_id: int, *, na
         if not actor.acts_for(participant_id):  # R-X4: as if it did not exist
             raise NotFound(f"no participant {participant_id}", code="participant_not_found")
     if not given:
-        raise InvalidInput("nothing to update: give name, address or contacts", code="empty_update",
+        raise InvalidInput("nothing to update: give name, address, contacts or incoming_transfers", code="empty_update",
                            field="body", rule="R-X2")
     new = {}
     if "name" in given:
@@ -135,6 +139,8 @@ def update_participant(uow: UnitOfWork, actor: Actor, participant_id: int, *, na
         new["address"] = _text(given["address"], "address", 400, required=False)
     if "contacts" in given:
         new["contacts"] = check_contacts(given["contacts"])
+    if "incoming_transfers" in given:  # R-T6: the participant's members or an admin
+        new["incoming_transfers"] = offer_rules.check_setting(given["incoming_transfers"])
     participant = get_participant(uow, participant_id, lock=True)
     changed = [field for field, value in new.items() if getattr(participant, field) != value]
     if not changed:

@@ -45,10 +45,10 @@ def _last_valid_day(certificate, events, today: date) -> date | None:
     the day before some event: check those few candidates with the rule
     itself (``certification.status_on``) instead of re-deriving it.
     """
-    end = min(certificate.expires_on, today)
-    candidates = {end} | {e.on - ONE_DAY for e in events if e.on - ONE_DAY <= end}
-    valid = [d for d in candidates if d >= certificate.issued_on and certification.is_valid_on(
-        d, certificate.issued_on, certificate.expires_on, events)]
+    periods = certification.period_list(getattr(certificate, "periods", None)
+                                        or [(certificate.issued_on, certificate.expires_on)])  # R-C6
+    candidates = {min(b, today) for _, b in periods} | {e.on - ONE_DAY for e in events}
+    valid = [d for d in candidates if d <= today and certification.is_valid_on(d, periods, events)]
     return max(valid, default=None)
 
 
@@ -83,8 +83,17 @@ def _reprocessing_certificates(uow: UnitOfWork) -> dict[int, list[RmsCertificate
              .execution_options(populate_existing=True))  # the second read, under the locks, is fresh
     by_participant: dict[int, list[RmsCertificate]] = defaultdict(list)
     for cert in uow.session.exec(query):
-        if "reprocessing" in cert.activities:
+        if "reprocessing" in cert.activities and cert.facility_scope != "group":
             by_participant[cert.participant_id].append(cert)
+    # R-C6: a group certificate certifies its members (each generates under it for its own sites)
+    active = set(uow.session.exec(select(Participant.id).where(Participant.generator_removed_on.is_(None))))
+    groups = (select(RmsCertificate).where(RmsCertificate.facility_scope == "group")
+              .execution_options(populate_existing=True))
+    for cert in uow.session.exec(groups):
+        if "reprocessing" in cert.activities:
+            for member in (cert.versions[-1]["members"] if cert.versions else []):
+                if member in active:
+                    by_participant[member].append(cert)
     return by_participant
 
 

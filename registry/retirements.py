@@ -18,13 +18,14 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from chainlog.keys import Signer
-from registry import claims, statements, transparency
+from registry import claim_details, claims, statements, transparency
 from registry.actors import Actor
 from registry.blocks import block_payload, link, split, stamp
 from registry.db import UnitOfWork, is_postgres
 from registry.errors import InvalidInput, NotFound, RuleViolation
 from registry.holdings import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from registry.journal import record
+from registry.notifications import announce
 from registry.models import Block, Retirement
 from registry.names import check_name, identity_key
 from registry.transfers import check_movable, lock_for_move
@@ -135,16 +136,26 @@ def _check_same_composition(claimed: ProductClaim, earlier: ProductYear) -> None
                 field="product.composition", code="composition_changed", rule="R-R5")
 
 
-def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, beneficiary: str,
-           claim_type: str, reporting_year: int, claim_date: date | None = None,
-           statement: str | None = None, basis_mass: Any = None,
-           product: ProductClaim | Mapping | None = None, claimed_status: str | None = None,
-           label_approval_ref: str | None = None) -> Retirement:
+def retire(uow: UnitOfWork, actor: Actor, **request) -> Retirement:
+    """Retire ``quantity`` of the actor's active block ``serial`` (R-R1): see `retire_block`."""
+    return retire_block(uow, actor, **request)[0]
+
+
+def retire_block(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, beneficiary: str,
+                 claim_type: str, reporting_year: int, claim_date: date | None = None,
+                 statement: str | None = None, basis_mass: Any = None,
+                 product: ProductClaim | Mapping | None = None, claimed_status: str | None = None,
+                 label_approval_ref: str | None = None, location: Mapping | None = None,
+                 period: Mapping | None = None,
+                 bulk: dict | None = None) -> tuple[Retirement, Block, Block | None]:
     """Retire ``quantity`` of the actor's active block ``serial`` (R-R1).
 
     A partial retirement splits the block (R-T2): the lower serials are
     retired, the rest stays active with the owner. One ``block.retired``
-    entry records it, in the caller's transaction (R-X3)."""
+    entry records it, in the caller's transaction (R-X3). ``bulk``: item
+    ``{item, items}`` of a bulk retirement (R-T7, `registry.bulk.services`),
+    recorded in the entry. Returns the record, the retired block and the
+    remainder of a partial retirement."""
     quantity = getattr(quantity, "value", quantity)
     claim_type = claims.check_claim_type(claim_type)
     beneficiary = check_name("beneficiary", beneficiary or "")  # R-R5: no look-alike names
@@ -154,6 +165,8 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
     statement = (statement.strip() or None) if statement else None
     basis_kg = None if basis_mass is None else getattr(basis_mass, "kg", basis_mass)
     claimed = _product(product)
+    where = claim_details.parse_location(location)  # R-R6: on behalf of a beneficiary, where and when
+    when = claim_details.parse_period(period)
     if claim_type == "product" and claimed is None:
         raise InvalidInput("a product claim needs the product and its composition (RMS 8.9.1.3)",
                            field="product", code="composition_required", rule="R-R3")
@@ -206,7 +219,11 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         claim["claimed_status"] = status.value
     if reference is not None:
         claim["label_approval_ref"] = reference
-    ref = record(uow, "block.retired", actor, {
+    if where is not None:  # R-R6: only when stated, so earlier entries keep their shape
+        claim["location"] = where.to_json()
+    if when is not None:
+        claim["period"] = when.to_json()
+    payload = {
         "parent": block.serial,
         "owner": owner.id,
         "quantity": format(quantity, "f"),
@@ -216,7 +233,10 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         "retired_on": retired_on.isoformat(),
         "claim": claim,
         "prev": parent,  # R-L2b: the parent's last entry
-    })
+    }
+    if bulk is not None:  # R-T7: only in bulk, so single retirements keep their shape
+        payload["bulk"] = {"item": bulk["item"], "items": bulk["items"]}
+    ref = record(uow, "block.retired", actor, payload)
     stamp([b for b in (retired, remainder) if b is not None], ref)
     retirement = Retirement(
         serial=retired.serial, owner_id=owner.id, quantity=retired.quantity, arc_code=retired.arc_code,
@@ -227,10 +247,13 @@ def retire(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, ben
         claim_type=claim_type, reporting_year=reporting_year, claim_date=claim_date, statement=statement,
         basis_kg=basis_kg, claim_share=share, product=claim["product"], retired_on=retired_on,
         claimed_status=claim.get("claimed_status"), label_approval_ref=reference,
+        **claim_details.location_columns(where), **claim_details.period_columns(when),
+        bulk_id=None if bulk is None else ref.index - bulk["item"],  # R-T7: the index of item 0
         log_index=ref.index, leaf_hash=ref.leaf_hash, created_at=uow.clock.now())
     uow.session.add(retirement)
-    uow.flush()
-    return retirement
+    uow.flush()  # its id, for the event
+    announce.retired(uow, retirement, retired)  # R-N1: with its cause
+    return retirement, retired, remainder
 
 
 def recorded_blocks(uow: UnitOfWork, retirement: Retirement) -> tuple[Block, Block | None]:
@@ -243,6 +266,20 @@ def recorded_blocks(uow: UnitOfWork, retirement: Retirement) -> tuple[Block, Blo
     return retired, remainder
 
 
+def retirements_query(*, beneficiary: str | None = None, year: int | None = None, arc_type: str | None = None,
+                      columns: tuple = ()):
+    """The SELECT of the public retirement list, unordered and unpaged:
+    ``list_retirements`` pages it, the CSV export streams it (R-N3)."""
+    query = select(*columns) if columns else select(Retirement)
+    if beneficiary is not None:
+        query = query.where(Retirement.beneficiary_key == identity_key(beneficiary))
+    if year is not None:
+        query = query.where(Retirement.reporting_year == year)
+    if arc_type is not None:
+        query = query.where(Retirement.arc_type == arc_type)
+    return query
+
+
 def list_retirements(uow: UnitOfWork, actor: Actor | None, *, beneficiary: str | None = None,
                      year: int | None = None, arc_type: str | None = None, limit: int = 100,
                      cursor: str | None = None) -> Page:
@@ -251,21 +288,19 @@ def list_retirements(uow: UnitOfWork, actor: Actor | None, *, beneficiary: str |
     first, paginated with an opaque cursor."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
-    query = select(Retirement)
-    if beneficiary is not None:
-        query = query.where(Retirement.beneficiary_key == identity_key(beneficiary))
-    if year is not None:
-        query = query.where(Retirement.reporting_year == year)
-    if arc_type is not None:
-        query = query.where(Retirement.arc_type == arc_type)
+    query = retirements_query(beneficiary=beneficiary, year=year, arc_type=arc_type)
     if cursor is not None:
-        after = decode_cursor(cursor)
-        if not (after.isascii() and after.isdigit()):  # "²".isdigit() is True
-            raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor")
-        query = query.where(Retirement.id > int(after))
+        query = query.where(Retirement.id > retirement_cursor(cursor))
     rows = list(uow.session.exec(query.order_by(Retirement.id).limit(limit + 1)))
     items = rows[:limit]
     return Page(items, encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
+
+
+def retirement_cursor(cursor: str) -> int:
+    after = decode_cursor(cursor)
+    if not (after.isascii() and after.isdigit()):  # "²".isdigit() is True
+        raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor")
+    return int(after)
 
 
 def get_retirement(uow: UnitOfWork, actor: Actor | None, retirement_id: int) -> Retirement:
@@ -291,7 +326,16 @@ def retirement_proof(uow: UnitOfWork, retirement: Retirement, signer: Signer, or
     """An inclusion proof of the retirement's entry against a checkpoint
     covering every committed entry; it may sign and store a new checkpoint,
     so the caller commits."""
+    return retirement_proofs(uow, [retirement], signer, origin)[0]
+
+
+def retirement_proofs(uow: UnitOfWork, rows: list[Retirement], signer: Signer, origin: str) -> list[InclusionProof]:
+    """Inclusion proofs of several retirements' entries against one checkpoint
+    (a bulk retirement's statement, R-T7); the caller commits."""
     checkpoint = transparency.current_checkpoint(uow, signer, origin)
-    leaf, hashes = transparency.inclusion_proof(uow, retirement.log_index, checkpoint.size)
-    return InclusionProof(checkpoint.note, checkpoint.size, retirement.log_index, leaf.hex(),
-                          [h.hex() for h in hashes])
+    out = []
+    for retirement in rows:
+        leaf, hashes = transparency.inclusion_proof(uow, retirement.log_index, checkpoint.size)
+        out.append(InclusionProof(checkpoint.note, checkpoint.size, retirement.log_index, leaf.hex(),
+                                  [h.hex() for h in hashes]))
+    return out

@@ -9,15 +9,14 @@ the log.
 
 from __future__ import annotations
 
-from sqlmodel import select
 
 from registry.actors import Actor
 from registry.certification import held_in_year
 from registry.db import UnitOfWork
 from registry.errors import Forbidden, RuleViolation
 from registry.lockorder import lock_participant
-from registry.models import Participant, RmsCertificate
-from registry.rms_certificates import events_of
+from registry.models import Participant
+from registry.rms_certificates import certificates_citable_by, events_of, periods_of
 
 
 def certifies(uow: UnitOfWork, body_code: str | None, participant_id: int, year: int | None = None) -> bool:
@@ -25,10 +24,8 @@ def certifies(uow: UnitOfWork, body_code: str | None, participant_id: int, year:
     certificate of that body (held in ``year``, when a year is given)."""
     if body_code is None:
         return False
-    certificates = uow.session.exec(select(RmsCertificate).where(
-        RmsCertificate.participant_id == participant_id, RmsCertificate.body_code == body_code))
-    return any(year is None or held_in_year(c.issued_on, c.expires_on,
-                                            [(e.kind, e.on) for e in events_of(uow, c)], year)
+    certificates = [c for c in certificates_citable_by(uow, participant_id) if c.body_code == body_code]
+    return any(year is None or held_in_year(periods_of(c), [(e.kind, e.on) for e in events_of(uow, c)], year)
                for c in certificates)
 
 

@@ -2,8 +2,8 @@
 
 "Verification is complete": every stored field a page, a proof, a statement
 or a rule reads is compared with what replaying the log gives — retirements
-(claim type, statement, product, reporting year, dates, the retired range),
-RMS certificates and their events, lots (every field), dispositions,
+(claim type, statement, product, reporting year, dates, the retired range,
+location and period) and their amendments, RMS certificates and their events, lots (every field), dispositions,
 facilities and production lines, determinations, participants, blocks
 (lineage links included) and staff roles. A row no entry created, a row the
 log created that is missing, and every differing field is a ``state_drift``
@@ -50,9 +50,11 @@ from registry.models import (
     Disposition,
     Facility,
     Lot,
+    Offer,
     Participant,
     ProductionLine,
     Retirement,
+    RetirementAmendment,
     RmsCertificate,
     User,
 )
@@ -178,12 +180,17 @@ EXTRA: dict[str, tuple[tuple[Field, ...], Callable | None]] = {
     "participant": ((
         _p("gpp_signed_on"),  # RMS 4.2.1, 8.1.3
         _p("generator_removed_on"),  # R-E4: the day (migration 0011 dated the legacy ones by their entry)
+        _p("incoming_transfers", lambda r: r.get("incoming_transfers") or "automatic"),  # R-T6
     ), None),
     "RMS certificate": ((  # R-C2, R-C4: the public register shows all of it
         _c("body_code", "body"), _c("facility_scope"),
         _c("activities", lambda r: canonical(r.get("activities")), _json),
         _c("product_groups", norm=_json), _c("control_systems", norm=_json),
         _c("facilities", lambda r: canonical(r.get("facilities")), _json),
+        # R-C6: every validity period, every scope version, a group's entity
+        _c("periods", lambda r: canonical([{"issued_on": a, "expires_on": b} for a, b in r.get("periods") or []]),
+           _json),
+        _c("versions", lambda r: canonical(r.get("versions")), _json), _c("group_name"),
     ), None),
     "lot": ((  # R-B1, R-B6: the lot as registered
         _l("generator_id", "generator"), _l("facility_id", "facility"), _l("line_id", "line"), _l("reference"),
@@ -191,6 +198,7 @@ EXTRA: dict[str, tuple[tuple[Field, ...], Callable | None]] = {
         _l("lhv_mj_per_kg"), _l("processed_on"), Field("rms_certificate_id", (_LOT_CERTIFICATE,), "rms_certificate"),
         _l("conversion", norm=_json), _l("inputs", norm=_json), _l("evidence", norm=_json),
         _l("log_index", _link(0)), _l("leaf_hash", _link(1)),  # R-L2b: where its blocks' lineage starts
+        _l("custody_account_id", "custody_account"),  # R-M6: the account its ARCs and claims draw on
     ), None),
     "facility": ((_f("address", model=Facility), _f("country", model=Facility),
                   _f("capacity_kg", model=Facility)), None),  # R-A9
@@ -208,6 +216,8 @@ EXTRA: dict[str, tuple[tuple[Field, ...], Callable | None]] = {
         _r("beneficiary_key"), _r("product_key"), _r("claim_type"), _r("reporting_year"), _r("claim_date"),
         _r("statement"), _r("basis_kg"), _r("claim_share"), _r("product", norm=_json), _r("retired_on"),
         _r("claimed_status"), _r("label_approval_ref"),  # R-R8
+        _r("location_country"), _r("location_subdivision"), _r("period_from"), _r("period_to"),  # R-R6, R-R7
+        _r("bulk_id"),  # R-T7: the bulk retirement its statement lists it in
         _r("log_index", "index"), _r("leaf_hash", "leaf"),
     ), None),
     "block": ((  # R-L2b: the lineage pages and provenance proofs follow these
@@ -222,12 +232,30 @@ def _staff_role(role: str | None) -> str | None:
     return role if role in STAFF_ROLES else None
 
 
+_AMENDED_SERIAL = (select(Retirement.serial).where(Retirement.id == RetirementAmendment.retirement_id)
+                   .scalar_subquery().label("retirement_serial"))
+
+
+def _a(name, want=None, norm=None, **kw):
+    return _f(name, want, norm, model=RetirementAmendment, **kw)
+
+
 # Tables the base specification does not hold.
 MORE = (
+    # R-R7: each amendment is its retirement.amended entry (keyed by the entry's index), on the
+    # retirement it names (the statement's history reads it by the retirement's row id).
+    Table("retirement amendment", RetirementAmendment, "log_index", lambda s: s.amendments.sorted_items(), (
+        _a("serial"), Field("retirement_id", (_AMENDED_SERIAL,), "serial"), _a("amended_on"),
+        _a("changes", norm=_json), _a("leaf_hash", "leaf"))),
     Table("production line", ProductionLine, "id", lambda s: s.lines.sorted_items(), (
         _f("facility_id", "facility", model=ProductionLine), _f("name", model=ProductionLine),
         _f("capacity_kg", model=ProductionLine))),  # R-A9: what line determinations are bounded by
     # R-P4, R-L7b: a user row holds a staff role exactly when the log granted it (members are not logged).
+    # R-T6: every offer, its parties, state and lapse date, and the entries that made and closed it.
+    Table("offer", Offer, "id", lambda s: s.offers.sorted_items(), (
+        _f("serial", model=Offer), _f("from_participant_id", "from", model=Offer),
+        _f("to_participant_id", "to", model=Offer), _f("state", model=Offer), _f("lapses_on", model=Offer),
+        _f("leaf_hash", "leaf", model=Offer), _f("decided_log_index", "decided", model=Offer))),
     Table("user", User, "id", lambda s: s.staff.sorted_items(), (
         Field("role", (User.role,), "role", _staff_role), _f("body_code", "body", model=User)),
         absent={"role": None, "body": None}),

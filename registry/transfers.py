@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from registry.actors import Actor, require_acts_for
-from registry.blocks import block_payload, get_block, link, lock_active_block, split, stamp
+from registry.blocks import block_payload, get_block, link, lock_active_block, require_active_block, split, stamp
 from registry.db import UnitOfWork
 from registry.disputes import require_not_disputed
 from registry.errors import NotFound, RuleViolation
 from registry.journal import LogRef, record
-from registry.lockorder import lock_new_owner, lock_participants
+from registry.lockorder import lock_new_owner, lock_participants, prelocked
 from registry.models import Block, Participant
+from registry.notifications import announce
+from registry.offers import rules as offer_rules
+from registry.offers.models import Offer
+from registry.offers.services import make_offer
 from registry.participants import require_active
 from registry.use_period import require_in_use_period
 
@@ -23,6 +28,7 @@ class TransferResult:
     moved: Block
     remainder: Block | None
     log: LogRef
+    offer: Offer | None = None  # R-T6: the recipient reviews; ``moved`` is the held block
 
 
 def lock_for_move(uow: UnitOfWork, actor: Actor, serial: str,
@@ -34,7 +40,13 @@ def lock_for_move(uow: UnitOfWork, actor: Actor, serial: str,
     The owner is read first without a lock; if a racing transfer of the
     whole block committed before we held the block, the new owner is locked
     without waiting (``lock_new_owner``) — after the 403 an actor who does
-    not act for it gets anyway."""
+    not act for it gets anyway. A bulk request (R-T7) locked them all up
+    front (``lockorder.hold_prelocked``): they are taken from there."""
+    held = prelocked(uow, serial)
+    if held is not None:
+        block, participants = held
+        require_active_block(block)
+        return block, participants
     owner_id = get_block(uow, serial).owner_id
     participants = lock_participants(uow, {owner_id, *also})
     block = lock_active_block(uow, serial)
@@ -62,7 +74,11 @@ def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal
 
 
 def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
-             to_participant_id: int) -> TransferResult:
+             to_participant_id: int, lapses_on: date | None = None) -> TransferResult:
+    """R-T2: move ``quantity`` of block ``serial`` to another participant; to a
+    participant that reviews incoming transfers, offer it instead (R-T6,
+    ``lapses_on``: the offer's last day, by default the latest allowed; a
+    direct transfer ignores it)."""
     # R-X5: sender and recipient (sorted, shared), then the block, then the log.
     block, involved = lock_for_move(uow, actor, serial, also=(to_participant_id,))
     sender = check_movable(uow, actor, block, quantity, involved)
@@ -74,6 +90,10 @@ def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
         raise RuleViolation("sender and recipient are the same participant", field="to_participant_id",
                             code="same_participant", rule="R-T3")
     require_active(recipient, "recipient")
+    if recipient.incoming_transfers == offer_rules.REVIEW:
+        offer, held, remainder, ref = make_offer(uow, actor, block=block, sender=sender, recipient=recipient,
+                                                 quantity=quantity, lapses_on=lapses_on)
+        return TransferResult(id=ref.index, moved=held, remainder=remainder, log=ref, offer=offer)
 
     parent = link(block)
     if quantity == block.quantity:
@@ -93,4 +113,5 @@ def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
     })
     stamp([b for b in (moved, remainder) if b is not None], ref)
     uow.flush()  # the block rows, written once: owner, state and lineage together
+    announce.transferred(uow, moved, sender.id, recipient.id, ref.index)  # R-N1: with its cause
     return TransferResult(id=ref.index, moved=moved, remainder=remainder, log=ref)

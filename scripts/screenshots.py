@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright
 
 from tests.browser.demoserver import CHROMIUM, CHROMIUM_ARGS, RETIRED, demo_server
+from tests.browser.signin import sign_in
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -30,14 +31,19 @@ PAGES = {
     "retirements": "/retirements",
     "statement": "/retirements/1",
     "participants": "/participants",
-    "admin-login": "/admin/login",
+    "sign-in": "/workspace/sign-in",
 }
+# Signed in (R-W1): the administrator's pages, then a member's.
+ADMIN_PAGES = {"admin": "/admin", "workspace-admin": "/workspace", "workspace-users": "/workspace/users"}
+MEMBER_PAGES = {"workspace-member": "/workspace", "workspace-account": "/workspace/account",
+                "workspace-enrol": "/workspace/account/two-factor"}
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    with (tempfile.TemporaryDirectory() as directory, demo_server(Path(directory)) as (base, admin),
+    with (tempfile.TemporaryDirectory() as directory, demo_server(Path(directory)) as served,
           sync_playwright() as playwright):
+        base = served.base
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for device, (width, height) in WIDTHS.items():
             context = browser.new_context(viewport={"width": width, "height": height},
@@ -49,11 +55,13 @@ def main() -> None:
                     page.click("#verify-button")  # show the in-browser verification's result
                     page.wait_for_selector("#verify-result[data-state]:not([data-state=running])")
                 shoot(page, f"{name}-{device}")
-            page.goto(f"{base}/admin/login")
-            page.fill("#token", admin)
-            page.click("form.login button")
-            page.wait_for_url(f"{base}/admin")
-            shoot(page, f"admin-{device}")
+            for login, pages in ((served.logins["administrator"], ADMIN_PAGES), (served.logins["brand"], MEMBER_PAGES)):
+                sign_in(page, base, login)
+                for name, path in pages.items():
+                    page.goto(f"{base}{path}")
+                    shoot(page, f"{name}-{device}")
+                page.get_by_role("button", name="Sign out").click()
+                page.wait_for_url(f"{base}/workspace/sign-in?notice=signed_out")
             context.close()
         browser.close()
 

@@ -5,8 +5,8 @@ the registry's services in one unit of work, never over HTTP to itself.
 
 - `public`: home (totals, checkpoint), certificate lookup and lineage,
   retirements and statements, participants directory.
-- `admin`: login with an administrator's API token, integrity status,
-  pending participant activations.
+- `admin`: integrity status and pending participant activations, behind the
+  workspace's sign-in (``api/workspace``, R-W1).
 """
 
 from __future__ import annotations
@@ -15,4 +15,4 @@ from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
-from api.pages import admin, public  # noqa: F401  (registers the views on bp)
+from api.pages import admin, bulk, public  # noqa: F401  (registers the views on bp)

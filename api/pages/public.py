@@ -22,7 +22,7 @@ from api.context import read_unit_of_work, registry
 from api.pages import bp, lineage
 from api.pages.charts import SERIES, bars
 from api.pages.checkpoints import checkpoint_view, summary
-from registry import disputes, explorer, provenance, retirements, rms_certificates, statements, transparency
+from registry import amendments, disputes, explorer, provenance, retirements, rms_certificates, statements, transparency
 from registry.errors import InvalidInput, NotFound
 from registry.use_period import use_period_end
 
@@ -45,6 +45,18 @@ def _tonnes(kg) -> str:
 @bp.app_template_filter("percent")
 def _percent(share) -> str:
     return "—" if share is None else f"{Decimal(share) * 100:.2f}%"
+
+
+@bp.app_template_filter("claim_value")
+def _claim_value(value) -> str:
+    """A claim detail as an amendment logs it (R-R7): a date, text, a location or a period."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict) and "country" in value:
+        return value["country"] + (f" ({value['subdivision']})" if value.get("subdivision") else "")
+    if isinstance(value, dict) and "from" in value:
+        return f"{value['from']} to {value['to']}"
+    return str(value)
 
 
 def _totals(uow) -> list:
@@ -185,8 +197,10 @@ def retirement_statement(retirement_id):
         block = explorer.block_by_serial(uow, retirement.serial)
         backing = explorer.backing(uow, block.lot_id, uow.clock.today())  # R-R8: the facility and its certificate
         notices = disputes.notices(uow, retirement.serial)  # R-C5: the dispute and its outcome
+        history = amendments.history(uow, retirement.id)  # R-R7
         uow.session.expunge_all()
     return render_template("statement.html", r=retirement, proof=proof, names=names, disputes=notices,
+                           amendments=history, amendable_until=amendments.last_amendment_day(retirement.retired_on),
                            vkey=state.signer.vkey, headline=statements.headline_of(retirement),
                            notice=statements.CREDITS_NOT_CONTENT, backing=backing,
                            checkpoint=summary(proof.checkpoint),

@@ -31,8 +31,13 @@ _MEMORY_LOCK = threading.Lock()
 
 
 class SignerLock:
-    def __init__(self, engine: Engine) -> None:
+    """The lock, for the checkpoint signer by default; another one-at-a-time
+    worker (the webhook deliverer, R-N1) names its own key and file suffix."""
+
+    def __init__(self, engine: Engine, *, key: int = LOCK_KEY, suffix: str = "signer-lock",
+                 memory_lock: threading.Lock = _MEMORY_LOCK) -> None:
         self.engine = engine
+        self.key, self.suffix, self.memory_lock = key, suffix, memory_lock
         #: PostgreSQL: the connection that holds the lock while it is held.
         self.connection: Connection | None = None
         self._fd: int | None = None
@@ -42,7 +47,7 @@ class SignerLock:
         database = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
             return None
-        return f"{os.path.abspath(database)}.signer-lock"
+        return f"{os.path.abspath(database)}.{self.suffix}"
 
     @property
     def holding(self) -> bool:
@@ -55,7 +60,7 @@ class SignerLock:
         if self.engine.dialect.name == "postgresql":
             conn = read_write(self.engine).connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
-                got = bool(conn.execute(select(func.pg_try_advisory_lock(LOCK_KEY))).scalar())
+                got = bool(conn.execute(select(func.pg_try_advisory_lock(self.key))).scalar())
             except Exception:
                 conn.close()
                 raise
@@ -66,7 +71,7 @@ class SignerLock:
             return got
         path = self.lock_path()
         if path is None:
-            self._memory = _MEMORY_LOCK.acquire(blocking=False)
+            self._memory = self.memory_lock.acquire(blocking=False)
             return self._memory
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -82,7 +87,7 @@ class SignerLock:
         conn, self.connection = self.connection, None
         if conn is not None:
             try:  # at once, not when the server notices the connection is gone
-                conn.execute(select(func.pg_advisory_unlock(LOCK_KEY)))
+                conn.execute(select(func.pg_advisory_unlock(self.key)))
             except Exception:  # noqa: BLE001 - a broken connection: its session, and the lock, end with it
                 conn.invalidate()
             conn.close()
@@ -91,7 +96,7 @@ class SignerLock:
             os.close(fd)
         if self._memory:
             self._memory = False
-            _MEMORY_LOCK.release()
+            self.memory_lock.release()
 
     @contextmanager
     def held(self) -> Iterator[bool]:

@@ -30,7 +30,11 @@ SERVES = {"PC": ("PC",), "PI": ("PI", "PC"), "R": ("R", "PI", "PC")}
 
 
 def expiring(due: Mapping[str, Decimal], drawn: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    """Credit that expires now: per status, what is due and was never drawn."""
+    """Credit that expires now: per status, what is due and was never drawn.
+
+    The floor at zero is an amount to expire, not a balance: drawn > due means the draws (first in,
+    first out) already used everything due, so nothing expires. It hides no overdraft: a draw beyond
+    the credit is refused (`plan`, ``insufficient_credit``) and replay reports a negative balance."""
     return {s: max(ZERO, due[s] - drawn[s]) for s in STATUSES}
 
 

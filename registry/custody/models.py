@@ -137,6 +137,8 @@ class CustodyPeriod(SQLModel, table=True):
     claimed_kg: Decimal = _kg()
     drawn_kg: Decimal = _kg()
     expired_kg: Decimal = _kg()
+    # R-M6: credit drawn by ARC generations from the account's lots (migration 0019)
+    arc_kg: Decimal = Field(default=Decimal("0.000"), sa_column=Column(Milli(), nullable=False, server_default="0"))
 
 
 class CustodyClosing(SQLModel, table=True):

@@ -109,6 +109,18 @@ def period_bounds(starts_on: date, period_months: int, n: int) -> tuple[date, da
     return first, date.fromordinal(following.toordinal() - 1)
 
 
+def product_class(material_code: str) -> str:
+    """The product class of a material code, status dropped: ``PC_P3.1.9`` → ``P3.1.9`` (R-M1)."""
+    return material_code.split("_", 1)[1] if "_" in material_code else material_code
+
+
+def covers_lot(account_facilities: list[int], output_class: str | None, control_system: str, facility_id: int,
+               material_code: str) -> bool:
+    """R-M6: a credit account (R-M4) at the lot's facility whose product is the lot's, or not fixed yet."""
+    return (control_system in CREDIT_SYSTEMS and facility_id in account_facilities
+            and output_class in (None, product_class(material_code)))
+
+
 # --- Claims (R-M2, R-M3) -----------------------------------------------------------------------
 
 def by_status(claim: RmsClaim, mass_kg: Decimal) -> dict[str, Decimal]:

@@ -19,7 +19,7 @@ from registry import classification, scope
 from registry.actors import Actor, require_acts_for
 from registry.certification import parse_certificate_number
 from registry.claims import RmsClaim, parse_claim
-from registry.custody import credit, rules
+from registry.custody import balance_sql, credit, rules
 from registry.custody.models import CustodyAccount, CustodyClosing, CustodyOutput, CustodyPeriod, CustodyReceipt
 from registry.custody.rules import STATUSES, ZERO
 from registry.db import UnitOfWork, get_for_update
@@ -29,7 +29,7 @@ from registry.lockorder import note_rows_locked
 from registry.lot_rules import require_certified_site
 from registry.models import Facility, RmsCertificate
 from registry.names import check_name
-from registry.rms_certificates import is_valid_on
+from registry.rms_certificates import certificates_citable_by, is_valid_on, scope_on, sites_for
 from registry.units import Mass
 
 _LOWER = {"PC": "pc", "PI": "pi", "R": "r"}
@@ -115,14 +115,20 @@ def _period(uow: UnitOfWork, account: CustodyAccount, n: int, facility_id: int) 
     return row
 
 
-def _due(uow: UnitOfWork, account: CustodyAccount, day: date) -> dict[str, Decimal]:
-    """R-M4: the cumulative credit of the receipts expired on ``day`` — one indexed read
-    (receipts are in date order, so their expiry dates are too)."""
+def _last_due(uow: UnitOfWork, account_id: int, day: date) -> tuple[date | None, dict[str, Decimal]]:
+    """R-M4: the expiry date and cumulative credit of the last receipt expired on ``day`` —
+    one indexed read (receipts are in date order, so their expiry dates are too)."""
     last = uow.session.execute(
-        select(CustodyReceipt.cum_pc_kg, CustodyReceipt.cum_pi_kg, CustodyReceipt.cum_r_kg)
-        .where(CustodyReceipt.account_id == account.id, CustodyReceipt.expires_on <= day)
+        select(CustodyReceipt.expires_on, CustodyReceipt.cum_pc_kg, CustodyReceipt.cum_pi_kg,
+               CustodyReceipt.cum_r_kg)
+        .where(CustodyReceipt.account_id == account_id, CustodyReceipt.expires_on <= day)
         .order_by(CustodyReceipt.expires_on.desc(), CustodyReceipt.seq.desc()).limit(1)).first()
-    return rules.zeros() if last is None else dict(zip(STATUSES, last, strict=True))
+    return (None, rules.zeros()) if last is None else (last[0], dict(zip(STATUSES, last[1:], strict=True)))
+
+
+def _due(uow: UnitOfWork, account: CustodyAccount, day: date) -> dict[str, Decimal]:
+    """R-M4: the cumulative credit of the receipts expired on ``day``."""
+    return _last_due(uow, account.id, day)[1]
 
 
 def _expire(uow: UnitOfWork, actor: Actor, account: CustodyAccount, day: date) -> dict[str, Decimal]:
@@ -185,20 +191,22 @@ def _require_certified_scope(uow: UnitOfWork, participant_id: int, control_syste
                              sites: list[Facility]) -> None:
     """R-M1, R-C2: a valid certificate of the participant covers the control system,
     the product group and every facility (multi-site: a multi-site certificate, not
-    a group certificate, RMS 6.4.4.8 iii)."""
+    a group certificate, RMS 6.4.4.8 iii). A member of a group certificate opens
+    accounts at its own listed facilities only, one facility each: members do not
+    pool (R-C6). Each certificate is read with the scope and sites in force today."""
     today = uow.clock.today()
-    certs = [c for c in uow.session.exec(select(RmsCertificate).where(RmsCertificate.participant_id == participant_id)
-                                         .order_by(RmsCertificate.id)) if is_valid_on(uow, c, today)]
+    certs = [c for c in certificates_citable_by(uow, participant_id) if is_valid_on(uow, c, today)
+             and sites_for(c, participant_id, today) is not None]
     if not certs:
         raise RuleViolation(f"participant {participant_id} holds no RMS certificate valid on {today}",
                             field="participant_id", code="certificate_invalid", rule="R-C2")
     wanted = rules.CERTIFICATE_SYSTEM[control_system]
-    certs = [c for c in certs if wanted in c.control_systems]
+    certs = [c for c in certs if wanted in scope_on(c, today).control_systems]
     if not certs:
         raise RuleViolation(f"no valid RMS certificate of the participant covers the {wanted} control system",
                             field="control_system", code="control_system_not_certified", rule="R-C2")
     key = group.casefold()
-    certs = [c for c in certs if any(g.strip().casefold() == key for g in c.product_groups)]
+    certs = [c for c in certs if any(g.strip().casefold() == key for g in scope_on(c, today).product_groups)]
     if not certs:
         raise RuleViolation(f"no valid RMS certificate of the participant covers the product group {group!r}",
                             field="product_group", code="product_group_not_certified", rule="R-C2")
@@ -213,7 +221,7 @@ def _require_certified_scope(uow: UnitOfWork, participant_id: int, control_syste
         try:
             for i, site in enumerate(sites):
                 try:
-                    require_certified_site(site.country, site.name, cert.facilities)
+                    require_certified_site(site.country, site.name, sites_for(cert, participant_id, today))
                 except RuleViolation as error:
                     raise RuleViolation(error.detail, field=f"facility_ids[{i}]", code=error.code,
                                         rule="R-C2") from None
@@ -464,35 +472,31 @@ def _require_rolling(uow: UnitOfWork, account: CustodyAccount, claim: RmsClaim, 
 def balance(uow: UnitOfWork, actor: Actor | None, account_id: int, on: date | None = None) -> dict:
     """R-M4: the credit on ``on`` (default today) after what has expired by then, the
     next expiries, and for rolling averages the average of the window ending then.
-    A few indexed reads whatever the number of receipts; no locks."""
-    account = get_account(uow, actor, account_id)
+    One statement whatever the number of receipts (``balance_sql``; a rolling
+    average reads its window's period rows too); no locks."""
     on = on or uow.clock.today()
-    if account.last_on is not None and on < account.last_on:
-        raise RuleViolation(f"the balance is read on or after the account's last event ({account.last_on})",
+    book = balance_sql.read(uow.session, account_id, on)
+    if book is None or not scope.may_read(uow, actor, book.participant_id):
+        raise NotFound(f"no custody account {account_id}", code="custody_account_not_found", rule="R-M8")
+    if book.last_on is not None and on < book.last_on:
+        raise RuleViolation(f"the balance is read on or after the account's last event ({book.last_on})",
                             field="on", code="balance_date_before_last_event", rule="R-M4")
-    due = _due(uow, account, on)
-    drawn = sums(account, "drawn")
-    left = credit.balance(sums(account, "credited"), drawn, due)
+    left = credit.balance(book.credited, book.drawn, book.due)
     upcoming: dict[date, Decimal] = defaultdict(Decimal)
     for s in STATUSES:
-        start = max(drawn[s], due[s])
-        if left[s] <= 0:
-            continue  # nothing of this status left: no read
-        cum = getattr(CustodyReceipt, f"cum_{_LOWER[s]}_kg")
-        part = getattr(CustodyReceipt, f"credit_{_LOWER[s]}_kg")
-        rows = uow.session.execute(select(CustodyReceipt.expires_on, cum, part).where(
-            CustodyReceipt.account_id == account.id, cum > start).order_by(cum, CustodyReceipt.seq).limit(10))
-        for expires_on, through, added in rows:  # the next receipts in FIFO order: an indexed range read
+        start = max(book.drawn[s], book.due[s])
+        for expires_on, through, added in book.upcoming[s]:  # the next receipts in FIFO order
             upcoming[expires_on] += through - max(through - added, start)
-    out = {"account_id": account.id, "on": on, "credit_kg": _kg(left),
+    out = {"account_id": account_id, "on": on, "credit_kg": _kg(left),
            "expiring": [{"on": day, "kg": format(kg, "f")} for day, kg in sorted(upcoming.items())[:10]]}
-    if account.control_system == rules.ROLLING:
+    if book.control_system == rules.ROLLING:
+        account = uow.session.get(CustodyAccount, account_id)
         sites = rolling_sites(uow, account, rules.period_of(account.starts_on, account.period_months, on))
         c = sum((v[0] for v in sites.values()), Decimal(0))
         t = sum((v[1] for v in sites.values()), Decimal(0))
         out["rolling_average"] = rules.shown(rules.fraction(c, t))
-    if account.control_system == rules.BATCH:
-        out["batch_average"] = rules.shown(rules.fraction(account.batch_certified_kg, account.batch_input_kg))
+    if book.control_system == rules.BATCH:
+        out["batch_average"] = rules.shown(rules.fraction(book.batch_certified_kg, book.batch_input_kg))
     return out
 
 
@@ -504,6 +508,37 @@ def expire_credit(uow: UnitOfWork, actor: Actor, account_id: int, on: date) -> d
     account.last_on = on
     uow.flush()
     return gone
+
+
+def run_credit_expiry(uow: UnitOfWork, actor: Actor, *, limit: int | None = None) -> dict:
+    """R-M4, the daily job (registry.jobs): log the expiry of credit that came due
+    and was never drawn, in up to ``limit`` accounts — one ``custody.credit_expired``
+    entry each, dated the day the credit expired (the last due receipt's expiry
+    date; a catch-up after downtime dates it the same). One indexed read per
+    account finds whether any is due; only those are locked and written. Like
+    block expiry (R-E2) it is bookkeeping: every event already expires what is
+    due before it is recorded, and a balance read never counts expired credit."""
+    today = uow.clock.today()
+    done = 0
+    for account_id in uow.session.exec(select(CustodyAccount.id).order_by(CustodyAccount.id)).all():
+        if limit is not None and done >= limit:
+            break
+        last, due = _last_due(uow, account_id, today)
+        account = uow.session.get(CustodyAccount, account_id)
+        if last is None or not _total(credit.expiring(due, sums(account, "drawn"))) > 0:
+            continue
+        # the day it expired: that of the first receipt through which the due credit was received
+        day = uow.session.exec(select(CustodyReceipt.expires_on).where(
+            CustodyReceipt.account_id == account_id, CustodyReceipt.cum_pc_kg == due["PC"],
+            CustodyReceipt.cum_pi_kg == due["PI"], CustodyReceipt.cum_r_kg == due["R"])
+            .order_by(CustodyReceipt.seq).limit(1)).first()
+        account = get_for_update(uow.session, CustodyAccount, account_id)  # accounts are locked like blocks
+        note_rows_locked(uow)
+        if _total(_expire(uow, actor, account, day)) > 0:  # re-read under the lock: none if an event beat us
+            account.last_on = max(account.last_on or day, day)  # the book is kept in date order
+            done += 1
+    uow.flush()
+    return {"credit_expired": done}
 
 
 def close_period(uow: UnitOfWork, actor: Actor, account_id: int, n: int) -> CustodyClosing:

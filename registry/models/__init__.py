@@ -1,5 +1,6 @@
 """The registry's tables (SQLModel entities), one module per area."""
 
+from registry.accounts.models import PasswordReset, RecoveryCode, UserLogin
 from registry.models.blocks import Block, SerialCounter
 from registry.models.certification import CertificateEvent, RmsCertificate
 from registry.custody.models import CustodyAccount, CustodyClosing, CustodyOutput, CustodyPeriod, CustodyReceipt
@@ -8,7 +9,9 @@ from registry.models.facilities import Determination, Facility, ProductionLine
 from registry.models.identity import ApiToken, Participant, User, WebSession
 from registry.models.integrity import Cosignature, VerificationRun, Witness
 from registry.models.lots import Disposition, Lot
-from registry.models.trading import IdempotencyRecord, JobRun, Retirement
+from registry.models.trading import IdempotencyRecord, JobRun, Retirement, RetirementAmendment
+from registry.notifications.models import NotificationEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from registry.offers.models import Offer
 
 __all__ = [
     "ApiToken",
@@ -27,13 +30,22 @@ __all__ = [
     "IdempotencyRecord",
     "JobRun",
     "Lot",
+    "NotificationEvent",
+    "Offer",
     "Participant",
+    "PasswordReset",
     "ProductionLine",
+    "RecoveryCode",
     "Retirement",
+    "RetirementAmendment",
     "RmsCertificate",
     "SerialCounter",
     "User",
+    "UserLogin",
     "VerificationRun",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebSession",
     "Witness",
 ]

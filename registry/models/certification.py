@@ -27,6 +27,13 @@ class RmsCertificate(SQLModel, table=True):
     # R-C2: the facilities the certificate covers, as it lists them: [{name, address, country}].
     facilities: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
                                                                           server_default="[]"))
+    # R-C6: every validity period, renewals included ([{issued_on, expires_on}], date order; issued_on and
+    # expires_on above are the latest), and every scope version ([{effective_on, activities, product_groups,
+    # control_systems, facilities, members}], registry.certificate_history; the lists above are the latest).
+    periods: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    versions: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                        server_default="[]"))
+    group_name: str | None = Field(default=None, max_length=200)  # RMS 7.1.6.3: a group certificate's entity
     recorded_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

@@ -31,6 +31,9 @@ class Participant(SQLModel, table=True):
     # R-E4, RMS 8.5.3: the day its registration as an ARC generator ended (removal). Its account
     # and its status are untouched: it still holds, trades and retires (RMS 8.1.2).
     generator_removed_on: date | None = None
+    # R-T6: "automatic" (default) or "review": transfers to it wait for its acceptance as offers.
+    incoming_transfers: str = Field(default="automatic", max_length=12,
+                                    sa_column_kwargs={"server_default": "automatic"})
 
 
 class User(SQLModel, table=True):
@@ -69,9 +72,11 @@ class ApiToken(SQLModel, table=True):
 
 class WebSession(SQLModel, table=True):
     """A signed-in browser (R-X7, R-W1): the cookie holds a random secret, the table only its
-    SHA-256. Expires, is revoked on sign-out, and stops when its user is disabled. ``method``
-    says how it was established ("api_token" now; password + TOTP sign-in will add its own),
-    and ``token_id`` the token it was established with, if any: revoking that token ends it."""
+    SHA-256. Expires (absolute: ``expires_at``; idle: ``last_seen_at`` + the idle limit), is
+    revoked on sign-out and password change, and stops when its user is disabled. ``method``
+    says how far it got (``registry.accounts.sessions``: a password alone, a password and a
+    second factor, or a step still to take); ``token_id`` is the API token it was established
+    with, if any (the admin pages' former token sign-in): revoking that token ends it."""
 
     __tablename__ = "web_session"
 
@@ -83,3 +88,5 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # R-W1: the last request seen (kept to the minute); None: never since created_at.
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -50,6 +50,8 @@ class Lot(SQLModel, table=True):
     used_pc_lb: Decimal = Field(default=Decimal("0.000"),
                                 sa_column=Column(Milli(), nullable=False, server_default="0"))
     disclaimer_required: bool = False
+    # R-M6: the custody account the lot is an output of (its generations and claimed sales draw on its credit)
+    custody_account_id: int | None = None
     log_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     leaf_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

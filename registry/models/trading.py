@@ -54,9 +54,33 @@ class Retirement(SQLModel, table=True):
     label_approval_ref: str | None = Field(default=None, max_length=100)
     claimed_status: str | None = Field(default=None, max_length=2)
     retired_on: date
+    # R-R6: where the claim is made (ISO 3166-1 country, optional ISO 3166-2 subdivision) and the
+    # period it covers; with claim_date and statement, amendable within 30 days (R-R7).
+    location_country: str | None = Field(default=None, max_length=2)
+    location_subdivision: str | None = Field(default=None, max_length=6)
+    period_from: date | None = None
+    period_to: date | None = None
+    # R-T7: a bulk retirement's id (the index of its first entry), shared by all its items.
+    bulk_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     log_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     leaf_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RetirementAmendment(SQLModel, table=True):
+    """One amendment of a retirement's claim details (R-R7): what changed,
+    from what to what, by its ``retirement.amended`` entry (keyed by the
+    entry's index: one amendment per entry)."""
+
+    __tablename__ = "retirement_amendment"
+
+    log_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    retirement_id: int = Field(foreign_key="retirement.id", index=True)
+    serial: str = Field(max_length=80)
+    amended_on: date
+    # {field: {"from": old, "to": new}} as the entry logs it (dates as ISO text).
+    changes: dict = Field(sa_column=Column(JSON, nullable=False))
+    leaf_hash: str = Field(max_length=64)
 
 
 class IdempotencyRecord(SQLModel, table=True):

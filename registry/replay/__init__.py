@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from registry.replay import (block_events, claim_rules, custody_events, disputes, name_rules, registry_events,
-                            staff_roles, table_fields)
+from registry.replay import (amendments, block_events, bulk, claim_rules, custody_events, disputes, name_rules,
+                            offers, registry_events, staff_roles, table_fields)
 from registry.replay.state import State, fail
 
 __all__ = ["Replayer", "State", "replay"]
@@ -64,29 +64,43 @@ class Replayer:
             raise fail(index, f"{kind}: payload is not an object")
         try:
             disputes.before(s, index, kind, payload)  # R-C5: marks a finding required; disputed blocks stay
+            offers.before(s, index, kind, payload)  # R-T6: transfers to a reviewing recipient are offers
+            bulk.before(s, index, kind, payload)  # R-T7: a bulk retirement's items are contiguous
             if kind in _SETUP:
                 _SETUP[kind](s, index, kind, payload)
+                if kind == "determination.recorded":
+                    s.note(index, lambda: registry_events.certified_since(s, index, payload, when))  # R-C6
                 if kind == "lot.registered":
                     s.lots[payload["lot"]]["link"] = (index, leaf)  # R-L2b: lineage starts here
                     disputes.lot_registered(s, payload)
+                    custody_events.lot_registered(s, index, payload)  # R-M6
             elif kind.startswith("certificate."):
                 prior = disputes.certificate_before(s, kind, payload)
-                registry_events.certificate(s, index, kind, payload)
+                registry_events.certificate(s, index, kind, payload, when)
                 disputes.certificate_after(s, index, kind, payload, prior)  # R-C5: which blocks to mark
             elif kind == "block.generated":
                 block_events.generated(s, index, payload, leaf, when)
             elif kind in ("block.transferred", "block.retired"):
                 block_events.moved(s, index, kind, payload, leaf, when)
+            elif kind == "block.offered":  # R-T6: split off and held, then the offer
+                block_events.moved(s, index, kind, payload, leaf, when)
+                offers.offered(s, index, payload, leaf, when)
+            elif kind in offers.KINDS:
+                offers.closed(s, index, kind, payload, leaf, when)
+            elif kind == "block.expired" and offers.is_held(s, payload):  # R-T6: expires like any other
+                offers.expired(s, index, payload, leaf)
             elif kind in ("block.expired", "block.forfeited", "block.cancelled"):
                 block_events.ended(s, index, kind, payload, leaf)
             elif kind.startswith("custody."):
-                custody_events.apply(s, index, kind, payload)  # R-M4, R-M7
+                custody_events.apply(s, index, kind, payload, leaf)  # R-M4, R-M7
             elif kind == "block.disputed":
                 disputes.disputed(s, index, payload)
             elif kind in disputes.DECISIONS:
                 disputes.decided(s, index, kind, payload, leaf)
             elif kind.startswith("block."):
                 raise fail(index, f"unknown block event {kind!r}: the block state cannot be replayed")
+            elif kind == "retirement.amended":  # R-R7: claim details, within 30 days
+                amendments.amended(s, index, payload, leaf, when)
             elif kind in staff_roles.HANDLERS:  # R-L7b, R-P4: staff roles are log entries
                 staff_roles.HANDLERS[kind](s, index, kind, payload)
             s.note(index, lambda: name_rules.check(s, index, kind, payload))  # R-R5, R-L7c: names, product caps
@@ -101,6 +115,7 @@ class Replayer:
     def finish(self) -> None:
         """After the last entry: what the last entries left unchecked (R-C5)."""
         disputes.finish(self.state)
+        bulk.finish(self.state)
 
     def apply_entry(self, entry: Any) -> None:
         """An entry as `chainlog.store.StoredEntry`, or a parsed export line (dict)."""

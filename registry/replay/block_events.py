@@ -9,7 +9,8 @@ from decimal import ROUND_DOWN, Decimal
 from registry import certification, classification, use_period
 from registry.additionality import ceiling
 from registry.errors import RegistryError
-from registry.replay import generation_checks, unit_checks
+from registry.custody.rules import zeros
+from registry.replay import certificate_state, custody_events, generation_checks, unit_checks
 from registry.replay.registry_events import lot_account
 from registry.replay.state import BLOCK_FIELDS, ZERO, State, block_record, broken, dec, fail
 
@@ -102,11 +103,11 @@ def _check_additionality(s: State, i: int, b: dict, lot: dict, det: dict, did) -
 def _check_certified(s: State, i: int, b: dict, day: date) -> None:
     """R-P2, R-C3, RMS 8.6.4: on the day of generation the generator held an
     RMS certificate, valid that day, whose scope covers reprocessing."""
-    for number in s.participants.get(b["generator"], {}).get("certificates", ()):
-        cert = s.certificates[number]
-        events = [certification.CertificateEvent(kind, date.fromisoformat(on)) for kind, on in cert["events"]]
-        if "reprocessing" in cert.get("activities", ()) and certification.is_valid_on(
-                day, date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]), events):
+    for cert in certificate_state.citable_by(s, b["generator"]):  # its own, or a group's listing it (R-C6)
+        scope = certificate_state.scope_on(cert, day)
+        if (scope is not None and "reprocessing" in scope.activities
+                and certificate_state.sites_for(cert, b["generator"], day) is not None
+                and certification.is_valid_on(day, certificate_state.periods(cert), certificate_state.events(cert))):
             return
     raise fail(i, f"R-P2: block {b['serial']}: generator {b['generator']} held no RMS certificate valid on {day} "
                   "that covers reprocessing")
@@ -149,6 +150,7 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
     account = lot_account(lot)
     eligible = account.eligible_kg(b["recycled_status"]) if b["recycled_status"] in account.components() else None
     unit_checks.generation(i, p, lot, b["recycled_status"], eligible, base)  # R-U6
+    custody_events.lot_drawn(s, i, "the generation", b["lot"], lot, p, {**zeros(), b["recycled_status"]: base})
     lot["used_kg"] += base
     if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
         lot["used_pc_kg"] += base
@@ -169,8 +171,11 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
 
 
 def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | None = None) -> None:
-    """block.transferred (R-T2, R-T3) and block.retired (R-R1): the lower serials move."""
-    transfer = kind == "block.transferred"
+    """block.transferred (R-T2, R-T3), block.offered (R-T6: the lower serials are
+    held for the recipient, still the sender's) and block.retired (R-R1): the
+    lower serials move."""
+    offered = kind == "block.offered"
+    transfer = kind in ("block.transferred", "block.offered")
     parent = _active(s, i, p.get("parent"), kind)
     if time is not None:  # R-E1, R-T3: only inside the use period, dated by the entry's time
         s.note(i, lambda: use_period.require_in_use_period(parent["generation_year"], date.fromisoformat(time[:10])))
@@ -190,8 +195,8 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
     rest = p.get("remainder")
     units = int(quantity * 1000)
     expected = {**{k: parent[k] for k in _CARRIED}, "first": parent["first"], "last": parent["first"] + units - 1,
-                "quantity": quantity, "owner": p.get("to") if transfer else holder,
-                "state": "active" if transfer else "retired"}
+                "quantity": quantity, "owner": p.get("to") if transfer and not offered else holder,
+                "state": "offered" if offered else "active" if transfer else "retired"}
     if rest is None:
         if quantity != parent["quantity"] or out["serial"] != serial:
             raise fail(i, f"{kind}: the whole of block {serial} moves, yet the entry names {out['serial']}")

@@ -1,14 +1,15 @@
 """Replay re-checks a retirement's claim dates and product-claim details
 (R-L7c, R-R4, R-R8) with the services' own functions, at the entry's
 retirement date: a claim dated before the retirement or more than a year
-after it, a claimed status above the certificates', or product-claim details
-on a general claim are findings at that entry."""
+after it, a claimed status above the certificates', product-claim details
+on a general claim, or a location or claim period R-R6 refuses are findings
+at that entry. Amendments are re-checked by `registry.replay.amendments`."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from registry import claims, statements
+from registry import claim_details, claims, statements
 
 
 def check(kind: str, p: dict) -> None:
@@ -24,3 +25,5 @@ def check(kind: str, p: dict) -> None:
         claim_type=claim["type"], claimed_status=claim.get("claimed_status"),
         label_approval_ref=claim.get("label_approval_ref"))
     statements.check_claimed_status(status, p["retired"]["arc_code"])  # R-R8
+    claim_details.parse_location(claim.get("location"), "claim.location")  # R-R6
+    claim_details.parse_period(claim.get("period"), "claim.period")

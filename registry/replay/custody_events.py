@@ -17,7 +17,8 @@ from datetime import date
 from decimal import Decimal
 
 from registry.custody import credit
-from registry.custody.rules import STATUSES, ZERO, zeros
+from registry.custody.rules import STATUSES, ZERO, covers_lot, zeros
+from registry.errors import RuleViolation
 from registry.replay.state import State, dec, fail
 
 
@@ -27,6 +28,7 @@ def books(s: State) -> dict:
     if books is None:
         books = s.custody_accounts = {}
         s.custody_receipts = s.db.map("custody_receipts")  # "certificate\x00reference" -> log index
+        s.custody_receipt_ids = s.db.map("custody_receipt_ids")  # receipt id -> [account, log index, leaf, on]
     return books
 
 
@@ -45,13 +47,29 @@ def _due(book: dict, day: date) -> dict[str, Decimal]:
     return book["due"]
 
 
-def apply(s: State, i: int, kind: str, p: dict) -> None:
+def _draw(s: State, i: int, book: dict, account: int, day: date, draws: dict[str, Decimal]) -> None:
+    """A draw on credit on ``day`` (an output's claim, R-M3; a custody lot's ARCs or claimed sale,
+    R-M6): never on credit that had expired, never below zero (R-M4)."""
+    due = _due(book, day)
+    if any(draws[st] for st in STATUSES) and any(book["drawn"][st] < due[st] for st in STATUSES):
+        s.finding(fail(i, f"R-M4: account {account}: the draw of {day} uses credit that had "
+                          "expired (12 months after receipt) and was not retired first"))
+    book["drawn"] = {st: book["drawn"][st] + draws[st] for st in STATUSES}
+    short = {st: book["drawn"][st] - book["credited"][st] for st in STATUSES
+             if book["drawn"][st] > book["credited"][st]}
+    if short:
+        s.finding(fail(i, f"R-M4: account {account}: the balance went negative on {day} "
+                          f"(overdrawn by {', '.join(f'{v} kg {st}' for st, v in short.items())})"))
+
+
+def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None:
     accounts = books(s)
     if kind == "custody.account_opened":
         if p["account"] in accounts:
             raise fail(i, f"custody account {p['account']} opened twice")
         accounts[p["account"]] = {"credited": zeros(), "drawn": zeros(), "due": zeros(), "queue": deque(),
-                               "system": p["control_system"]}
+                               "system": p["control_system"], "participant": p.get("participant"),
+                               "facilities": list(p.get("facilities") or []), "class": None}
         return
     book = accounts.get(p.get("account"))
     if book is None:
@@ -66,6 +84,8 @@ def apply(s: State, i: int, kind: str, p: dict) -> None:
                                   f"(entry {s.custody_receipts[key]}): an input is received once"))
             else:
                 s.custody_receipts[key] = i
+        if p.get("receipt") is not None:
+            s.custody_receipt_ids[p["receipt"]] = [p["account"], i, leaf, p["on"]]
         _due(book, day)
         book["credited"] = {st: book["credited"][st] + added[st] for st in STATUSES}
         if any(added[st] for st in STATUSES):
@@ -78,17 +98,9 @@ def apply(s: State, i: int, kind: str, p: dict) -> None:
                               f"{expected}"))
         book["drawn"] = {st: book["drawn"][st] + gone[st] for st in STATUSES}
     elif kind == "custody.output_recorded":
-        draws = _statuses(i, p["drawn_kg"], "drawn_kg")
-        due = _due(book, day)
-        if any(draws[st] for st in STATUSES) and any(book["drawn"][st] < due[st] for st in STATUSES):
-            s.finding(fail(i, f"R-M4: account {p['account']}: the output of {day} draws on credit that had "
-                              "expired (12 months after receipt) and was not retired first"))
-        book["drawn"] = {st: book["drawn"][st] + draws[st] for st in STATUSES}
-        short = {st: book["drawn"][st] - book["credited"][st] for st in STATUSES
-                 if book["drawn"][st] > book["credited"][st]}
-        if short:
-            s.finding(fail(i, f"R-M4: account {p['account']}: the balance went negative on {day} "
-                              f"(overdrawn by {', '.join(f'{v} kg {st}' for st, v in short.items())})"))
+        _draw(s, i, book, p["account"], day, _statuses(i, p["drawn_kg"], "drawn_kg"))
+        if isinstance(p.get("material_code"), str) and "_" in p["material_code"]:
+            book["class"] = p["material_code"].split("_", 1)[1]
     elif kind == "custody.period_closed":
         pass  # the summary is derived from the events before it
     else:
@@ -101,4 +113,69 @@ def balances(s: State) -> dict[int, dict[str, Decimal]]:
             for aid, b in books(s).items()}
 
 
-__all__ = ["ZERO", "apply", "balances", "books"]
+# --- Lots as outputs of an account (R-M6) -------------------------------------------------------------
+
+def lot_registered(s: State, i: int, p: dict) -> None:
+    """R-M6 at a ``lot.registered`` entry: a lot at a facility where its generator keeps a
+    credit account for its product names that account, and its inputs are receipts of
+    it, received on or before processing, cited with their entries' links."""
+    accounts = books(s)
+    named = p.get("custody_account")
+    klass = p["material_code"].split("_", 1)[1] if "_" in str(p.get("material_code")) else None
+    if named is None:
+        covering = sorted(a for a, b in accounts.items() if covers_lot(b["facilities"], b["class"], b["system"],
+                                                                   p.get("facility"), p.get("material_code") or "_")
+                          and b["participant"] == p.get("generator"))
+        if covering:
+            s.finding(fail(i, f"R-M6: lot {p.get('lot')} names no custody account, yet its generator keeps "
+                              f"account {covering[0]} for its facility and product: its ARCs would not draw credit"))
+        return
+    book = accounts.get(named)
+    if book is None or book["participant"] != p.get("generator") or not covers_lot(
+            book["facilities"], book["class"], book["system"], p.get("facility"), p.get("material_code") or "_"):
+        s.finding(fail(i, f"R-M6: lot {p.get('lot')} names custody account {named}, which is not its generator's "
+                          f"credit account for facility {p.get('facility')} and product {klass}"))
+        return
+    for n, item in enumerate(p.get("inputs") or []):
+        known = s.custody_receipt_ids.get(item.get("receipt")) if isinstance(item, dict) else None
+        link = item.get("log") if isinstance(item, dict) else None
+        if known is None or known[0] != named or not isinstance(link, dict) or \
+                link.get("index") != known[1] or (known[2] is not None and link.get("leaf_hash") != known[2]):
+            s.finding(fail(i, f"R-M6: lot {p.get('lot')} input {n} does not cite a receipt of custody account "
+                              f"{named} by its entry"))
+        elif known[3] > p["processed_on"]:
+            s.finding(fail(i, f"R-M6: lot {p.get('lot')} input {n}: receipt received on {known[3]}, after "
+                              f"processing on {p['processed_on']}"))
+
+
+def lot_drawn(s: State, i: int, what: str, lot_id, lot: dict, p: dict, claimed: dict[str, Decimal] | None) -> None:
+    """R-M6 at a ``block.generated`` (``claimed``: the base mass by status) or a claimed
+    ``lot.disposition``: a custody lot's entry draws exactly that on its account, first in,
+    first out (the draw ``credit.plan`` gives), never overdrawn; a lot of no account draws nothing."""
+    named = lot.get("custody_account")
+    drawn = p.get("custody")
+    if named is None or claimed is None:
+        if drawn is not None:
+            s.finding(fail(i, f"R-M6: {what} of lot {lot_id} draws custody credit it has no account for"))
+        return
+    if not isinstance(drawn, dict) or drawn.get("account") != named:
+        s.finding(fail(i, f"R-M6: {what} of lot {lot_id} draws no credit on its custody account {named}: "
+                          "claims + ARCs would exceed certified input"))
+        return
+    book = books(s)[named]
+    day = date.fromisoformat(drawn["on"])
+    draws = _statuses(i, drawn.get("drawn_kg"), "custody.drawn_kg")
+    _due(book, day)
+    try:
+        expected = credit.plan(claimed, {st: book["credited"][st] - book["drawn"][st] for st in STATUSES})
+    except RuleViolation as error:
+        expected = None
+        s.finding(fail(i, f"R-M4, R-M6: {what} of lot {lot_id} on account {named}: {error.detail}"))
+    if expected is not None and expected != draws:
+        s.finding(fail(i, f"R-M6: {what} of lot {lot_id} drew {draws} kg of credit; first in, first out it "
+                          f"draws {expected}"))
+    _draw(s, i, book, named, day, draws)
+    book["class"] = lot["material_code"].split("_", 1)[1]
+
+
+__all__ = ["ZERO", "apply", "balances", "books", "lot_drawn", "lot_registered"]

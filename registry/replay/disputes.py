@@ -24,6 +24,7 @@ from datetime import date
 
 from registry import certification
 from registry.disputes import DISPUTING, MARKED_STATES, newly_invalid
+from registry.replay import certificate_state
 from registry.replay.block_events import _active, _check_prev, _same, _set
 from registry.replay.state import BLOCK_FIELDS, State, block_record, fail
 
@@ -82,10 +83,10 @@ def certificate_after(s: State, i: int, kind: str, p: dict, before_events: list 
         return
     number = p.get("certificate")
     cert = s.certificates[number]
-    issued, expires = date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"])
+    periods = certificate_state.periods(cert)  # R-C6: every validity period
     after = _events(cert)
     lots = {lot for lot, processed in s.certificate_lots.get(number, ())
-            if newly_invalid(date.fromisoformat(processed), issued, expires, before_events, after)}
+            if newly_invalid(date.fromisoformat(processed), periods, before_events, after)}
     expected = set()
     if lots:  # a scan of the replayed blocks: certificate events are rare
         expected = {serial for serial, b in s.blocks.sorted_items()

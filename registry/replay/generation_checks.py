@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from registry import certification, generation_rules
+from registry import generation_rules
+from registry.replay import certificate_state
 from registry.replay.state import State, fail
 
 
@@ -25,10 +26,10 @@ def check_cited_certificate(s: State, i: int, serial: str, lot: dict) -> None:
         raise fail(i, f"R-G1: block {serial}: lot {lot.get('reference', '')!s} cites RMS certificate {number!r}, "
                       "which no earlier entry recorded")
     site = s.facilities.get(lot["facility"]) or {}
-    events = [certification.CertificateEvent(kind, date.fromisoformat(on)) for kind, on in cert["events"]]
+    processed_on = date.fromisoformat(lot["processed_on"])
+    scope = certificate_state.scope_on(cert, processed_on)  # R-C6: the scope in force that day
     generation_rules.require_cited_certificate(
-        number=number, processed_on=date.fromisoformat(lot["processed_on"]),
-        issued_on=date.fromisoformat(cert["issued_on"]), expires_on=date.fromisoformat(cert["expires_on"]),
-        events=events, activities=cert.get("activities", ()),
+        number=number, processed_on=processed_on, periods=certificate_state.periods(cert),
+        events=certificate_state.events(cert), activities=scope.activities if scope is not None else (),
         facility=(site["country"], site["name"]) if site.get("country") is not None else None,
-        sites=cert.get("facilities") or [])
+        sites=certificate_state.sites_for(cert, lot["generator"], processed_on))

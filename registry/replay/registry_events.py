@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from registry import classification, lot_rules
+from registry import certificate_history, certification, classification, lot_rules
 from registry.certification import CertificateEvent, held_in_year
-from registry.errors import RegistryError
+from registry.claims import parse_claim
+from registry.custody import rules as custody_rules
+from registry.errors import RegistryError, RuleViolation
 from registry.lot_account import LotAccount
-from registry.replay import unit_checks
+from registry.replay import certificate_state, custody_events, unit_checks
 from registry.replay.state import ZERO, State, broken, dec, fail
 
 
@@ -79,8 +81,11 @@ def participant_updated(s: State, i: int, kind: str, p: dict) -> None:
             raise fail(i, f"{kind}: participant {pid} {key} {p.get(key)!r}, expected {current[key]!r}")
     if not isinstance(p.get("name"), str) or not p["name"].strip():
         raise fail(i, f"{kind}: participant {pid} needs a name")
+    setting = p.get("incoming_transfers", current.get("incoming_transfers", "automatic"))  # R-T6; absent before 0020
+    if setting not in ("automatic", "review"):
+        raise fail(i, f"{kind}: participant {pid} incoming_transfers {setting!r} is not automatic or review")
     s.participants[pid] = {**current, "name": p["name"], "address": p.get("address"),
-                           "contacts_digest": p.get("contacts_digest")}
+                           "contacts_digest": p.get("contacts_digest"), "incoming_transfers": setting}
 
 
 def _require_registering(s: State, i: int, kind: str, pid) -> None:
@@ -97,37 +102,96 @@ def _require_certified_by(s: State, i: int, kind: str, body, facility_id, year) 
     if body is None:
         return
     pid = _get(i, s.facilities, facility_id, "facility")["participant"]
-    for number in _get(i, s.participants, pid, "participant").get("certificates", ()):
-        cert = s.certificates[number]
+    _get(i, s.participants, pid, "participant")
+    for cert in certificate_state.citable_by(s, pid):
         if cert.get("body") == body and held_in_year(
-                date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]),
-                [(k, date.fromisoformat(on)) for k, on in cert["events"]], year):
+                certificate_state.periods(cert), [(k, date.fromisoformat(on)) for k, on in cert["events"]], year):
             return
     s.finding(fail(i, f"R-X10: {kind}: body {body} holds no certificate of participant {pid} for {year}"))
 
 
-def certificate(s: State, i: int, kind: str, p: dict) -> None:
+def _add_members(s: State, i: int, number: str, members) -> None:
+    """R-C6, R-X10: a group certificate certifies each member it lists."""
+    for pid in members:
+        row = _get(i, s.participants, pid, "participant")
+        if number not in row.get("group_certificates", ()):
+            row.setdefault("group_certificates", []).append(number)
+            s.participants[pid] = row
+
+
+def _check_group(s: State, i: int, kind: str, number: str, version: dict) -> None:
+    """R-C6 (RMS 7.1.6.3, P3.1.4): a group lists members, all in one country."""
+    members = version.get("members") or []
+    countries = {_get(i, s.participants, pid, "participant").get("country") for pid in members}
+    countries |= {site.get("country") for site in version.get("facilities") or []}
+    if not members or len(countries) > 1:
+        s.finding(fail(i, f"R-C6: {kind}: group certificate {number} lists {len(members)} members in "
+                          f"{', '.join(sorted(map(str, countries))) or 'no country'}: one country (P3.1.4), "
+                          "at least one member"))
+
+
+def certificate(s: State, i: int, kind: str, p: dict, time: str | None = None) -> None:
     number = p.get("certificate")
     if kind == "certificate.recorded":
         _new(i, s.certificates, number, "RMS certificate")
         holder = _get(i, s.participants, p.get("participant"), "participant")
         holder.setdefault("certificates", []).append(number)  # R-X10: who certifies it
         s.participants[p.get("participant")] = holder
-        s.certificates[number] = {"participant": p.get("participant"), "issued_on": p.get("issued_on"),
-                                  "expires_on": p.get("expires_on"), "events": [], "body": p.get("body"),
-                                  "activities": list(p.get("activities") or []),
-                                  "facilities": p.get("facilities") or []}
+        cert = certificate_state.recorded(p)
+        if cert["facility_scope"] == certificate_history.GROUP:
+            _check_group(s, i, kind, number, cert["versions"][0])
+            _add_members(s, i, number, cert["versions"][0]["members"])
+        s.certificates[number] = cert
         return
     cert = _get(i, s.certificates, number, "RMS certificate")
+    if kind == "certificate.renewed":
+        _renewed(s, i, number, cert, p)
+        return
+    if kind == "certificate.amended":
+        _amended(s, i, kind, number, cert, p, time)
+        return
     on = p.get("on")
     revoked = [e[1] for e in cert["events"] if e[0] == "revoked"]
     if not isinstance(on, str) or (revoked and on >= min(revoked)):  # R-C3: nothing follows a revocation
         raise fail(i, f"{kind}: certificate {number} is revoked from {min(revoked) if revoked else '?'}, "
                       f"the event is dated {on!r}")
-    if not cert["issued_on"] <= on <= cert["expires_on"]:  # R-C5 (ISO dates compare as text)
+    if not certification.in_periods(date.fromisoformat(on), certificate_state.periods(cert)):  # R-C5, R-C6
         s.finding(fail(i, f"R-C5: {kind}: certificate {number}: {on} is outside its validity, "
-                          f"{cert['issued_on']} to {cert['expires_on']}"))
+                          + ", ".join(f"{a} to {b}" for a, b in certificate_state.periods(cert))))
     cert["events"].append((kind.split(".", 1)[1], on))
+
+
+def _renewed(s: State, i: int, number: str, cert: dict, p: dict) -> None:
+    """R-C6: a new validity period after the last, never for a revoked certificate."""
+    try:
+        certificate_history.require_renewal(certificate_state.periods(cert), certificate_state.events(cert),
+                                            date.fromisoformat(p["issued_on"]), date.fromisoformat(p["expires_on"]))
+    except RuleViolation as error:
+        s.finding(fail(i, f"R-C6: certificate.renewed: certificate {number}: {error.detail}"))
+    cert["periods"] = [*cert.get("periods", [[cert["issued_on"], cert["expires_on"]]]),
+                       [p["issued_on"], p["expires_on"]]]
+    cert["issued_on"], cert["expires_on"] = p["issued_on"], p["expires_on"]
+
+
+def _amended(s: State, i: int, kind: str, number: str, cert: dict, p: dict, time: str | None) -> None:
+    """R-C6: a scope version from its date (not before the entry's day, within a
+    period); a group's members in one country."""
+    version = {k: p.get(k) for k in ("effective_on", "activities", "product_groups", "control_systems",
+                                     "facilities", "members")}
+    try:
+        today = date.fromisoformat(time[:10]) if isinstance(time, str) else date.fromisoformat(p["effective_on"])
+        certificate_history.require_amendment_date(date.fromisoformat(p["effective_on"]), today,
+                                                   certificate_state.periods(cert), certificate_state.versions(cert))
+    except RuleViolation as error:
+        s.finding(fail(i, f"R-C6: {kind}: certificate {number}: {error.detail}"))
+    if cert.get("facility_scope") == certificate_history.GROUP:
+        _check_group(s, i, kind, number, version)
+        _add_members(s, i, number, version.get("members") or [])
+    elif version.get("members"):
+        s.finding(fail(i, f"R-C6: {kind}: certificate {number} is not a group certificate: it lists no members"))
+    cert["versions"] = [*cert["versions"], version]
+    cert["activities"], cert["facilities"] = list(version["activities"] or []), list(version["facilities"] or [])
+    cert["adopt_sites"] = False
 
 
 def facility(s: State, i: int, kind: str, p: dict) -> None:
@@ -180,15 +244,21 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
 
 
 def _check_lot_rules(s: State, i: int, p: dict, mass) -> None:
-    """R-B7, R-G6, R-G5 on the lot as logged (registry.lot_rules)."""
+    """R-B7, R-G6, R-G5 on the lot as logged (registry.lot_rules); the sites
+    the generator may cite its certificate for on the processing day (R-C6)."""
     site = s.facilities[p.get("facility")]
     cert = s.certificates.get(p.get("rms_certificate")) or {}
+    processed_on = date.fromisoformat(p["processed_on"])
+    sites = certificate_state.sites_for(cert, p.get("generator"), processed_on) if cert else []
+    if sites is None:
+        raise RuleViolation(f"certificate {p.get('rms_certificate')} is not the generator's, nor a group's listing "
+                            f"it on {processed_on}", code="certificate_invalid", rule="R-B1")
     lhv = None if p.get("lhv_mj_per_kg") is None else dec(i, p["lhv_mj_per_kg"], "lhv_mj_per_kg")
     material = classification.parse_material_code(p.get("material_code"))
     lot_rules.require_conversion_adds_up(material.id, mass, p["conversion"])
     lot_rules.require_peq_is_chemical(material.level1, p["conversion"]["transformation"], lhv)
     if site.get("country") is not None:
-        lot_rules.require_certified_site(site["country"], site["name"], cert.get("facilities") or [])
+        lot_rules.require_certified_site(site["country"], site["name"], sites)
     lot_rules.require_inputs_certified(p.get("inputs") or [], date.fromisoformat(p["processed_on"]),
                                        lambda number: _in_register(s, number))  # R-B8
 
@@ -198,8 +268,8 @@ def _in_register(s: State, number: str):
     cert = s.certificates.get(number)
     if cert is None:
         return None
-    return (date.fromisoformat(cert["issued_on"]), date.fromisoformat(cert["expires_on"]),
-            [CertificateEvent(kind, date.fromisoformat(on)) for kind, on in cert["events"]])
+    return certificate_state.periods(cert), [CertificateEvent(kind, date.fromisoformat(on))
+                                             for kind, on in cert["events"]]
 
 
 def lot(s: State, i: int, kind: str, p: dict) -> None:
@@ -210,6 +280,9 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         if _get(i, s.facilities, p.get("facility"), "facility")["participant"] != p.get("generator"):
             raise fail(i, f"lot {lid}: facility {p.get('facility')} is not the generator's")
         mass = dec(i, p.get("mass_kg"), "mass_kg")
+        cited = s.certificates.get(p.get("rms_certificate"))
+        if cited is not None and cited.get("adopt_sites"):  # R-G5: as migration 0018 listed them
+            certificate_state.adopt_site(cited, s.facilities[p.get("facility")])
         s.note(i, lambda: _check_lot_rules(s, i, p, mass))
         processed_on = p["processed_on"]
         s.lots[lid] = {"generator": p.get("generator"), "mass_kg": mass,
@@ -223,7 +296,8 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
                        "pc_kg": None if p.get("pc_kg") is None else dec(i, p["pc_kg"], "pc_kg"),
                        "sold_kg": ZERO, "claimed_kg": ZERO, "claimed_pc_kg": ZERO, "used_kg": ZERO,
                        "used_pc_kg": ZERO, "sold_lb": ZERO, "used_lb": ZERO, "used_pc_lb": ZERO,  # R-U6
-                       "disclaimer_required": False, "link": None}
+                       "disclaimer_required": False, "link": None,
+                       "custody_account": p.get("custody_account")}  # R-M6
         return
     row = _get(i, s.lots, lid, "lot")
     _require_registering(s, i, kind, row["generator"])
@@ -237,6 +311,9 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         raise fail(i, f"lot {lid}: {claimed} kg claimed on a sale of {mass} kg")
     if claimed and row["disclaimer_required"]:  # R-B5
         raise fail(i, f"lot {lid}: a claim on a sale of a lot whose ARCs cover its full mass")
+    drawn = None if p.get("claim") is None or row.get("custody_account") is None else \
+        custody_rules.by_status(parse_claim(p["claim"]), mass)
+    custody_events.lot_drawn(s, i, "the claimed sale", lid, row, p, drawn)  # R-M6
     row["sold_kg"] += mass
     row["claimed_kg"] += claimed
     row["claimed_pc_kg"] += claimed_pc
@@ -245,3 +322,23 @@ def lot(s: State, i: int, kind: str, p: dict) -> None:
         s.finding(fail(i, f"R-B4: lot {lid}: " + "; ".join(found)))
     s.dispositions[p.get("disposition")] = {"lot": lid, "mass_kg": mass, "claimed_kg": claimed,
                                             "claimed_pc_kg": claimed_pc}
+
+
+def certified_since(s: State, i: int, p: dict, time: str | None) -> None:
+    """P7.2.2.2, R-C6: the determination's "continuously certified since",
+    re-derived from the replayed certificates' history on the entry's day
+    (`registry.determinations.certified_since`). Entries before it was
+    logged carry no such field."""
+    if "certified_since" not in p or not isinstance(time, str):
+        return
+    site = _get(i, s.facilities, p.get("facility"), "facility")
+    held = [certificate_history.Held(certificate_state.periods(c), certificate_state.events(c),
+                                     certificate_state.versions(c), c.get("facility_scope") or "", c.get("participant"))
+            for c in certificate_state.citable_by(s, site["participant"])]
+    since = certificate_history.facility_certified_since(held, site["participant"], site.get("country"),
+                                                         site.get("name"), p.get("year"),
+                                                         date.fromisoformat(time[:10]))
+    expected = since.isoformat() if since is not None else None
+    if p["certified_since"] != expected:
+        s.finding(fail(i, f"R-C6: determination {p.get('determination')}: continuously certified since "
+                          f"{p['certified_since']!r}, but the certificates' history says {expected!r} (P7.2.2.2)"))

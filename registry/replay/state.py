@@ -74,7 +74,7 @@ class State:
     so memory does not grow with the log; `close()` deletes it."""
 
     MAPS = ("participants", "certificates", "facilities", "lines", "determinations", "lots", "dispositions",
-            "blocks", "retirements", "block_parents", "staff", "disputes")
+            "blocks", "retirements", "block_parents", "staff", "disputes", "amendments", "offers")
 
     def __init__(self, cache_records: int = CACHE_RECORDS) -> None:
         self.db = ScratchDb(cache_records)
@@ -89,6 +89,9 @@ class State:
         # its last lineage entry (R-L2b), and "determination": the one its ARCs count against
         self.blocks = self.db.map("blocks", tag="state")
         self.retirements = self.db.map("retirements")
+        # R-R7 (registry.replay.amendments): a retirement.amended entry's index -> {"serial",
+        # "amended_on", "changes" (canonical JSON), "leaf"}
+        self.amendments = self.db.map("amendments")
         # R-L7b (registry.replay.table_fields, staff_roles): a split child's serial -> its parent's;
         # user id -> {"role", "body"}: the staff roles the log granted
         self.block_parents = self.db.map("block_parents")
@@ -99,6 +102,11 @@ class State:
         self.disputes = self.db.map("disputes")
         self.certificate_lots = self.db.map("certificate_lots")
         self.pending_disputes: dict | None = None
+        # R-T6 (registry.replay.offers): offer id (its block.offered entry) -> {"serial", "from", "to",
+        # "state", "lapses_on", "leaf", "decided"}
+        self.offers = self.db.map("offers")
+        # R-T7 (registry.replay.bulk): the bulk retirement under way: [first index, next item, items]
+        self.open_bulk: list | None = None
         # JSON [beneficiary key, product key, reporting year, ARC type] -> {"declared_kg", "claimed"}:
         # a product's composition mass and the certificates claimed on it that year (R-R5)
         self.product_claims = self.db.map("product_claims")

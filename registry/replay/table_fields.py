@@ -41,7 +41,8 @@ def _decimal_or_none(i: int, value: Any, what: str):
 def apply(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | None) -> None:
     """Record the table fields of entry ``i`` (already applied by the rule replay)."""
     handler = _HANDLERS.get(kind)
-    if handler is None and kind.startswith("certificate.") and kind != "certificate.recorded":
+    if handler is None and kind.startswith("certificate.") and kind not in (
+            "certificate.recorded", "certificate.renewed"):
         handler = _certificate_event
     if handler is not None:
         handler(s, i, kind, p, leaf, time)
@@ -66,6 +67,14 @@ def _certificate(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
     cert = s.certificates[number]
     cert.update(facility_scope=p.get("facility_scope"), product_groups=canonical(p.get("product_groups")),
                 control_systems=canonical(p.get("control_systems")), notes=[])
+    s.certificates[number] = cert
+
+
+def _certificate_amended(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
+    """R-C6: the amended lists (the rule replay keeps the versions, activities and sites)."""
+    number = p.get("certificate")
+    cert = s.certificates[number]
+    cert.update(product_groups=canonical(p.get("product_groups")), control_systems=canonical(p.get("control_systems")))
     s.certificates[number] = cert
 
 
@@ -149,8 +158,19 @@ def _retired(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
         claim_share=_decimal_or_none(i, claim.get("claim_share"), "claim_share"),
         product=None if product is None else canonical(product),
         claimed_status=claim.get("claimed_status"), label_approval_ref=claim.get("label_approval_ref"),  # R-R8
-        retired_on=p.get("retired_on"), leaf=leaf)
+        retired_on=p.get("retired_on"), leaf=leaf, **_claim_place(claim),
+        bulk_id=i - p["bulk"]["item"] if isinstance(p.get("bulk"), dict) and isinstance(  # R-T7
+            p["bulk"].get("item"), int) else None)
     s.retirements[retired["serial"]] = row
+
+
+def _claim_place(claim: dict) -> dict:
+    """R-R6: the claim's location and period as the retirement row holds them
+    (amendments change them later: `registry.replay.amendments`)."""
+    location = claim.get("location") if isinstance(claim.get("location"), dict) else {}
+    period = claim.get("period") if isinstance(claim.get("period"), dict) else {}
+    return {"location_country": location.get("country"), "location_subdivision": location.get("subdivision"),
+            "period_from": period.get("from"), "period_to": period.get("to")}
 
 
 _HANDLERS = {
@@ -161,6 +181,7 @@ _HANDLERS = {
     "participant.removed": _participant,
     "participant.generator_removed": _participant,
     "certificate.recorded": _certificate,
+    "certificate.amended": _certificate_amended,
     "facility.registered": _facility,
     "facility.line_registered": _facility,
     "determination.recorded": _determination,
@@ -168,5 +189,6 @@ _HANDLERS = {
     "lot.registered": _lot,
     "lot.disposition": _lot,
     "block.transferred": _transferred,
+    "block.offered": _transferred,  # R-T6: a split like a transfer's
     "block.retired": _retired,
 }

@@ -63,7 +63,9 @@ def book(driver: Driver, *, sites: int = 1) -> Book:
     certifier = driver.certifier()
     driver.certificate(certifier, converter["id"], issued_on="2023-01-01", expires_on="2027-12-31",
                        activities=["converting", "reprocessing"], facility_scope="multi-site" if sites > 1 else
-                       "single-site", control_systems=ALL_SYSTEMS)
+                       "single-site", control_systems=ALL_SYSTEMS,
+                       facilities=[{"name": f"Plant {i + 1}", "address": "1 Mill Rd, Akron OH", "country": "US"}
+                                   for i in range(sites)])
     facilities = [driver.facility(token, converter["id"], name=f"Plant {i + 1}")["id"] for i in range(sites)]
     supplier = driver.participant("Sorter A")
     cert = driver.certificate(certifier, supplier["id"], issued_on="2023-01-01", expires_on="2027-12-31",

@@ -16,6 +16,12 @@ _numbers = itertools.count(1)
 
 DIGEST = {"sha256": "ab" * 32, "description": "mass balance report"}
 
+#: The sites a `Driver.generator`'s multi-site certificate lists (R-G5 is strict: a lot's facility must be
+#: listed): its first plant, and the plants tests add by these names.
+GENERATOR_SITES = [{"name": name, "address": "1 Mill Rd, Akron OH", "country": "US"}
+                   for name in ("Plant 1", "Plant 2", "Plant 100", "Small plant", "New plant", "Bigger plant",
+                                "Old plant", "Two-level plant", "Quality plant")]
+
 
 def kg(value) -> dict:
     return {"value": str(value), "unit": "kg"}
@@ -68,6 +74,8 @@ class Driver:
             "issued_on": "2025-01-01", "expires_on": "2027-12-31",
             "activities": ["reprocessing", "trading"], "facility_scope": "single-site",
             "product_groups": ["PP resin", "PE resin"], "control_systems": ["mass-balance"],
+            # R-G5: the site `facility` registers by default
+            "facilities": [{"name": "Plant 1", "address": "1 Mill Rd, Akron OH", "country": "US"}],
             **overrides,
         }
         return self.ok("/rms-certificates", body, certifier)
@@ -122,11 +130,12 @@ class Driver:
         return self.ok("/generations", body, token, status=status)
 
     def generator(self, name: str = "Acme Recycling") -> Generator:
-        """An active, certified reprocessor with one additional facility."""
+        """An active, certified reprocessor with one additional facility (its
+        multi-site certificate lists GENERATOR_SITES)."""
         participant = self.participant(name)
         member = self.member(participant["id"])
         certifier = self.certifier()
-        cert = self.certificate(certifier, participant["id"])
+        cert = self.certificate(certifier, participant["id"], facility_scope="multi-site", facilities=GENERATOR_SITES)
         facility = self.facility(member, participant["id"])
         determination = self.determination(certifier, facility["id"])
         return Generator(participant["id"], member, certifier, cert["number"], facility["id"],

@@ -23,6 +23,11 @@ def test_anyone_looks_a_certificate_up_by_number(driver):
         "activities": ["reprocessing", "trading"], "facility_scope": "single-site", "facilities": [SITE],
         "product_groups": ["PP resin", "PE resin"], "control_systems": ["mass-balance"],
         "valid_today": True, "status_today": "valid", "history": [],
+        "periods": [{"issued_on": "2025-01-01", "expires_on": "2027-12-31"}],  # R-C6
+        "versions": [{"effective_on": "2025-01-01", "activities": ["reprocessing", "trading"],
+                      "product_groups": ["PP resin", "PE resin"], "control_systems": ["mass-balance"],
+                      "facilities": [SITE], "members": []}],
+        "group_name": None, "members": [],
     }
 
 

@@ -26,7 +26,7 @@ def test_certificate_records_the_facilities_it_covers(driver, engine):
 
 
 def test_facilities_are_optional_and_default_to_none_listed(driver):
-    cert = driver.certificate(driver.certifier(), driver.participant()["id"])
+    cert = driver.certificate(driver.certifier(), driver.participant()["id"], facilities=[])
     assert cert["facilities"] == []
 
 

@@ -79,7 +79,7 @@ def test_the_body_must_certify_the_participant_in_the_determinations_year(driver
 ])
 def test_a_certificate_held_in_a_year(issued, expires, events, year, held):
     """registry.certification.held_in_year: the one predicate R-X10's check and replay share."""
-    assert held_in_year(date.fromisoformat(issued), date.fromisoformat(expires),
+    assert held_in_year([(date.fromisoformat(issued), date.fromisoformat(expires))],
                         [(k, date.fromisoformat(on)) for k, on in events], year) is held
 
 

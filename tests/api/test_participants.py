@@ -12,7 +12,8 @@ def test_participant_starts_pending_and_admin_activates(driver):
     created = driver.ok("/participants", {"name": "Acme Recycling", "country": "us",
                                           "gpp_signed_on": "2025-06-01"})
     assert created == {"id": created["id"], "name": "Acme Recycling", "country": "US",
-                       "status": "pending", "gpp_signed_on": "2025-06-01", "generator_removed_on": None}
+                       "status": "pending", "gpp_signed_on": "2025-06-01", "generator_removed_on": None,
+                       "incoming_transfers": "automatic"}  # R-T6: the default
     activated = driver.ok(f"/participants/{created['id']}/activate", status=200)
     assert activated["status"] == "active"
 

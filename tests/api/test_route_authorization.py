@@ -30,11 +30,11 @@ entry here: every new route must say who may call it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from api.docs_assets import RELEASE as DOCS_RELEASE
-from api.pages.admin import form_key  # the admin forms' anti-forgery field
 from chainlog.checkpoint import cosigner_verifier
 from chainlog.keys import Signer
 from tests.api.driver import DIGEST, kg, t
@@ -70,6 +70,7 @@ class World:
     pending: int  # a participant not yet activated
     witness_vkey: str  # a witness key not yet registered
     account: int  # A's mass-balance custody account, 5 t of credit, period 1 (Feb 2026) ended
+    webhook: int  # A's webhook endpoint (R-N1)
 
 
 @pytest.fixture
@@ -98,7 +99,8 @@ def world(driver) -> World:
     driver.ok(f"/custody/accounts/{account}/inputs", {
         "on": "2026-02-02", "supplier_name": "Acme Recycling", "supplier_certificate": gen.certificate,
         "reference": "INV-AUTHZ", "material_code": "PC_P3.1.9", "mass": t(5), "claim": "RMS 100% PC MB"}, member)
-    return World(account=account, a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
+    webhook = driver.ok("/webhooks", {"url": "https://hooks.acme.invalid/arc"}, member)["id"]
+    return World(webhook=webhook, account=account, a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
                  tokens={"anonymous": None, "other": other, "member": member,
                          "certifier": gen.certifier, "admin": driver.admin},
                  certificate=gen.certificate, facility=gen.facility_id,
@@ -184,6 +186,14 @@ ROUTES = {
     ("GET", "/api/v1/rms-certificates"): (lambda w: (f"/rms-certificates?participant={w.a}", None), PUBLIC),
     ("GET", "/api/v1/rms-certificates/<string:number>"): (lambda w: (f"/rms-certificates/{w.certificate}", None),
                                                           PUBLIC),  # R-C4: the public register
+    # R-C6: the second success (the admin's) repeats the certifier's: the periods then overlap
+    ("POST", "/api/v1/rms-certificates/<string:number>/renew"): (
+        lambda w: (f"/rms-certificates/{w.certificate}/renew", {"issued_on": "2030-01-01", "expires_on": "2031-12-31"}),
+        _answers(CERTIFIER, certifier=OK, admin=Allowed(422, "period_overlaps"))),
+    ("POST", "/api/v1/rms-certificates/<string:number>/amend"): (
+        lambda w: (f"/rms-certificates/{w.certificate}/amend", {"effective_on": "2026-03-02",
+                                                                "product_groups": ["PP resin"]}),
+        CERTIFIER),
     ("POST", "/api/v1/rms-certificates/<string:number>/<any(revoke, suspend, reinstate):action>"): (
         lambda w: (f"/rms-certificates/{w.certificate}/suspend", {"on": "2026-03-01", "reason": "audit"}),
         CERTIFIER),
@@ -238,6 +248,22 @@ ROUTES = {
     ("POST", "/api/v1/transfers"): (
         lambda w: ("/transfers", {"serial": w.serial, "quantity": "1.000", "to_participant_id": w.b}),
         _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
+    # R-T7: as the single requests, the block named by item 0.
+    ("POST", "/api/v1/transfers/bulk"): (
+        lambda w: ("/transfers/bulk", {"items": [{"serial": w.serial, "quantity": "1.000", "to_participant_id": w.b}]}),
+        _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
+    ("POST", "/api/v1/retirements/bulk"): (
+        lambda w: ("/retirements/bulk", {"beneficiary": "Acme", "claim_type": "general", "reporting_year": 2026,
+                                         "items": [{"serial": w.serial, "quantity": "1.000"}]}),
+        _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
+    ("GET", "/api/v1/retirements/bulk/<id:bulk_id>"): (
+        lambda w: ("/retirements/bulk/999999", None), dict.fromkeys(ROLES, Allowed(404, "bulk_retirement_not_found"))),
+    # R-T6: a participant's own offers; an offer is visible to its two parties only (R-X4: 404 to others).
+    ("GET", "/api/v1/offers"): (lambda w: ("/offers?role=recipient", None), _access(401, OK, OK, 403, 403)),
+    ("GET", "/api/v1/offers/<id:offer_id>"): (lambda w: ("/offers/999999", None), _access(401, 404, 404, 404, 404)),
+    **{("POST", f"/api/v1/offers/<id:offer_id>/{action}"): (
+        lambda w, action=action: (f"/offers/999999/{action}", None), _access(401, 404, 404, 404, 404))
+       for action in ("accept", "reject", "withdraw")},
     ("GET", "/api/v1/retirements"): (lambda w: ("/retirements", None), PUBLIC),
     ("POST", "/api/v1/retirements"): (
         lambda w: ("/retirements", {"serial": w.serial, "quantity": "1.000", "beneficiary": "Acme",
@@ -245,6 +271,13 @@ ROUTES = {
         _answers(OWNER_OF_PUBLIC_OBJECT, member=CREATED, admin=Allowed(422, "block_not_active"))),
     ("GET", "/api/v1/retirements/<id:retirement_id>"): (lambda w: (f"/retirements/{w.retirement}", None),
                                                          PUBLIC),
+    # R-N4: an account statement is the participant's own (R-X4: others learn nothing)
+    ("GET", "/api/v1/participants/<id:participant_id>/statement"): (
+        lambda w: (f"/participants/{w.a}/statement?from=2026-01-01&to=2026-12-31", None), OWNER_HIDDEN),
+    # R-R7: only the retiring participant (Brand Co, "other" here) amends; not its generator, nor an admin
+    ("POST", "/api/v1/retirements/<id:retirement_id>/amendments"): (
+        lambda w: (f"/retirements/{w.retirement}/amendments", {"statement": "amended"}),
+        _access(401, CREATED, 403, 403, 403)),
     # the transparency log and witnesses
     ("GET", "/api/v1/log/key"): (lambda w: ("/log/key", None), PUBLIC),
     ("GET", "/api/v1/log/checkpoint"): (lambda w: ("/log/checkpoint", None), PUBLIC),
@@ -289,6 +322,18 @@ ROUTES = {
         lambda w: (f"/custody/accounts/{w.account}/periods/1", None),
         _access(401, 404, Allowed(404, "period_not_closed"), Allowed(404, "period_not_closed"),
                 Allowed(404, "period_not_closed"))),
+    # webhooks and the event feed (R-N1, R-N2): a participant's members manage its own; admins read
+    ("POST", "/api/v1/webhooks"): (lambda w: ("/webhooks", {"url": "https://hooks.example.invalid/arc"}),
+                                   _access(401, CREATED, CREATED, 403, 403)),
+    ("GET", "/api/v1/webhooks"): (lambda w: ("/webhooks", None), _access(401, OK, OK, 403, 403)),
+    ("GET", "/api/v1/webhooks/<id:webhook_id>"): (lambda w: (f"/webhooks/{w.webhook}", None), OWNER_HIDDEN),
+    ("DELETE", "/api/v1/webhooks/<id:webhook_id>"): (lambda w: (f"/webhooks/{w.webhook}", None),
+                                                     _access(401, 404, NO_CONTENT, 404, 403)),
+    ("POST", "/api/v1/webhooks/<id:webhook_id>/<any(disable, enable):action>"): (
+        lambda w: (f"/webhooks/{w.webhook}/disable", None), _access(401, 404, OK, 404, 403)),
+    ("GET", "/api/v1/webhooks/<id:webhook_id>/deliveries"): (
+        lambda w: (f"/webhooks/{w.webhook}/deliveries", None), OWNER_HIDDEN),
+    ("GET", "/api/v1/events"): (lambda w: ("/events", None), _access(401, OK, OK, 403, 403)),
 }
 
 
@@ -361,14 +406,17 @@ def test_certifier_may_not_list_every_participants_blocks(client, world):
     assert own and all(block["owner_id"] == world.a for block in own)
 
 
-# --- The explorer's pages (api/pages/): HTML outside /api/v1 -------------------
-# Public pages answer anyone. Admin pages take no bearer header: an
-# administrator's token is posted once to /admin/login, which opens a
-# server-side session whose secret (not the token, R-X7) is kept in an
-# HttpOnly cookie; anyone else is sent (303) to the login page.
+# --- The explorer's pages (api/pages/) and the workspace (api/workspace/): HTML outside /api/v1 ---
+# Public pages answer anyone. Workspace and admin pages take no bearer header: a
+# person signs in (R-W1) and the browser keeps a server-side session's secret in a
+# cookie. Here each role's user gets a signed-in session directly (the sign-in itself
+# is tested in tests/workspace/); anyone not signed in is sent (303) to the sign-in
+# page, a signed-in person of another role is refused. Every POST carries the form's
+# CSRF token (a POST without it is refused: tests/workspace/test_signin.py).
 PAGE_PUBLIC = "public page"
+PAGE_SIGNED_IN = "any person signed in"
 PAGE_ADMIN = "administrator page"
-PAGE_LOGIN = "login: answered on the token posted"
+PAGE_SIGN_IN = "sign-in step: answered on what is posted"
 
 PAGE_ROUTES = {
     ("GET", "/"): (lambda w: "/", PAGE_PUBLIC),
@@ -381,15 +429,40 @@ PAGE_ROUTES = {
     ("GET", "/retirements/<id:retirement_id>"): (lambda w: f"/retirements/{w.retirement}", PAGE_PUBLIC),
     ("GET", "/retirements/<id:retirement_id>/proof.json"): (lambda w: f"/retirements/{w.retirement}/proof.json",
                                                              PAGE_PUBLIC),
+    # R-T7: public. The world holds no bulk retirement, so this visits the single statement it links from;
+    # the bulk page itself is tested in tests/api/test_bulk.py.
+    ("GET", "/retirements/bulk/<id:bulk_id>"): (lambda w: f"/retirements/{w.retirement}", PAGE_PUBLIC),
     ("GET", "/participants"): (lambda w: "/participants", PAGE_PUBLIC),
     ("GET", "/rms-certificates"): (lambda w: f"/rms-certificates?participant={w.a}", PAGE_PUBLIC),  # R-C4
     ("GET", "/rms-certificates/<string:number>"): (lambda w: f"/rms-certificates/{w.certificate}", PAGE_PUBLIC),
-    ("GET", "/admin/login"): (lambda w: "/admin/login", PAGE_PUBLIC),
-    ("POST", "/admin/logout"): (lambda w: "/admin/logout", PAGE_PUBLIC),
-    ("POST", "/admin/login"): (lambda w: "/admin/login", PAGE_LOGIN),
+    ("GET", "/admin/login"): (lambda w: "/admin/login", PAGE_SIGN_IN),
     ("GET", "/admin"): (lambda w: "/admin", PAGE_ADMIN),
     ("POST", "/admin/participants/<id:participant_id>/activate"): (
-        lambda w: f"/admin/participants/{w.b}/activate", PAGE_ADMIN),
+        lambda w: f"/admin/participants/{w.pending}/activate", PAGE_ADMIN),
+    ("GET", "/workspace/sign-in"): (lambda w: "/workspace/sign-in", PAGE_SIGN_IN),
+    ("POST", "/workspace/sign-in"): (lambda w: "/workspace/sign-in", PAGE_SIGN_IN),
+    ("GET", "/workspace/sign-in/code"): (lambda w: "/workspace/sign-in/code", PAGE_SIGN_IN),
+    ("POST", "/workspace/sign-in/code"): (lambda w: "/workspace/sign-in/code", PAGE_SIGN_IN),
+    ("GET", "/workspace/sign-in/enrol"): (lambda w: "/workspace/sign-in/enrol", PAGE_SIGN_IN),
+    ("POST", "/workspace/sign-in/enrol"): (lambda w: "/workspace/sign-in/enrol", PAGE_SIGN_IN),
+    ("POST", "/workspace/sign-out"): (lambda w: "/workspace/sign-out", PAGE_SIGN_IN),
+    ("GET", "/workspace/reset/<string:secret>"): (lambda w: "/workspace/reset/rst_unknown", PAGE_SIGN_IN),
+    ("POST", "/workspace/reset/<string:secret>"): (lambda w: "/workspace/reset/rst_unknown", PAGE_SIGN_IN),
+    ("GET", "/workspace"): (lambda w: "/workspace", PAGE_SIGNED_IN),
+    ("GET", "/workspace/account"): (lambda w: "/workspace/account", PAGE_SIGNED_IN),
+    ("POST", "/workspace/account/password"): (lambda w: "/workspace/account/password", PAGE_SIGNED_IN),
+    ("GET", "/workspace/account/two-factor"): (lambda w: "/workspace/account/two-factor", PAGE_SIGNED_IN),
+    ("POST", "/workspace/account/two-factor"): (lambda w: "/workspace/account/two-factor", PAGE_SIGNED_IN),
+    ("POST", "/workspace/account/two-factor/disable"): (lambda w: "/workspace/account/two-factor/disable",
+                                                        PAGE_SIGNED_IN),
+    ("POST", "/workspace/account/recovery-codes"): (lambda w: "/workspace/account/recovery-codes", PAGE_SIGNED_IN),
+    ("GET", "/workspace/users"): (lambda w: "/workspace/users", PAGE_ADMIN),
+    ("POST", "/workspace/users/<id:user_id>/disable"): (lambda w: f"/workspace/users/{w.member_user}/disable",
+                                                        PAGE_ADMIN),
+    ("POST", "/workspace/users/<id:user_id>/enable"): (lambda w: f"/workspace/users/{w.member_user}/enable",
+                                                       PAGE_ADMIN),
+    ("POST", "/workspace/users/<id:user_id>/reset-link"): (lambda w: f"/workspace/users/{w.member_user}/reset-link",
+                                                           PAGE_ADMIN),
 }
 
 
@@ -404,30 +477,58 @@ def test_every_page_route_is_classified(app):
     assert not PAGE_ROUTES.keys() - routes, f"entries for pages that no longer exist: {sorted(PAGE_ROUTES.keys() - routes)}"
 
 
-def _sent_to_login(response) -> bool:
-    return response.status_code == 303 and response.headers["Location"].endswith("/admin/login")
+def _sent_to_sign_in(response) -> bool:
+    return response.status_code == 303 and "/workspace/sign-in" in response.headers["Location"]
+
+
+def _signed_in_browser(app, engine, clock, token):
+    """A browser signed in as the token's user (a session opened directly, as after R-W1's steps)."""
+    from registry.accounts import sessions
+    from registry.db import UnitOfWork, session_factory
+    from registry.identity import authenticate_token
+
+    client = app.test_client()
+    if token is None:
+        return client
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        _, user = authenticate_token(uow, token)
+        secret = sessions.open_session(uow, user_id=user.id, method=sessions.PASSWORD_TOTP,
+                                       lifetimes=sessions.Lifetimes(timedelta(hours=1), timedelta(hours=1)))
+        uow.commit()
+    client.set_cookie("arcreg_session", secret)
+    return client
+
+
+def _csrf(client) -> str:
+    import re
+
+    for page in ("/workspace/account", "/workspace/sign-in"):
+        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(page).get_data(as_text=True))
+        if found:
+            return found.group(1)
+    raise AssertionError("no CSRF token")
 
 
 @pytest.mark.parametrize(("method", "rule"), sorted(PAGE_ROUTES), ids=[f"{m} {r}" for m, r in sorted(PAGE_ROUTES)])
-def test_page_access(app, world, method, rule):
+def test_page_access(app, world, engine, clock, method, rule):
     build, access = PAGE_ROUTES[(method, rule)]
     path = build(world)
     for role in ROLES:
-        client = app.test_client()  # each role its own browser: its own cookies
-        token = world.tokens[role]
-        if access == PAGE_LOGIN:
-            response = client.open(path, method=method, data={"token": token or ""})
-            assert response.status_code == (303 if role == "admin" else 401), (role, response.status_code)
-            continue
-        if token and access == PAGE_ADMIN:
-            login = client.post("/admin/login", data={"token": token})
-            assert login.status_code == (303 if role == "admin" else 401), (role, login.status_code)
-        cookie = client.get_cookie("arcreg_admin", path="/admin")
-        form = {"form_key": form_key(cookie.value if cookie else token)} if token and method == "POST" else None
+        client = _signed_in_browser(app, engine, clock, world.tokens[role])  # each role its own browser
+        form = {"csrf_token": _csrf(client)} if method == "POST" else None
         response = client.open(path, method=method, data=form)
         where = f"{method} {path} as {role}"
         assert response.status_code < 500, (where, response.get_data(as_text=True))
-        if access == PAGE_PUBLIC or role == "admin":
-            assert response.status_code not in (401, 403, 404) and not _sent_to_login(response), where
-        else:
-            assert _sent_to_login(response), (where, response.status_code)
+        if access == PAGE_PUBLIC:
+            assert response.status_code not in (401, 403, 404), where
+        elif access == PAGE_SIGN_IN:
+            # A form, a redirect to the next step or back to the sign-in, a refusal of the empty
+            # form, or an unknown reset link's 410: never a page that needed a sign-in.
+            assert response.status_code in (200, 303, 400, 410), (where, response.status_code)
+        elif role == "anonymous":
+            assert _sent_to_sign_in(response), (where, response.status_code)
+        elif access == PAGE_SIGNED_IN or role == "admin":
+            assert response.status_code < 500 and not _sent_to_sign_in(response), where
+            assert response.status_code not in (401, 403, 404), (where, response.status_code)
+        else:  # an administrator page, someone else signed in
+            assert _sent_to_sign_in(response) or response.status_code == 403, (where, response.status_code)

@@ -84,8 +84,10 @@ def test_example_p7_1_mandate_share_excluded(driver):
 @pytest.mark.parametrize(("year", "outcome"), [(2023, "additional"), (2024, "not-additional")])
 def test_table_p7_2_example_p7_3_restart_under_new_owner(driver, year, outcome):
     gen = driver.generator()
-    # R-X10: the body records a year's determination for a participant it certified that year.
-    driver.certificate(gen.certifier, gen.id, issued_on="2020-01-01", expires_on="2024-12-31")
+    # R-X10: the body records a year's determination for a participant it certified that year. The
+    # certificate lists no site: the facility is not continuously certified from before (P7.2.2.2, R-C6),
+    # so each year's own New Date applies.
+    driver.certificate(gen.certifier, gen.id, issued_on="2020-01-01", expires_on="2024-12-31", facilities=[])
     determination = driver.determination(gen.certifier, gen.facility_id, certification_year=year, newness={
         "basis": "new_operation", "operation_start": "1998-04-01",
         "restart": {"stopped_on": "2020-02-01", "restarted_on": "2020-12-01", "ownership_changed": True}})

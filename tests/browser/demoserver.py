@@ -10,6 +10,7 @@ import re
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from registry.config import Config
 from registry.db import make_engine
@@ -30,6 +31,28 @@ DEMO_YEAR = int(DEMO_CLOCK[:4])
 RETIRED = f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000000001-000000040000"
 
 
+class Login(NamedTuple):
+    """A demo account's sign-in (R-W1), as `arcreg demo` prints it."""
+
+    email: str
+    password: str
+    totp_secret: str | None
+
+
+class Served(NamedTuple):
+    base: str  # the served registry's URL
+    admin: str  # the demo administrator's API token
+    logins: dict  # role label → Login: administrator, certifier, generator, brand
+
+
+def demo_logins(summary: str) -> dict:
+    found = re.findall(r"^  (.+?): email (\S+) password (\S+)(?: totp-secret (\S+))?$", summary, re.M)
+    labels = {"administrator": "administrator", "certifier (NSF)": "certifier",
+              "member, generator (Great Lakes Reprocessing)": "generator",
+              "member, brand (Northwind Packaging)": "brand"}
+    return {labels[label]: Login(email, password, secret or None) for label, email, password, secret in found}
+
+
 def _arcreg(*args: str, cwd: Path, env: dict) -> str:
     run = subprocess.run([ARCREG, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True,
                          timeout=60, check=False)
@@ -40,7 +63,7 @@ def _arcreg(*args: str, cwd: Path, env: dict) -> str:
 
 @contextmanager
 def demo_server(directory: Path, *, witness: bool = True):
-    """Yield (base URL, administrator token) of a served demo registry."""
+    """Yield the served demo registry: its URL, the administrator's token, the demo sign-ins."""
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(directory / 'demo.db').resolve()}"
     env = {"ARCREG_DATABASE_URL": url, "ARCREG_SIGNING_KEY_FILE": str((directory / "signing-key.pem").resolve()),
@@ -63,4 +86,4 @@ def demo_server(directory: Path, *, witness: bool = True):
             assert status == 201, body
             _arcreg("witness", "--registry", base, "--state", str(directory / "witness-state"), "--key", str(key),
                     "--name", WITNESS, cwd=directory, env=env)
-        yield base, admin
+        yield Served(base, admin, demo_logins(summary))

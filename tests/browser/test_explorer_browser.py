@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from tests.browser.demoserver import DEMO_YEAR, RETIRED
+from tests.browser.signin import sign_in
 from tests.serverproc import ARCREG, call, clean_env
 
 # The served demo pins its clock, but the server, its daily jobs and Chromium run on the real one.
@@ -28,7 +29,7 @@ def _verify(page) -> tuple[str, str]:
 
 
 def test_look_up_a_serial_follow_its_lineage_and_verify(page, server):
-    base, _ = server
+    base = server.base
     page.goto(f"{base}/")
     page.fill("#serial", f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000000007")  # one unit inside the retired block's range
     page.click("form.lookup button[type=submit]")
@@ -50,7 +51,7 @@ def test_look_up_a_serial_follow_its_lineage_and_verify(page, server):
 
 
 def test_a_tampered_bundle_fails_verification_in_the_page(page, server):
-    base, _ = server
+    base = server.base
 
     def tamper(route):
         proof = route.fetch().json()
@@ -69,7 +70,7 @@ def test_a_tampered_bundle_fails_verification_in_the_page(page, server):
 
 def test_a_bad_checkpoint_signature_fails_verification_in_the_page(page, server):
     """One bit of the registry's Ed25519 signature flipped: the WebCrypto check must refuse it."""
-    base, _ = server
+    base = server.base
 
     def tamper(route):
         proof = route.fetch().json()
@@ -88,7 +89,7 @@ def test_a_bad_checkpoint_signature_fails_verification_in_the_page(page, server)
 
 
 def test_open_a_retirement_statement_and_download_its_proof(page, server, tmp_path):
-    base, _ = server
+    base = server.base
     page.goto(f"{base}/retirements")
     page.get_by_role("link", name="#1").click()
     page.wait_for_url(f"{base}/retirements/1")
@@ -113,7 +114,7 @@ def test_open_a_retirement_statement_and_download_its_proof(page, server, tmp_pa
 
 
 def test_pages_read_without_javascript(browser, server):
-    base, _ = server
+    base = server.base
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
@@ -134,46 +135,42 @@ def _axe_problems(page) -> list[str]:
             for v in violations if v["impact"] in ("serious", "critical")]
 
 
-PAGES = ["/", "/certificates", f"/certificates/{RETIRED}", "/retirements", "/retirements/1", "/participants",
-         "/admin/login"]
+PAGES = ["/", "/certificates", f"/certificates/{RETIRED}", "/retirements", "/retirements/1", "/participants"]
 
 
 def test_no_serious_accessibility_violations(page, server):
-    """axe-core in the page (contrast, labels, landmarks, names) at desktop and phone width."""
-    base, admin = server
+    """axe-core in the page (contrast, labels, landmarks, names) at desktop and phone width.
+    The workspace's own pages are checked in test_workspace_browser.py."""
+    base = server.base
     problems = {}
+    sign_in(page, base, server.logins["administrator"], then="/admin")
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
-        for path in PAGES:
+        for path in [*PAGES, "/admin"]:
             page.goto(f"{base}{path}")
             if path == f"/certificates/{RETIRED}":
                 _verify(page)  # the result panel too
             problems[(width, path)] = _axe_problems(page)
-        page.goto(f"{base}/admin/login")
-        page.fill("#token", admin)
-        page.click("form.login button")
-        page.wait_for_url(f"{base}/admin")
-        problems[(width, "/admin")] = _axe_problems(page)
     assert {k: v for k, v in problems.items() if v} == {}
 
 
-def test_admin_logs_in_and_activates_a_participant(page, server):
-    base, admin = server
+def test_admin_signs_in_and_activates_a_participant(page, server):
+    base = server.base
     page.goto(f"{base}/admin")
-    page.wait_for_url(f"{base}/admin/login")
-    page.fill("#token", "arc_wrong")
+    page.wait_for_url(f"{base}/workspace/sign-in?next=/admin")
+    page.fill("#email", server.logins["administrator"].email)
+    page.fill("#password", "not the password")
     page.click("form.login button")
-    assert "not a valid administrator token" in page.inner_text("main")
-    page.fill("#token", admin)
-    page.click("form.login button")
-    page.wait_for_url(f"{base}/admin")
+    assert "The email address or the password is not right." in page.inner_text("main")
+    sign_in(page, base, server.logins["administrator"], then="/admin")
     main = page.inner_text("main")
     assert "Integrity" in main and "auditor.example/witness" in main
     page.get_by_role("button", name="Activate Harbor Films").click()
     assert "is now active" in page.inner_text("main")
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base}/workspace/sign-in?notice=signed_out")
     page.goto(f"{base}/admin")
-    page.wait_for_url(f"{base}/admin/login")
+    page.wait_for_url(f"{base}/workspace/sign-in?next=/admin")
 
 
 # A browser without WebCrypto Ed25519: the page falls back to the vendored @noble/ed25519.
@@ -187,7 +184,7 @@ crypto.subtle.importKey = (format, key, algorithm, ...rest) =>
 
 
 def test_verification_falls_back_to_the_vendored_library(page, server):
-    base, _ = server
+    base = server.base
     page.add_init_script(NO_WEBCRYPTO_ED25519)
     page.goto(f"{base}/retirements/1")
     state, text = _verify(page)

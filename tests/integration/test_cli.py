@@ -53,6 +53,28 @@ def test_issue_token_gives_an_existing_user_a_root_token_of_the_configured_lifet
     assert bad.returncode == 2 and "ARCREG_TOKEN_MAX_LIFETIME_DAYS" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_reset_link_gives_the_first_administrator_a_password(tmp_path):
+    """R-W1: `create-admin` gives an API token; `reset-link` prints the one-time link through
+    which the administrator chooses a password (no email server)."""
+    from registry.accounts import resets
+    from registry.clock import clock_from_setting
+    from registry.db import UnitOfWork, session_factory
+
+    env = {"ARCREG_CLOCK": "2026-03-02T09:30:00Z"}
+    assert run("create-admin", "ops@example.org", cwd=tmp_path, env=env).returncode == 0
+    result = run("reset-link", "OPS@example.org", "--base-url", "https://registry.example/", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    link = result.stdout.strip()
+    assert link.startswith("https://registry.example/workspace/reset/rst_") and len(result.stdout.splitlines()) == 1
+    engine = make_engine(f"sqlite:///{tmp_path / 'arcreg.db'}")
+    with UnitOfWork(session_factory(engine), clock_from_setting(env["ARCREG_CLOCK"])) as uow:
+        user = resets.link_user(uow, link.rsplit("/", 1)[1])
+        assert user is not None and user.email == "ops@example.org" and user.role == "admin"
+    engine.dispose()
+    missing = run("reset-link", "nobody@example.org", cwd=tmp_path, env=env)
+    assert missing.returncode == 1 and "no user" in missing.stderr
+
+
 def test_keygen_writes_a_private_key_file_once(tmp_path):
     key = tmp_path / "signing.pem"
     result = run("keygen", str(key), cwd=tmp_path, env={"ARCREG_LOG_ORIGIN": "example.org/arc"})

@@ -16,6 +16,10 @@ should do; after every step the registry must agree with it and hold:
   make not valid; no active block from such a lot is left undisputed unless
   an administrator cleared it, and a disputed block cancelled on the
   certifier's word does not give the lot back its eligible mass;
+- R-C6: the certificate is renewed under its number (at once or after a gap,
+  whose days are not valid) and its sites amended from a date (F2 dropped or
+  added back): lots and generation read the periods and the sites in force
+  on the processing day;
 - R-L7c: replaying the log accepts every entry the services wrote;
 - R-U6: sales and generations requested in lb convert as the lot's running
   total (per ledger, per component), a lot registered in lb sold in lb parts
@@ -32,21 +36,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule)
+from hypothesis.stateful import (Bundle, initialize, invariant, multiple, precondition, rule)
 from sqlmodel import select
 
-from chainlog import store
 from registry import (additionality, certification, corrections, determinations, disputes, facilities, generation,
                       identity, lots, participants, rms_certificates)
 from registry.claims import parse_claim
-from registry.clock import FrozenClock
-from registry.db import UnitOfWork, make_engine, session_factory
+from registry.db import UnitOfWork
 from registry.errors import RegistryError
 from registry.identity import actor_of
 from registry.models import Block, BlockDispute, Determination, Lot
-from registry.replay import replay
 from registry.units import Mass, MassRequest, to_kg
-from tests.integration.stateful_databases import run_on_fresh_databases
+from tests.integration.stateful_databases import FreshDatabaseMachine, run_on_fresh_databases
 
 T = Decimal(1000)  # kg per tonne
 ZERO = Decimal("0.000")
@@ -55,7 +56,8 @@ CLAIMS = [None, "RMS 100% PC MB", "RMS 50% PC MB", "RMS 100% PI MB", "RMS 50%/10
 CAPACITY = {"F1": 100, "F2": 60}
 LINE_CAPACITY = {"L": 30}  # a line of F2
 SCOPES = [("F1", None), ("F2", None), ("F2", "L")]
-CERT_ISSUED, CERT_EXPIRES = date(2025, 1, 1), date(2028, 12, 31)
+CERT_ISSUED, CERT_EXPIRES = date(2025, 1, 1), date(2026, 12, 31)  # renewed by the `renew` rule (R-C6)
+SITES = {name: {"name": name, "address": "1 Mill Rd", "country": "US"} for name in CAPACITY}
 
 
 @dataclass
@@ -95,9 +97,19 @@ class Model:
     events: list[certification.CertificateEvent] = field(default_factory=list)
     # lot id -> the day it was processed
     processed: dict[int, date] = field(default_factory=dict)
+    # R-C6: the certificate's validity periods and its site versions [(effective_on, {facility names})]
+    periods: list[tuple[date, date]] = field(default_factory=lambda: [(CERT_ISSUED, CERT_EXPIRES)])
+    sites: list[tuple[date, frozenset]] = field(default_factory=lambda: [(CERT_ISSUED, frozenset(CAPACITY))])
 
     def valid_on(self, day: date) -> bool:
-        return certification.is_valid_on(day, CERT_ISSUED, CERT_EXPIRES, self.events)
+        return certification.is_valid_on(day, self.periods, self.events)
+
+    def sites_on(self, day: date) -> frozenset:
+        current = self.sites[0][1]
+        for effective, names in self.sites:
+            if effective <= day:
+                current = names
+        return current
 
     def used(self, facility: str, year: int, line: str | None = None) -> Decimal:
         return sum((lot.used for lot in self.lots.values() if lot.facility == facility and lot.year == year
@@ -113,20 +125,15 @@ class Model:
         self.peak[key] = max(self.peak.get(key, ZERO), self.ceiling(facility, year))
 
 
-class Registry(RuleBasedStateMachine):
+class Registry(FreshDatabaseMachine):
     """One registry per example: a fresh database from ``new_database()``."""
 
-    new_database = None  # set by the test: () -> database URL
-    drop_database = None  # and: (URL) -> None
 
     lot_ids = Bundle("lots")
 
     @initialize()
     def setup(self):
-        self.url = type(self).new_database()
-        self.engine = make_engine(self.url)
-        self.sessions = session_factory(self.engine)
-        self.clock = FrozenClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+        self.open_database(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
         self.model = Model()
         self.blocks: list[str] = []
         with UnitOfWork(self.sessions, self.clock) as uow:
@@ -139,9 +146,9 @@ class Registry(RuleBasedStateMachine):
             participants.activate_participant(uow, self.admin, p.id)
             self.member = actor_of(identity.add_member(uow, self.admin, p.id, email="ops@acme.example"))
             rms_certificates.record_certificate(
-                uow, self.certifier, participant_id=p.id, number="RMS-NSF-00001", issued_on=date(2025, 1, 1),
-                expires_on=date(2028, 12, 31), activities=["reprocessing"], facility_scope="multi-site",
-                product_groups=["resins"], control_systems=["mass-balance"])
+                uow, self.certifier, participant_id=p.id, number="RMS-NSF-00001", issued_on=CERT_ISSUED,
+                expires_on=CERT_EXPIRES, activities=["reprocessing"], facility_scope="multi-site",
+                product_groups=["resins"], control_systems=["mass-balance"], facilities=list(SITES.values()))
             self.facility_ids = {}
             for name, capacity in CAPACITY.items():
                 made = facilities.register_facility(uow, self.member, participant_id=p.id, name=name,
@@ -151,11 +158,6 @@ class Registry(RuleBasedStateMachine):
                                             capacity=Mass(LINE_CAPACITY["L"] * T))
             self.line_ids = {"L": line.id}
             uow.commit()
-
-    def teardown(self):
-        if hasattr(self, "engine"):
-            self.engine.dispose()
-            type(self).drop_database(self.url)
 
     # --- one request, and whether the registry agreed with the model ------------------------
 
@@ -180,7 +182,7 @@ class Registry(RuleBasedStateMachine):
     def _determiner(self):
         """The certifier, while its body certifies the participant this year (R-X10: a
         revocation ends that); the administrator, who is bound to no body, after."""
-        held = certification.held_in_year(CERT_ISSUED, CERT_EXPIRES, [(e.kind, e.on) for e in self.model.events],
+        held = certification.held_in_year(self.model.periods, [(e.kind, e.on) for e in self.model.events],
                                           self.year)
         return self.certifier if held else self.admin
 
@@ -222,9 +224,11 @@ class Registry(RuleBasedStateMachine):
         mass = tonnes * T if pounds is None else to_kg(pounds, "lb")
         pc = None if pc_tenths is None else mass * pc_tenths / 10
         code = "PC_P3.1.9" if pc is None else "PI_P3.1.9"
-        if not self.model.valid_on(self.clock.today()):  # R-B1: its certificate valid on the processing day
+        today = self.clock.today()
+        # R-B1: its certificate valid on the processing day; R-G5, R-C6: the site listed that day
+        if not self.model.valid_on(today) or facility not in self.model.sites_on(today):
             self._attempt(lambda uow: self._register(uow, facility, line, mass, pc, code), False,
-                          {"certificate_invalid"})
+                          {"certificate_invalid", "facility_not_certified"})
             return multiple()
         with UnitOfWork(self.sessions, self.clock) as uow:
             lot = self._register(uow, facility, line, mass, pc, code)
@@ -317,7 +321,9 @@ class Registry(RuleBasedStateMachine):
             else (lot.facility, None, lot.year)
         covered = covering_key in self.model.current
         # R-P2: the generator's certificate valid today; R-G1: the lot's own valid on its processing day
-        certified = self.model.valid_on(self.clock.today()) and self.model.valid_on(self.model.processed[lot_id])
+        processed = self.model.processed[lot_id]
+        certified = self.model.valid_on(self.clock.today()) and self.model.valid_on(processed) and \
+            lot.facility in self.model.sites_on(processed)  # R-G5 with the sites in force that day (R-C6)
         allowed = certified and covered and 0 < base <= eligible
         if allowed:
             covering_used = self.model.used(lot.facility, lot.year, covering_key[1])
@@ -328,7 +334,8 @@ class Registry(RuleBasedStateMachine):
         block = self._attempt(lambda uow: generation.generate(
             uow, self.member, lot_id=lot_id, mass=request,
             component=component if lot.pc is not None else None), allowed,
-            {"lot_over_allocated", "not_additional", "eligible_volume_exceeded", "certificate_invalid"})
+            {"lot_over_allocated", "not_additional", "eligible_volume_exceeded", "certificate_invalid",
+             "facility_not_certified"})
         if block is not None:
             lot.used += base
             lot.used_lb[component] = used_lb
@@ -361,15 +368,42 @@ class Registry(RuleBasedStateMachine):
         certifier's finding) or 60 days ahead (R-C3, R-C5)."""
         on = self.clock.today() - timedelta(days=days_back)
         events = self.model.events
-        allowed = CERT_ISSUED <= on <= CERT_EXPIRES and not any(
+        allowed = certification.in_periods(on, self.model.periods) and not any(
             e.kind == certification.REVOKED and e.on <= on for e in events)
         if kind == certification.REINSTATED:
-            allowed = allowed and certification.status_on(on, CERT_ISSUED, CERT_EXPIRES, events) == "suspended"
+            allowed = allowed and certification.status_on(on, self.model.periods, events) == "suspended"
         done = self._attempt(lambda uow: rms_certificates.add_event(
             uow, self.certifier, "RMS-NSF-00001", kind=kind, on=on, reason="finding"), allowed,
             {"outside_validity", "certificate_revoked", "not_suspended"})
         if done is not None:
             events.append(certification.CertificateEvent(kind, on))
+
+    @rule(gap=st.sampled_from([1, 1, 45]), years=st.integers(1, 2))
+    def renew(self, gap, years):
+        """R-C6: a renewal under the same number, right after the last period or
+        after a gap whose days are not valid; never after a revocation."""
+        last = self.model.periods[-1][1]
+        issued = last + timedelta(days=gap)
+        expires = date(issued.year + years, issued.month, 1) - timedelta(days=1)
+        allowed = not any(e.kind == certification.REVOKED for e in self.model.events)
+        done = self._attempt(lambda uow: rms_certificates.renew_certificate(
+            uow, self.certifier, "RMS-NSF-00001", issued_on=issued, expires_on=expires), allowed,
+            {"certificate_revoked"})
+        if done is not None:
+            self.model.periods.append((issued, expires))
+
+    @rule(with_f2=st.booleans(), ahead=st.sampled_from([0, 0, 20]))
+    def amend_sites(self, with_f2, ahead):
+        """R-C6, RMS 7.4.3: F2 dropped from (or added back to) the certificate's
+        sites from today or a later day within a validity period."""
+        on = self.clock.today() + timedelta(days=ahead)
+        names = frozenset(CAPACITY) if with_f2 else frozenset({"F1"})
+        allowed = certification.in_periods(on, self.model.periods) and on >= self.model.sites[-1][0]
+        done = self._attempt(lambda uow: rms_certificates.amend_certificate(
+            uow, self.certifier, "RMS-NSF-00001", effective_on=on, facilities=[SITES[n] for n in sorted(names)]),
+            allowed, {"outside_validity", "amendment_backdated"})
+        if done is not None:
+            self.model.sites.append((on, names))
 
     @rule(pick=st.integers(0, 10**6), decision=st.sampled_from(disputes.DECISIONS))
     def decide_dispute(self, pick, decision):
@@ -428,13 +462,7 @@ class Registry(RuleBasedStateMachine):
 
     @invariant()
     def replay_accepts_the_log(self):
-        if not hasattr(self, "engine"):
-            return
-        with self.sessions() as session:
-            entries = [{"index": e.index, "type": e.type, "payload": e.payload, "leaf_hash": e.leaf_hash,
-                        "time": e.time}
-                       for e in store.iter_entries(session)]
-        replay(entries).close()
+        self.replay_log()
 
 
 @pytest.mark.slow

@@ -91,9 +91,10 @@ def test_blocks_expire_on_the_first_day_after_the_use_period(driver, engine, clo
     # Idempotent: a second run the same day does nothing at all.
     before = snapshot(engine)
     again = run_daily_jobs(sessions, clock)
-    assert again == {name: {"status": "skipped"} for name in ("expiry", "removal", "idempotency-purge")}
+    names = ("offer-lapse", "expiry", "removal", "custody-credit-expiry", "idempotency-purge", "use-period-reminders")
+    assert again == {name: {"status": "skipped"} for name in names}
     assert snapshot(engine) == before
-    assert _runs(engine) == sorted((name, day) for name in ("expiry", "removal", "idempotency-purge")
+    assert _runs(engine) == sorted((name, day) for name in names
                                    for day in ("2027-12-31", "2028-01-01"))
     # The next day it runs again and finds nothing more to expire.
     clock.set(datetime(2028, 1, 2, tzinfo=UTC))
@@ -172,7 +173,8 @@ def test_one_failing_job_does_not_stop_the_others(engine, clock):
                             (Job("broken", broken), *jobs.JOBS))
     assert result["broken"]["status"] == "failed"
     assert {name: r["status"] for name, r in result.items() if name != "broken"} == {
-        "expiry": "ran", "removal": "ran", "idempotency-purge": "ran"}
+        "offer-lapse": "ran", "expiry": "ran", "removal": "ran", "custody-credit-expiry": "ran",
+        "idempotency-purge": "ran", "use-period-reminders": "ran"}
 
 
 def test_the_app_factory_starts_no_scheduler(app):

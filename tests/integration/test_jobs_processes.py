@@ -17,7 +17,7 @@ from tests.api.driver import t
 from tests.serverproc import ARCREG, call, clean_env, serving
 
 AFTER_USE_PERIOD = "2028-01-01T00:00:30Z"  # generated 2026 (the driver's clock): expired now
-JOB_NAMES = ("expiry", "removal", "idempotency-purge")
+JOB_NAMES = ("offer-lapse", "expiry", "removal", "custody-credit-expiry", "idempotency-purge", "use-period-reminders")
 
 
 def generate_blocks(driver, count: int) -> list[str]:
@@ -66,14 +66,20 @@ def test_run_jobs_command(driver, db_url, engine):
     process = start_run_jobs(db_url, "2027-12-31T23:59:59Z")
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    assert out.splitlines() == ["daily jobs for 2027-12-31:", "  expiry: ran (expired 0)",
+    assert out.splitlines() == ["daily jobs for 2027-12-31:", "  offer-lapse: ran (lapsed 0)",
+                                "  expiry: ran (expired 0)",
                                 "  removal: ran (removed 0, forfeited 0)",
-                                "  idempotency-purge: ran (purged 0)"]
+                                "  custody-credit-expiry: ran (credit_expired 0)",
+                                "  idempotency-purge: ran (purged 0)",
+                                # R-N1: the holder's 7-day reminder (the use period ends today)
+                                "  use-period-reminders: ran (reminded 1)",
+                                "  webhooks: nothing due"]
 
     out = race(db_url, 1)[0]
-    assert out.splitlines()[:2] == ["daily jobs for 2028-01-01:", "  expiry: ran (expired 2)"]
+    assert out.splitlines()[:3] == ["daily jobs for 2028-01-01:", "  offer-lapse: ran (lapsed 0)",
+                                    "  expiry: ran (expired 2)"]
     again = race(db_url, 1)[0]  # idempotent: the day's jobs are done
-    assert again.splitlines()[1:] == [f"  {name}: skipped" for name in JOB_NAMES]
+    assert again.splitlines()[1:] == [f"  {name}: skipped" for name in JOB_NAMES] + ["  webhooks: nothing due"]
     with session_factory(engine)() as session:
         assert {session.get(Block, s).state for s in serials} == {"expired"}
 

@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import text
 
 from chainlog import store
-from registry import staff_roles
+from registry import participant_details, retirements, staff_roles
+from registry.bulk import services as bulk_services
 from registry.clock import FrozenClock
 from registry.config import Config
 from registry.db import UnitOfWork, make_engine, session_factory
+from registry import demo
 from registry.demo import build_demo
 from registry.migrate import current_revision, head_revision, upgrade
 from registry.signing import load_signer
@@ -51,6 +53,13 @@ def legacy(empty_db_url, backend, tmp_path, monkeypatch):
     config = Config(database_url=empty_db_url, clock=START.isoformat(), signing_key_file=tmp_path / "key.pem")
     with monkeypatch.context() as before:
         before.setattr(staff_roles, "record_grant", lambda *args: None)
+        # Nor were there offers or bulk retirements (migration 0020, R-T6, R-T7): the demo's last steps
+        # become a plain transfer and single retirements.
+        before.setattr(participant_details, "update_participant", lambda *args, **kwargs: None)
+        before.setattr(bulk_services, "retire_many", lambda uow, actor, *, items, **claim: [
+            retirements.retire(uow, actor, serial=i["serial"], quantity=i["quantity"], **claim) for i in items])
+        # Nor custody accounts (migration 0017, R-M1): the demo's custody steps are left out.
+        before.setattr(demo, "_custody", lambda *args: None)
         build_demo(engine, config)
     _checkpoint(engine, config)
     _downgrade(engine, empty_db_url, backend, "0011")

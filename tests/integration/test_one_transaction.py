@@ -150,11 +150,15 @@ def _expiry_write(driver, setup):
 
 # What each write changes, as row counts: (table or "block:<state>", rows added).
 WRITES = {
-    "generation": (_generation_setup, _api_write("/generations"), {"block": 1, "block:active": 1}),
-    "transfer": (_transfer_setup, _api_write("/transfers"), {"block": 2, "block:split": 1, "block:active": 1}),
+    # notification_event: the events (R-N1) commit and roll back with their cause.
+    "generation": (_generation_setup, _api_write("/generations"),
+                   {"block": 1, "block:active": 1, "notification_event": 1}),
+    "transfer": (_transfer_setup, _api_write("/transfers"),
+                 {"block": 2, "block:split": 1, "block:active": 1, "notification_event": 2}),
     "retirement": (_retirement_setup, _api_write("/retirements"),
-                   {"block": 2, "block:split": 1, "block:retired": 1, "retirement": 1}),
-    "expiry": (_expiry_setup, _expiry_write, {"block:expired": 3, "block:active": -3, "job_run": 1}),
+                   {"block": 2, "block:split": 1, "block:retired": 1, "retirement": 1, "notification_event": 1}),
+    "expiry": (_expiry_setup, _expiry_write,
+               {"block:expired": 3, "block:active": -3, "job_run": 1, "notification_event": 3}),
 }
 
 
@@ -178,8 +182,8 @@ def test_a_failure_after_the_write_leaves_neither_state_nor_entry(write, point, 
     assert fault.log_size_in_transaction == size + appends
     expected = {**{k: counts_before.get(k, 0) + n for k, n in changes.items()},
                 "log_entries": counts_before["log_entries"] + appends}
-    # The retirement record carries its entry's index: it is written after the append.
-    later = {"retirement"} if point == "after_append" else set()
+    # The retirement record and the events carry their entry's index: they are written after the append.
+    later = {"retirement", "notification_event"} if point == "after_append" else set()
     assert {k: fault.in_transaction.get(k, 0) for k in expected if k not in later} == \
         {k: n for k, n in expected.items() if k not in later}
     # ... and none of it remains.

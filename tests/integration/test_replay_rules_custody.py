@@ -126,3 +126,58 @@ def test_verify_compares_custody_accounts_with_the_log(engine, db_url, tmp_path)
         connection.execute(text("UPDATE custody_account SET drawn_pc_kg = 0 WHERE id = :id"), {"id": account})
     report = run_verify(engine, config)
     assert report.error.kind == "state_drift" and "drawn_pc_kg" in str(report.error), report.failure()
+
+
+# --- R-M6: lots of an account draw its credit -------------------------------------------------------
+
+def _lot(account: int | None, inputs: list | None = None) -> dict:
+    return {"lot": 7, "generator": 1, "facility": 1, "material_code": "PC_P3.1.9", "processed_on": "2025-02-03",
+            "inputs": inputs or [], **({"custody_account": account} if account is not None else {})}
+
+
+def _custody_state() -> State:
+    state = _replayed(("custody.account_opened", _opened(1)),
+                      ("custody.input_received", _input(1, "INV-1", kg="5000.000")))
+    return state
+
+
+def _rules(state: State) -> list[str]:
+    return [str(f).split(": ", 1)[1].split(":")[0] for f in state.findings]
+
+
+def test_a_lot_that_ignores_its_custody_account_is_a_finding():
+    from registry.replay.custody_events import lot_registered
+
+    state = _custody_state()
+    lot_registered(state, 2, _lot(None))
+    assert _rules(state) == ["R-M6"] and "names no custody account" in str(state.findings[0])
+    state.close()
+    fine = _custody_state()
+    lot_registered(fine, 2, _lot(1, [{"receipt": 1, "log": {"index": 1, "leaf_hash": None}}]))
+    assert fine.findings == []
+    lot_registered(fine, 3, _lot(1, [{"receipt": 99, "log": {"index": 1}}]))  # not a receipt of the account
+    assert _rules(fine) == ["R-M6"]
+    fine.close()
+
+
+def test_a_generation_that_draws_no_credit_or_too_much_is_a_finding():
+    from registry.replay.custody_events import lot_drawn
+
+    lot = {"custody_account": 1, "material_code": "PC_P3.1.9"}
+    base = {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)}
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 7, lot, {}, base)  # drew nothing: claims + ARCs above the input
+    assert _rules(state) == ["R-M6"]
+    state.close()
+    state = _custody_state()
+    drawn = {"account": 1, "on": "2025-03-01", "drawn_kg": _kg("3000.000")}
+    lot_drawn(state, 2, "the generation", 7, lot, {"custody": drawn}, base)
+    assert state.findings == []
+    lot_drawn(state, 3, "the generation", 7, lot, {"custody": drawn}, base)  # 6 000 kg of 5 000
+    assert "R-M4" in str(state.findings[0]) and "insufficient" not in str(state.findings[0])
+    state.close()
+    # A lot of no account draws nothing.
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 8, {"custody_account": None}, {"custody": drawn}, base)
+    assert _rules(state) == ["R-M6"]
+    state.close()

@@ -87,7 +87,7 @@ def test_a_realistic_registry_verifies_and_the_run_is_recorded(engine, db_url, t
     assert report.error is None and report.size == report.signed_size > 30
     assert report.checkpoints == 3
     counts = report.counts
-    assert counts["participants"] == 4 and counts["retirements"] == 1
+    assert counts["participants"] == 5 and counts["retirements"] == 3  # with the demo's sorter (R-M2)  # one, and a bulk of two (R-T7)
     assert counts["blocks_expired"] >= 3 and counts["blocks_cancelled"] == 1 and counts["blocks_split"] >= 3
     with session_factory(engine)() as session:
         runs = list(session.exec(select(VerificationRun)))

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from chainlog import store
-from registry import additionality, determinations, facilities, retirements, rms_certificates
+from registry import additionality, amendments, determinations, facilities, retirements, rms_certificates
 from registry.clock import FrozenClock
 from registry.config import Config
 from registry.db import UnitOfWork, session_factory
@@ -35,6 +35,7 @@ from registry.models import (
     Participant,
     ProductionLine,
     Retirement,
+    RetirementAmendment,
     RmsCertificate,
     User,
 )
@@ -68,14 +69,27 @@ def build(engine, db_url: str, tmp_path) -> Config:
                                    reason="surveillance audit overdue")
         rms_certificates.add_event(uow, certifier, "RMS-NSF-00311", kind="reinstated", on=date(2026, 6, 3),
                                    reason="audit passed")
-        held = s.exec(select(Block).where(Block.owner_id == brand.id, Block.state == "active")).one()
+        # R-C6: renewed after a gap, and a site added between audits
+        rms_certificates.renew_certificate(uow, certifier, "RMS-NSF-00311", issued_on=date(2028, 2, 1),
+                                           expires_on=date(2030, 12, 31))
+        rms_certificates.amend_certificate(uow, certifier, "RMS-NSF-00311", effective_on=date(2026, 6, 3),
+                                           product_groups=["resins", "flakes"],
+                                           facilities=[{"name": "Prairie Polymers plant", "address": "1 Mill Road",
+                                                        "country": "CA"}])
+        held = s.exec(select(Block).where(Block.owner_id == brand.id, Block.state == "active")  # the first of
+                      .order_by(Block.serial)).first()  # several: offers, bulk and the webhook transfer (R-T7, R-N1)
         brand_user = s.exec(select(User).where(User.participant_id == brand.id)).one()
         retirements.retire(uow, actor_of(brand_user), serial=held.serial, quantity=Decimal("5"),
                            beneficiary="Northwind Packaging", claim_type="product", reporting_year=2026,
                            claim_date=date(2026, 6, 3), statement="5 t of recycled PP in Tray 500",
                            product={"name": "Tray 500", "composition": [
                                {"arc_type": "PP", "mass": Decimal("8000")}]},
-                           claimed_status="PI", label_approval_ref="LA-2026-7")
+                           claimed_status="PI", label_approval_ref="LA-2026-7",
+                           location={"country": "DE", "subdivision": "DE-BY"},  # R-R6
+                           period={"from": "2026-01-01", "to": "2026-12-31"})
+        amended = s.exec(select(Retirement).where(Retirement.claim_type == "product")).one()
+        amendments.amend(uow, actor_of(brand_user), amended.id, statement="5 t of recycled PP in Tray 500 (2026)",
+                         location={"country": "AT"})  # R-R7: an amendment, its history and the new values
         store.sign_checkpoint(s, load_signer(config, create=True), config.log_origin, clock.now())
         uow.commit()
     return config
@@ -147,6 +161,36 @@ def retirement_dates(s):
     return f"retirement '{r.serial}': claim_date"
 
 
+def retirement_location(s):
+    r = _retirement(s, "product")
+    r.location_country = "DE"  # R-R6, R-R7: back to what the amendment changed
+    return f"retirement '{r.serial}': location_country"
+
+
+def retirement_period(s):
+    r = _retirement(s, "product")
+    r.period_to = date(2027, 12, 31)
+    return f"retirement '{r.serial}': period_to"
+
+
+def amendment_changes(s):
+    a = _one(s, RetirementAmendment)
+    a.changes = {"statement": {"from": None, "to": "forged"}}
+    return f"retirement amendment {a.log_index}: changes"
+
+
+def amendment_deleted(s):
+    a = _one(s, RetirementAmendment)
+    s.delete(a)
+    return f"retirement amendment {a.log_index}: row expected 'present"
+
+
+def amendment_moved(s):
+    a = _one(s, RetirementAmendment)
+    a.retirement_id = _retirement(s).id  # the history shown on another retirement's statement
+    return f"retirement amendment {a.log_index}: retirement_id"
+
+
 def retirement_range(s):
     r = _retirement(s)
     r.last_unit += 1000
@@ -182,6 +226,28 @@ def certificate_scope(s):
     c = _one(s, RmsCertificate, RmsCertificate.number == "RMS-NSF-00234")
     c.activities = ["reprocessing", "trading", "recycling"]
     return "RMS certificate 'RMS-NSF-00234': activities"
+
+
+def certificate_renewal_gap_closed(s):
+    """R-C6: the days between two periods are not valid; closing the gap in the table is named."""
+    c = _one(s, RmsCertificate, RmsCertificate.number == "RMS-NSF-00311")
+    c.periods = [{**c.periods[0], "expires_on": "2028-01-31"}, *c.periods[1:]]
+    return "RMS certificate 'RMS-NSF-00311': periods"
+
+
+def certificate_site_added(s):
+    """R-C6, R-G5: a site added to a scope version without an amendment entry."""
+    c = _one(s, RmsCertificate, RmsCertificate.number == "RMS-NSF-00234")
+    version = dict(c.versions[0])
+    version["facilities"] = [*version["facilities"], {"name": "Elsewhere", "address": "9 Road", "country": "US"}]
+    c.versions = [version]
+    return "RMS certificate 'RMS-NSF-00234': versions"
+
+
+def certificate_group_name(s):
+    c = _one(s, RmsCertificate, RmsCertificate.number == "RMS-NSF-00234")
+    c.group_name = "Lakes Group"
+    return "RMS certificate 'RMS-NSF-00234': group_name"
 
 
 def lot_material_code(s):
@@ -297,9 +363,10 @@ def block_lineage_link(s):
 CASES: list[Callable[[Session], str]] = [
     retirement_statement, retirement_claim_type, retirement_product, retirement_reporting_year,
     retirement_claimed_status, retirement_label_reference,
-    retirement_dates, retirement_range,
+    retirement_dates, retirement_range, retirement_location, retirement_period,
+    amendment_changes, amendment_deleted, amendment_moved,
     certificate_event_deleted, certificate_event_edited, certificate_event_reason, certificate_event_added,
-    certificate_scope,
+    certificate_scope, certificate_renewal_gap_closed, certificate_site_added, certificate_group_name,
     lot_material_code, lot_reference, lot_certificate, lot_inputs, lot_processed_on,
     facility_capacity, line_capacity, determination_record, determination_superseded, disposition_counterparty,
     participant_gpp, participant_removed,

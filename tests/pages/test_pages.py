@@ -19,7 +19,7 @@ from tests.pages.htmlcheck import check_page, text_of
 from tests.serverproc import ARCREG, clean_env
 
 PUBLIC_PAGES = ["/", "/certificates", f"/certificates/{RETIRED}", f"/certificates/{GENERATED}", "/retirements",
-                "/retirements?year=2026&arc_type=PP", "/retirements/1", "/participants", "/admin/login"]
+                "/retirements?year=2026&arc_type=PP", "/retirements/1", "/participants", "/workspace/sign-in"]
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
@@ -186,7 +186,7 @@ def test_a_product_claim_statement_shows_the_product_and_claim_share(client, dem
         assert expected in text, expected
 
 
-@pytest.mark.parametrize("path", ["/", "/certificates", "/retirements", "/participants", "/admin/login"])
+@pytest.mark.parametrize("path", ["/", "/certificates", "/retirements", "/participants", "/workspace/sign-in"])
 def test_pages_of_an_empty_registry(client, path):
     response = client.get(path)
     assert response.status_code == 200, response.get_data(as_text=True)

@@ -142,8 +142,10 @@ SITES = [{"name": "Plant A", "country": "US"}, {"name": "Usine B", "country": "C
 
 
 @pytest.mark.parametrize("country", ["US", "CA", "MX"])
-def test_a_north_american_site_of_a_certificate_listing_no_sites_is_certified(country):  # R-G5
-    require_certified_site(country, "Anything", [])
+def test_a_certificate_listing_no_site_covers_none(country):  # R-G5, strict since migration 0018 (R-C6)
+    error = refused(require_certified_site, country, "Anything", [])
+    assert (error.code, error.rule) == ("facility_not_certified", "R-G5")
+    assert "covers no site" in error.detail
 
 
 def test_a_site_outside_north_america_is_refused():  # R-G5 (RMS 1.3.1)
@@ -160,7 +162,8 @@ def test_a_listed_site_is_matched_by_country_and_name_identity():  # R-G5, R-R5
     require_certified_site("CA", "USINE B", SITES)
     error = refused(require_certified_site, "US", "Plant B", SITES)
     assert (error.code, error.rule, error.field) == ("facility_not_certified", "R-G5", "facility_id")
-    assert error.detail == "the certificate covers Plant A (US); Usine B (CA), not this facility (RMS 7.1.3)"
+    assert error.detail == ("the certificate covers Plant A (US); Usine B (CA), not this facility (RMS 7.1.3); a site "
+                            "added between audits is an amendment of the certificate (RMS 7.4.3)")
     # the right name in the wrong country is another site
     assert refused(require_certified_site, "CA", "Plant A", SITES).code == "facility_not_certified"
     assert refused(require_certified_site, "US", "Usine B", SITES).code == "facility_not_certified"

@@ -1,0 +1,193 @@
+"""R-M6 through the HTTP API, on SQLite and PostgreSQL: where a generator keeps
+a mass-balance account for a lot's facility and product, the lot is an output
+of that account — its inputs cite the account's receipts, and its claimed sales
+and ARC generations draw the account's credit, first in, first out, never
+overdrawn (R-M4). So claims + ARCs never exceed certified input; refusals
+write nothing; `arcreg verify` re-derives the sums and catches an edit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from chainlog import store
+from registry.db import session_factory
+from tests.api.driver import snapshot, t
+from tests.api.test_errors_and_health import assert_problem
+from tests.api.test_participant_details import verify
+
+ZERO = {"PC": "0.000", "PI": "0.000", "R": "0.000"}
+
+
+class Reprocessor:
+    """A certified reprocessor with an additional facility and a mass-balance account
+    there, fed by a certified sorter (NOW is 2026-03-02)."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        g = self.g = driver.generator()
+        sorter = driver.participant("Sorter A")
+        self.sorter_certificate = driver.certificate(g.certifier, sorter["id"], activities=["sorting"])["number"]
+        self.account = driver.ok("/custody/accounts", {
+            "participant_id": g.id, "product_group": "PP resin", "control_system": "mass-balance",
+            "facility_ids": [g.facility_id], "starts_on": "2026-01-01", "period_months": 1}, g.token)["id"]
+
+    def receive(self, on: str, mass: dict, claim: str | None = "RMS 100% PC MB", reference: str = "INV-1") -> dict:
+        body = {"on": on, "supplier_name": "Sorter A", "reference": reference, "material_code": "PC_P3.1.9",
+                "mass": mass}
+        if claim is not None:
+            body.update(claim=claim, supplier_certificate=self.sorter_certificate)
+        return self.driver.ok(f"/custody/accounts/{self.account}/inputs", body, self.g.token)
+
+    def lot_body(self, **overrides) -> dict:
+        body = {"facility_id": self.g.facility_id, "reference": "LOT-PP-1", "material_code": "PC_P3.1.9",
+                "mass": t(1000), "non_plastic_fraction": "0.01", "processed_on": "2026-02-01",
+                "rms_certificate": self.g.certificate,
+                "conversion": {"inputs": [{"material_code": "PC_P3.1.9", "mass": t(1000)}],
+                               "transformation": "physical", "description": "wash, extrude", "factor": "100",
+                               "justification": "measured", "outputs": [{"material_code": "PC_P3.1.9",
+                                                                         "mass": t(1000)}]},
+                **overrides}
+        return body
+
+    def post(self, path: str, body: dict):
+        return self.driver.post(path, body, self.g.token)
+
+    def balance(self, on: str = "2026-03-02") -> dict:
+        return self.driver.get(f"/custody/accounts/{self.account}/balance?on={on}", self.g.token).get_json()
+
+
+def _sale(on: str, mass: dict, claim: str | None = None) -> dict:
+    return {"kind": "sale", "on": on, "counterparty": "Brand Co", "mass": mass, **({"claim": claim} if claim else {})}
+
+
+def _entries(engine, kind: str) -> list[dict]:
+    with session_factory(engine)() as session:
+        return [json.loads(e.canonical) for e in store.entries(session, 0, store.size(session)) if e.type == kind]
+
+
+def test_generation_draws_on_custody_credit_and_never_overdraws(driver, engine, db_url, tmp_path):
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    r.receive("2026-01-11", t(900), claim=None, reference="VIRGIN-1")  # uncertified: mass, no credit
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    assert lot["custody_account_id"] == r.account
+    [cited] = lot["inputs"]
+    assert cited["receipt"] == receipt["id"] and cited["supplier_certificate"] == r.sorter_certificate
+    assert cited["log"]["index"] == receipt["log"]["index"]  # the lot's entry reaches back to the receipt's
+
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(800)), r.g.token)
+    # A claimed sale of the lot draws credit: 25% of 200 t = 50 t.
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-16", t(200), "RMS 25% PC MB"), r.g.token)
+    assert r.balance()["credit_kg"]["PC"] == "50000.000"
+
+    # ARCs on 60 t would draw 60 t of the 50 t left: refused, nothing written.
+    before = snapshot(engine)
+    answer = assert_problem(r.post("/generations", {"lot_id": lot["id"], "mass": t(60)}), 422, "insufficient_credit")
+    assert answer["rule"] == "R-M4" and "mass" in answer["errors"]
+    assert snapshot(engine) == before
+
+    block = driver.ok("/generations", {"lot_id": lot["id"], "mass": t(50)}, r.g.token)
+    assert block["quantity"] == "50.000"
+    assert r.balance()["credit_kg"] == ZERO  # claims (50 t) + ARCs (50 t) = certified input (100 t)
+    # The lot still has eligible mass, but the account has no credit: refused.
+    assert_problem(r.post("/generations", {"lot_id": lot["id"], "mass": t("0.001")}), 422, "insufficient_credit")
+    assert_problem(r.post(f"/lots/{lot['id']}/dispositions", _sale("2026-03-01", t(1), "RMS 1% PC MB")),
+                   422, "lot_over_allocated")
+
+    [generated] = [e for e in _entries(engine, "block.generated") if e["payload"]["serial"] == block["serial"]]
+    assert generated["payload"]["custody"] == {"account": r.account, "on": "2026-03-02",
+                                               "drawn_kg": {**ZERO, "PC": "50000.000"}}
+    [claimed] = [e for e in _entries(engine, "lot.disposition") if e["payload"]["claim"]]
+    assert claimed["payload"]["custody"]["drawn_kg"]["PC"] == "50000.000"
+    [registered] = _entries(engine, "lot.registered")
+    assert registered["payload"]["custody_account"] == r.account
+    # The provenance proof of the block holds the lot's entry, which cites the receipt's entry.
+    proof = driver.get(f"/blocks/{block['serial']}/provenance").get_json()
+    first = json.loads(proof["entries"][0]["canonical"])
+    assert first["type"] == "lot.registered" and first["payload"]["inputs"][0]["log"] == cited["log"]
+
+    assert verify(driver, engine, db_url, tmp_path).ok
+
+
+def test_claims_and_arcs_share_the_credit_first_in_first_out(driver, engine):
+    """Two receipts; ARCs take the oldest credit first; a claimed sale after them gets only what is left."""
+    r = Reprocessor(driver)
+    first = r.receive("2026-01-10", t(30), reference="INV-A")
+    r.receive("2026-01-20", t(20), reference="INV-B")
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": first["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(500)), r.g.token)
+    driver.ok("/generations", {"lot_id": lot["id"], "mass": t(40)}, r.g.token)
+    assert r.balance()["expiring"] == [{"on": "2027-01-20", "kg": "10000.000"}]  # INV-A used up, 10 t of INV-B left
+    assert_problem(r.post(f"/lots/{lot['id']}/dispositions", _sale("2026-03-02", t(100), "RMS 11% PC MB")),
+                   422, "insufficient_credit")
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-03-02", t(100), "RMS 10% PC MB"), r.g.token)
+    assert r.balance()["credit_kg"] == ZERO
+
+
+@pytest.mark.parametrize(("overrides", "status", "code", "field"), [
+    ({}, 422, "custody_account_required", "custody_account_id"),
+    ({"custody_account_id": "mine", "inputs": [{"supplier_certificate": "RMS-NSF-00001", "reference": "X",
+                                                "material_code": "PC_P3.1.9", "mass": t(1)}]},
+     422, "input_not_receipt", "inputs"),
+    ({"custody_account_id": "mine", "receipts": [{"receipt_id": 999999}]}, 422, "receipt_not_found",
+     "receipts.0.receipt_id"),
+    ({"custody_account_id": "mine", "receipts": [{"receipt_id": "first", "mass": t(101)}]}, 422, "receipt_exceeded",
+     "receipts.0.mass"),
+    ({"custody_account_id": "mine", "processed_on": "2026-01-05", "receipts": [{"receipt_id": "first"}]}, 400,
+     "input_after_processing", "receipts.0.receipt_id"),
+    ({"custody_account_id": "mine", "material_code": "PC_P3.1.5"}, 422, "custody_account_mismatch",
+     "custody_account_id"),
+    ({"custody_account_id": "other"}, 422, "custody_account_mismatch", "custody_account_id"),
+    ({"custody_account_id": 2147483647}, 422, "custody_account_mismatch", "custody_account_id"),
+    ({"receipts": [{"receipt_id": "first"}], "material_code": "PC_P3.1.5"}, 400, "custody_account_required",
+     "receipts"),
+    ({"custody_account_id": "mine", "receipts": [{"receipt_id": "first", "mass": {"value": "-1", "unit": "t"}}]},
+     400, "must_be_positive", "receipts"),
+], ids=["no-account", "free-text-input", "unknown-receipt", "more-than-received", "receipt-after-processing",
+        "other-product", "someone-elses-account", "no-such-account", "receipts-without-account", "negative-mass"])
+def test_bad_custody_lots_are_refused_and_write_nothing(driver, engine, overrides, status, code, field):
+    r = Reprocessor(driver)
+    first = r.receive("2026-01-10", t(100))
+    # The account's product is fixed by its first output (PP): a PE lot is not its output.
+    driver.ok(f"/custody/accounts/{r.account}/outputs", {
+        "on": "2026-01-12", "customer": "Brand Co", "reference": "SO-1", "material_code": "PC_P3.1.9",
+        "mass": t(1)}, r.g.token)
+    other = Reprocessor(driver)
+    names = {"mine": r.account, "other": other.account, "first": first["id"]}
+    body = r.lot_body(**overrides)
+    if "custody_account_id" in body and body["custody_account_id"] in names:
+        body["custody_account_id"] = names[body["custody_account_id"]]
+    for item in body.get("receipts", []):
+        item["receipt_id"] = names.get(item["receipt_id"], item["receipt_id"])
+    if body["material_code"] == "PC_P3.1.5":
+        body["conversion"]["outputs"][0]["material_code"] = "PC_P3.1.5"
+    before = snapshot(engine)
+    response = r.post("/lots", body)
+    problem = assert_problem(response, status, code)
+    assert field in problem["errors"], problem
+    assert snapshot(engine) == before
+
+
+def test_verify_catches_an_edited_custody_lot_or_sum(driver, engine, db_url, tmp_path):
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(100)), r.g.token)
+    driver.ok("/generations", {"lot_id": lot["id"], "mass": t(40)}, r.g.token)
+    assert verify(driver, engine, db_url, tmp_path).ok
+    for table, column, value, key in (("custody_account", "drawn_pc_kg", 0, r.account),
+                                      ("lot", "custody_account_id", None, lot["id"])):
+        with engine.begin() as connection:
+            old = connection.execute(text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": key}).scalar()
+            connection.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": value, "id": key})
+        report = verify(driver, engine, db_url, tmp_path)
+        assert not report.ok and column in str(report.error), (column, report)
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": old, "id": key})
+    assert verify(driver, engine, db_url, tmp_path).ok

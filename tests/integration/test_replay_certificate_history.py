@@ -1,0 +1,86 @@
+"""R-L7c for renewals, amendments and groups (R-C6) and strict sites (R-G5):
+a registry with them verifies; an entry appended past the services that
+breaks one of their rules is refused by replay at its index (see
+test_replay_rules for the method). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.api.test_certificate_lifecycle import DEPOT, PLANT, _gen, _group, _lot_body, _member
+from tests.integration.test_replay_rules import log  # noqa: F401  (fixture)
+
+
+def _renewed_and_amended(driver):
+    gen = driver.generator()
+    driver.ok(f"/rms-certificates/{gen.certificate}/renew", {"issued_on": "2028-02-01", "expires_on": "2030-12-31"},
+              gen.certifier, status=200)
+    depot = driver.facility(gen.token, gen.id, name=DEPOT["name"], address=DEPOT["address"])
+    driver.ok(f"/rms-certificates/{gen.certificate}/amend", {"effective_on": "2026-03-02",
+                                                             "facilities": [PLANT, DEPOT]}, gen.certifier, status=200)
+    return gen, depot
+
+
+def test_renewals_amendments_and_groups_replay(driver, log):
+    gen, depot = _renewed_and_amended(driver)
+    driver.ok("/lots", _lot_body(gen, "2026-03-02", depot["id"]), gen.token)
+    certifier = driver.certifier()
+    leader = driver.participant("Group Leader")["id"]
+    a, a_token, a_plant, a_site = _member(driver, "Buckeye Sorting")
+    assert _group(driver, certifier, leader, [{"participant_id": a, "facilities": [a_site]}]).status_code == 201
+    driver.ok("/lots", _lot_body(_gen(a, a_token, certifier, a_plant), "2026-02-01"), a_token)
+    log.assert_verifies()
+
+
+def test_an_overlapping_renewal_is_refused(driver, log):
+    gen, _ = _renewed_and_amended(driver)
+    real = log.last("certificate.renewed")
+    bad = log.append("certificate.renewed", {**real.payload, "issued_on": "2030-06-01"}, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_back_dated_amendment_is_refused(driver, log):
+    gen, _ = _renewed_and_amended(driver)
+    real = log.last("certificate.amended")
+    bad = log.append("certificate.amended", {**real.payload, "effective_on": "2026-01-01"}, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_lot_at_a_site_listed_only_from_a_later_day_is_refused(driver, log, clock):
+    gen, depot = _renewed_and_amended(driver)
+    driver.ok("/lots", _lot_body(gen, "2026-03-02", depot["id"]), gen.token)
+    real = log.last("lot.registered")
+    bad = log.append("lot.registered", {**real.payload, "lot": 10**6, "reference": "FORGED",
+                                        "processed_on": "2026-03-01"}, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_lot_of_a_participant_outside_the_group_is_refused(driver, log):
+    certifier = driver.certifier()
+    leader = driver.participant("Group Leader")["id"]
+    a, a_token, a_plant, a_site = _member(driver, "Buckeye Sorting")
+    b, b_token, b_plant, _ = _member(driver, "Maumee Plastics")
+    assert _group(driver, certifier, leader, [{"participant_id": a, "facilities": [a_site]}]).status_code == 201
+    driver.ok("/lots", _lot_body(_gen(a, a_token, certifier, a_plant), "2026-02-01"), a_token)
+    log.assert_verifies()
+    real = log.last("lot.registered")
+    bad = log.append("lot.registered", {**real.payload, "lot": 10**6, "reference": "FORGED", "generator": b,
+                                        "facility": b_plant}, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_determination_claiming_continuity_across_a_gap_is_refused(driver, log, clock):
+    from tests.api.test_certificate_lifecycle import _determine, _generator_since, _renew
+
+    clock.set(datetime(2023, 3, 1, 9, 0, tzinfo=UTC))
+    gen = _generator_since(driver, "2023-01-01", "2024-06-30")
+    clock.set(datetime(2025, 10, 1, 9, 0, tzinfo=UTC))
+    assert _renew(driver, gen, "2025-09-01", "2028-08-31").status_code == 200
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    _determine(driver, gen.certifier, gen.facility_id, 2026)
+    real = log.last("determination.recorded")
+    assert real.payload["certified_since"] == "2025-09-01"
+    log.assert_verifies()
+    bad = log.append("determination.recorded", {**real.payload, "determination": 10**6, "supersedes": real.payload[
+        "determination"], "certified_since": "2023-01-01"}, real.actor)
+    log.assert_refused_at(bad)
