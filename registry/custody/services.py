@@ -26,7 +26,7 @@ from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.lockorder import note_rows_locked
-from registry.lot_rules import require_certified_site
+from registry import lot_rules
 from registry.models import Facility, RmsCertificate
 from registry.names import check_name
 from registry.rms_certificates import certificates_citable_by, is_valid_on, scope_on, sites_for
@@ -221,7 +221,7 @@ def _require_certified_scope(uow: UnitOfWork, participant_id: int, control_syste
         try:
             for i, site in enumerate(sites):
                 try:
-                    require_certified_site(site.country, site.name, sites_for(cert, participant_id, today))
+                    lot_rules.require_certified_site(site.country, site.name, sites_for(cert, participant_id, today))
                 except RuleViolation as error:
                     raise RuleViolation(error.detail, field=f"facility_ids[{i}]", code=error.code,
                                         rule="R-C2") from None
