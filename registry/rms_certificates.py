@@ -399,21 +399,24 @@ def lookup_certificate(uow: UnitOfWork, actor: Actor | None, number: str) -> Reg
 
 def list_register(uow: UnitOfWork, actor: Actor | None, *, participant: int | None = None,
                   limit: int = 100, cursor: str | None = None) -> Page:
-    """Public (R-C4): the register, or one participant's certificates, in the
+    """Public (R-C4): the register, or one participant's certificates (those
+    it holds and the group certificates it is a member of, R-C6), in the
     order they were recorded, paginated with an opaque cursor. An unknown
     participant is 404 ``participant_not_found``."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit", code="out_of_range")
-    query = select(RmsCertificate)
-    if participant is not None:
-        get_participant(uow, participant)
-        query = query.where(RmsCertificate.participant_id == participant)
+    after = 0
     if cursor is not None:
         after = decode_cursor(cursor)
         if not (after.isascii() and after.isdigit() and len(after) <= 18):
             raise InvalidInput("not a cursor from this API", field="cursor", code="invalid_cursor")
-        query = query.where(RmsCertificate.id > int(after))
-    rows = list(uow.session.exec(query.order_by(RmsCertificate.id).limit(limit + 1)))
+        after = int(after)
+    if participant is not None:  # its own, and the group certificates that list it as a member (R-C6)
+        get_participant(uow, participant)
+        rows = [c for c in certificates_citable_by(uow, participant) if c.id > after][:limit + 1]
+    else:
+        query = select(RmsCertificate).where(RmsCertificate.id > after)
+        rows = list(uow.session.exec(query.order_by(RmsCertificate.id).limit(limit + 1)))
     certs = rows[:limit]
     return Page(_register_entries(uow, certs), encode_cursor(str(certs[-1].id)) if len(rows) > limit else None)
 

@@ -185,6 +185,11 @@ def test_each_member_cites_the_group_certificate_for_its_own_facilities(driver):
     assert entry["group_name"] == "Ohio MRF Group"
     assert [m["name"] for m in entry["members"]] == ["Buckeye Sorting", "Maumee Plastics"]
     assert {f["participant"] for f in entry["facilities"]} == {a, b}
+    # A member's certificates list the group's (R-C4, R-C6); the outsider's do not.
+    listed = driver.get(f"/rms-certificates?participant={a}").get_json()["items"]
+    assert "RMS-NSF-70001" in [c["number"] for c in listed]
+    listed = driver.get(f"/rms-certificates?participant={outsider}").get_json()["items"]
+    assert "RMS-NSF-70001" not in [c["number"] for c in listed]
     gen_a = _gen(a, a_token, certifier, a_plant)
     lot = driver.ok("/lots", _lot_body(gen_a, "2026-02-01"), a_token)  # was 422 "belongs to another participant"
     driver.ok("/lots", _lot_body(_gen(b, b_token, certifier, b_plant), "2026-02-01"), b_token)
