@@ -1,6 +1,6 @@
 """The daily jobs: offer lapse (R-T6), expiry (R-E2), removal (R-E4), the expiry of custody
-credit not drawn within 12 months (R-M4), the purge of old Idempotency-Key records (R-T5) and
-use-period reminders (R-N1), each run exactly once per UTC day.
+credit not drawn within 12 months (R-M4), the purge of old Idempotency-Key records (R-T5),
+use-period reminders and custody credit reminders (R-N1), each run exactly once per UTC day.
 
 Exactly once, across any number of server processes and ``arcreg run-jobs``
 invocations: a job's first transaction INSERTs its ``JobRun`` row for
@@ -33,6 +33,7 @@ from sqlmodel import delete, select
 from registry import lockorder
 from registry.actors import SYSTEM
 from registry.clock import Clock
+from registry.custody.reminders import run_credit_reminders
 from registry.custody.services import run_credit_expiry
 from registry.db import UnitOfWork
 from registry.expiry import run_expiry
@@ -81,6 +82,8 @@ JOBS = (
     Job("idempotency-purge", _purge_step),
     # R-N1: 30 and 7 days before a use period ends (after expiry: an expired block is not reminded of).
     Job("use-period-reminders", run_reminders),
+    # R-M4, R-N1: custody credit that expires within 30 days (after the expiry of what is due today).
+    Job("custody-credit-reminders", run_credit_reminders),
 )
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from registry import classification, scope
+from registry import classification, lot_rules, scope
 from registry.actors import Actor, require_acts_for
 from registry.certification import parse_certificate_number
 from registry.claims import RmsClaim, parse_claim
@@ -26,7 +26,6 @@ from registry.db import UnitOfWork, get_for_update
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from registry.journal import record
 from registry.lockorder import note_rows_locked
-from registry import lot_rules
 from registry.models import Facility, RmsCertificate
 from registry.names import check_name
 from registry.rms_certificates import certificates_citable_by, is_valid_on, scope_on, sites_for
@@ -469,6 +468,17 @@ def _require_rolling(uow: UnitOfWork, account: CustodyAccount, claim: RmsClaim, 
 
 # --- Balance, expiry, periods (R-M4, R-M5) -----------------------------------------------------------
 
+def upcoming_expiries(book: balance_sql.Book) -> list[tuple[date, Decimal]]:
+    """R-M4: the next days credit expires unless drawn first, and how much (all statuses), in date
+    order — of the next ten receipts per status holding credit (first in, first out)."""
+    upcoming: dict[date, Decimal] = defaultdict(Decimal)
+    for s in STATUSES:
+        start = max(book.drawn[s], book.due[s])
+        for expires_on, through, added in book.upcoming[s]:  # the next receipts in FIFO order
+            upcoming[expires_on] += through - max(through - added, start)
+    return sorted((day, kg) for day, kg in upcoming.items() if kg > 0)
+
+
 def balance(uow: UnitOfWork, actor: Actor | None, account_id: int, on: date | None = None) -> dict:
     """R-M4: the credit on ``on`` (default today) after what has expired by then, the
     next expiries, and for rolling averages the average of the window ending then.
@@ -482,13 +492,8 @@ def balance(uow: UnitOfWork, actor: Actor | None, account_id: int, on: date | No
         raise RuleViolation(f"the balance is read on or after the account's last event ({book.last_on})",
                             field="on", code="balance_date_before_last_event", rule="R-M4")
     left = credit.balance(book.credited, book.drawn, book.due)
-    upcoming: dict[date, Decimal] = defaultdict(Decimal)
-    for s in STATUSES:
-        start = max(book.drawn[s], book.due[s])
-        for expires_on, through, added in book.upcoming[s]:  # the next receipts in FIFO order
-            upcoming[expires_on] += through - max(through - added, start)
     out = {"account_id": account_id, "on": on, "credit_kg": _kg(left),
-           "expiring": [{"on": day, "kg": format(kg, "f")} for day, kg in sorted(upcoming.items())[:10]]}
+           "expiring": [{"on": day, "kg": format(kg, "f")} for day, kg in upcoming_expiries(book)[:10]]}
     if book.control_system == rules.ROLLING:
         account = uow.session.get(CustodyAccount, account_id)
         sites = rolling_sites(uow, account, rules.period_of(account.starts_on, account.period_months, on))

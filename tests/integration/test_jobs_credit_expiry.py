@@ -75,3 +75,40 @@ def test_a_late_run_dates_the_expiry_on_the_day_the_credit_expired(app, driver, 
            for e in _entries(engine, "custody.credit_expired")}
     assert got == {accounts[0]: ("2026-03-05", "3000.000"), accounts[1]: ("2026-03-06", "500.000")}
     assert verify(driver, engine, db_url, tmp_path).ok
+
+
+def _credit_notices(driver, token) -> list[dict]:
+    items = driver.get("/events", token).get_json()["items"]
+    return [e["data"] for e in items if e["type"] == "custody.credit_expiring"]
+
+
+def test_credit_about_to_expire_is_announced_once_per_expiry_date(driver, engine, clock):
+    """R-M4, R-N1: 30 days before undrawn credit expires, the holder is told what expires when;
+    once per account and first expiry date, and not for credit already drawn."""
+    b = book(driver)
+    account = b.open(starts_on="2025-03-01")["id"]
+    b.receive(account, "2025-03-10", t(5), "RMS 100% PC MB")  # expires 2026-03-10
+    b.receive(account, "2025-04-20", t(2), "RMS 100% PC MB")  # expires 2026-04-20
+    assert b.output(account, "2025-07-01", t(1), "RMS 100% PC MB").status_code == 201  # FIFO: 1 t of the first
+    sessions = session_factory(engine)
+
+    clock.set(_at("2026-02-07"))  # 31 days before the first expiry: nothing yet
+    assert run_daily_jobs(sessions, clock)["custody-credit-reminders"] == {"status": "ran", "reminded": 0}
+    clock.set(_at("2026-02-08"))
+    assert run_daily_jobs(sessions, clock)["custody-credit-reminders"] == {"status": "ran", "reminded": 1}
+    assert _credit_notices(driver, b.token) == [{
+        "account_id": account, "product_group": "PP resin", "days": 30, "kg": "4000.000",
+        "expiring": [{"on": "2026-03-10", "kg": "4000.000"}]}]
+    clock.set(_at("2026-02-09"))  # the same first expiry date: no second notice
+    assert run_daily_jobs(sessions, clock)["custody-credit-reminders"] == {"status": "ran", "reminded": 0}
+
+    # The rest of the first receipt's credit is drawn (4 t): the next notice is the second receipt's,
+    # 30 days before it expires.
+    clock.set(_at("2026-03-01"))
+    drawn = b.output(account, "2026-03-01", t(4), "RMS 100% PC MB")
+    assert drawn.status_code == 201, drawn.get_data(as_text=True)
+    clock.set(_at("2026-03-21"))
+    assert run_daily_jobs(sessions, clock)["custody-credit-reminders"] == {"status": "ran", "reminded": 1}
+    assert _credit_notices(driver, b.token)[-1] == {
+        "account_id": account, "product_group": "PP resin", "days": 30, "kg": "2000.000",
+        "expiring": [{"on": "2026-04-20", "kg": "2000.000"}]}

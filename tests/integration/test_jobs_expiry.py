@@ -91,7 +91,8 @@ def test_blocks_expire_on_the_first_day_after_the_use_period(driver, engine, clo
     # Idempotent: a second run the same day does nothing at all.
     before = snapshot(engine)
     again = run_daily_jobs(sessions, clock)
-    names = ("offer-lapse", "expiry", "removal", "custody-credit-expiry", "idempotency-purge", "use-period-reminders")
+    names = ("offer-lapse", "expiry", "removal", "custody-credit-expiry", "idempotency-purge", "use-period-reminders",
+             "custody-credit-reminders")
     assert again == {name: {"status": "skipped"} for name in names}
     assert snapshot(engine) == before
     assert _runs(engine) == sorted((name, day) for name in names
@@ -174,7 +175,8 @@ def test_one_failing_job_does_not_stop_the_others(engine, clock):
     assert result["broken"]["status"] == "failed"
     assert {name: r["status"] for name, r in result.items() if name != "broken"} == {
         "offer-lapse": "ran", "expiry": "ran", "removal": "ran", "custody-credit-expiry": "ran",
-        "idempotency-purge": "ran", "use-period-reminders": "ran"}
+        "idempotency-purge": "ran", "use-period-reminders": "ran",
+        "custody-credit-reminders": "ran"}
 
 
 def test_the_app_factory_starts_no_scheduler(app):

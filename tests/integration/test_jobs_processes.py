@@ -17,7 +17,8 @@ from tests.api.driver import t
 from tests.serverproc import ARCREG, call, clean_env, serving
 
 AFTER_USE_PERIOD = "2028-01-01T00:00:30Z"  # generated 2026 (the driver's clock): expired now
-JOB_NAMES = ("offer-lapse", "expiry", "removal", "custody-credit-expiry", "idempotency-purge", "use-period-reminders")
+JOB_NAMES = ("offer-lapse", "expiry", "removal", "custody-credit-expiry", "idempotency-purge", "use-period-reminders",
+             "custody-credit-reminders")
 
 
 def generate_blocks(driver, count: int) -> list[str]:
@@ -73,6 +74,7 @@ def test_run_jobs_command(driver, db_url, engine):
                                 "  idempotency-purge: ran (purged 0)",
                                 # R-N1: the holder's 7-day reminder (the use period ends today)
                                 "  use-period-reminders: ran (reminded 1)",
+                                "  custody-credit-reminders: ran (reminded 0)",
                                 "  webhooks: nothing due"]
 
     out = race(db_url, 1)[0]
