@@ -129,6 +129,30 @@ def completed_nodes(conn: Any, index: int, leaf_hash: bytes) -> list[dict[str, A
     return rows
 
 
+def frontier(conn: Any, size: int) -> list[tuple[int, bytes]]:
+    """The perfect subtrees that make up the first `size` leaves, largest (leftmost) first, as
+    (level, hash): one per set bit of `size`, read in one query."""
+    ids, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            ids.append((level, start >> level))
+            start += 1 << level
+    got = fetch(conn, ids)
+    return [(level, got[(level, i)]) for level, i in ids]
+
+
+def extend(stack: list[tuple[int, bytes]], index: int, leaf_hash: bytes) -> list[dict[str, Any]]:
+    """Add leaf `index` to the frontier `stack` (of the first `index` leaves, changed in place) and
+    return the `log_nodes` rows it completes: the same rows as `completed_nodes`, without a read."""
+    rows, level, h = [], 0, leaf_hash
+    while stack and stack[-1][0] == level:
+        h = merkle.node_hash(stack.pop()[1], h)
+        level += 1
+        rows.append({"level": level, "index": ((index + 1) >> level) - 1, "hash": h})
+    stack.append((level, h))
+    return rows
+
+
 def root_at(conn: Any, size: int) -> bytes:
     """MTH of the first `size` entries (RangeError if the log is shorter)."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:

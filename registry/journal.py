@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import chainlog.store
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from registry.actors import Actor
 from registry.db import UnitOfWork
@@ -23,12 +25,29 @@ class LogRef:
         return {"index": self.index, "leaf_hash": self.leaf_hash}
 
 
+_TAIL = "arcreg.log_tail"
+
+
 def record(uow: UnitOfWork, event_type: str, actor: Actor, payload: dict) -> LogRef:
     # The entry is complete in ``payload``: pending row changes need not be
     # flushed before it (they are written once, by the caller's next flush,
     # in the same transaction).
+    tail = uow.session.info.setdefault(_TAIL, chainlog.store.Tail())  # this transaction's (a bulk request)
     with uow.session.no_autoflush:
         appended = chainlog.store.append(uow.session, type=event_type, actor=actor.label,
-                                         payload=payload, time=uow.clock.now())
+                                         payload=payload, time=uow.clock.now(), tail=tail)
     note_log_locked(uow)  # R-X5: the last lock of the transaction
     return LogRef(index=appended.index, leaf_hash=appended.leaf_hash.hex())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tail(session: Session, transaction) -> None:
+    # What a transaction knew of the log's end ends with it (committed or not).
+    if transaction.parent is None:
+        session.info.pop(_TAIL, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_tail(session: Session, previous_transaction) -> None:
+    # Any rollback, a savepoint's included, may have taken appended entries back.
+    session.info.pop(_TAIL, None)
