@@ -1,0 +1,78 @@
+"""What a workspace form says when the registry refuses it (R-W6): the rule, in
+plain words, and what to change — one place for every page, keyed by the same
+problem ``code`` the API returns (R-X1).
+
+A service's ``detail`` already names the values involved ("you hold 40, not
+60"); the advice here says what to do about it. A code with no advice shows
+the detail alone. ``apply`` puts the message on the form field the error names
+(the API's field names are the forms' field names), or above the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry.errors import RegistryError
+
+#: code -> what to change. Keep each to one sentence a user can act on.
+ADVICE: dict[str, str] = {
+    "insufficient_quantity": "Enter a quantity no larger than what the block holds.",
+    "insufficient_credit": "Record certified input first, or claim less: the account's credit is what it can back.",
+    "not_owner": "Choose a block or item your participant holds.",
+    "same_participant": "Choose another participant as the recipient.",
+    "participant_not_found": "Check the participant's id in the participants directory.",
+    "participant_inactive": "The participant must be active; an administrator can tell you why it is not.",
+    "participant_suspended": "The participant is suspended; an administrator can tell you why.",
+    "block_not_found": "Check the serial: copy it from your holdings.",
+    "block_not_active": "Only active blocks move or retire; an offered, retired or expired block does not.",
+    "duplicate_serial": "Name each block once; put its whole quantity on one line.",
+    "too_many_items": "Split the list into files of at most 1 000 lines.",
+    "offer_not_found": "The offer may have been answered already: reload the offers page.",
+    "offer_lapsed": "The offer lapsed; ask the sender to transfer again.",
+    "beneficiary_required": "Name who the retirement is for.",
+    "disclaimer_required": "Tick the statement that ARCs are credits, not the product's content.",
+    "product_name_required": "Name the product the claim is about.",
+    "composition_required": "Give the product's composition for a product claim.",
+    "invalid_reporting_year": "Choose a reporting year within the block's use period.",
+    "outside_use_period": "The block's use period has ended: it can no longer be transferred or retired.",
+    "date_in_future": "Choose today or an earlier date.",
+    "lot_over_allocated": "Generate or claim no more than the lot's sold mass left.",
+    "certificate_invalid": "Use an RMS certificate of your participant, valid on that date.",
+    "facility_not_certified": "Use a site your RMS certificate lists, or ask your certifier for an amendment.",
+    "not_additional": "Generation needs a determination that the facility is additional (R-A3).",
+    "determination_not_found": "Ask your certification body for an additionality determination first.",
+    "determination_not_current": "Ask your certification body for this year's additionality determination.",
+    "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    rule: str | None
+    detail: str
+    advice: str | None
+    field: str | None
+
+    @property
+    def text(self) -> str:
+        rule = f" ({self.rule})" if self.rule else ""
+        return f"{self.detail}{rule}." if not self.advice else f"{self.detail}{rule}. {self.advice}"
+
+
+def refusal(error: RegistryError) -> Refusal:
+    detail = error.detail.rstrip(".")
+    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=ADVICE.get(error.code),
+                   field=error.field)
+
+
+def apply(form, error: RegistryError) -> Refusal:
+    """Show ``error`` on ``form``: on the field it names when the form has one, else above it."""
+    found = refusal(error)
+    name = (found.field or "").split(".")[-1].split("[")[0]
+    target = getattr(form, name, None) if name else None
+    if target is not None and hasattr(target, "errors"):
+        target.errors = [*list(target.errors or ()), found.text]
+    else:
+        form.form_errors.append(found.text)
+    return found
