@@ -23,7 +23,7 @@ from chainlog.errors import VerificationError
 from chainlog.freshness import check_freshness
 from chainlog.keys import parse_vkey
 from chainlog.provenance import join_pages, verify_provenance
-from registry.proof_rules import ProofRuleError, check_proof
+from registry.proof_rules import ProofRuleError, check_proof, check_receipts
 
 #: Freshness failures that are the caller's to fix (wrong or missing file), not a bad log.
 _USAGE = ("older_checkpoint", "consistency_required")
@@ -122,6 +122,7 @@ def verify_proof(proof_files, vkeys: tuple[str, ...], serial: str | None, newer_
         _invalid(exc.kind, exc.index, exc.args[0] if exc.args else str(exc))
     try:
         derived = check_proof(report.lineage)
+        receipts = check_receipts(report.lineage[0], report.upstream)
     except ProofRuleError as exc:
         _invalid("rule_violation", exc.index, str(exc))  # R-L7c
     fresh = None
@@ -142,6 +143,11 @@ def verify_proof(proof_files, vkeys: tuple[str, ...], serial: str | None, newer_
     click.echo(f"  {report.entries} entries, current state {report.state}, owner {report.owner}, "
                f"quantity {report.quantity}")
     click.echo(f"  {derived.summary()}")
+    for receipt in receipts:  # R-M6: the lot's custody receipts, each an entry of the same signed log
+        r = receipt["payload"]
+        click.echo(f"  input: receipt {r['receipt']} (entry {receipt['index']}), {r['reference']} from "
+                   f"{r['supplier_name']} (certificate {r['supplier_certificate']}), {r['mass_kg']} kg "
+                   f"{r['material_code']}, claim {r['claim']}, received {r['on']}")
     # A C2SP checkpoint carries no time; the block's last entry (signed) says when its state was logged.
     click.echo(f"  checkpoint {report.origin} size {report.checkpoint_size}: the state as of that size; "
                f"last lineage entry logged at {report.lineage[-1]['time']}")

@@ -17,7 +17,11 @@ A proof is the JSON of ``GET /blocks/{serial}/provenance``::
 5. the block followed is conserved (R-T2): a split's parts are adjacent,
    exactly cover the parent's serial range, and add up to its quantity and
    base mass; an entry about one block restates it unchanged; and the block
-   followed at the end is `serial`.
+   followed at the end is `serial`;
+6. upstream: every earlier entry the lot entry links to (an input's ``log``
+   link ``{index, leaf_hash}``: a custody receipt, R-M6) is in the proof's
+   ``upstream`` list, included in the checkpoint, and is the entry linked
+   (its leaf hash); the list holds nothing else.
 
 Entry types are read generically: an entry whose payload names a ``parent``
 is a split (its parts are the payload members that describe a block:
@@ -27,7 +31,7 @@ describes its block in the payload itself (``block_payload`` fields).
 Kinds raised besides merkle/checkpoint ones (``malformed``, ``bad_signature``,
 ``unverified``, ``root_mismatch``, ``bad_proof``): ``payload_changed``,
 ``not_canonical``, ``chain_broken``, ``lot_mismatch``, ``field_changed``,
-``quantity_mismatch``, ``serial_mismatch``.
+``quantity_mismatch``, ``serial_mismatch``, ``upstream_missing``.
 
 Every block description must also hold a known ``state`` (`BLOCK_STATES`) and
 ``owner``, ``generator``, ``lot`` and ``generation_year`` that are integers
@@ -83,6 +87,8 @@ class ProvenanceReport:
     #: The checkpoint the proof is against, and the verified entries oldest first.
     checkpoint: Checkpoint = field(compare=False, repr=False, default=None)
     lineage: tuple[dict, ...] = field(compare=False, repr=False, default=())
+    #: The verified entries the lot links to (its cited receipts), in the lot's order.
+    upstream: tuple[dict, ...] = field(compare=False, repr=False, default=())
 
 
 def _fail(kind: str, index: int | None, message: str) -> VerificationError:
@@ -106,6 +112,10 @@ def _shape(proof: Any) -> tuple[str, list[tuple[int, bytes, list[bytes]]]]:
     raw = proof.get("entries")
     if not isinstance(raw, list) or not raw:
         raise _fail("malformed", None, "proof must hold a non-empty list of entries")
+    return proof["checkpoint"], _items(raw)
+
+
+def _items(raw: list) -> list[tuple[int, bytes, list[bytes]]]:
     out = []
     for pos, item in enumerate(raw):
         index = item.get("index") if isinstance(item, dict) else None
@@ -119,7 +129,7 @@ def _shape(proof: Any) -> tuple[str, list[tuple[int, bytes, list[bytes]]]]:
         except UnicodeError:
             raise _fail("malformed", index, "canonical text is not valid Unicode") from None
         out.append((index, data, [bytes.fromhex(h) for h in item["hashes"]]))
-    return proof["checkpoint"], out
+    return out
 
 
 def _entry(index: int, data: bytes) -> dict:
@@ -286,6 +296,56 @@ def _lineage(objs: list[dict], leaves: list[bytes], serial: str) -> dict:
     return block
 
 
+def _included(checkpoint: Checkpoint, items: list[tuple[int, bytes, list[bytes]]]) -> tuple[list[dict], list[bytes]]:
+    """Each entry's leaf is in the checkpoint's tree (on the raw bytes first), then parsed (R-L3, R-L1)."""
+    objs, leaves = [], []
+    for index, data, hashes in items:
+        leaf = merkle.leaf_hash(data)
+        try:
+            merkle.verify_inclusion(leaf, index, checkpoint.size, hashes, checkpoint.root)
+        except VerificationError as exc:
+            raise _fail(exc.kind, index, f"not in the checkpoint's tree: {exc}") from None
+        objs.append(_entry(index, data))
+        leaves.append(leaf)
+    return objs, leaves
+
+
+def upstream_links(lot_payload: dict) -> list[tuple[int, bytes]]:
+    """The earlier entries a lot entry links to: each input's ``log`` link (index, leaf hash), in order."""
+    links = []
+    inputs = lot_payload.get("inputs")
+    for item in inputs if isinstance(inputs, list) else ():
+        if isinstance(item, dict) and "log" in item:
+            try:
+                links.append(parse_lineage_link(item["log"]))
+            except VerificationError as exc:
+                raise _fail(exc.kind, None, f"the lot's input link: {exc}") from None
+    return links
+
+
+def _upstream(proof: dict, checkpoint: Checkpoint, lot: dict) -> tuple[dict, ...]:
+    """Step 6: the entries the lot links to, each included and the one linked; nothing else."""
+    raw = proof.get("upstream", [])
+    if not isinstance(raw, list):
+        raise _fail("malformed", None, "upstream must be a list of entries")
+    objs, leaves = _included(checkpoint, _items(raw))
+    found = {obj["index"]: (obj, leaf) for obj, leaf in zip(objs, leaves, strict=True)}
+    links = upstream_links(lot["payload"])
+    out = []
+    for index, leaf_hash in links:
+        if index not in found:
+            raise _fail("upstream_missing", lot["index"], f"the lot cites entry {index}; the proof does not hold it")
+        obj, leaf = found[index]
+        if leaf != leaf_hash or index >= lot["index"]:
+            raise _fail("chain_broken", index, f"entry {index} is not the one the lot cites "
+                                               f"({leaf_hash.hex()[:16]}…)")
+        out.append(obj)
+    extra = sorted(set(found) - {index for index, _ in links})
+    if extra:
+        raise _fail("malformed", None, f"upstream entries the lot does not cite: {extra}")
+    return tuple(out)
+
+
 def join_pages(pages: Sequence[Any]) -> dict:
     """One proof from the pages of a long lineage (``next`` links, R-X6), in any order.
 
@@ -313,6 +373,9 @@ def join_pages(pages: Sequence[Any]) -> dict:
 
     ordered = sorted(pages, key=first_index)
     out = {"checkpoint": ordered[0]["checkpoint"], "entries": [e for page in ordered for e in page["entries"]]}
+    upstream = [e for page in ordered for e in page.get("upstream") or ()]
+    if upstream:
+        out["upstream"] = upstream
     if "serial" in ordered[0]:
         out["serial"] = ordered[0]["serial"]
     return out
@@ -329,18 +392,12 @@ def verify_provenance(proof: Any, verifiers: Sequence[Verifier], *, serial: str 
     if not isinstance(serial, str):
         raise _fail("malformed", None, "the proof names no serial: pass the serial asked about")
     checkpoint = open_checkpoint(note, verifiers)
-    objs, leaves = [], []
-    for index, data, hashes in entries:
-        leaf = merkle.leaf_hash(data)
-        try:
-            merkle.verify_inclusion(leaf, index, checkpoint.size, hashes, checkpoint.root)
-        except VerificationError as exc:
-            raise _fail(exc.kind, index, f"not in the checkpoint's tree: {exc}") from None
-        objs.append(_entry(index, data))
-        leaves.append(leaf)
+    objs, leaves = _included(checkpoint, entries)
     block = _lineage(objs, leaves, serial)
+    upstream = _upstream(proof, checkpoint, objs[0])
     return ProvenanceReport(
         serial=serial, lot_reference=objs[0]["payload"].get("reference"), generator=block.get("generator"),
         entries=len(objs), state=block.get("state"), owner=block.get("owner"), quantity=block.get("quantity"),
         checkpoint_size=checkpoint.size, origin=checkpoint.origin, checkpoint=checkpoint, lineage=tuple(objs),
+        upstream=upstream,
     )

@@ -52,7 +52,7 @@ from .tree import completed_nodes, consistency_proof, extend, frontier, inclusio
 
 __all__ = [
     "Appended", "Tail", "StoredEntry", "StoredCheckpoint", "metadata", "append", "size", "root_at",
-    "inclusion_proof", "consistency_proof", "entries", "entry", "iter_entries",
+    "inclusion_proof", "consistency_proof", "entries", "entry", "entries_at", "iter_entries",
     "latest_checkpoint", "checkpoint_at", "iter_checkpoints", "sign_checkpoint", "checkpoint_to_sign",
     "store_checkpoint", "install_append_only",
     "entries_table", "nodes_table", "checkpoints_table",
@@ -221,6 +221,17 @@ def entry(conn: Any, index: int) -> StoredEntry | None:
     # start-up alone is ~5 ms; the primary key answers this in ~0.05 ms.
     row = conn.execute(sa.select(entries_table).where(entries_table.c.index == index)).first()
     return None if row is None else _stored_entry(row)
+
+
+def entries_at(conn: Any, indexes: list[int]) -> list[StoredEntry]:
+    """The entries at these indexes, in index order (those past the log's end are left out)."""
+    for index in indexes:
+        _check_index(index)
+    if not indexes:
+        return []
+    rows = conn.execute(sa.select(entries_table).where(entries_table.c.index.in_(sorted(set(indexes))))
+                        .order_by(entries_table.c.index))
+    return [_stored_entry(r) for r in rows]
 
 
 def iter_entries(conn: Any, *, batch: int = 5000) -> Iterator[StoredEntry]:

@@ -154,6 +154,8 @@ class CitedInput:
     mass_kg: str
     day: date
     standing: str | None
+    supplier_name: str | None = None
+    log_index: int | None = None  # a custody receipt's entry (R-M6): the proof reaches it
 
 
 def cited_inputs(uow: UnitOfWork, inputs: list[dict], processed_on: date) -> list[CitedInput]:
@@ -166,8 +168,9 @@ def cited_inputs(uow: UnitOfWork, inputs: list[dict], processed_on: date) -> lis
             standing = None
         else:
             standing = rms_certificates.status_on(uow, cert, day)
+        link = item.get("log") if isinstance(item.get("log"), dict) else {}
         out.append(CitedInput(item["supplier_certificate"], item["reference"], item["material_code"],
-                              item["mass_kg"], day, standing))
+                              item["mass_kg"], day, standing, item.get("supplier_name"), link.get("index")))
     return out
 
 

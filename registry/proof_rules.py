@@ -172,3 +172,41 @@ def check_proof(lineage: Sequence[dict]) -> Derivation:
     if len(lineage) < 2:
         raise ProofRuleError("R-L6", None, "the proof holds no generation to check")
     return check_generation(lineage[0], lineage[1])
+
+
+#: What a lot's citation of a receipt restates from the receipt's entry (R-B6, R-M6).
+_RESTATED = (("supplier_certificate", "supplier_certificate"), ("supplier_name", "supplier_name"),
+             ("reference", "reference"), ("material_code", "material_code"), ("claim", "claim"),
+             ("received_on", "on"), ("receipt", "receipt"))
+
+
+def check_receipts(lot_entry: dict, upstream: Sequence[dict]) -> list[dict]:
+    """R-B6, R-M6: each receipt the lot cites (``ProvenanceReport.upstream``, verified by chainlog)
+    is a ``custody.input_received`` of the lot's custody account, restated unchanged in the
+    citation, received on or before processing, and cited for no more than was received.
+    Returns the receipts, in the lot's order."""
+    lot, index = lot_entry["payload"], lot_entry["index"]
+    by_index = {entry["index"]: entry for entry in upstream}
+    cited = [item for item in lot.get("inputs") or () if isinstance(item, dict) and "log" in item]
+    out = []
+    for k, item in enumerate(cited):
+        receipt = by_index.get(item["log"].get("index"))
+        if receipt is None or receipt["type"] != "custody.input_received":
+            raise ProofRuleError("R-M6", index, f"input {k} of lot {lot.get('reference')!r} does not cite a "
+                                                "custody receipt")
+        payload = receipt["payload"]
+        if payload.get("account") != lot.get("custody_account"):
+            raise ProofRuleError("R-M6", index, f"receipt {payload.get('receipt')} is of custody account "
+                                                f"{payload.get('account')}, the lot's is {lot.get('custody_account')}")
+        for mine, theirs in _RESTATED:
+            if item.get(mine) != payload.get(theirs):
+                raise ProofRuleError("R-B6", index, f"input {k}: {mine} {item.get(mine)!r} is not the receipt's "
+                                                    f"{payload.get(theirs)!r}")
+        if str(payload.get("on")) > str(lot.get("processed_on")):
+            raise ProofRuleError("R-M6", index, f"receipt {payload.get('receipt')} was received on {payload['on']}, "
+                                                f"after processing on {lot.get('processed_on')}")
+        if _kg(item, "mass_kg", index, positive=True) > _kg(payload, "mass_kg", index, positive=True):
+            raise ProofRuleError("R-M6", index, f"input {k} cites {item['mass_kg']} kg of receipt "
+                                                f"{payload.get('receipt')}, which was {payload['mass_kg']} kg")
+        out.append(receipt)
+    return out

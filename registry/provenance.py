@@ -9,6 +9,9 @@ Cost (R-X6): the walk is one recursive query per page (the database follows
 the ``prev`` links), the inclusion proofs of a page one more, and nothing is
 locked: the caller's unit of work only reads, and the checkpoint is signed,
 if the tree grew, outside it (`registry.transparency.current_checkpoint`).
+The page that reaches ``lot.registered`` also carries ``upstream``: the
+entries the lot cites (its custody receipts, R-M6), each with its inclusion
+proof, so the proof reaches back to the supplier's receipt and certificate.
 A lineage longer than ``limit`` entries is served in pages, newest first:
 each page carries ``next`` (``from_index``, ``size``) naming where the older
 part of the walk continues and the checkpoint size every page is proven
@@ -26,6 +29,7 @@ from sqlmodel import select
 import chainlog.store
 from chainlog import merkle, tree
 from chainlog.keys import Signer
+from chainlog.provenance import upstream_links
 from chainlog.schema import dialect_of
 from registry import transparency
 from registry.blocks import get_block
@@ -140,14 +144,23 @@ def page(uow: UnitOfWork, serial: str, start: int, checkpoint: chainlog.store.St
     walked = _walk(uow, start, limit)
     more = walked[limit] if len(walked) > limit else None
     entries = list(reversed(walked[:limit]))
-    proofs = _proofs(uow, [index for index, _ in entries], checkpoint.size)
-    return {
-        "checkpoint": checkpoint.note,
-        "serial": serial,
-        "entries": [{"index": index, "canonical": canonical, "hashes": [h.hex() for h in proof]}
-                    for (index, canonical), proof in zip(entries, proofs, strict=True)],
-        "next": None if more is None else {"from_index": more[0], "size": checkpoint.size},
-    }
+    upstream = [] if more is not None else _upstream(uow, entries[0][1])
+    proofs = _proofs(uow, [index for index, _ in entries + upstream], checkpoint.size)
+    items = [{"index": index, "canonical": canonical, "hashes": [h.hex() for h in proof]}
+             for (index, canonical), proof in zip(entries + upstream, proofs, strict=True)]
+    out = {"checkpoint": checkpoint.note, "serial": serial, "entries": items[:len(entries)]}
+    if upstream:
+        out["upstream"] = items[len(entries):]
+    out["next"] = None if more is None else {"from_index": more[0], "size": checkpoint.size}
+    return out
+
+
+def _upstream(uow: UnitOfWork, lot_canonical: str) -> list[tuple[int, str]]:
+    """The entries the lot entry cites (its custody receipts, R-M6), on the page that reaches the lot:
+    the proof reaches back to each receipt and its supplier's certificate. One query."""
+    links = upstream_links(json.loads(lot_canonical)["payload"])
+    found = {e.index: e.canonical for e in chainlog.store.entries_at(uow.session, [i for i, _ in links])}
+    return [(index, found[index]) for index, _ in links]
 
 
 def provenance(uow: UnitOfWork, signer: Signer, origin: str, serial: str, *, limit: int = PAGE_LIMIT,

@@ -7,7 +7,9 @@
  *      at its index in the checkpoint's tree (RFC 9162, the verify.go
  *      algorithm of chainlog/merkle.py);
  *   3. the entries form one lineage: lot.registered first, each later entry
- *      naming the previous one in payload.prev, ending at this certificate.
+ *      naming the previous one in payload.prev, ending at this certificate;
+ *   4. every supplier receipt the lot cites (an input's `log` link, R-M6) is in
+ *      the bundle's `upstream`, included in the checkpoint, and the entry cited.
  * SHA-256 and Ed25519 by WebCrypto (crypto.subtle); where the browser lacks
  * Ed25519, the vendored @noble/ed25519 (api/static/vendor/) checks the
  * signature. No inline script: the pages run under a Content-Security-Policy
@@ -187,6 +189,7 @@
     checks.push("Checkpoint signature by " + key.name + " verifies (Ed25519 by " + by + "; log size " + checkpoint.size + ", " + checkpoint.origin + ").");
     if (!Array.isArray(bundle.entries) || bundle.entries.length === 0) fail("the bundle has no entries");
     let previous = null;
+    let lot = null;
     for (const item of bundle.entries) {
       if (!Number.isSafeInteger(item.index) || item.index < 0 || typeof item.canonical !== "string" || !Array.isArray(item.hashes)) fail("malformed entry in the bundle");
       const leaf = await sha256(concat(LEAF, encoder.encode(item.canonical)));
@@ -202,6 +205,7 @@
       const payload = entry.payload || {};
       if (previous === null) {
         if (entry.type !== "lot.registered") fail("the lineage does not start at a base material lot");
+        lot = entry;
       } else if (!payload.prev || payload.prev.index !== previous.index || payload.prev.leaf_hash !== previous.leaf) {
         fail("entry " + item.index + " does not continue the lineage from entry " + previous.index);
       }
@@ -213,6 +217,19 @@
       fail("the lineage does not end at " + serial);
     }
     checks.push("The lineage runs unbroken from the base material lot to this certificate.");
+    // Upstream (R-M6): every receipt the lot cites is in the bundle, included in the checkpoint, and is the entry cited.
+    const upstream = Array.isArray(bundle.upstream) ? bundle.upstream : [];
+    const inputs = Array.isArray(lot.payload.inputs) ? lot.payload.inputs : [];
+    for (const input of inputs) {
+      if (!input || typeof input !== "object" || !input.log) continue;
+      const item = upstream.find((u) => u && u.index === input.log.index);
+      if (!item || typeof item.canonical !== "string" || !Array.isArray(item.hashes)) fail("the lot cites entry " + input.log.index + " (a supplier receipt); the bundle does not hold it");
+      const leaf = await sha256(concat(LEAF, encoder.encode(item.canonical)));
+      if (toHex(leaf) !== input.log.leaf_hash) fail("entry " + item.index + " is not the receipt the lot cites");
+      const root = await rootFromInclusion(leaf, BigInt(item.index), checkpoint.size, item.hashes.map(fromHex));
+      if (!equal(root, checkpoint.root)) fail("receipt entry " + item.index + " is not included in the signed checkpoint");
+      checks.push("Input receipt " + (input.reference || "") + " from " + (input.supplier_name || "a supplier") + " (entry #" + item.index + ") is included in the checkpoint and is the one the lot cites.");
+    }
     return checks;
   }
 

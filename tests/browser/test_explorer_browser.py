@@ -19,6 +19,7 @@ from tests.serverproc import ARCREG, call, clean_env
 pytestmark = [pytest.mark.slow, pytest.mark.wallclock]
 
 PARENT = f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000000001-000000100000"
+CUSTODY = f"PC_P_PP_ARC-{DEMO_YEAR}-1-000000150001-000000250000"  # drawn on Great Lakes' custody account
 VERDICT = "#verify-result[data-state=pass], #verify-result[data-state=fail], #verify-result[data-state=unsupported]"
 
 
@@ -192,3 +193,24 @@ def test_verification_falls_back_to_the_vendored_library(page, server):
     assert "Ed25519 by @noble/ed25519" in text
     # …and the fallback refuses a bad signature as WebCrypto does.
     test_a_bad_checkpoint_signature_fails_verification_in_the_page(page, server)
+
+
+def test_a_custody_certificate_shows_and_verifies_its_supplier_receipts(page, server):
+    """R-M6, issue 17: the chain from supplier receipt to certificate, on the page and in the proof."""
+    base = server.base
+    page.goto(f"{base}/certificates/{CUSTODY}")
+    inputs = page.locator("li[data-input]").all_inner_texts()
+    assert len(inputs) == 2 and all("received from Midwest Sorting" in i and "RMS-NSF-00418" in i for i in inputs)
+    state, text = _verify(page)
+    assert state == "pass", text
+    assert "Input receipt MWS-4471 from Midwest Sorting" in text and "Input receipt MWS-4472" in text
+
+    def without_receipts(route):
+        proof = route.fetch().json()
+        proof.pop("upstream")
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(proof))
+
+    page.route("**/proof.json", without_receipts)
+    page.reload()
+    state, text = _verify(page)
+    assert state == "fail" and "the bundle does not hold it" in text, text

@@ -20,7 +20,7 @@ from registry.db import UnitOfWork, session_factory
 from registry.demo import build_demo
 from registry.identity import actor_of
 from registry.models import Block, Participant, User
-from registry.proof_rules import check_proof
+from registry.proof_rules import check_proof, check_receipts
 from registry.provenance import provenance
 from registry.signing import load_signer
 from tests.integration.test_replay_rules_double_counting import _append_signed, _generation_from
@@ -185,3 +185,40 @@ def test_bad_files_are_clear_messages_never_tracebacks(tmp_path):
                          check=False, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "--consistency needs --checkpoint" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _custody_block(engine) -> str:
+    """A block of the demo's custody lot (GL-<year>-PP-MB-002, citing two receipts, R-M6)."""
+    with session_factory(engine)() as session:
+        from registry.models import Lot
+        lot = session.exec(select(Lot).where(Lot.reference.like("%-PP-MB-002"))).one()
+        return session.exec(select(Block).where(Block.lot_id == lot.id).order_by(Block.serial)).first().serial
+
+
+def test_a_custody_lot_proof_reaches_its_supplier_receipts(engine, db_url, tmp_path):
+    """R-M6, R-L6: the proof carries the receipts the lot cites, each included in the checkpoint;
+    verify-proof names them; a proof without them, or with another entry in their place, fails."""
+    config = demo(engine, db_url, tmp_path)
+    serial = _custody_block(engine)
+    proof = served_proof(engine, config, serial)
+    report = verify_provenance(proof, [load_signer(config).verifier], serial=serial)
+    receipts = check_receipts(report.lineage[0], report.upstream)
+    assert [(r["payload"]["supplier_name"], r["payload"]["reference"]) for r in receipts] == [
+        ("Midwest Sorting", "MWS-4471"), ("Midwest Sorting", "MWS-4472")]
+    assert {r["payload"]["supplier_certificate"] for r in receipts} == {"RMS-NSF-00418"}
+    result = verify_proof(tmp_path, config, proof)
+    assert result.returncode == 0, result.stderr
+    assert "input: receipt" in result.stdout and "MWS-4472" in result.stdout and "RMS-NSF-00418" in result.stdout, result.stdout
+
+    missing = {k: v for k, v in proof.items() if k != "upstream"}
+    result = verify_proof(tmp_path, config, missing)
+    assert result.returncode == 1 and "upstream_missing" in result.stdout + result.stderr
+    # Another entry of the log (the lot's own, with its own valid inclusion proof) in a receipt's place.
+    swapped = {**proof, "upstream": [proof["entries"][0], proof["upstream"][1]]}
+    result = verify_proof(tmp_path, config, swapped)
+    assert result.returncode == 1 and "upstream_missing" in result.stdout + result.stderr
+    # A receipt's text changed by one character: no longer in the checkpoint's tree.
+    changed = json.loads(json.dumps(proof))
+    changed["upstream"][0]["canonical"] = changed["upstream"][0]["canonical"].replace("MWS-4471", "MWS-4479")
+    result = verify_proof(tmp_path, config, changed)
+    assert result.returncode == 1 and "not in the checkpoint" in result.stdout + result.stderr

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from chainlog.provenance import verify_provenance
 from registry import classification
 from registry.errors import RuleViolation
-from registry.proof_rules import ProofRuleError, check_generation, check_proof
+from registry.proof_rules import ProofRuleError, check_generation, check_proof, check_receipts
 from tests.unit.chainlog.test_provenance_verify import SIGNER, _block, build
 
 D = Decimal
@@ -189,3 +189,38 @@ def test_the_range_holds_every_quantity_generation_can_give(used, mass, fraction
     assert low <= quantity <= high
     if low == high:  # a whole number of thousandths: the same whatever was used before
         assert quantity == classification.generation_quantity(material, used_before_kg=D(0), **facts)
+
+
+def _receipt_pair(**change):
+    receipt = {"index": 3, "type": "custody.input_received", "payload": {
+        "account": 1, "receipt": 7, "on": "2026-05-02", "supplier_name": "Midwest Sorting",
+        "supplier_certificate": "RMS-NSF-00418", "reference": "MWS-1", "material_code": "PC_P3.1.9",
+        "mass_kg": "120000.000", "claim": "RMS 100% PC MB"}}
+    citation = {"receipt": 7, "supplier_certificate": "RMS-NSF-00418", "supplier_name": "Midwest Sorting",
+                "reference": "MWS-1", "material_code": "PC_P3.1.9", "mass_kg": "100000.000",
+                "received_on": "2026-05-02", "claim": "RMS 100% PC MB", "log": {"index": 3, "leaf_hash": "ab" * 32}}
+    lot = {"index": 9, "type": "lot.registered", "payload": {
+        "reference": "GL-1", "custody_account": 1, "processed_on": "2026-05-20", "inputs": [{**citation, **change}]}}
+    return lot, receipt
+
+
+def test_cited_receipts_are_restated_unchanged_and_not_exceeded():
+    lot, receipt = _receipt_pair()
+    assert check_receipts(lot, [receipt]) == [receipt]
+    for change, rule in (({"reference": "MWS-2"}, "R-B6"), ({"mass_kg": "120000.001"}, "R-M6"),
+                         ({"supplier_certificate": "RMS-NSF-00419"}, "R-B6"), ({"claim": None}, "R-B6")):
+        lot, receipt = _receipt_pair(**change)
+        with pytest.raises(ProofRuleError) as refused:
+            check_receipts(lot, [receipt])
+        assert refused.value.rule == rule, change
+    lot, receipt = _receipt_pair()
+    lot["payload"]["custody_account"] = 2  # a receipt of another account
+    with pytest.raises(ProofRuleError, match="custody account 1, the lot's is 2"):
+        check_receipts(lot, [receipt])
+    lot, receipt = _receipt_pair()
+    lot["payload"]["processed_on"] = "2026-05-01"  # processed before it was received
+    with pytest.raises(ProofRuleError, match="after processing"):
+        check_receipts(lot, [receipt])
+    lot, receipt = _receipt_pair()
+    with pytest.raises(ProofRuleError, match="does not cite a custody receipt"):
+        check_receipts(lot, [{**receipt, "type": "lot.registered"}])
