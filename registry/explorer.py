@@ -21,7 +21,7 @@ from registry import lot_rules, rms_certificates
 from registry.models import Block, Determination, Facility, Lot, Participant, Retirement, RmsCertificate
 
 #: Block states the totals report; ``split`` parents are history, not certificates.
-STATES = ("active", "retired", "expired", "forfeited", "cancelled")
+STATES = ("active", "offered", "retired", "expired", "forfeited", "cancelled")  # offered: held for a recipient (R-T6)
 #: Participants the public directory lists: those that hold or held certificates (R-P1).
 LISTED_STATUSES = ("active", "suspended")
 

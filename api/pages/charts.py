@@ -12,7 +12,7 @@ from registry.explorer import TotalRow
 WIDTH = Decimal(270)  # the bar area's width in SVG units
 OFFSET = Decimal(100)  # where bars start, after the label
 VIEW_WIDTH = 480  # label, bars, and the issued figure after the longest bar
-SERIES = ("active", "retired", "expired")
+SERIES = ("active", "offered", "retired", "expired")
 ROW_HEIGHT = 40
 
 

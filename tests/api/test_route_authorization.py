@@ -70,6 +70,7 @@ class World:
     pending: int  # a participant not yet activated
     witness_vkey: str  # a witness key not yet registered
     account: int  # A's mass-balance custody account, 5 t of credit, period 1 (Feb 2026) ended
+    receipt: int  # the account's receipt: a new lot at A's facility cites it (R-M6)
     webhook: int  # A's webhook endpoint (R-N1)
 
 
@@ -96,11 +97,11 @@ def world(driver) -> World:
     account = driver.ok("/custody/accounts", {
         "participant_id": gen.id, "product_group": "PP resin", "control_system": "mass-balance",
         "facility_ids": [gen.facility_id], "starts_on": "2026-02-01", "period_months": 1}, member)["id"]
-    driver.ok(f"/custody/accounts/{account}/inputs", {
+    receipt = driver.ok(f"/custody/accounts/{account}/inputs", {
         "on": "2026-02-02", "supplier_name": "Acme Recycling", "supplier_certificate": gen.certificate,
-        "reference": "INV-AUTHZ", "material_code": "PC_P3.1.9", "mass": t(5), "claim": "RMS 100% PC MB"}, member)
+        "reference": "INV-AUTHZ", "material_code": "PC_P3.1.9", "mass": t(5), "claim": "RMS 100% PC MB"}, member)["id"]
     webhook = driver.ok("/webhooks", {"url": "https://hooks.acme.invalid/arc"}, member)["id"]
-    return World(webhook=webhook, account=account, a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
+    return World(webhook=webhook, account=account, receipt=receipt, a=gen.id, b=b["id"], member_user=user["id"], spare_token=spare,
                  tokens={"anonymous": None, "other": other, "member": member,
                          "certifier": gen.certifier, "admin": driver.admin},
                  certificate=gen.certificate, facility=gen.facility_id,
@@ -111,13 +112,15 @@ def world(driver) -> World:
 
 def _lot_body(w: World) -> dict:
     return {"facility_id": w.facility, "reference": "LOT-AUTHZ", "material_code": "PC_P3.1.9",
-            "mass": t(5), "non_plastic_fraction": "0.01", "processed_on": "2026-02-01",
+            "mass": t(5), "non_plastic_fraction": "0.01", "processed_on": "2026-02-03",
             "rms_certificate": w.certificate,
             "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(6)}],
                            "transformation": "physical", "description": "sort, wash, extrude",
                            "factor": "83.333", "justification": "measured yield",
                            "outputs": [{"material_code": "PC_P3.1.9", "mass": t(5)}]},
-            "evidence": [DIGEST]}
+            "evidence": [DIGEST],
+            # the facility keeps a custody account for PP resin: a lot there is its output (R-M6)
+            "custody_account_id": w.account, "receipts": [{"receipt_id": w.receipt}]}
 
 
 def _access(anonymous, other, member, certifier, admin) -> dict:

@@ -25,9 +25,11 @@ def uow(demo, engine, clock):
 def test_totals_add_issued_and_each_state_by_type_and_year(uow):
     rows = {(r.arc_type, r.year): r for r in explorer.registry_totals(uow)}
     pp = rows[("PP", 2026)]
-    assert pp.issued == Decimal("150.000")
-    assert pp.by_state["active"] == Decimal("110.000") and pp.by_state["retired"] == Decimal("40.000")
+    assert pp.issued == Decimal("250.000")  # 150 from the first lot, 100 drawn on the custody account
+    assert pp.by_state["active"] == Decimal("175.000") and pp.by_state["retired"] == Decimal("65.000")
+    assert pp.by_state["offered"] == Decimal("10.000")  # held for Cascade Trading (R-T6)
     assert pp.by_state["expired"] == Decimal("0.000")
+    assert pp.issued == sum(pp.by_state.values())
     peq = rows[("PEQ", 2026)]
     assert peq.issued == peq.by_state["active"] == Decimal("753.363")
     assert all(isinstance(v, Decimal) for r in rows.values() for v in (r.issued, *r.by_state.values()))
@@ -47,9 +49,9 @@ def test_totals_count_expired_certificates(uow):
     (GENERATED, GENERATED),  # a split parent by its exact serial: its history
     ("PC_P_PP_ARC-2026-1-000000000040", RETIRED),  # one unit inside a block's range
     ("PC_P_PP_ARC-2026-1-40", RETIRED),  # unpadded
-    ("  PC_P_PP_ARC-2026-1-000000040001-000000040002 ", "PC_P_PP_ARC-2026-1-000000040001-000000060000"),
+    ("  PC_P_PP_ARC-2026-1-000000040001-000000040002 ", "PC_P_PP_ARC-2026-1-000000040001-000000050000"),
     ("PC_P_PP_ARC-2026-1-000000039999-000000040002", None),  # spans two blocks
-    ("PC_P_PP_ARC-2026-1-000000150001", None),  # beyond every range
+    ("PC_P_PP_ARC-2026-1-000000250001", None),  # beyond every range
     ("PC_P_PP_ARC-2025-1-000000000001", None),  # another year
     ("PC_P_PP_ARC-2026-2-000000000001", None),  # another generator
     ("not a serial", None),

@@ -50,33 +50,34 @@ def test_the_checker_catches_what_it_promises():
 def test_home_shows_totals_by_type_and_year_and_the_latest_checkpoint(client, demo):
     page = client.get("/").get_data(as_text=True)
     text = text_of(page)
-    # PP 2026: 150 issued; 40 retired; 50 + 40 + 20 remain active with three holders.
-    assert "PP 2026 150.000 110.000 40.000 0.000 0.000" in text
-    assert "PEQ 2026 753.363 753.363 0.000 0.000 0.000" in text
+    # PP 2026: 250 issued (100 of them drawn on a custody account); 65 retired; 10 offered to Cascade
+    # Trading; the other 175 active with Great Lakes (130) and Northwind (35).
+    assert "PP 2026 250.000 175.000 10.000 65.000 0.000 0.000" in text
+    assert "PEQ 2026 753.363 753.363 0.000 0.000 0.000 0.000" in text
     assert "<svg" in page and "<title id=\"chart-title\">" in page  # the chart, with its text alternative
-    assert "Log size 25 entries" in text
+    assert "Log size 43 entries" in text
     assert "No witness has cosigned this checkpoint yet" in text
 
 
 def test_home_totals_follow_every_change_of_the_log(client, demo):
     """The totals are kept between views while the log has not grown, and
     recomputed as soon as it has (api/pages/public._totals)."""
-    assert "PP 2026 150.000 110.000 40.000" in text_of(client.get("/").get_data(as_text=True))
-    assert "PP 2026 150.000 110.000 40.000" in text_of(client.get("/").get_data(as_text=True))
+    assert "PP 2026 250.000 175.000 10.000 65.000" in text_of(client.get("/").get_data(as_text=True))
+    assert "PP 2026 250.000 175.000 10.000 65.000" in text_of(client.get("/").get_data(as_text=True))
     retired = client.post("/api/v1/retirements", headers={"Authorization": f"Bearer {demo.brand_token}"},
-                          json={"serial": "PC_P_PP_ARC-2026-1-000000040001-000000060000", "quantity": "20.000",
+                          json={"serial": "PC_P_PP_ARC-2026-1-000000050001-000000060000", "quantity": "10.000",
                                 "beneficiary": "Northwind Packaging", "claim_type": "general",
                                 "reporting_year": 2026})
     assert retired.status_code == 201, retired.get_data(as_text=True)
-    assert "PP 2026 150.000 90.000 60.000" in text_of(client.get("/").get_data(as_text=True))
+    assert "PP 2026 250.000 165.000 10.000 75.000" in text_of(client.get("/").get_data(as_text=True))
 
 
 def test_lookup_by_any_serial_inside_a_range_finds_its_block(client, demo):
     response = client.get("/certificates", query_string={"serial": "PC_P_PP_ARC-2026-1-000000000007"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/certificates/{RETIRED}")
-    inside = client.get("/certificates", query_string={"serial": "PC_P_PP_ARC-2026-1-000000100002-000000100009"})
-    assert inside.headers["Location"].endswith("/certificates/PC_P_PP_ARC-2026-1-000000100001-000000150000")
+    inside = client.get("/certificates", query_string={"serial": "PC_P_PP_ARC-2026-1-000000120002-000000120009"})
+    assert inside.headers["Location"].endswith("/certificates/PC_P_PP_ARC-2026-1-000000120001-000000150000")
     missing = client.get("/certificates", query_string={"serial": "PC_P_PP_ARC-2026-1-000000999999"})
     assert missing.status_code == 404 and "No certificate block holds" in text_of(missing.get_data(as_text=True))
     assert check_page(missing.get_data(as_text=True)) == []
@@ -98,7 +99,7 @@ def test_certificate_page_reads_without_javascript(client, demo):
 
 def test_a_split_block_lists_its_parts(client, demo):
     text = text_of(client.get(f"/certificates/{GENERATED}").get_data(as_text=True))
-    assert "Split" in text and "PC_P_PP_ARC-2026-1-000000100001-000000150000 — 50.000, active" in text
+    assert "Split" in text and "PC_P_PP_ARC-2026-1-000000100001-000000150000 — 50.000, split" in text
 
 
 def test_unknown_certificate_and_retirement_are_404_pages(client, demo):
@@ -172,7 +173,7 @@ def test_pages_read_the_registry_without_changing_it(client, demo, engine):
 
 def test_a_product_claim_statement_shows_the_product_and_claim_share(client, demo):
     """R-R2 claim details of a product claim (R-R3): product, composition, basis and share."""
-    remainder = "PC_P_PP_ARC-2026-1-000000040001-000000060000"  # Northwind's 20 unretired PP
+    remainder = "PC_P_PP_ARC-2026-1-000000075001-000000100000"  # 25 of Northwind's unretired PP
     response = client.post("/api/v1/retirements", headers={"Authorization": f"Bearer {demo.brand_token}"}, json={
         "serial": remainder, "quantity": "5.000", "beneficiary": "Northwind Packaging", "claim_type": "product",
         "reporting_year": 2026, "claim_date": "2026-03-02", "basis_mass": {"value": "20", "unit": "t"},
