@@ -251,8 +251,7 @@ def retire_block(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decima
         bulk_id=None if bulk is None else ref.index - bulk["item"],  # R-T7: the index of item 0
         log_index=ref.index, leaf_hash=ref.leaf_hash, created_at=uow.clock.now())
     uow.session.add(retirement)
-    uow.flush()  # its id, for the event
-    announce.retired(uow, retirement, retired)  # R-N1: with its cause
+    announce.retired(uow, retirement, retired)  # R-N1: with its cause (flushed with it)
     return retirement, retired, remainder
 
 

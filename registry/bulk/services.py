@@ -31,6 +31,7 @@ from registry.db import UnitOfWork, for_update
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.lockorder import hold_prelocked, lock_new_owner, lock_participants, note_rows_locked
 from registry.models import Block, Retirement
+from registry.notifications import events
 
 MAX_ITEMS = 1000
 T = TypeVar("T")
@@ -60,13 +61,14 @@ def _for_item(k: int, error: RegistryError) -> RegistryError:
     return error
 
 
-def _each(items: Sequence[dict], run: Callable[[int, dict], T]) -> list[T]:
+def _each(uow: UnitOfWork, items: Sequence[dict], run: Callable[[int, dict], T]) -> list[T]:
     out = []
-    for k, item in enumerate(items):
-        try:
-            out.append(run(k, item))
-        except RegistryError as error:
-            raise _for_item(k, error) from None
+    with events.deferred(uow):  # the items' events, written together at the end (R-N1)
+        for k, item in enumerate(items):
+            try:
+                out.append(run(k, item))
+            except RegistryError as error:
+                raise _for_item(k, error) from None
     return out
 
 
@@ -96,7 +98,7 @@ def transfer_many(uow: UnitOfWork, actor: Actor, *, items: Sequence[dict]) -> li
     each a transfer (or an offer to a reviewing recipient, R-T6)."""
     check_items(items)
     _lock(uow, [i["serial"] for i in items], [i["to_participant_id"] for i in items])
-    return _each(items, lambda k, item: transfers.transfer(uow, actor, **item))
+    return _each(uow, items, lambda k, item: transfers.transfer(uow, actor, **item))
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def retire_many(uow: UnitOfWork, actor: Actor, *, items: Sequence[dict], **claim
     own ``block.retired`` entry, all under one statement."""
     check_items(items)
     _lock(uow, [i["serial"] for i in items])
-    done = _each(items, lambda k, item: retirements.retire_block(
+    done = _each(uow, items, lambda k, item: retirements.retire_block(
         uow, actor, serial=item["serial"], quantity=item["quantity"], **claim,
         bulk={"item": k, "items": len(items)}))
     uow.flush()

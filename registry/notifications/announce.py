@@ -33,10 +33,12 @@ def offer(uow: UnitOfWork, offer, block, state: str, log_index: int) -> None:
 
 
 def retired(uow: UnitOfWork, retirement, block) -> None:
-    ev.emit(uow, retirement.owner_id, ev.RETIREMENT_MADE, {
+    """Its data names the retirement's id: given once the row is flushed (with the event, or at the
+    end of a bulk request)."""
+    ev.emit_all(uow, [(retirement.owner_id, ev.RETIREMENT_MADE, lambda: {
         **_block(block), "retirement_id": retirement.id, "beneficiary": retirement.beneficiary,
         "claim_type": retirement.claim_type, "reporting_year": retirement.reporting_year,
-        "retired_on": retirement.retired_on.isoformat(), "log_index": retirement.log_index},
+        "retired_on": retirement.retired_on.isoformat(), "log_index": retirement.log_index})],
         log_index=retirement.log_index)
 
 
