@@ -220,3 +220,24 @@ def test_a_certifier_or_administrator_is_refused_the_generator_pages(browser, en
     browser.give_code(account.code(clock.now()))
     for path in ("/workspace/facilities", "/workspace/lots", "/workspace/lots/new", "/workspace/custody"):
         assert browser.get(path).status_code == 403, path
+
+
+def test_a_split_lot_previews_each_component_and_generates_the_one_chosen(signed_in, generator, driver, engine):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, "PI_P3.1.5", t(10),
+                     pc_mass=t(6), pi_mass=t(4))
+    driver.sell(generator.token, lot["id"], t(10))
+    page = f"/workspace/lots/{lot['id']}"
+    signed_in.get(page)
+    html = signed_in.last
+    assert "PC component: up to <strong>6000.000 kg</strong>" in html
+    assert "PI component: up to <strong>4000.000 kg</strong>" in html
+    assert 'id="gen-component"' in html
+    response = signed_in.post(f"{page}/generate", {"gen-component": "PI", "gen-mass_value": "4", "gen-mass_unit": "t"},
+                              from_page=page)
+    assert response.status_code == 303, signed_in.last[:3000]
+    with session_factory(engine)() as session:
+        block = session.exec(select(Block).where(Block.lot_id == lot["id"])).one()
+        assert (block.recycled_status, block.base_kg) == ("PI", Decimal("4000.000"))
+    signed_in.get(page)
+    assert "PI component: nothing to generate now" in signed_in.last
+    assert "PC component: up to <strong>6000.000 kg</strong>" in signed_in.last
