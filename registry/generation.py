@@ -12,18 +12,22 @@ from datetime import date
 
 from sqlmodel import select
 
+from registry import additionality as additionality_rules
 from registry import classification, generation_rules, unit_totals
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
+from registry.custody import credit as custody_credit
 from registry.custody import lots as custody_lots
+from registry.custody.balance_sql import read as read_book
+from registry.custody.models import CustodyAccount
 from registry.db import UnitOfWork
 from registry.additionality import ceiling
-from registry.determinations import applicable_determinations, require_within_ceilings
+from registry.determinations import CURRENT, applicable_determinations, require_within_ceilings, used_kg
 from registry.errors import InvalidInput, RuleViolation
 from registry.journal import LogRef, record
 from registry.notifications import announce
 from registry.lots import account, get_lot
-from registry.models import Block, Facility, Lot, RmsCertificate
+from registry.models import Block, Determination, Facility, Lot, RmsCertificate
 from registry.lockorder import lock_participant
 from registry.participants import require_active
 from registry.removal import require_registered_generator
@@ -168,12 +172,6 @@ def availability_of(uow: UnitOfWork, actor: Actor | None, lot_id: int) -> list[g
     """R-W2: for each component of a lot, how much base mass a generation could use today and why
     (`generation_rules.availability` on what `generate` reads, without its locks): the generate
     form shows it before anything is submitted. Plain reads; nothing is written."""
-    from registry import additionality as additionality_rules
-    from registry.custody import credit as custody_credit
-    from registry.custody.balance_sql import read as read_book
-    from registry.determinations import CURRENT, used_kg
-    from registry.models import Determination
-
     lot = get_lot(uow, actor, lot_id)
     today = uow.clock.today()
     year = lot.processed_on.year
@@ -205,7 +203,5 @@ def availability_of(uow: UnitOfWork, actor: Actor | None, lot_id: int) -> list[g
 
 
 def _last_on(uow: UnitOfWork, account_id: int) -> date:
-    from registry.custody.models import CustodyAccount
-
     last = uow.session.get(CustodyAccount, account_id).last_on
     return last or date.min

@@ -227,14 +227,9 @@ def lot_generate(uow, person, lot_id):
     form.component.choices = choices([(s, s) for s in ("PC", "PI", "R")])
     if not form.validate():
         return _lot_view(uow, person, lot_id, generate=form, status=400)
-    body = {"lot_id": lot_id, "mass": _mass(form.mass_value.data, form.mass_unit.data)}
-    lot = None
-    try:
-        lot = lots.get_lot(uow, person.actor, lot_id)
-    except RegistryError:
-        pass
-    if lot is not None and lot.pc_kg is not None:
-        body["component"] = form.component.data  # a split lot generates per component (R-G1)
+    # The component is asked only of a split lot (R-G1); otherwise the lot's own is taken.
+    body = {"lot_id": lot_id, "mass": _mass(form.mass_value.data, form.mass_unit.data),
+            "component": form.component.data or None}
     data = load(GenerationIn, body, form, MASS_FIELDS)
     if data is None:
         return _lot_view(uow, person, lot_id, generate=form, status=400)
