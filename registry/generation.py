@@ -23,11 +23,11 @@ from registry.custody.models import CustodyAccount
 from registry.db import UnitOfWork
 from registry.additionality import ceiling
 from registry.determinations import CURRENT, applicable_determinations, require_within_ceilings, used_kg
-from registry.errors import InvalidInput, RuleViolation
+from registry.errors import InvalidInput, RegistryError, RuleViolation
 from registry.journal import LogRef, record
 from registry.notifications import announce
 from registry.lots import account, get_lot
-from registry.models import Block, Determination, Facility, Lot, RmsCertificate
+from registry.models import Block, Determination, Facility, Lot, Participant, RmsCertificate
 from registry.lockorder import lock_participant
 from registry.participants import require_active
 from registry.removal import require_registered_generator
@@ -186,6 +186,14 @@ def availability_of(uow: UnitOfWork, actor: Actor | None, lot_id: int) -> list[g
     if lot.custody_account_id is not None:
         book = read_book(uow.session, lot.custody_account_id, max(today, _last_on(uow, lot.custody_account_id)))
         credit_kg = custody_credit.balance(book.credited, book.drawn, book.due)
+    refused = []
+    for check in (lambda: require_active(uow.session.get(Participant, lot.generator_id), "generator"),
+                  lambda: _require_generator_certified(uow, lot.generator_id, today),
+                  lambda: _require_cited_certificate(uow, lot)):
+        try:
+            check()
+        except RegistryError as error:
+            refused.append(f"{error.detail} ({error.rule})" if error.rule else error.detail)
     material = classification.parse_material_code(lot.material_code)
     balance = account(lot)
     out = []
@@ -198,7 +206,7 @@ def availability_of(uow: UnitOfWork, actor: Actor | None, lot_id: int) -> list[g
             status=status, sold_kg=lot.sold_kg, claimed_kg=component.claimed_kg, used_kg=component.used_kg,
             lot_eligible_kg=balance.eligible_kg(status), processed_on=lot.processed_on, today=today, year=year,
             lot_line=lot.line_id, current=current, facility_used_kg=facility_used, line_used_kg=lines,
-            credit_kg=credit_kg, quantity=quantity))
+            credit_kg=credit_kg, quantity=quantity, refused=refused))
     return out
 
 

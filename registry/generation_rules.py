@@ -76,7 +76,7 @@ def require_cited_certificate(*, number: str, processed_on: date, periods: Itera
 class Limit:
     """One bound on the base mass a generation may use, in words and kilograms."""
 
-    what: str  # "lot", "additionality", "facility", "credit", "phase_out", "basis_date", "age"
+    what: str  # "lot", "standing", "age", "additionality", "facility", "basis_date", "phase_out", "credit"
     kg: Decimal
     why: str
 
@@ -98,7 +98,7 @@ def availability(*, status: str, sold_kg: Decimal, claimed_kg: Decimal, used_kg:
                  current: Sequence[tuple[int, int | None, bool, Decimal, bool, dict]],
                  facility_used_kg: Decimal, line_used_kg: Mapping[int, Decimal],
                  credit_kg: Mapping[str, Decimal] | None,
-                 quantity: Callable[[Decimal], Decimal]) -> Availability:
+                 quantity: Callable[[Decimal], Decimal], refused: Sequence[str] = ()) -> Availability:
     """R-W2: the base mass a generation from the lot's component ``status`` can use today and
     why, from the same bounds `registry.generation.generate` enforces, on plain values:
 
@@ -114,11 +114,15 @@ def availability(*, status: str, sold_kg: Decimal, claimed_kg: Decimal, used_kg:
       after expiry), its own status first and then better ones (``credit.SERVES``).
 
     ``quantity`` turns base kilograms into certificates (R-K4, R-K5: the caller's
-    `classification.generation_quantity`, which refuses too little mass)."""
+    `classification.generation_quantity`, which refuses too little mass); ``refused`` holds
+    the refusals of the generator's own standing (R-P2, R-G1: not active, no valid
+    certificate covering reprocessing today, the lot's certificate not valid on its
+    processing date), each of which allows nothing."""
     zero = Decimal("0.000")
     limits = [Limit("lot", lot_eligible_kg,
                     f"{sold_kg} kg sold or consumed, {claimed_kg} kg carried as RMS claims on sales, {used_kg} kg "
                     f"already used for ARCs: {lot_eligible_kg} kg of the {status} component can back ARCs (R-B4)")]
+    limits += [Limit("standing", zero, why) for why in refused]
     last = last_generation_day(processed_on)
     if today > last:
         limits.append(Limit("age", zero, f"the lot could generate until {last}, one year after processing "

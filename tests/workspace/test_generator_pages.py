@@ -241,3 +241,15 @@ def test_a_split_lot_previews_each_component_and_generates_the_one_chosen(signed
     signed_in.get(page)
     assert "PI component: nothing to generate now" in signed_in.last
     assert "PC component: up to <strong>6000.000 kg</strong>" in signed_in.last
+
+
+def test_the_preview_shows_nothing_while_the_certificate_is_suspended(signed_in, generator, driver):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, mass=t(10))
+    driver.sell(generator.token, lot["id"], t(10))
+    driver.ok(f"/rms-certificates/{generator.certificate}/suspend", {"on": "2026-03-01", "reason": "audit finding"},
+              generator.certifier, status=200)
+    signed_in.get(f"/workspace/lots/{lot['id']}")
+    html = signed_in.last
+    assert "nothing to generate now" in html
+    assert re.search(r'class="binding">\s*<th scope="row">Certification and standing', html)
+    assert "holds no RMS certificate valid today that covers reprocessing (R-P2)" in html
