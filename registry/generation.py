@@ -12,18 +12,22 @@ from datetime import date
 
 from sqlmodel import select
 
+from registry import additionality as additionality_rules
 from registry import classification, generation_rules, unit_totals
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
+from registry.custody import credit as custody_credit
 from registry.custody import lots as custody_lots
+from registry.custody.balance_sql import read as read_book
+from registry.custody.models import CustodyAccount
 from registry.db import UnitOfWork
 from registry.additionality import ceiling
-from registry.determinations import applicable_determinations, require_within_ceilings
-from registry.errors import InvalidInput, RuleViolation
+from registry.determinations import CURRENT, applicable_determinations, require_within_ceilings, used_kg
+from registry.errors import InvalidInput, RegistryError, RuleViolation
 from registry.journal import LogRef, record
 from registry.notifications import announce
 from registry.lots import account, get_lot
-from registry.models import Block, Facility, Lot, RmsCertificate
+from registry.models import Block, Determination, Facility, Lot, Participant, RmsCertificate
 from registry.lockorder import lock_participant
 from registry.participants import require_active
 from registry.removal import require_registered_generator
@@ -162,3 +166,50 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | MassReq
     return block
 
 
+
+
+def availability_of(uow: UnitOfWork, actor: Actor | None, lot_id: int) -> list[generation_rules.Availability]:
+    """R-W2: for each component of a lot, how much base mass a generation could use today and why
+    (`generation_rules.availability` on what `generate` reads, without its locks): the generate
+    form shows it before anything is submitted. Plain reads; nothing is written."""
+    lot = get_lot(uow, actor, lot_id)
+    today = uow.clock.today()
+    year = lot.processed_on.year
+    current = [(d.id, d.line_id, d.outcome == additionality_rules.ADDITIONAL, d.eligible_kg, d.pc_only,
+                d.record.get("newness", {}))
+               for d in uow.session.exec(select(Determination).where(
+                   Determination.facility_id == lot.facility_id, Determination.certification_year == year,
+                   Determination.status == CURRENT).order_by(Determination.id))]
+    lines = {d[1]: used_kg(uow, lot.facility_id, year, d[1]) for d in current if d[1] is not None}
+    facility_used = used_kg(uow, lot.facility_id, year)
+    credit_kg = None
+    if lot.custody_account_id is not None:
+        book = read_book(uow.session, lot.custody_account_id, max(today, _last_on(uow, lot.custody_account_id)))
+        credit_kg = custody_credit.balance(book.credited, book.drawn, book.due)
+    refused = []
+    for check in (lambda: require_active(uow.session.get(Participant, lot.generator_id), "generator"),
+                  lambda: _require_generator_certified(uow, lot.generator_id, today),
+                  lambda: _require_cited_certificate(uow, lot)):
+        try:
+            check()
+        except RegistryError as error:
+            refused.append(f"{error.detail} ({error.rule})" if error.rule else error.detail)
+    material = classification.parse_material_code(lot.material_code)
+    balance = account(lot)
+    out = []
+    for status, component in balance.components().items():
+        def quantity(base_kg, used_before=component.used_kg):
+            return classification.generation_quantity(
+                material, used_before_kg=used_before, mass_kg=base_kg,
+                non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
+        out.append(generation_rules.availability(
+            status=status, sold_kg=lot.sold_kg, claimed_kg=component.claimed_kg, used_kg=component.used_kg,
+            lot_eligible_kg=balance.eligible_kg(status), processed_on=lot.processed_on, today=today, year=year,
+            lot_line=lot.line_id, current=current, facility_used_kg=facility_used, line_used_kg=lines,
+            credit_kg=credit_kg, quantity=quantity, refused=refused))
+    return out
+
+
+def _last_on(uow: UnitOfWork, account_id: int) -> date:
+    last = uow.session.get(CustodyAccount, account_id).last_on
+    return last or date.min

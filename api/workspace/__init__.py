@@ -27,6 +27,6 @@ def init_workspace(app: Flask, config: Config) -> None:
 
     csrf.init_csrf(app, config)
     app.extensions["arcreg.login_throttle"] = throttle.LoginThrottle(config)
-    from api.workspace import account, home, signin, users  # noqa: F401  (register the views on bp)
+    from api.workspace import account, certifier, generator, home, signin, users  # noqa: F401  (register the views on bp)
 
     app.register_blueprint(bp)

@@ -1,0 +1,127 @@
+"""The certifier's page (R-W4, R-X10, R-M8): the certificates and additionality
+determinations of the participants its body certifies, a form to record a
+determination (``registry.determinations.record_determination``, the service the
+API's POST /determinations uses, in the page's unit of work), and the custody
+volume summaries of those participants for audits (RMS 6.4.4.4).
+
+Which participants: those holding an RMS certificate of the certifier's body, or
+listed as members of a group certificate of it (R-C6); recording is checked again
+by the service (``not_certifying_body``, R-X10)."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from sqlmodel import select
+
+from api.determinations import DeterminationIn
+from api.workspace import bp, people
+from api.workspace.forms.certifier import DeterminationForm
+from api.workspace.forms.generator import choices
+from api.workspace.generator import account_views, refuse
+from api.workspace.schemas import load
+from registry import determinations
+from registry.custody.models import CustodyAccount
+from registry.determinations import used_kg
+from registry.errors import RegistryError
+from registry.models import Determination, Facility, Participant, RmsCertificate
+from registry.rms_certificates import certificates_of, versions_of
+
+DETERMINATION_FIELDS = {"newness.operation_start": "operation_start", "newness.invested_on": "invested_on",
+                        "newness.before": "before_value", "newness.after": "after_value",
+                        "newness.basis": "basis", "class_b.0.test": "class_b_test",
+                        "class_b.0.rationale": "class_b_rationale", "class_b.0.passed": "class_b_passed",
+                        "evidence.0.sha256": "evidence_sha256", "evidence.0.description": "evidence_description"}
+
+
+def certified_participants(uow, body_code: str | None) -> list[Participant]:
+    """The participants the body certifies: holders and group members of its certificates."""
+    if not body_code:
+        return []
+    ids: set[int] = set()
+    for cert in uow.session.exec(select(RmsCertificate).where(RmsCertificate.body_code == body_code)):
+        ids.add(cert.participant_id)
+        ids |= set(versions_of(cert)[-1].members)
+    if not ids:
+        return []
+    return list(uow.session.exec(select(Participant).where(Participant.id.in_(sorted(ids))).order_by(Participant.name)))
+
+
+def _page(uow, person, form: DeterminationForm | None = None, status: int = 200, notice: str | None = None):
+    participants = certified_participants(uow, person.user.body_code)
+    ids = [p.id for p in participants]
+    facilities = list(uow.session.exec(select(Facility).where(Facility.participant_id.in_(ids))
+                                       .order_by(Facility.participant_id, Facility.id))) if ids else []
+    by_participant: dict[int, list] = {}
+    for f in facilities:
+        by_participant.setdefault(f.participant_id, []).append(f)
+    found: dict[int, list] = {}
+    if facilities:
+        for d in uow.session.exec(select(Determination).where(Determination.facility_id.in_([f.id for f in facilities]))
+                                  .order_by(Determination.certification_year.desc(), Determination.id.desc())):
+            found.setdefault(d.facility_id, []).append((d, used_kg(uow, d.facility_id, d.certification_year,
+                                                                    d.line_id)))
+    accounts = list(uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id.in_(ids))
+                                     .order_by(CustodyAccount.participant_id, CustodyAccount.id))) if ids else []
+    custody: dict[int, list] = {}
+    for view in account_views(uow, person.actor, accounts, details=False):
+        custody.setdefault(view["account"].participant_id, []).append(view)
+    if form is None:
+        form = DeterminationForm(formdata=None, certification_year=str(uow.clock.today().year))
+    form.facility_id.choices = choices([(str(f.id), f"{f.name} — {next(p.name for p in participants if p.id == f.participant_id)}")
+                                         for f in facilities])
+    return render_template("workspace/certifier.html", person=person, section="certifier",
+                           participants=participants, certificates=certificates_of(uow, ids),
+                           facilities=by_participant, determinations=found, custody=custody, form=form,
+                           notice=notice), status
+
+
+@bp.get("/certifier")
+@people.signed_in_page("certifier")
+def certifier(uow, person):
+    recorded = request.args.get("recorded", "")
+    notice = f"Determination {recorded} is recorded." if recorded.isdigit() else None
+    return _page(uow, person, notice=notice)
+
+
+def _body(form: DeterminationForm) -> dict:
+    def mass(value):
+        value = (value or "").strip()
+        return {"value": value, "unit": form.production_unit.data} if value else None
+
+    year = (form.certification_year.data or "").strip()
+    newness: dict = {"basis": form.basis.data}
+    if form.basis.data == "new_operation":
+        newness["operation_start"] = form.operation_start.data.isoformat() if form.operation_start.data else None
+    elif form.basis.data == "capacity":
+        newness.update(invested_on=form.invested_on.data.isoformat() if form.invested_on.data else None,
+                       before=mass(form.before_value.data), after=mass(form.after_value.data))
+    newness = {k: v for k, v in newness.items() if v is not None}
+    body = {
+        "facility_id": int(form.facility_id.data) if (form.facility_id.data or "").isdigit() else form.facility_id.data,
+        "certification_year": int(year) if year.isdigit() else year,
+        "mandate_share": (form.mandate_share.data or "").strip(), "newness": newness,
+        "class_b": [{"test": form.class_b_test.data, "passed": form.class_b_passed.data == "yes",
+                     "rationale": (form.class_b_rationale.data or "").strip()}],
+    }
+    if (form.evidence_sha256.data or "").strip():
+        body["evidence"] = [{"sha256": form.evidence_sha256.data.strip().lower(),
+                             "description": (form.evidence_description.data or "").strip()}]
+    return body
+
+
+@bp.post("/certifier/determinations")
+@people.signed_in_page("certifier")
+def certifier_record(uow, person):
+    form = DeterminationForm()
+    if not form.validate():
+        return _page(uow, person, form, 400)
+    data = load(DeterminationIn, _body(form), form, DETERMINATION_FIELDS)
+    if data is None:
+        return _page(uow, person, form, 400)
+    try:
+        determination = determinations.record_determination(uow, person.actor, **data)
+    except RegistryError as error:
+        uow.session.rollback()
+        refuse(form, error, DETERMINATION_FIELDS)
+        return _page(uow, person, form, error.status)
+    return redirect(url_for("workspace.certifier", recorded=determination.id) + "#determinations", code=303)

@@ -1,0 +1,255 @@
+"""The generator's pages (R-W2, R-W6) through a browser's requests, on SQLite and PostgreSQL:
+facilities and determinations, lots with dispositions, registering a lot, the generate form's
+preview of what a lot can back and why — the same figures generation then accepts — and
+custody accounts with period closing. Every write is the API's service; every refusal shows
+the rule and what to change, and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from sqlmodel import select
+
+from registry.db import session_factory
+from registry.models import Block
+from tests.api.driver import snapshot, t
+from tests.api.test_custody_generation import Reprocessor
+from tests.workspace.people import make_account
+
+LOT = {
+    "facility_id": None, "reference": "LOT-W-1", "material_code": "PC_P3.1.9", "mass_value": "1000",
+    "mass_unit": "t", "non_plastic_fraction": "0.01", "lhv_mj_per_kg": "", "processed_on": "2026-02-01",
+    "rms_certificate": None, "custody_account_id": "", "input_material_code": "PC_P5.1.6",
+    "input_mass_value": "1200", "input_mass_unit": "t", "transformation": "physical",
+    "description": "sort, wash, extrude", "factor": "83.333", "justification": "measured yield",
+    "output_mass_value": "1000", "output_mass_unit": "t", "evidence_sha256": "", "evidence_description": "",
+}
+
+
+@pytest.fixture
+def generator(driver):
+    return driver.generator("Great Lakes Test")
+
+
+@pytest.fixture
+def member(engine, clock, generator):
+    return make_account(engine, clock, "ops@lakes.example", participant_id=generator.id)
+
+
+@pytest.fixture
+def signed_in(browser, member):
+    assert browser.sign_in(member).status_code == 303
+    return browser
+
+
+def _lot_body(generator, **changes) -> dict:
+    return {**LOT, "facility_id": str(generator.facility_id), "rms_certificate": generator.certificate, **changes}
+
+
+def _refused_unchanged(engine, before, response, status, *words):
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    html = response.get_data(as_text=True)
+    for word in words:
+        assert word in html, word
+    assert snapshot(engine) == before
+
+
+def _lot_id(engine, reference: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT id FROM lot WHERE reference = :r"), {"r": reference}).scalar_one()
+
+
+def test_the_facilities_page_shows_sites_and_determinations(signed_in, generator):
+    page = signed_in.get("/workspace/facilities")
+    assert page.status_code == 200
+    html = signed_in.last
+    assert "Plant 1" in html and "20000000.000" in html  # capacity, kg per year
+    assert "new operation" in html and "additional" in html and "2026" in html
+
+
+def test_home_links_the_generator_pages(signed_in):
+    signed_in.get("/workspace")
+    for path in ("/workspace/facilities", "/workspace/lots", "/workspace/custody"):
+        assert f'href="{path}"' in signed_in.last
+
+
+def test_register_sell_preview_and_generate_the_previewed_amount(signed_in, generator, engine):
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator))
+    assert response.status_code == 303, signed_in.last[:3000]
+    lot_id = _lot_id(engine, "LOT-W-1")
+    assert signed_in.where(response).endswith(f"/workspace/lots/{lot_id}?notice=registered")
+    page = f"/workspace/lots/{lot_id}"
+    signed_in.get(page)
+    assert "nothing to generate now" in signed_in.last  # nothing sold yet (R-B3)
+    response = signed_in.post(f"{page}/dispositions", {
+        "sale-kind": "sale", "sale-on": "2026-02-15", "sale-counterparty": "Molder Inc", "sale-mass_value": "400",
+        "sale-mass_unit": "t", "sale-claim": "RMS 50% PC MB"}, from_page=page)
+    assert response.status_code == 303, signed_in.last[:3000]
+    signed_in.get(page)
+    html = signed_in.last
+    # 400 t sold, 200 t claimed: 200 t can back ARCs; 0.99 / 0.98 caps at the dry mass (R-K5): 200 certificates
+    assert "up to <strong>200000.000 kg</strong> of base mass, <strong>200.000 certificates</strong>" in html
+    assert "400000.000 kg sold or consumed, 200000.000 kg carried as RMS claims" in html
+    assert "eligible volume for 2026" in html
+    assert 'value="200000.000"' in html  # the form is filled in with the preview
+    response = signed_in.post(f"{page}/generate", {"gen-mass_value": "200000.000", "gen-mass_unit": "kg"},
+                              from_page=page)
+    assert response.status_code == 303, signed_in.last[:3000]
+    with session_factory(engine)() as session:
+        block = session.exec(select(Block).where(Block.lot_id == lot_id)).one()
+        assert (block.base_kg, block.quantity) == (Decimal("200000.000"), Decimal("200.000"))
+    signed_in.get(signed_in.where(response))
+    assert "Generated block PC_P_PP_ARC-2026-" in signed_in.last
+    signed_in.get("/workspace/lots")
+    assert "LOT-W-1" in signed_in.last and "Molder Inc" in signed_in.last
+
+
+def test_the_preview_names_the_additionality_ceiling_when_it_binds(signed_in, generator, driver, engine):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, mass=t(1000))
+    driver.sell(generator.token, lot["id"], t(1000))
+    # a newer determination for the year: 99.99% into a mandate leaves 2 t of 20 000 t (R-A4, R-A7)
+    driver.determination(generator.certifier, generator.facility_id, mandate_share="0.9999")
+    page = f"/workspace/lots/{lot['id']}"
+    signed_in.get(page)
+    html = signed_in.last
+    assert "up to <strong>2000.000 kg</strong>" in html
+    assert re.search(r'class="binding">\s*<th scope="row">Additionality: eligible volume', html)
+    before = snapshot(engine)
+    response = signed_in.post(f"{page}/generate", {"gen-mass_value": "2001", "gen-mass_unit": "kg"}, from_page=page)
+    _refused_unchanged(engine, before, response, 422, "2000.000 kg of eligible volume left", "(R-A9)")
+    assert signed_in.post(f"{page}/generate", {"gen-mass_value": "2000", "gen-mass_unit": "kg"},
+                          from_page=page).status_code == 303
+
+
+@pytest.mark.parametrize("changes, status, words", [
+    ({"input_mass_value": "10"}, 422, ["conversion", "(R-B7)"]),
+    ({"mass_value": "abc"}, 400, ["mass"]),
+    ({"material_code": "PC_P9.9.9"}, 400, ["PC_P9.9.9"]),
+    ({"processed_on": "2026-04-01"}, 400, ["processed_on is in the future"]),
+    ({"evidence_sha256": "not-a-digest", "evidence_description": "report"}, 400, ["SHA-256"]),
+])
+def test_a_refused_lot_shows_why_and_registers_nothing(signed_in, generator, engine, changes, status, words):
+    signed_in.get("/workspace/lots/new")
+    before = snapshot(engine)
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **changes))
+    _refused_unchanged(engine, before, response, status, *words)
+    assert 'aria-invalid="true"' in response.get_data(as_text=True) or 'class="notice error"' in \
+        response.get_data(as_text=True)
+
+
+def test_a_refused_disposition_or_generation_changes_nothing(signed_in, generator, driver, engine):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, mass=t(10))
+    page = f"/workspace/lots/{lot['id']}"
+    before = snapshot(engine)
+    response = signed_in.post(f"{page}/dispositions", {
+        "sale-kind": "sale", "sale-on": "2026-02-15", "sale-counterparty": "Molder Inc", "sale-mass_value": "11",
+        "sale-mass_unit": "t"}, from_page=page)
+    _refused_unchanged(engine, before, response, 422, "only 10000.000 kg of the lot are left", "(R-B3)")
+    response = signed_in.post(f"{page}/generate", {"gen-mass_value": "1", "gen-mass_unit": "t"}, from_page=page)
+    _refused_unchanged(engine, before, response, 422, "(R-B4)", "sold mass left")
+    response = signed_in.post(f"{page}/dispositions", {
+        "sale-kind": "sale", "sale-on": "2026-02-15", "sale-counterparty": "", "sale-mass_value": "1",
+        "sale-mass_unit": "t"}, from_page=page)
+    _refused_unchanged(engine, before, response, 400, "counterparty")
+
+
+def test_another_participants_lot_is_not_found_and_cannot_be_generated(browser, engine, clock, driver, generator):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, mass=t(10))
+    driver.sell(generator.token, lot["id"], t(10))
+    brand = driver.participant("Northwind Packaging")
+    account = make_account(engine, clock, "ops@northwind.example", participant_id=brand["id"])
+    browser.sign_in(account)
+    assert browser.get(f"/workspace/lots/{lot['id']}").status_code == 404
+    before = snapshot(engine)
+    response = browser.post(f"/workspace/lots/{lot['id']}/generate", {"gen-mass_value": "1", "gen-mass_unit": "t"},
+                            from_page="/workspace/lots")
+    _refused_unchanged(engine, before, response, 404)
+    browser.get("/workspace/lots")
+    assert "No lot yet" in browser.last
+
+
+def test_a_page_without_its_token_is_refused(signed_in, generator, engine):
+    before = snapshot(engine)
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator), token=False)
+    _refused_unchanged(engine, before, response, 400)
+
+
+def test_custody_accounts_show_credit_and_close_a_period(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    r.receive("2026-01-10", t(100))
+    account = make_account(engine, clock, "ops@reprocessor.example", participant_id=r.g.id)
+    browser.sign_in(account)
+    browser.get("/workspace/custody")
+    html = browser.last
+    assert "PP resin, mass-balance" in html and "INV-1" in html and "Sorter A" in html
+    assert "PC 100000.000 kg" in html  # credit today (R-M4)
+    response = browser.post(f"/workspace/custody/{r.account}/periods/1/close", {}, from_page="/workspace/custody")
+    assert response.status_code == 303
+    browser.get(browser.where(response))
+    assert "Period 1 is closed" in browser.last and "2026-01-01 to 2026-01-31" in browser.last
+    before = snapshot(engine)
+    # period 3 (March) has not ended on 2026-03-02; period 2 must close first anyway
+    response = browser.post(f"/workspace/custody/{r.account}/periods/3/close", {}, from_page="/workspace/custody")
+    _refused_unchanged(engine, before, response, 422, "period 2 closes first", "(R-M5)")
+    response = browser.post(f"/workspace/custody/{r.account}/periods/1/close", {}, from_page="/workspace/custody")
+    _refused_unchanged(engine, before, response, 409, "period 1 is already closed")
+
+
+def test_a_custody_lot_previews_its_credit(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    r.receive("2026-01-10", t(100))
+    body = r.lot_body(custody_account_id=r.account, mass=t(1000))
+    body["conversion"]["outputs"][0]["mass"] = t(1000)
+    lot = driver.ok("/lots", body, r.g.token)
+    driver.sell(r.g.token, lot["id"], t(500))
+    account = make_account(engine, clock, "ops@reprocessor.example", participant_id=r.g.id)
+    browser.sign_in(account)
+    browser.get(f"/workspace/lots/{lot['id']}")
+    html = browser.last
+    assert "up to <strong>100000.000 kg</strong>" in html
+    assert re.search(r'class="binding">\s*<th scope="row">Custody credit', html)
+
+
+def test_a_certifier_or_administrator_is_refused_the_generator_pages(browser, engine, clock):
+    account = make_account(engine, clock, "staff@registry.test", "admin", with_totp=True)
+    browser.sign_in(account)
+    browser.give_code(account.code(clock.now()))
+    for path in ("/workspace/facilities", "/workspace/lots", "/workspace/lots/new", "/workspace/custody"):
+        assert browser.get(path).status_code == 403, path
+
+
+def test_a_split_lot_previews_each_component_and_generates_the_one_chosen(signed_in, generator, driver, engine):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, "PI_P3.1.5", t(10),
+                     pc_mass=t(6), pi_mass=t(4))
+    driver.sell(generator.token, lot["id"], t(10))
+    page = f"/workspace/lots/{lot['id']}"
+    signed_in.get(page)
+    html = signed_in.last
+    assert "PC component: up to <strong>6000.000 kg</strong>" in html
+    assert "PI component: up to <strong>4000.000 kg</strong>" in html
+    assert 'id="gen-component"' in html
+    response = signed_in.post(f"{page}/generate", {"gen-component": "PI", "gen-mass_value": "4", "gen-mass_unit": "t"},
+                              from_page=page)
+    assert response.status_code == 303, signed_in.last[:3000]
+    with session_factory(engine)() as session:
+        block = session.exec(select(Block).where(Block.lot_id == lot["id"])).one()
+        assert (block.recycled_status, block.base_kg) == ("PI", Decimal("4000.000"))
+    signed_in.get(page)
+    assert "PI component: nothing to generate now" in signed_in.last
+    assert "PC component: up to <strong>6000.000 kg</strong>" in signed_in.last
+
+
+def test_the_preview_shows_nothing_while_the_certificate_is_suspended(signed_in, generator, driver):
+    lot = driver.lot(generator.token, generator.facility_id, generator.certificate, mass=t(10))
+    driver.sell(generator.token, lot["id"], t(10))
+    driver.ok(f"/rms-certificates/{generator.certificate}/suspend", {"on": "2026-03-01", "reason": "audit finding"},
+              generator.certifier, status=200)
+    signed_in.get(f"/workspace/lots/{lot['id']}")
+    html = signed_in.last
+    assert "nothing to generate now" in html
+    assert re.search(r'class="binding">\s*<th scope="row">Certification and standing', html)
+    assert "holds no RMS certificate valid today that covers reprocessing (R-P2)" in html
