@@ -269,7 +269,8 @@ def transfer_preview(uow, person):
                               refused=sum(1 for line in lines if line.errors),
                               total=sum((line.item["quantity"] for line in lines if line.item), Decimal(0)),
                               offers=sum(1 for line in lines if line.offer))
-    return _transfer_page(uow, person, 200 if preview.ok else 422, preview=preview)
+    # 200 either way: the preview itself succeeded, and reports each line (nothing was attempted).
+    return _transfer_page(uow, person, preview=preview)
 
 
 @bp.post("/transfer/bulk")

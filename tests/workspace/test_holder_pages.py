@@ -233,7 +233,7 @@ def test_the_preview_names_every_bad_line_and_writes_nothing(world):
         f"{world.serial}x,abc,{world.brand}",        # line 5: not a quantity
         f"{world.serial}y,1,Northwind",              # line 6: not an id
     ))
-    assert response.status_code == 422
+    assert response.status_code == 200  # the preview reports; nothing was attempted
     page = browser.last
     assert "4 of 5 lines cannot be transferred; nothing was written" in page
     for line in (2, 3, 4, 5, 6):
