@@ -31,12 +31,14 @@ from flask import redirect, render_template, request, url_for
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
+from api.statements import _complete as statement_body
 from api.workspace import bp, messages, people
 from api.workspace.forms.holder import (COMPOSITION_ROWS, MAX_CSV_BYTES, BlockFilterForm, ConfirmForm, RetireForm,
-                                        TransferForm, UploadForm)
+                                        StatementForm, TransferForm, UploadForm)
 from registry import claim_details, explorer, holdings, retirements, statements, transfers
 from registry.bulk import services as bulk
 from registry.errors import RegistryError
+from registry.exports.account_statement import account_statement
 from registry.models import Participant, Retirement
 from registry.offers import rules as offer_rules
 from registry.offers import services as offers
@@ -125,6 +127,29 @@ def holdings_page(uow, person):
                            filtered=any(v is not None for v in wanted.values()), failure=failure,
                            incoming=incoming, names=names, ending=_ending_soon(uow, person, lines),
                            soon_days=SOON_DAYS, today=today), status
+
+
+# --- account statement (R-N4) -------------------------------------------------------------------------
+
+
+@bp.get("/statement")
+@people.signed_in_page(MEMBER)
+def statement_page(uow, person):
+    """The printable account statement of the API (``Accept: text/html``), for a period chosen here."""
+    today = uow.clock.today()
+    form = StatementForm(request.args) if request.args else StatementForm(
+        formdata=None, start=date(today.year, 1, 1), end=today)
+    if request.args and form.validate():
+        try:
+            body = statement_body(account_statement(uow, person.actor, _pid(person), start=form.start.data,
+                                                    end=form.end.data))
+            return render_template("account_statement.html", s=body)
+        except RegistryError as error:
+            messages.apply(form, error, {"to": "end"})
+            return render_template("workspace/statement.html", person=person, section="holdings",
+                                   form=form), error.status
+    return render_template("workspace/statement.html", person=person, section="holdings", form=form), \
+        400 if request.args else 200
 
 
 # --- transfer ----------------------------------------------------------------------------------------

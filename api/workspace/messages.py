@@ -63,7 +63,7 @@ ADVICE: dict[str, str] = {
     "invalid_country": "Use the two-letter ISO country code, e.g. US or DE.",
     "invalid_subdivision": "Use the ISO 3166-2 code, e.g. US-CA, or leave it empty.",
     "subdivision_not_in_country": "Choose a subdivision of the claim's country, or leave it empty.",
-    "invalid_period": "Give both days of the claim period, or neither.",
+    "invalid_period": "Give both days of the period, the last on or after the first.",
     "period_reversed": "Make the period's last day the same as or after its first day.",
     "period_too_long": "Shorten the claim period to at most a year.",
     "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",

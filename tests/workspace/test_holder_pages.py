@@ -91,7 +91,7 @@ def test_home_links_the_holder_pages(world):
     browser = world.browser(world.lakes)
     browser.get("/workspace")
     for path in ("/workspace/holdings", "/workspace/transfer", "/workspace/offers", "/workspace/retire",
-                 f"/api/v1/participants/{world.gen.id}/statement"):
+                 "/workspace/statement"):
         assert path in browser.last
 
 
@@ -374,3 +374,24 @@ def test_a_refused_claim_says_what_to_change_and_writes_nothing(world, change, s
         assert words in browser.last
         assert "data-confirm" not in browser.last
     assert world.state() == before
+
+
+# --- account statement ---------------------------------------------------------------------------------
+
+
+def test_the_account_statement_for_a_period(world):
+    world.driver.ok("/transfers", {"serial": world.serial, "quantity": "30", "to_participant_id": world.brand},
+                    world.gen.token)
+    browser = world.browser(world.lakes)
+    assert browser.get("/workspace/statement").status_code == 200
+    assert 'value="2026-01-01"' in browser.last
+    response = browser.get("/workspace/statement?start=2026-01-01&end=2026-03-02")
+    assert response.status_code == 200
+    assert "Great Lakes Reprocessing: 2026-01-01 to 2026-03-02" in browser.last and "transfer out" in browser.last
+
+
+def test_a_reversed_statement_period_is_refused_in_words(world):
+    browser = world.browser(world.lakes)
+    response = browser.get("/workspace/statement?start=2026-03-02&end=2026-01-01")
+    assert response.status_code == 400
+    assert "the last on or after the first" in browser.last and 'class="field-error"' in browser.last

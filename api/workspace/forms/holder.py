@@ -30,6 +30,16 @@ class BlockFilterForm(FlaskForm):
     state = SelectField("State", choices=[SelectChoice("", "Any state"), *(SelectChoice(s, s) for s in STATES)], default="")
 
 
+class StatementForm(FlaskForm):
+    """GET: the account statement's period (R-N4)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField("From (first day, UTC)", validators=[DataRequired()])
+    end = DateField("To (last day, UTC)", validators=[DataRequired()])
+
+
 class TransferForm(FlaskForm):
     serial = SelectField("Block", validate_choice=False, validators=[DataRequired()],
                          render_kw={"autocomplete": "off"})
