@@ -173,10 +173,10 @@ def _transfer_page(uow, person, status: int = 200, *, form=None, upload=None, pr
     form = form or TransferForm(formdata=None)
     form.serial.choices = _block_choices(uow, person)
     recipients = _recipients(uow, person)
+    reviews = " — reviews incoming transfers"
     form.to_participant_id.choices = [SelectChoice(0, "Choose a participant")] + [
-        SelectChoice(p.id, f"{p.name} ({p.country}), id {p.id}" + (" — reviews incoming transfers"
-                                                                  if p.incoming_transfers == offer_rules.REVIEW else ""))
-        for p in recipients]
+        SelectChoice(p.id, f"{p.name} ({p.country}), id {p.id}"
+                     + (reviews if p.incoming_transfers == offer_rules.REVIEW else "")) for p in recipients]
     return render_template("workspace/transfer.html", person=person, section="transfer", form=form,
                            upload=upload or UploadForm(formdata=None), preview=preview, failure=failure,
                            columns=CSV_COLUMNS, max_items=bulk.MAX_ITEMS, recipients=recipients,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from tests.api.driver import snapshot, t
+from tests.api.driver import snapshot
 from tests.api.test_offers import block_of, patch
 from tests.workspace.people import Browser, make_account
 

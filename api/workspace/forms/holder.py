@@ -26,8 +26,10 @@ class BlockFilterForm(FlaskForm):
         csrf = False
 
     arc_type = SelectField("ARC type", choices=[SelectChoice("", "Any type")], validate_choice=False, default="")
-    year = SelectField("Vintage (generation year)", choices=[SelectChoice("", "Any year")], validate_choice=False, default="")
-    state = SelectField("State", choices=[SelectChoice("", "Any state"), *(SelectChoice(s, s) for s in STATES)], default="")
+    year = SelectField("Vintage (generation year)", choices=[SelectChoice("", "Any year")], validate_choice=False,
+                       default="")
+    state = SelectField("State", choices=[SelectChoice("", "Any state"), *(SelectChoice(s, s) for s in STATES)],
+                        default="")
 
 
 class StatementForm(FlaskForm):
@@ -64,9 +66,9 @@ class RetireForm(FlaskForm):
                            render_kw={"inputmode": "decimal", "autocomplete": "off"})
     beneficiary = StringField("Beneficiary", validators=[DataRequired(), Length(max=200)],
                               render_kw={"autocomplete": "organization"})
-    claim_type = RadioField("Claim", choices=[SelectChoice("general", "General claim: support for recycling"),
-                                              SelectChoice("product", "Product claim: a named product and its composition")],
-                            default="general", validators=[DataRequired()])
+    claim_type = RadioField("Claim", default="general", validators=[DataRequired()], choices=[
+        SelectChoice("general", "General claim: support for recycling"),
+        SelectChoice("product", "Product claim: a named product and its composition")])
     product_name = StringField("Product name", validators=[Optional(), Length(max=200)])
     comp_type_0 = StringField("Material type (ARC type) 1", validators=[Optional(), Length(max=8)])
     comp_mass_0 = StringField("Its mass in the product, tonnes", validators=[Optional(), Length(max=40)],
