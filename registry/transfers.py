@@ -73,6 +73,32 @@ def check_movable(uow: UnitOfWork, actor: Actor, block: Block, quantity: Decimal
     return owner
 
 
+def check_recipient(sender: Participant, recipient: Participant | None, to_participant_id: int) -> Participant:
+    """R-T3: the recipient exists, is another participant than the sender, and is active."""
+    if recipient is None:
+        raise NotFound(f"no participant {to_participant_id}", field="to_participant_id",
+                       code="participant_not_found")
+    if recipient.id == sender.id:
+        raise RuleViolation("sender and recipient are the same participant", field="to_participant_id",
+                            code="same_participant", rule="R-T3")
+    require_active(recipient, "recipient")
+    return recipient
+
+
+def check_transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
+                   to_participant_id: int) -> Participant:
+    """The checks of `transfer`, read without a lock and written nowhere: the
+    workspace's preview of a CSV upload (R-W3, R-T7). Returns the recipient
+    (an offer if it reviews incoming transfers, R-T6). The transfer itself
+    checks again under its locks: a preview promises nothing."""
+    block = get_block(uow, serial)
+    require_active_block(block)
+    ids = {block.owner_id, to_participant_id}
+    involved = {pid: p for pid in ids if (p := uow.session.get(Participant, pid)) is not None}
+    sender = check_movable(uow, actor, block, quantity, involved)
+    return check_recipient(sender, involved.get(to_participant_id), to_participant_id)
+
+
 def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
              to_participant_id: int, lapses_on: date | None = None) -> TransferResult:
     """R-T2: move ``quantity`` of block ``serial`` to another participant; to a
@@ -82,14 +108,7 @@ def transfer(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal,
     # R-X5: sender and recipient (sorted, shared), then the block, then the log.
     block, involved = lock_for_move(uow, actor, serial, also=(to_participant_id,))
     sender = check_movable(uow, actor, block, quantity, involved)
-    recipient = involved.get(to_participant_id)
-    if recipient is None:
-        raise NotFound(f"no participant {to_participant_id}", field="to_participant_id",
-                       code="participant_not_found")
-    if recipient.id == sender.id:
-        raise RuleViolation("sender and recipient are the same participant", field="to_participant_id",
-                            code="same_participant", rule="R-T3")
-    require_active(recipient, "recipient")
+    recipient = check_recipient(sender, involved.get(to_participant_id), to_participant_id)
     if recipient.incoming_transfers == offer_rules.REVIEW:
         offer, held, remainder, ref = make_offer(uow, actor, block=block, sender=sender, recipient=recipient,
                                                  quantity=quantity, lapses_on=lapses_on)

@@ -7,6 +7,7 @@ with a password and, where required, a second factor (R-W1).
 - `signin`: sign-in, second factor, enrolment at first sign-in, sign-out, reset links.
 - `home`: each role's home page; `account`: password, authenticator, recovery codes.
 - `users`: the administrator's users page (disable, enable, reset link).
+- `holder`: a member's holdings, transfer (single or a CSV upload), offers and retire pages (R-W3).
 - `forms/`: the forms, one module per area; `qr`: the enrolment QR code as SVG.
 
 No rule lives in a view: every check is in ``registry/accounts`` or the services
@@ -27,6 +28,7 @@ def init_workspace(app: Flask, config: Config) -> None:
 
     csrf.init_csrf(app, config)
     app.extensions["arcreg.login_throttle"] = throttle.LoginThrottle(config)
-    from api.workspace import account, certifier, generator, home, signin, users  # noqa: F401  (register the views on bp)
+    from api.workspace import (account, certifier, generator, holder, home, signin,  # noqa: F401  (views on bp)
+                               users)
 
     app.register_blueprint(bp)

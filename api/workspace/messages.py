@@ -64,6 +64,30 @@ ADVICE: dict[str, str] = {
     "exceeds_capacity": "Declare a volume no larger than the facility's (or line's) capacity.",
     "facility_not_found": "Choose one of the facilities listed.",
     "lot_not_found": "Open the lot from your lots page.",
+    # The holder pages (R-W3): transfer, offers, retire.
+    "block_disputed": "The block is under a dispute; wait for the administrator's decision.",
+    "invalid_number": "Write a number with a decimal point, e.g. 12.5 (no thousands separators).",
+    "too_many_decimals": "Use at most 3 decimals for certificates (6 for tonnes).",
+    "must_be_positive": "Enter a quantity greater than zero.",
+    "invalid_cursor": "Go back to the first page of the list.",
+    "not_offer_recipient": "Only the participant the offer was made to may accept or reject it.",
+    "not_offer_sender": "Only the participant that made the offer may withdraw it.",
+    "offer_already_accepted": "Nothing to do: reload the offers page to see its state.",
+    "offer_rejected": "The offer was answered already: reload the offers page.",
+    "offer_withdrawn": "The sender withdrew the offer: reload the offers page.",
+    "product_not_allowed": "Choose a product claim, or leave the product fields empty for a general claim.",
+    "product_claim_only": "Leave the claimed status and label reference empty, or choose a product claim.",
+    "exceeds_product_mass": "Retire no more than the product's mass of this type still unclaimed this year.",
+    "material_mismatch": "Add the certificates' ARC type to the product's composition.",
+    "claimed_status_too_high": "State the certificates' own recycled status or a lesser one, or leave it empty.",
+    "claim_before_retirement": "Choose today or a later claim date: certificates are retired before the claim.",
+    "claim_date_too_late": "Choose a claim date within a year of today.",
+    "invalid_country": "Use the two-letter ISO country code, e.g. US or DE.",
+    "invalid_subdivision": "Use the ISO 3166-2 code, e.g. US-CA, or leave it empty.",
+    "subdivision_not_in_country": "Choose a subdivision of the claim's country, or leave it empty.",
+    "invalid_period": "Give both days of the period, the last on or after the first.",
+    "period_reversed": "Make the period's last day the same as or after its first day.",
+    "period_too_long": "Shorten the claim period to at most a year.",
     "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",
 }
 
@@ -88,10 +112,11 @@ def refusal(error: RegistryError) -> Refusal:
                    field=error.field)
 
 
-def apply(form, error: RegistryError) -> Refusal:
-    """Show ``error`` on ``form``: on the field it names when the form has one, else above it."""
+def apply(form, error: RegistryError, fields: dict[str, str] | None = None) -> Refusal:
+    """Show ``error`` on ``form``: on the field it names when the form has one, else above it.
+    ``fields``: the form's name of an API field whose last part is not it (``period.from``)."""
     found = refusal(error)
-    name = (found.field or "").split(".")[-1].split("[")[0]
+    name = (fields or {}).get(found.field or "") or (found.field or "").split(".")[-1].split("[")[0]
     target = getattr(form, name, None) if name else None
     if target is not None and hasattr(target, "errors"):
         target.errors = [*list(target.errors or ()), found.text]

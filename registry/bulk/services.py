@@ -30,8 +30,9 @@ from registry.actors import Actor
 from registry.db import UnitOfWork, for_update
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.lockorder import hold_prelocked, lock_new_owner, lock_participants, note_rows_locked
-from registry.models import Block, Retirement
+from registry.models import Block, Participant, Retirement
 from registry.notifications import events
+from registry.offers import rules as offer_rules
 
 MAX_ITEMS = 1000
 T = TypeVar("T")
@@ -99,6 +100,42 @@ def transfer_many(uow: UnitOfWork, actor: Actor, *, items: Sequence[dict]) -> li
     check_items(items)
     _lock(uow, [i["serial"] for i in items], [i["to_participant_id"] for i in items])
     return _each(uow, items, lambda k, item: transfers.transfer(uow, actor, **item))
+
+
+@dataclass(frozen=True)
+class ItemCheck:
+    """One item of a bulk transfer's preview: its refusal, or whom it goes to."""
+
+    error: RegistryError | None
+    recipient: Participant | None = None
+
+    @property
+    def becomes_offer(self) -> bool:  # R-T6: the recipient reviews incoming transfers
+        return self.recipient is not None and self.recipient.incoming_transfers == offer_rules.REVIEW
+
+
+def preview_transfers(uow: UnitOfWork, actor: Actor, items: Sequence[dict]) -> list[ItemCheck]:
+    """R-T7's checks of every item at once, without a lock or a write (the
+    workspace's preview of a CSV upload, R-W3): each item's refusal, with
+    its fields named ``items.k.<field>``, or None. `transfer_many` checks
+    them all again, under its locks."""
+    if not 1 <= len(items) <= MAX_ITEMS:
+        check_items(items)  # raises the list's own refusal
+    first: dict[str, int] = {}
+    out = []
+    for k, item in enumerate(items):
+        serial = item["serial"]
+        if serial in first:
+            error = InvalidInput(f"items {first[serial]} and {k} both name block {serial}; name each block once",
+                                 field="serial", code="duplicate_serial", rule="R-T7")
+            out.append(ItemCheck(_for_item(k, error)))
+            continue
+        first[serial] = k
+        try:
+            out.append(ItemCheck(None, transfers.check_transfer(uow, actor, **item)))
+        except RegistryError as error:
+            out.append(ItemCheck(_for_item(k, error)))
+    return out
 
 
 @dataclass(frozen=True)
