@@ -171,7 +171,8 @@ def build_demo(engine: Engine, config: Config) -> str:
         # log's entry numbers stay those of the demo without sign-in.
         sign_ins = [("administrator", admin_user.id), ("certifier (NSF)", certifier.user_id),
                     ("member, generator (Great Lakes Reprocessing)", lakes_actor.user_id),
-                    ("member, brand (Northwind Packaging)", brand_actor.user_id)]
+                    ("member, brand (Northwind Packaging)", brand_actor.user_id),
+                    ("member, trader (Cascade Trading)", trader_actor.user_id)]
         lines = [demo_sign_in(uow, label, user_id) for label, user_id in sign_ins]
         uow.commit()
     return "\n".join([f"Demo administrator token: {admin_token.token}",

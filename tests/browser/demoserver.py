@@ -12,14 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlmodel import select
-
-from registry.clock import clock_from_setting
 from registry.config import Config
-from registry.db import UnitOfWork, make_engine, session_factory
-from registry.demo import build_demo, demo_sign_in
+from registry.db import make_engine
+from registry.demo import build_demo
 from registry.migrate import upgrade
-from registry.models import User
 from tests.serverproc import ARCREG, call, clean_env, serving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,16 +54,6 @@ def demo_logins(summary: str) -> dict:
     return {labels[label]: Login(email, password, secret or None) for label, email, password, secret in found}
 
 
-def _trader_sign_in(engine) -> str:
-    """The demo's trader (Cascade Trading, which reviews incoming transfers) signs in too,
-    as the demo's other members do (``registry.demo.demo_sign_in``): the holder pages' offers."""
-    with UnitOfWork(session_factory(engine), clock_from_setting(DEMO_CLOCK)) as uow:
-        user = uow.session.exec(select(User).where(User.email == "ops@cascade.example")).one()
-        line = demo_sign_in(uow, "member, trader (Cascade Trading)", user.id)
-        uow.commit()
-    return line
-
-
 def _arcreg(*args: str, cwd: Path, env: dict) -> str:
     run = subprocess.run([ARCREG, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True,
                          timeout=60, check=False)
@@ -86,7 +72,6 @@ def demo_server(directory: Path, *, witness: bool = True):
     engine = make_engine(url)
     upgrade(engine)
     summary = build_demo(engine, Config(database_url=url, clock=DEMO_CLOCK))
-    summary += "\n" + _trader_sign_in(engine)
     engine.dispose()
     admin = re.findall(r"arc_[A-Za-z0-9_-]+", summary)[0]
     with serving(directory, env, workers=1, log_path=directory / "serve.log") as (base, _process):

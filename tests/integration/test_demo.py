@@ -66,7 +66,7 @@ def test_arcreg_demo_serves_the_demo(tmp_path):
 
 def test_demo_prints_a_sign_in_for_each_role_and_logs_no_credential(engine, db_url):
     """R-W1: `arcreg demo` prints an email and password for an administrator, a certifier, a
-    generator's and a brand's member, and a TOTP secret for the two roles that need one.
+    generator's, a brand's and a trader's member, and a TOTP secret for the two roles that need one.
     Credentials are not log entries: no password, hash or secret is in the public log."""
     import re
 
@@ -83,7 +83,8 @@ def test_demo_prints_a_sign_in_for_each_role_and_logs_no_credential(engine, db_u
         ("administrator", "admin@demo.arc-registry.org", True),
         ("certifier (NSF)", "auditor@nsf.example", True),
         ("member, generator (Great Lakes Reprocessing)", "ops@great.example", False),
-        ("member, brand (Northwind Packaging)", "ops@northwind.example", False)]
+        ("member, brand (Northwind Packaging)", "ops@northwind.example", False),
+        ("member, trader (Cascade Trading)", "ops@cascade.example", False)]
     with UnitOfWork(session_factory(engine), clock_from_setting("2026-03-02T09:30:00Z")) as uow:
         for _, email, password, secret in found:
             user = signin.check_password(uow, email, password)
