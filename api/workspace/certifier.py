@@ -17,12 +17,11 @@ from api.determinations import DeterminationIn
 from api.workspace import bp, people
 from api.workspace.forms.certifier import DeterminationForm
 from api.workspace.forms.generator import choices
-from api.workspace.generator import account_views, refuse
-from api.workspace.schemas import load
+from api.workspace.generator import account_views
+from api.workspace.schemas import Refused, submit
 from registry import determinations
 from registry.custody.models import CustodyAccount
 from registry.determinations import used_kg
-from registry.errors import RegistryError
 from registry.models import Determination, Facility, Participant, RmsCertificate
 from registry.rms_certificates import certificates_of, versions_of
 
@@ -115,13 +114,9 @@ def certifier_record(uow, person):
     form = DeterminationForm()
     if not form.validate():
         return _page(uow, person, form, 400)
-    data = load(DeterminationIn, _body(form), form, DETERMINATION_FIELDS)
-    if data is None:
-        return _page(uow, person, form, 400)
     try:
-        determination = determinations.record_determination(uow, person.actor, **data)
-    except RegistryError as error:
-        uow.session.rollback()
-        refuse(form, error, DETERMINATION_FIELDS)
-        return _page(uow, person, form, error.status)
+        determination = submit(uow, form, DeterminationIn, _body(form), DETERMINATION_FIELDS,
+                               lambda **data: determinations.record_determination(uow, person.actor, **data))
+    except Refused as refused:
+        return _page(uow, person, form, refused.status)
     return redirect(url_for("workspace.certifier", recorded=determination.id) + "#determinations", code=303)

@@ -18,7 +18,7 @@ from sqlmodel import select
 from api.lots import DispositionIn, GenerationIn, LotIn
 from api.workspace import bp, messages, people
 from api.workspace.forms.generator import ClosePeriodForm, DispositionForm, GenerateForm, LotForm, choices
-from api.workspace.schemas import load
+from api.workspace.schemas import Refused, submit
 from registry import generation, lots
 from registry.custody import rules as custody_rules
 from registry.custody import services as custody
@@ -42,13 +42,6 @@ LOT_FIELDS = {"mass": "mass_value", "conversion.inputs.0.material_code": "input_
               "conversion": "output_mass_value", "evidence.0.sha256": "evidence_sha256",
               "evidence.0.description": "evidence_description"}
 MASS_FIELDS = {"mass": "mass_value"}
-
-
-def refuse(form, error: RegistryError, fields: dict[str, str]):
-    """Show a service's refusal on the form (on the field it names, in the form's names)."""
-    if error.field in fields:
-        error.field = fields[error.field]
-    return messages.apply(form, error)
 
 
 def _mass(value, unit) -> dict | None:
@@ -154,15 +147,11 @@ def lot_new(uow, person):
         return _lot_page(uow, person, form)
     if not form.validate():
         return _lot_page(uow, person, form, 400)
-    body = load(LotIn, _lot_body(form), form, LOT_FIELDS)
-    if body is None:
-        return _lot_page(uow, person, form, 400)
     try:
-        lot = lots.register_lot(uow, person.actor, **body)
-    except RegistryError as error:
-        uow.session.rollback()
-        refuse(form, error, LOT_FIELDS)
-        return _lot_page(uow, person, form, error.status)
+        lot = submit(uow, form, LotIn, _lot_body(form), LOT_FIELDS,
+                     lambda **data: lots.register_lot(uow, person.actor, **data))
+    except Refused as refused:
+        return _lot_page(uow, person, form, refused.status)
     return redirect(url_for("workspace.lot_page", lot_id=lot.id, notice="registered"), code=303)
 
 
@@ -208,15 +197,11 @@ def lot_disposition(uow, person, lot_id):
             "counterparty": form.counterparty.data or "", "mass": _mass(form.mass_value.data, form.mass_unit.data)}
     if (form.claim.data or "").strip():
         body["claim"] = form.claim.data.strip()
-    data = load(DispositionIn, body, form, MASS_FIELDS)
-    if data is None:
-        return _lot_view(uow, person, lot_id, disposition=form, status=400)
     try:
-        lots.add_disposition(uow, person.actor, lot_id, **data)
-    except RegistryError as error:
-        uow.session.rollback()
-        refuse(form, error, MASS_FIELDS)
-        return _lot_view(uow, person, lot_id, disposition=form, status=error.status)
+        submit(uow, form, DispositionIn, body, MASS_FIELDS,
+               lambda **data: lots.add_disposition(uow, person.actor, lot_id, **data))
+    except Refused as refused:
+        return _lot_view(uow, person, lot_id, disposition=form, status=refused.status)
     return redirect(url_for("workspace.lot_page", lot_id=lot_id, notice="disposition"), code=303)
 
 
@@ -230,15 +215,11 @@ def lot_generate(uow, person, lot_id):
     # The component is asked only of a split lot (R-G1); otherwise the lot's own is taken.
     body = {"lot_id": lot_id, "mass": _mass(form.mass_value.data, form.mass_unit.data),
             "component": form.component.data or None}
-    data = load(GenerationIn, body, form, MASS_FIELDS)
-    if data is None:
-        return _lot_view(uow, person, lot_id, generate=form, status=400)
     try:
-        block = generation.generate(uow, person.actor, **data)
-    except RegistryError as error:
-        uow.session.rollback()
-        refuse(form, error, {"mass": "mass_value", "lot_id": "mass_value"})
-        return _lot_view(uow, person, lot_id, generate=form, status=error.status)
+        block = submit(uow, form, GenerationIn, body, {**MASS_FIELDS, "lot_id": "mass_value"},
+                       lambda **data: generation.generate(uow, person.actor, **data))
+    except Refused as refused:
+        return _lot_view(uow, person, lot_id, generate=form, status=refused.status)
     return redirect(url_for("workspace.lot_page", lot_id=lot_id, notice="generated", serial=block.serial), code=303)
 
 

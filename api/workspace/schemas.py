@@ -3,7 +3,13 @@ body the API would receive, and the schema's refusals land on the form's fields.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
+
+from api.workspace import messages
+from registry.errors import RegistryError
 
 
 def _flatten(messages, prefix: str = "") -> list[tuple[str, str]]:
@@ -34,3 +40,35 @@ def load(schema: type[ma.Schema], body: dict, form, fields: dict[str, str]) -> d
             else:
                 form.form_errors.append(f"{path}: {text}")
         return None
+
+
+def refuse(form, error: RegistryError, fields: dict[str, str]):
+    """Show a service's refusal on the form (on the field it names, in the form's names)."""
+    if error.field in fields:
+        error.field = fields[error.field]
+    return messages.apply(form, error)
+
+
+class Refused(Exception):
+    """The form was refused (its errors are on it): show it again with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def submit(uow, form, schema: type[ma.Schema], body: dict, fields: dict[str, str],
+           service: Callable[..., Any]) -> Any:
+    """A page's write, as the API makes it: ``body`` through the API's ``schema``, then
+    ``service(**data)`` in the page's unit of work. Returns what the service returns; on
+    a refusal nothing is written (rolled back), the reasons are on the form, and
+    ``Refused`` says with which status to show it again."""
+    data = load(schema, body, form, fields)
+    if data is None:
+        raise Refused(400)
+    try:
+        return service(**data)
+    except RegistryError as error:
+        uow.session.rollback()
+        refuse(form, error, fields)
+        raise Refused(error.status) from None
