@@ -37,6 +37,7 @@ from api.workspace.forms.holder import (COMPOSITION_ROWS, MAX_CSV_BYTES, BlockFi
                                         StatementForm, TransferForm, UploadForm)
 from registry import claim_details, explorer, holdings, retirements, statements, transfers
 from registry.bulk import services as bulk
+from registry.custody import reminders as credit_reminders
 from registry.errors import RegistryError
 from registry.exports.account_statement import account_statement
 from registry.models import Participant, Retirement
@@ -126,6 +127,7 @@ def holdings_page(uow, person):
                            form=form, blocks=page.items, ends=ends, soon=soon, next_url=next_url,
                            filtered=any(v is not None for v in wanted.values()), failure=failure,
                            incoming=incoming, names=names, ending=_ending_soon(uow, person, lines),
+                           credit=credit_reminders.expiring_soon(uow, _pid(person)),
                            soon_days=SOON_DAYS, today=today), status
 
 

@@ -11,7 +11,9 @@ account (``balance_sql``, no locks).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlmodel import select
 
@@ -24,21 +26,44 @@ from registry.notifications.events import CUSTODY_CREDIT_EXPIRING, emit
 NOTICE_DAYS = 30
 
 
-def run_credit_reminders(uow: UnitOfWork) -> dict:
+@dataclass(frozen=True)
+class Expiring:
+    """An account's credit that expires within ``NOTICE_DAYS`` unless drawn first: (day, kg), in date order."""
+
+    account_id: int
+    participant_id: int
+    product_group: str
+    days: list[tuple[date, Decimal]]
+
+    @property
+    def kg(self) -> Decimal:
+        return sum((kg for _, kg in self.days), Decimal(0))
+
+
+def expiring_soon(uow: UnitOfWork, participant_id: int | None = None) -> list[Expiring]:
+    """R-M4: each account's credit expiring within ``NOTICE_DAYS`` of today (of one participant, or
+    all): the daily notice and the workspace's "needs attention" list read the same. No locks."""
     today = uow.clock.today()
     horizon = today + timedelta(days=NOTICE_DAYS)
-    sent = 0
-    accounts = uow.session.exec(select(CustodyAccount.id, CustodyAccount.participant_id,
-                                       CustodyAccount.product_group).order_by(CustodyAccount.id))
-    for account_id, participant_id, product_group in accounts.all():
+    query = select(CustodyAccount.id, CustodyAccount.participant_id, CustodyAccount.product_group)
+    if participant_id is not None:
+        query = query.where(CustodyAccount.participant_id == participant_id)
+    out = []
+    for account_id, owner_id, product_group in uow.session.exec(query.order_by(CustodyAccount.id)).all():
         book = balance_sql.read(uow.session, account_id, today)
         soon = [(day, kg) for day, kg in upcoming_expiries(book) if day <= horizon] if book else []
-        if not soon:
-            continue
-        event = emit(uow, participant_id, CUSTODY_CREDIT_EXPIRING, {
-            "account_id": account_id, "product_group": product_group, "days": NOTICE_DAYS,
-            "kg": format(sum(kg for _, kg in soon), "f"),
-            "expiring": [{"on": day.isoformat(), "kg": format(kg, "f")} for day, kg in soon]},
-            once_key=f"custody-credit:{account_id}:{soon[0][0].isoformat()}")
+        if soon:
+            out.append(Expiring(account_id, owner_id, product_group, soon))
+    return out
+
+
+def run_credit_reminders(uow: UnitOfWork) -> dict:
+    sent = 0
+    for found in expiring_soon(uow):
+        event = emit(uow, found.participant_id, CUSTODY_CREDIT_EXPIRING, {
+            "account_id": found.account_id, "product_group": found.product_group, "days": NOTICE_DAYS,
+            "kg": format(found.kg, "f"),
+            "expiring": [{"on": day.isoformat(), "kg": format(kg, "f")} for day, kg in found.days]},
+            once_key=f"custody-credit:{found.account_id}:{found.days[0][0].isoformat()}")
         sent += event is not None
     return {"reminded": sent}

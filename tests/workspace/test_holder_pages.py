@@ -395,3 +395,27 @@ def test_a_reversed_statement_period_is_refused_in_words(world):
     response = browser.get("/workspace/statement?start=2026-03-02&end=2026-01-01")
     assert response.status_code == 400
     assert "the last on or after the first" in browser.last and 'class="field-error"' in browser.last
+
+
+def test_custody_credit_about_to_expire_needs_attention(app, driver, engine, clock):
+    """R-M4, R-W3: credit that expires within 30 days unless drawn is listed, with its account;
+    credit further off is not."""
+    from tests.api.custody_driver import book
+    from tests.api.driver import t
+
+    b = book(driver)
+    account = b.open(starts_on="2025-03-01")["id"]
+    b.receive(account, "2025-03-10", t(5), "RMS 100% PC MB")  # expires 2026-03-10
+    member = make_account(engine, clock, "ops@converter.example", participant_id=b.participant)
+
+    def holdings_on(day: int) -> str:
+        clock.set(datetime(2026, 2, day, 12, 0, tzinfo=UTC))
+        browser = Browser(app)
+        assert browser.sign_in(member).status_code == 303
+        browser.get("/workspace/holdings")
+        return browser.last
+
+    page = holdings_on(7)  # 31 days before: not yet
+    assert f'data-credit="{account}"' not in page and "no custody credit about to expire" in page
+    page = holdings_on(8)
+    assert f'data-credit="{account}"' in page and "5.000 t of credit expires by 2026-03-10" in page
