@@ -14,7 +14,8 @@ from tests.browser.test_explorer_browser import _axe_problems
 pytestmark = [pytest.mark.slow, pytest.mark.wallclock]
 
 HOLDER_PAGES = ["/workspace/holdings", "/workspace/transfer", "/workspace/offers", "/workspace/retire",
-                "/workspace/statement", "/workspace/statement?start=2026-01-01&end=2026-03-02"]
+                "/workspace/statement", "/workspace/statement?start=2026-01-01&end=2026-03-02",
+                "/workspace/webhooks"]
 
 
 def _active_serials(page, base) -> list[str]:
