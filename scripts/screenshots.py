@@ -36,7 +36,15 @@ PAGES = {
 # Signed in (R-W1): the administrator's pages, then a member's.
 ADMIN_PAGES = {"admin": "/admin", "workspace-admin": "/workspace", "workspace-users": "/workspace/users"}
 MEMBER_PAGES = {"workspace-member": "/workspace", "workspace-account": "/workspace/account",
-                "workspace-enrol": "/workspace/account/two-factor"}
+                "workspace-enrol": "/workspace/account/two-factor", "workspace-holdings": "/workspace/holdings",
+                "workspace-transfer": "/workspace/transfer", "workspace-retire": "/workspace/retire",
+                "workspace-statement": "/workspace/statement", "workspace-webhooks": "/workspace/webhooks"}
+# The trader's offers (R-T6), the generator's pages (R-W2) and the certifier's (R-W4).
+TRADER_PAGES = {"workspace-offers": "/workspace/offers"}
+GENERATOR_PAGES = {"workspace-facilities": "/workspace/facilities", "workspace-lots": "/workspace/lots",
+                   "workspace-lot": "/workspace/lots/1", "workspace-lot-new": "/workspace/lots/new",
+                   "workspace-custody": "/workspace/custody"}
+CERTIFIER_PAGES = {"workspace-certifier": "/workspace/certifier"}
 
 
 def main() -> None:
@@ -55,7 +63,10 @@ def main() -> None:
                     page.click("#verify-button")  # show the in-browser verification's result
                     page.wait_for_selector("#verify-result[data-state]:not([data-state=running])")
                 shoot(page, f"{name}-{device}")
-            for login, pages in ((served.logins["administrator"], ADMIN_PAGES), (served.logins["brand"], MEMBER_PAGES)):
+            logins = served.logins
+            for login, pages in ((logins["administrator"], ADMIN_PAGES), (logins["brand"], MEMBER_PAGES),
+                                 (logins["trader"], TRADER_PAGES), (logins["generator"], GENERATOR_PAGES),
+                                 (logins["certifier"], CERTIFIER_PAGES)):
                 sign_in(page, base, login)
                 for name, path in pages.items():
                     page.goto(f"{base}{path}")
