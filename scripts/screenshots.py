@@ -36,7 +36,8 @@ PAGES = {
 # Signed in (R-W1): the administrator's pages, then a member's.
 ADMIN_PAGES = {"admin": "/admin", "workspace-admin": "/workspace", "workspace-users": "/workspace/users"}
 MEMBER_PAGES = {"workspace-member": "/workspace", "workspace-account": "/workspace/account",
-                "workspace-enrol": "/workspace/account/two-factor", "workspace-holdings": "/workspace/holdings",
+                "workspace-enrol": "/workspace/account/two-factor",
+                "workspace-tokens": "/workspace/account/tokens", "workspace-holdings": "/workspace/holdings",
                 "workspace-transfer": "/workspace/transfer", "workspace-retire": "/workspace/retire",
                 "workspace-statement": "/workspace/statement", "workspace-webhooks": "/workspace/webhooks"}
 # The trader's offers (R-T6), the generator's pages (R-W2) and the certifier's (R-W4).
