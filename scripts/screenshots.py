@@ -34,7 +34,8 @@ PAGES = {
     "sign-in": "/workspace/sign-in",
 }
 # Signed in (R-W1): the administrator's pages, then a member's.
-ADMIN_PAGES = {"admin": "/admin", "workspace-admin": "/workspace", "workspace-users": "/workspace/users"}
+ADMIN_PAGES = {"admin": "/admin", "workspace-admin": "/workspace", "workspace-users": "/workspace/users",
+               "workspace-participants": "/workspace/participants"}
 MEMBER_PAGES = {"workspace-member": "/workspace", "workspace-account": "/workspace/account",
                 "workspace-enrol": "/workspace/account/two-factor",
                 "workspace-tokens": "/workspace/account/tokens", "workspace-holdings": "/workspace/holdings",

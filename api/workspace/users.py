@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from api.context import registry
 from api.workspace import bp, people
+from api.workspace.forms.participants import NewUserForm
 from api.workspace.forms.users import ResetLinkForm
 from registry import identity
 from registry.accounts import resets
@@ -24,7 +25,13 @@ def _page(uow, person, status: int = 200, **extra):
                             .join(Participant, Participant.id == User.participant_id, isouter=True)
                             .order_by(User.id).limit(LIMIT)).all()
     notice = {"disabled": "The user is disabled: every session and API token of it stopped.",
-              "enabled": "The user is enabled again."}.get(request.args.get("notice", ""))
+              "enabled": "The user is enabled again.",
+              "created": "The user is created: make a reset link below and hand it over, so that they choose "
+                         "their password."}.get(request.args.get("notice", ""))
+    if "new_user" not in extra:
+        from api.workspace.participants import participant_choices
+        extra["new_user"] = NewUserForm(formdata=None)
+        extra["new_user"].participant_id.choices = participant_choices(uow)
     return render_template("workspace/users.html", person=person, section="users", rows=rows, limit=LIMIT,
                            notice=notice, **extra), status
 

@@ -67,7 +67,7 @@ def test_workspace_pages_have_no_serious_accessibility_violations(browser, page,
     problems[(1280, "sign-in refused")] = _axe_problems(page)
     sign_in(page, base, server.logins["brand"])
     pages = ["/workspace", "/workspace/account", "/workspace/account/two-factor", "/workspace/account/tokens"]
-    admin_pages = ["/workspace", "/workspace/users", "/admin"]
+    admin_pages = ["/workspace", "/workspace/users", "/workspace/participants", "/admin"]
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         for path in pages:
