@@ -31,6 +31,7 @@ from flask import redirect, render_template, request, url_for
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
+from api.pages import charts
 from api.statements import _complete as statement_body
 from api.workspace import bp, messages, people
 from api.workspace.forms.holder import (COMPOSITION_ROWS, MAX_CSV_BYTES, BlockFilterForm, ConfirmForm, RetireForm,
@@ -85,6 +86,22 @@ def _lines(uow, person) -> list[Line]:
     return out
 
 
+def _chart(lines: list[Line]) -> tuple[list, int, list[tuple[str, date, int, bool]]]:
+    """The holdings as the explorer's bars (``api.pages.charts``): one per ARC type and vintage, its
+    states laid along it; and each bar's use-period end (label, day, days left, within 30 days)."""
+    rows: dict[tuple[str, int], explorer.TotalRow] = {}
+    ends: dict[tuple[str, int], tuple[date, int, bool]] = {}
+    for line in lines:
+        row = rows.setdefault((line.arc_type, line.year), explorer.TotalRow(line.arc_type, line.year))
+        row.issued += line.quantity
+        row.by_state[line.state] = row.by_state.get(line.state, Decimal(0)) + line.quantity
+        soon = ends.get((line.arc_type, line.year), (None, None, False))[2] or line.soon
+        ends[(line.arc_type, line.year)] = (line.ends_on, line.days_left, soon)
+    ordered = [rows[key] for key in sorted(rows, key=lambda k: (-k[1], k[0]))]
+    bars, height = charts.bars(ordered)
+    return bars, height, [(f"{r.arc_type} {r.year}", *ends[(r.arc_type, r.year)]) for r in ordered]
+
+
 def _ending_soon(uow, person, lines: list[Line]) -> list:
     years = sorted({line.year for line in lines if line.soon and line.state == "active"})
     found = []
@@ -128,6 +145,7 @@ def holdings_page(uow, person):
                            filtered=any(v is not None for v in wanted.values()), failure=failure,
                            incoming=incoming, names=names, ending=_ending_soon(uow, person, lines),
                            credit=credit_reminders.expiring_soon(uow, _pid(person)),
+                           chart=_chart(lines), series=charts.SERIES,
                            soon_days=SOON_DAYS, today=today), status
 
 

@@ -419,3 +419,15 @@ def test_custody_credit_about_to_expire_needs_attention(app, driver, engine, clo
     assert f'data-credit="{account}"' not in page and "no custody credit about to expire" in page
     page = holdings_on(8)
     assert f'data-credit="{account}"' in page and "5.000 t of credit expires by 2026-03-10" in page
+
+
+def test_holdings_chart_by_type_and_vintage_marks_the_use_period_end(world, clock):
+    """R-W3: a bar per ARC type and vintage, and its use period's end, marked within 30 days."""
+    browser = world.browser(world.lakes)
+    browser.get("/workspace/holdings")
+    assert "data-holdings-chart" in browser.last and "use period ends 2027-12-31" in browser.last
+    assert "data-chart-ends-soon" not in browser.last
+    clock.set(datetime(2027, 12, 10, 12, 0, tzinfo=UTC))
+    browser = world.browser(world.lakes)
+    browser.get("/workspace/holdings")
+    assert "data-chart-ends-soon" in browser.last and "<strong>in 21 days</strong>" in browser.last
