@@ -431,3 +431,37 @@ def test_holdings_chart_by_type_and_vintage_marks_the_use_period_end(world, cloc
     browser = world.browser(world.lakes)
     browser.get("/workspace/holdings")
     assert "data-chart-ends-soon" in browser.last and "<strong>in 21 days</strong>" in browser.last
+
+
+def test_holdings_and_blocks_download_as_csv_and_excel(world):
+    """R-N3: on the web, the member's lists as CSV (the API's columns and cells) and as a workbook."""
+    import csv as csvlib
+    import io as iolib
+
+    from openpyxl import load_workbook
+
+    from api import exports
+
+    browser = world.browser(world.lakes)
+    browser.get("/workspace/holdings")
+    assert "/workspace/downloads/blocks.xlsx" in browser.last
+    response = browser.client.get("/workspace/downloads/blocks.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csvlib.reader(iolib.StringIO(response.get_data(as_text=True))))
+    assert tuple(rows[0]) == exports.BLOCK_COLUMNS and [r[0] for r in rows[1:]] == [world.serial]
+    response = browser.client.get("/workspace/downloads/blocks.xlsx")
+    assert response.status_code == 200 and response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(iolib.BytesIO(response.data)).active
+    values = list(sheet.values)
+    assert values[0] == exports.BLOCK_COLUMNS
+    (row,) = values[1:]
+    cells = dict(zip(exports.BLOCK_COLUMNS, row, strict=True))
+    assert cells["serial"] == world.serial and cells["quantity"] == 100 and cells["generation_year"] == 2026
+    assert cells["state"] == "active" and cells["first"] == rows[1][exports.BLOCK_COLUMNS.index("first")]
+    response = browser.client.get("/workspace/downloads/holdings.xlsx")
+    holdings_rows = list(load_workbook(iolib.BytesIO(response.data)).active.values)
+    assert holdings_rows == [exports.HOLDING_COLUMNS, ("PP", 2026, "active", 100, 1)]
+    # Another participant's member downloads its own lists only.
+    other = world.browser(world.northwind)
+    body = other.client.get("/workspace/downloads/blocks.csv").get_data(as_text=True)
+    assert world.serial not in body
