@@ -420,6 +420,10 @@ PAGE_PUBLIC = "public page"
 PAGE_SIGNED_IN = "any person signed in"
 PAGE_ADMIN = "administrator page"
 PAGE_SIGN_IN = "sign-in step: answered on what is posted"
+PAGE_MEMBER = "a participant's member: its own participant's page"
+PAGE_MEMBER_OBJECT = "a participant's member: about one object of its participant (another's: 403 or 404)"
+PAGE_CERTIFIER = "a certification body's certifier"
+PAGE_SIGNED_IN_OBJECT = "any person signed in: about one object of theirs (another's or none: 404)"
 
 PAGE_ROUTES = {
     ("GET", "/"): (lambda w: "/", PAGE_PUBLIC),
@@ -466,6 +470,40 @@ PAGE_ROUTES = {
                                                        PAGE_ADMIN),
     ("POST", "/workspace/users/<id:user_id>/reset-link"): (lambda w: f"/workspace/users/{w.member_user}/reset-link",
                                                            PAGE_ADMIN),
+    ("POST", "/workspace/users"): (lambda w: "/workspace/users", PAGE_ADMIN),
+    ("GET", "/workspace/participants"): (lambda w: "/workspace/participants", PAGE_ADMIN),
+    ("POST", "/workspace/participants"): (lambda w: "/workspace/participants", PAGE_ADMIN),
+    ("POST", "/workspace/participants/<id:participant_id>/activate"): (
+        lambda w: f"/workspace/participants/{w.pending}/activate", PAGE_ADMIN),
+    ("POST", "/workspace/participants/<id:participant_id>/suspend"): (
+        lambda w: f"/workspace/participants/{w.b}/suspend", PAGE_ADMIN),
+    ("GET", "/workspace/account/tokens"): (lambda w: "/workspace/account/tokens", PAGE_SIGNED_IN),
+    ("POST", "/workspace/account/tokens"): (lambda w: "/workspace/account/tokens", PAGE_SIGNED_IN),
+    ("POST", "/workspace/account/tokens/<id:token_id>/revoke"): (
+        lambda w: f"/workspace/account/tokens/{w.spare_token}/revoke", PAGE_SIGNED_IN_OBJECT),
+    # R-W2, R-W3: a participant's member
+    **{("GET", f"/workspace/{page}"): (lambda w, page=page: f"/workspace/{page}", PAGE_MEMBER)
+       for page in ("holdings", "transfer", "offers", "retire", "statement", "facilities", "lots", "lots/new",
+                    "custody", "webhooks")},
+    **{("POST", f"/workspace/{page}"): (lambda w, page=page: f"/workspace/{page}", PAGE_MEMBER)
+       for page in ("transfer", "transfer/bulk", "transfer/preview", "retire", "lots/new", "webhooks")},
+    ("GET", "/workspace/downloads/<any(holdings, blocks):what>.<any(csv, xlsx):fmt>"): (
+        lambda w: "/workspace/downloads/blocks.xlsx", PAGE_MEMBER),
+    ("GET", "/workspace/lots/<id:lot_id>"): (lambda w: f"/workspace/lots/{w.lot}", PAGE_MEMBER_OBJECT),
+    ("POST", "/workspace/lots/<id:lot_id>/dispositions"): (lambda w: f"/workspace/lots/{w.lot}/dispositions",
+                                                           PAGE_MEMBER_OBJECT),
+    ("POST", "/workspace/lots/<id:lot_id>/generate"): (lambda w: f"/workspace/lots/{w.lot}/generate",
+                                                       PAGE_MEMBER_OBJECT),
+    ("POST", "/workspace/custody/<id:account_id>/periods/<int:n>/close"): (
+        lambda w: f"/workspace/custody/{w.account}/periods/1/close", PAGE_MEMBER_OBJECT),
+    ("POST", "/workspace/offers/<id:offer_id>/<any(accept, reject, withdraw):action>"): (
+        lambda w: "/workspace/offers/999999/accept", PAGE_MEMBER_OBJECT),  # none: 404 for every member
+    ("POST", "/workspace/webhooks/<id:webhook_id>/<any(disable, enable, delete):action>"): (
+        lambda w: f"/workspace/webhooks/{w.webhook}/disable", PAGE_MEMBER_OBJECT),
+    # R-W4
+    ("GET", "/workspace/certifier"): (lambda w: "/workspace/certifier", PAGE_CERTIFIER),
+    ("POST", "/workspace/certifier/determinations"): (lambda w: "/workspace/certifier/determinations",
+                                                      PAGE_CERTIFIER),
 }
 
 
@@ -530,6 +568,19 @@ def test_page_access(app, world, engine, clock, method, rule):
             assert response.status_code in (200, 303, 400, 410), (where, response.status_code)
         elif role == "anonymous":
             assert _sent_to_sign_in(response), (where, response.status_code)
+        elif access in (PAGE_MEMBER, PAGE_MEMBER_OBJECT, PAGE_CERTIFIER):
+            allowed = {PAGE_MEMBER: ("member", "other"), PAGE_MEMBER_OBJECT: ("member",),
+                       PAGE_CERTIFIER: ("certifier",)}[access]
+            if role in allowed:
+                assert not _sent_to_sign_in(response), where
+                refused = (401, 403) if "/999999/" in path else (401, 403, 404)  # the offer route names none
+                assert response.status_code not in refused, (where, response.status_code)
+            elif access == PAGE_MEMBER_OBJECT and role == "other":
+                assert response.status_code in (403, 404), (where, response.status_code)
+            else:
+                assert response.status_code == 403, (where, response.status_code)
+        elif access == PAGE_SIGNED_IN_OBJECT:
+            assert not _sent_to_sign_in(response) and response.status_code not in (401, 403), where
         elif access == PAGE_SIGNED_IN or role == "admin":
             assert response.status_code < 500 and not _sent_to_sign_in(response), where
             assert response.status_code not in (401, 403, 404), (where, response.status_code)
