@@ -57,6 +57,7 @@ from .chain import parse_lineage_link
 from .checkpoint import Checkpoint, open_checkpoint
 from .errors import VerificationError
 from .keys import Verifier
+from .upstream import match_upstream
 
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 #: Members a split never changes: the part is the same certificate, fewer serials (R-T2).
@@ -310,40 +311,13 @@ def _included(checkpoint: Checkpoint, items: list[tuple[int, bytes, list[bytes]]
     return objs, leaves
 
 
-def upstream_links(lot_payload: dict) -> list[tuple[int, bytes]]:
-    """The earlier entries a lot entry links to: each input's ``log`` link (index, leaf hash), in order."""
-    links = []
-    inputs = lot_payload.get("inputs")
-    for item in inputs if isinstance(inputs, list) else ():
-        if isinstance(item, dict) and "log" in item:
-            try:
-                links.append(parse_lineage_link(item["log"]))
-            except VerificationError as exc:
-                raise _fail(exc.kind, None, f"the lot's input link: {exc}") from None
-    return links
-
-
 def _upstream(proof: dict, checkpoint: Checkpoint, lot: dict) -> tuple[dict, ...]:
     """Step 6: the entries the lot links to, each included and the one linked; nothing else."""
     raw = proof.get("upstream", [])
     if not isinstance(raw, list):
         raise _fail("malformed", None, "upstream must be a list of entries")
     objs, leaves = _included(checkpoint, _items(raw))
-    found = {obj["index"]: (obj, leaf) for obj, leaf in zip(objs, leaves, strict=True)}
-    links = upstream_links(lot["payload"])
-    out = []
-    for index, leaf_hash in links:
-        if index not in found:
-            raise _fail("upstream_missing", lot["index"], f"the lot cites entry {index}; the proof does not hold it")
-        obj, leaf = found[index]
-        if leaf != leaf_hash or index >= lot["index"]:
-            raise _fail("chain_broken", index, f"entry {index} is not the one the lot cites "
-                                               f"({leaf_hash.hex()[:16]}…)")
-        out.append(obj)
-    extra = sorted(set(found) - {index for index, _ in links})
-    if extra:
-        raise _fail("malformed", None, f"upstream entries the lot does not cite: {extra}")
-    return tuple(out)
+    return match_upstream(lot, {obj["index"]: (obj, leaf) for obj, leaf in zip(objs, leaves, strict=True)})
 
 
 def join_pages(pages: Sequence[Any]) -> dict:

@@ -29,7 +29,7 @@ from sqlmodel import select
 import chainlog.store
 from chainlog import merkle, tree
 from chainlog.keys import Signer
-from chainlog.provenance import upstream_links
+from chainlog.upstream import upstream_links
 from chainlog.schema import dialect_of
 from registry import transparency
 from registry.blocks import get_block
