@@ -10,7 +10,8 @@ once its ``expires_on`` has come, so on a day ``d`` everything up to ``due``
 is gone whether used or not. Then:
 
 * balance = credited − max(drawn, due), never negative (it is refused before);
-* expiry on ``d`` = max(0, due − drawn), which moves ``drawn`` to ``due``;
+* expiry on ``d`` = max(0, due − drawn) — an amount to expire, not a balance (see
+  ``expiring``) — which moves ``drawn`` to ``due``;
 * a claim draws from ``drawn`` onwards and needs balance ≥ what it draws.
 
 Pure: the services feed it the account's sums and one indexed read of
