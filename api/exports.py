@@ -48,6 +48,9 @@ RETIREMENT_COLUMNS = ("id", "serial", "quantity", "arc_code", "arc_type", "gener
                       "product.composition", "location.country", "location.subdivision", "period.from",
                       "period.to", "amendable_until", "log.index", "log.leaf_hash")
 HOLDING_COLUMNS = ("arc_type", "generation_year", "state", "quantity", "blocks")
+#: A custody account's closed periods (R-M5, R-M8): the summary's totals; suppliers and customers stay in the JSON.
+PERIOD_COLUMNS = ("n", "starts_on", "ends_on", "opening_kg", "inputs_kg", "certified_inputs_kg", "outputs_kg",
+                  "claimed_kg", "losses_kg", "expired_kg", "closing_kg", "average", "log.index", "log.leaf_hash")
 
 
 def negotiated(*offered: str) -> str:

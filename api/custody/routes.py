@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from api import exports
 from api.auth import perform, read
-from api.custody.schemas import AccountIn, AccountOut, BalanceOut, BalanceQuery, InputIn, InputOut, OutputIn, OutputOut, PeriodOut
+from api.custody.schemas import (AccountIn, AccountOut, BalanceOut, BalanceQuery, InputIn, InputOut, OutputIn,
+                                 OutputOut, PeriodList, PeriodOut, PeriodsQuery)
 from api.openapi import Blueprint
 from registry.custody import services
 
@@ -60,6 +62,20 @@ class Balance(MethodView):
     def get(self, query, account_id):
         """Credit on a date, next expiries, and the rolling average (R-M4)."""
         return read(services.balance, account_id, query["on"], authenticated=True)
+
+
+@blp.route("/custody/accounts/<id:account_id>/periods")
+class Periods(MethodView):
+    @blp.arguments(PeriodsQuery, location="query")
+    @blp.response(200, PeriodList)
+    @blp.doc(security=BEARER)
+    def get(self, query, account_id):
+        """The closed periods' volume summaries, in order (R-M5, R-M8); ``ends_from`` keeps those ending on
+        or after a date. With ``Accept: text/csv``: one row per period, the summary's totals (R-N3)."""
+        if exports.wants_csv():
+            return exports.streamed_csv(services.closed_periods, PeriodOut(), exports.PERIOD_COLUMNS,
+                                        f"custody-{account_id}-periods", account_id=account_id, **query)
+        return {"items": read(services.closed_periods, account_id, authenticated=True, **query)}
 
 
 @blp.route("/custody/accounts/<id:account_id>/periods/<int:n>/close")

@@ -158,3 +158,15 @@ class PeriodOut(ma.Schema):
     @ma.pre_dump
     def _flatten(self, closing, **kwargs):
         return {**closing.summary, "n": closing.n, "log": {"index": closing.log_index, "leaf_hash": closing.leaf_hash}}
+
+
+class PeriodsQuery(ma.Schema):
+    ends_from = ma.fields.Date(load_default=None, metadata={
+        "description": "only the periods whose last day is on or after this date (an audit's window: RMS 6.4.4.4 "
+                       "reads the previous 18 months)"})
+
+
+class PeriodList(ma.Schema):
+    """An account's closed periods, in period order (R-M5, R-M8)."""
+
+    items = ma.fields.List(ma.fields.Nested(PeriodOut))

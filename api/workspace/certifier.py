@@ -20,6 +20,7 @@ from api.workspace.forms.generator import choices
 from api.workspace.generator import account_views
 from api.workspace.schemas import Refused, submit
 from registry import determinations
+from registry.custody import rules as custody_rules
 from registry.custody.models import CustodyAccount
 from registry.determinations import used_kg
 from registry.models import Determination, Facility, Participant, RmsCertificate
@@ -71,6 +72,7 @@ def _page(uow, person, form: DeterminationForm | None = None, status: int = 200,
     return render_template("workspace/certifier.html", person=person, section="certifier",
                            participants=participants, certificates=certificates_of(uow, ids),
                            facilities=by_participant, determinations=found, custody=custody, form=form,
+                           audit_from=custody_rules.audit_window_start(uow.clock.today()),
                            notice=notice), status
 
 

@@ -1,6 +1,8 @@
 """Downloads of a member's lists from the workspace (R-N3, R-W3): holdings and blocks, as CSV
 (the API's columns and cells, ``api.exports``) or as an Excel workbook (openpyxl, one sheet,
-the same columns; quantities, ids and years as numbers, every other cell as text).
+the same columns; quantities, ids and years as numbers, every other cell as text). Also a custody
+account's closed-period summaries of the previous 18 months for an audit (R-M8, RMS 6.4.4.4), for
+whoever reads the account: its participant's members, its certifier, administrators.
 
 The API streams its CSV for any size; a page's download is built in the page's unit of work
 (a workbook is written whole anyway). An Excel sheet holds at most 1 048 575 rows below its
@@ -16,9 +18,13 @@ from flask import Response, render_template
 from openpyxl import Workbook
 
 from api import exports
+from api.custody.schemas import PeriodOut
 from api.trading import HoldingOut
-from api.workspace import bp, people
+from api.workspace import bp, messages, people
 from registry import holdings
+from registry.custody import rules as custody_rules
+from registry.custody import services as custody
+from registry.errors import RegistryError
 from registry.exports import streams
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,6 +32,9 @@ MAX_XLSX_ROWS = 1_048_575
 #: Columns written as numbers in a workbook (in CSV every cell is text).
 NUMBERS = {"quantity": Decimal, "blocks": int, "generation_year": int, "owner_id": int, "generator_id": int,
            "lot_id": int, "log.index": int}
+#: The same for a custody account's periods (``exports.PERIOD_COLUMNS``).
+PERIOD_NUMBERS = {"n": int, "log.index": int, "average": Decimal,
+                  **{column: Decimal for column in exports.PERIOD_COLUMNS if column.endswith("_kg")}}
 
 
 def _table(uow, person, what: str) -> tuple[tuple[str, ...], Iterable[list[str]]]:
@@ -38,11 +47,12 @@ def _table(uow, person, what: str) -> tuple[tuple[str, ...], Iterable[list[str]]
     return exports.BLOCK_COLUMNS, (exports.block_cells(b) for b in rows)
 
 
-def _workbook(what: str, columns: tuple[str, ...], rows: Iterable[list[str]]) -> bytes:
+def _workbook(what: str, columns: tuple[str, ...], rows: Iterable[list[str]],
+              numbers: dict[str, type] = NUMBERS) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(what)
     sheet.append(list(columns))
-    kinds = [NUMBERS.get(column) for column in columns]
+    kinds = [numbers.get(column) for column in columns]
     for n, row in enumerate(rows, start=1):
         if n > MAX_XLSX_ROWS:
             raise OverflowError(n)
@@ -54,18 +64,38 @@ def _workbook(what: str, columns: tuple[str, ...], rows: Iterable[list[str]]) ->
     return out.getvalue()
 
 
-@bp.get("/downloads/<any(holdings, blocks):what>.<any(csv, xlsx):fmt>")
-@people.signed_in_page("member")
-def download(uow, person, what, fmt):
-    columns, rows = _table(uow, person, what)
-    name = f"{what}-{person.user.participant_id}"
+def send_table(person, fmt: str, name: str, columns: tuple[str, ...], rows: Iterable[list[str]], *,
+               sheet: str, numbers: dict[str, type] = NUMBERS):
+    """The download of a table: CSV (``exports.csv_text``) or an Excel workbook (``_workbook``)."""
     if fmt == "csv":
         return Response("".join(exports.csv_text(rows, columns, lambda cells: cells)), mimetype=exports.CSV_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
                                  "Cache-Control": "no-store"})
     try:
-        body = _workbook(what, columns, rows)
+        body = _workbook(sheet, columns, rows, numbers)
     except OverflowError:
         return render_template("workspace/too_long.html", person=person), 413
     return Response(body, mimetype=XLSX_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{name}.xlsx"', "Cache-Control": "no-store"})
+
+
+@bp.get("/downloads/<any(holdings, blocks):what>.<any(csv, xlsx):fmt>")
+@people.signed_in_page("member")
+def download(uow, person, what, fmt):
+    columns, rows = _table(uow, person, what)
+    return send_table(person, fmt, f"{what}-{person.user.participant_id}", columns, rows, sheet=what)
+
+
+@bp.get("/custody/<id:account_id>/periods.<any(csv, xlsx):fmt>")
+@people.signed_in_page("member", "certifier", "admin")
+def custody_periods(uow, person, account_id, fmt):
+    """R-M8: the periods ending within the 18 months before today, for whoever reads the account
+    (``custody.closed_periods`` checks it as the API does; anyone else: not found)."""
+    since = custody_rules.audit_window_start(uow.clock.today())
+    try:
+        closings = custody.closed_periods(uow, person.actor, account_id, ends_from=since)
+    except RegistryError as error:
+        return render_template("workspace/missing.html", person=person, refusal=messages.refusal(error)), error.status
+    cells, dump = exports.json_cells(exports.PERIOD_COLUMNS), PeriodOut().dump
+    return send_table(person, fmt, f"custody-{account_id}-periods-from-{since.isoformat()}", exports.PERIOD_COLUMNS,
+                      (cells(dump(c)) for c in closings), sheet="periods", numbers=PERIOD_NUMBERS)

@@ -89,6 +89,8 @@ ADVICE: dict[str, str] = {
     "period_reversed": "Make the period's last day the same as or after its first day.",
     "period_too_long": "Shorten the claim period to at most a year.",
     "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",
+    # The certifier page (R-W4, R-M8, R-C6)
+    "custody_account_not_found": "Open the account from a page that lists it: its participant's, or its certifier's.",
 }
 
 

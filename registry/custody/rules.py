@@ -33,6 +33,7 @@ CERTIFICATE_SYSTEM = {SEGREGATION: "segregation", BATCH: "average-content", ROLL
 CREDIT_MONTHS = 12  # RMS 6.4.4.6
 MAX_PERIOD_MONTHS = 12  # RMS 6.4.3.4 iii, 6.4.4.3
 MULTI_SITE_THRESHOLD = Decimal("0.2")  # RMS 6.4.3.4 vi c
+AUDIT_MONTHS = 18  # RMS 6.4.4.4: an audit reads the data within the previous 18 months
 FRACTION = Decimal("0.001")
 
 
@@ -45,6 +46,13 @@ def add_months(day: date, months: int) -> date:
     total = day.month - 1 + months
     year, month = day.year + total // 12, total % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def audit_window_start(today: date) -> date:
+    """R-M8 (RMS 6.4.4.4): the first day of the previous 18 months — the same day of the month
+    18 months before ``today``, clamped (2026-12-06 → 2025-06-06; 2026-08-31 → 2025-02-28). A
+    closed period whose last day is on or after it holds data within the window."""
+    return add_months(today, -AUDIT_MONTHS)
 
 
 def credit_expires_on(received_on: date) -> date:

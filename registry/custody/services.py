@@ -622,6 +622,22 @@ def _summary(uow: UnitOfWork, account: CustodyAccount, n: int, first: date, last
     return summary
 
 
+def closed_periods(uow: UnitOfWork, actor: Actor | None, account_id: int, *,
+                   ends_from: date | None = None) -> list[CustodyClosing]:
+    """R-M5, R-M8: an account's closed periods' volume summaries, in period order, for
+    whoever reads the account (``get_account``); with ``ends_from``, those whose last day
+    is on or after it — an audit's window is ``rules.audit_window_start(today)``."""
+    account = get_account(uow, actor, account_id)
+    first = 1
+    if ends_from is not None:  # periods are consecutive: the first one ending on or after the day
+        while first <= account.closed_periods and rules.period_bounds(
+                account.starts_on, account.period_months, first)[1] < ends_from:
+            first += 1
+    return list(uow.session.exec(select(CustodyClosing).where(CustodyClosing.account_id == account.id,
+                                                              CustodyClosing.n >= first)
+                                 .order_by(CustodyClosing.n)))
+
+
 def get_period(uow: UnitOfWork, actor: Actor | None, account_id: int, n: int) -> CustodyClosing:
     """R-M5, R-M8: a closed period's volume summary."""
     account = get_account(uow, actor, account_id)

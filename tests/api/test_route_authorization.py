@@ -321,6 +321,8 @@ ROUTES = {
     ("POST", "/api/v1/custody/accounts/<id:account_id>/periods/<int:n>/close"): (
         lambda w: (f"/custody/accounts/{w.account}/periods/1/close", None),
         _answers(OWNER_CERTIFIER_SEES, member=CREATED, admin=Allowed(409, "period_closed"))),
+    ("GET", "/api/v1/custody/accounts/<id:account_id>/periods"): (
+        lambda w: (f"/custody/accounts/{w.account}/periods", None), _access(401, 404, OK, OK, OK)),
     ("GET", "/api/v1/custody/accounts/<id:account_id>/periods/<int:n>"): (
         lambda w: (f"/custody/accounts/{w.account}/periods/1", None),
         _access(401, 404, Allowed(404, "period_not_closed"), Allowed(404, "period_not_closed"),
@@ -424,6 +426,7 @@ PAGE_MEMBER = "a participant's member: its own participant's page"
 PAGE_MEMBER_OBJECT = "a participant's member: about one object of its participant (another's: 403 or 404)"
 PAGE_CERTIFIER = "a certification body's certifier"
 PAGE_SIGNED_IN_OBJECT = "any person signed in: about one object of theirs (another's or none: 404)"
+PAGE_READER_OBJECT = "whoever reads the object: its participant's members, its certifier, admins (others: 404)"
 
 PAGE_ROUTES = {
     ("GET", "/"): (lambda w: "/", PAGE_PUBLIC),
@@ -504,6 +507,9 @@ PAGE_ROUTES = {
     ("GET", "/workspace/certifier"): (lambda w: "/workspace/certifier", PAGE_CERTIFIER),
     ("POST", "/workspace/certifier/determinations"): (lambda w: "/workspace/certifier/determinations",
                                                       PAGE_CERTIFIER),
+    # R-M8: an account's closed periods for an audit (the certifier's page and the participant's)
+    ("GET", "/workspace/custody/<id:account_id>/periods.<any(csv, xlsx):fmt>"): (
+        lambda w: f"/workspace/custody/{w.account}/periods.xlsx", PAGE_READER_OBJECT),
 }
 
 
@@ -579,6 +585,9 @@ def test_page_access(app, world, engine, clock, method, rule):
                 assert response.status_code in (403, 404), (where, response.status_code)
             else:
                 assert response.status_code == 403, (where, response.status_code)
+        elif access == PAGE_READER_OBJECT:
+            expected = (200,) if role in ("member", "certifier", "admin") else (404,)
+            assert response.status_code in expected, (where, response.status_code)
         elif access == PAGE_SIGNED_IN_OBJECT:
             assert not _sent_to_sign_in(response) and response.status_code not in (401, 403), where
         elif access == PAGE_SIGNED_IN or role == "admin":

@@ -5,12 +5,17 @@ those participants. Every refusal shows the rule and what to change, and changes
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from sqlmodel import select
 
 from registry.db import session_factory
+from api.exports import PERIOD_COLUMNS
 from registry.models import Determination
 from tests.api.driver import snapshot, t
 from tests.api.test_custody_generation import Reprocessor
@@ -36,12 +41,17 @@ def setup(driver):
     return r, other_site
 
 
-@pytest.fixture
-def certifier(browser, engine, clock, setup):
-    account = make_account(engine, clock, "auditor@nsf.example", "certifier", body_code="NSF", with_totp=True)
+def sign_in_certifier(browser, engine, clock, body_code: str = "NSF"):
+    account = make_account(engine, clock, f"auditor@{body_code.lower()}.example", "certifier", body_code=body_code,
+                           with_totp=True)
     assert browser.sign_in(account).status_code == 303
     assert browser.give_code(account.code(clock.now())).status_code == 303
     return browser
+
+
+@pytest.fixture
+def certifier(browser, engine, clock, setup):
+    return sign_in_certifier(browser, engine, clock)
 
 
 def _determinations(engine, facility_id: int) -> list[Determination]:
@@ -119,3 +129,67 @@ def test_a_member_is_refused_the_certifier_page(browser, engine, clock, setup):
                             from_page="/workspace/account")
     assert response.status_code == 403
     assert snapshot(engine) == before
+
+
+# --- Custody summaries for audits (R-M8, RMS 6.4.4.4) ---------------------------------------------
+
+AUDIT_DAY = datetime(2027, 8, 1, 9, 0, tzinfo=UTC)  # the previous 18 months start on 2026-02-01
+
+
+@pytest.fixture
+def audit(driver, browser, engine, clock, setup):
+    """Periods 1 (January 2026) and 2 (February 2026) closed; today is AUDIT_DAY; the certifier signed in."""
+    r, _ = setup
+    r.receive("2026-02-10", t(40), reference="INV-2")
+    driver.ok(f"/custody/accounts/{r.account}/periods/2/close", None, r.g.token)
+    clock.set(AUDIT_DAY)
+    return r, sign_in_certifier(browser, engine, clock)
+
+
+def _csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_the_certifier_downloads_the_periods_of_the_previous_18_months(audit):
+    r, certifier = audit
+    assert certifier.get("/workspace/certifier").status_code == 200
+    assert "the periods ending on or after 2026-02-01" in certifier.last
+    assert f'href="/workspace/custody/{r.account}/periods.csv"' in certifier.last
+    response = certifier.get(f"/workspace/custody/{r.account}/periods.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "periods-from-2026-02-01.csv" in response.headers["Content-Disposition"]
+    rows = _csv_rows(response)
+    assert tuple(rows[0]) == PERIOD_COLUMNS
+    # period 1 ended on 2026-01-31, before the window: only period 2
+    assert [dict(zip(rows[0], row, strict=True))["n"] for row in rows[1:]] == ["2"]
+    period = dict(zip(rows[0], rows[1], strict=True))
+    assert (period["starts_on"], period["ends_on"], period["certified_inputs_kg"]) == (
+        "2026-02-01", "2026-02-28", "40000.000")
+    assert period["opening_kg"] == "100000.000"  # period 1's closing balance
+
+    book = certifier.client.get(f"/workspace/custody/{r.account}/periods.xlsx")
+    assert book.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(book.data), read_only=True)["periods"]
+    header, *lines = list(sheet.iter_rows(values_only=True))
+    assert header == PERIOD_COLUMNS and len(lines) == 1
+    cells = dict(zip(header, lines[0], strict=True))
+    assert cells["n"] == 2 and cells["certified_inputs_kg"] == 40000 and cells["ends_on"] == "2026-02-28"
+
+
+def test_the_participants_own_member_downloads_them_too(driver, new_browser, engine, clock, audit):
+    r, _ = audit
+    member = new_browser()
+    account = make_account(engine, clock, "ops@acme.example", participant_id=r.g.id)
+    assert member.sign_in(account).status_code == 303
+    response = member.get(f"/workspace/custody/{r.account}/periods.csv")
+    assert response.status_code == 200 and len(_csv_rows(response)) == 2
+
+
+def test_another_bodys_certifier_or_participant_gets_not_found(new_browser, engine, clock, setup, audit):
+    r, _ = audit
+    scs = sign_in_certifier(new_browser(), engine, clock, "SCS")  # certifies Other Recycler only
+    for fmt in ("csv", "xlsx"):
+        response = scs.get(f"/workspace/custody/{r.account}/periods.{fmt}")
+        assert response.status_code == 404
+        assert f"no custody account {r.account} (R-M8)" in scs.last
+        assert "Open the account from a page that lists it" in scs.last
