@@ -6,23 +6,30 @@ volume summaries of those participants for audits (RMS 6.4.4.4).
 
 Which participants: those holding an RMS certificate of the certifier's body, or
 listed as members of a group certificate of it (R-C6); recording is checked again
-by the service (``not_certifying_body``, R-X10)."""
+by the service (``not_certifying_body``, R-X10).
+
+The body's own certificates carry forms to renew, amend, suspend, reinstate or revoke
+them (R-C3, R-C6): ``registry.rms_certificates``' services, as the API's
+``POST /rms-certificates/{number}/renew``, ``…/amend`` and ``…/suspend|reinstate|revoke`` call
+them, through the same request schemas."""
 
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from sqlmodel import select
 
+from api.certificates import EVENTS, CertificateAmendmentIn, EventIn, RenewalIn
 from api.determinations import DeterminationIn
 from api.workspace import bp, people
-from api.workspace.forms.certifier import DeterminationForm
+from api.workspace.forms.certifier import AmendForm, DeterminationForm, RenewForm, StatusForm
 from api.workspace.forms.generator import choices
 from api.workspace.generator import account_views
 from api.workspace.schemas import Refused, submit
-from registry import determinations
+from registry import certification, determinations, rms_certificates
 from registry.custody import rules as custody_rules
 from registry.custody.models import CustodyAccount
 from registry.determinations import used_kg
+from registry.errors import RegistryError
 from registry.models import Determination, Facility, Participant, RmsCertificate
 from registry.rms_certificates import certificates_of, versions_of
 
@@ -46,7 +53,29 @@ def certified_participants(uow, body_code: str | None) -> list[Participant]:
     return list(uow.session.exec(select(Participant).where(Participant.id.in_(sorted(ids))).order_by(Participant.name)))
 
 
-def _page(uow, person, form: DeterminationForm | None = None, status: int = 200, notice: str | None = None):
+CHECKED = {"csrf": False}  # many forms on one page: the page's CSRF token is checked before the view (csrf.py)
+CHANGES = {"renew": RenewForm, "amend": AmendForm, "status": StatusForm}
+DONE = {"renew": "renewed", "amend": "amended", **EVENTS}
+
+
+def _change_form(change: str, number: str, formdata=None, **data):
+    return CHANGES[change](formdata=formdata, prefix=f"{change}-{number}", meta=CHECKED, **data)
+
+
+def _change_forms(uow, entry) -> dict:
+    """Empty forms for one certificate; the amendment's filled in with the scope in force."""
+    today = uow.clock.today()
+    group = entry.facility_scope == "group"
+    sites = "" if group else "\n".join(f"{f['name']}; {f['address']}; {f['country']}" for f in entry.facilities)
+    return {"renew": _change_form("renew", entry.number),
+            "amend": _change_form("amend", entry.number, effective_on=today, activities=list(entry.activities),
+                                  control_systems=list(entry.control_systems),
+                                  product_groups="\n".join(entry.product_groups), sites=sites),
+            "status": _change_form("status", entry.number, on=today)}
+
+
+def _page(uow, person, form: DeterminationForm | None = None, status: int = 200, notice: str | None = None,
+          failed: tuple[str, str, object] | None = None):
     participants = certified_participants(uow, person.user.body_code)
     ids = [p.id for p in participants]
     facilities = list(uow.session.exec(select(Facility).where(Facility.participant_id.in_(ids))
@@ -69,11 +98,29 @@ def _page(uow, person, form: DeterminationForm | None = None, status: int = 200,
         form = DeterminationForm(formdata=None, certification_year=str(uow.clock.today().year))
     form.facility_id.choices = choices([(str(f.id), f"{f.name} — {next(p.name for p in participants if p.id == f.participant_id)}")
                                          for f in facilities])
+    certificates = certificates_of(uow, ids)
+    changes = {c.number: _change_forms(uow, c) for certs in certificates.values() for c in certs
+               if c.body_code == person.user.body_code}
+    failure = None
+    if failed is not None and failed[0] in changes:
+        changes[failed[0]][failed[1]] = failed[2]
+    elif failed is not None:  # not a certificate of the page: say why above it
+        refused = failed[2]
+        failure = " ".join([*refused.form_errors, *(e for f in refused for e in f.errors)])
     return render_template("workspace/certifier.html", person=person, section="certifier",
-                           participants=participants, certificates=certificates_of(uow, ids),
+                           participants=participants, certificates=certificates, changes=changes,
+                           failed=failed[:2] if failed else None, failure=failure,
                            facilities=by_participant, determinations=found, custody=custody, form=form,
                            audit_from=custody_rules.audit_window_start(uow.clock.today()),
                            notice=notice), status
+
+
+def _is_number(text: str) -> bool:
+    try:
+        certification.parse_certificate_number(text)
+    except RegistryError:
+        return False
+    return True
 
 
 @bp.get("/certifier")
@@ -81,6 +128,9 @@ def _page(uow, person, form: DeterminationForm | None = None, status: int = 200,
 def certifier(uow, person):
     recorded = request.args.get("recorded", "")
     notice = f"Determination {recorded} is recorded." if recorded.isdigit() else None
+    changed, done = request.args.get("certificate", ""), request.args.get("done", "")
+    if done in DONE.values() and _is_number(changed):
+        notice = f"Certificate {changed} is {done}."
     return _page(uow, person, notice=notice)
 
 
@@ -122,3 +172,60 @@ def certifier_record(uow, person):
     except Refused as refused:
         return _page(uow, person, form, refused.status)
     return redirect(url_for("workspace.certifier", recorded=determination.id) + "#determinations", code=303)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _change_body(change: str, form) -> tuple[dict, dict[str, str]]:
+    """The API's request body of a certificate change, and its field names on the form."""
+    def day(field):
+        return field.data.isoformat() if field.data else None
+
+    if change == "renew":
+        return {"issued_on": day(form.issued_on), "expires_on": day(form.expires_on)}, {}
+    if change == "status":
+        return {"on": day(form.on), "reason": (form.reason.data or "").strip() or None}, {}
+    body = {"effective_on": day(form.effective_on), "activities": list(form.activities.data or []),
+            "control_systems": list(form.control_systems.data or []),
+            "product_groups": _lines(form.product_groups.data)}
+    sites = [[part.strip() for part in line.split(";")] for line in _lines(form.sites.data)]
+    if sites:  # none given: the sites stay as they are (a group's are amended under members, with the API)
+        body["facilities"] = [dict(zip(("name", "address", "country"), parts, strict=False)) for parts in sites]
+    fields = {"facilities": "sites", "members": "sites"}
+    for i in range(max(len(sites), 1)):
+        for key in ("name", "address", "country"):
+            fields[f"facilities.{i}.{key}"] = fields[f"facilities[{i}].{key}"] = "sites"
+        fields[f"facilities.{i}"] = "sites"
+    for name, values in (("activities", body["activities"]), ("control_systems", body["control_systems"])):
+        for i in range(max(len(values), 1)):
+            fields[f"{name}.{i}"] = fields[f"{name}[{i}]"] = name
+    for i in range(max(len(body["product_groups"]), 1)):
+        fields[f"product_groups.{i}"] = "product_groups"
+    return body, fields
+
+
+@bp.post("/certifier/certificates/<string:number>/<any(renew, amend, status):change>")
+@people.signed_in_page("certifier")
+def certifier_certificate(uow, person, number, change):
+    """Renew, amend, or suspend / reinstate / revoke a certificate (R-C3, R-C6), as the API does."""
+    form = _change_form(change, number, request.form)
+    if not form.validate():
+        return _page(uow, person, status=400, failed=(number, change, form))
+    body, fields = _change_body(change, form)
+    schema = {"renew": RenewalIn, "amend": CertificateAmendmentIn, "status": EventIn}[change]
+    if change == "renew":
+        service, done = rms_certificates.renew_certificate, DONE["renew"]
+    elif change == "amend":
+        service, done = rms_certificates.amend_certificate, DONE["amend"]
+    else:
+        kind = done = EVENTS[form.action.data]
+
+        def service(uow, actor, number, **data):
+            return rms_certificates.add_event(uow, actor, number, kind=kind, **data)
+    try:
+        submit(uow, form, schema, body, fields, lambda **data: service(uow, person.actor, number, **data))
+    except Refused as refused:
+        return _page(uow, person, status=refused.status, failed=(number, change, form))
+    return redirect(url_for("workspace.certifier", certificate=number, done=done) + "#certificates", code=303)

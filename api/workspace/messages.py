@@ -91,6 +91,16 @@ ADVICE: dict[str, str] = {
     "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",
     # The certifier page (R-W4, R-M8, R-C6)
     "custody_account_not_found": "Open the account from a page that lists it: its participant's, or its certifier's.",
+    "period_overlaps": "Start the new validity period after the current one ends.",
+    "invalid_date_range": "Choose an end date on or after the start date.",
+    "certificate_revoked": "A revoked certificate never changes again: record a new certification under a new number.",
+    "amendment_backdated": "Choose today or a later date, not before the amendment in force: a past finding is a suspension or revocation.",
+    "outside_validity": "Choose a date within one of the certificate's validity periods, or renew it first.",
+    "not_suspended": "Only a suspended certificate is reinstated: choose a day on which it is suspended.",
+    "wrong_certification_body": "Change only the certificates your own body issued.",
+    "invalid_scope": "Tick at least one activity and one control system.",
+    "too_many_facilities": "List one site for a single-site certificate, or amend it with the API as multi-site.",
+    "facilities_under_members": "Leave the sites empty: a group's members and their sites are amended with the API.",
 }
 
 

@@ -507,6 +507,9 @@ PAGE_ROUTES = {
     ("GET", "/workspace/certifier"): (lambda w: "/workspace/certifier", PAGE_CERTIFIER),
     ("POST", "/workspace/certifier/determinations"): (lambda w: "/workspace/certifier/determinations",
                                                       PAGE_CERTIFIER),
+    # R-C6, R-C3: renew, amend, suspend / reinstate / revoke a certificate of the certifier's body
+    ("POST", "/workspace/certifier/certificates/<string:number>/<any(renew, amend, status):change>"): (
+        lambda w: f"/workspace/certifier/certificates/{w.certificate}/renew", PAGE_CERTIFIER),
     # R-M8: an account's closed periods for an audit (the certifier's page and the participant's)
     ("GET", "/workspace/custody/<id:account_id>/periods.<any(csv, xlsx):fmt>"): (
         lambda w: f"/workspace/custody/{w.account}/periods.xlsx", PAGE_READER_OBJECT),

@@ -16,8 +16,8 @@ from sqlmodel import select
 
 from registry.db import session_factory
 from api.exports import PERIOD_COLUMNS
-from registry.models import Determination
-from tests.api.driver import snapshot, t
+from registry.models import Determination, RmsCertificate
+from tests.api.driver import GENERATOR_SITES, snapshot, t
 from tests.api.test_custody_generation import Reprocessor
 from tests.workspace.people import make_account
 
@@ -193,3 +193,110 @@ def test_another_bodys_certifier_or_participant_gets_not_found(new_browser, engi
         assert response.status_code == 404
         assert f"no custody account {r.account} (R-M8)" in scs.last
         assert "Open the account from a page that lists it" in scs.last
+
+
+# --- Renewing, amending, suspending certificates (R-C6, R-C3) ----------------------------------------
+
+def _certificate(engine, number: str) -> RmsCertificate:
+    with session_factory(engine)() as session:
+        return session.exec(select(RmsCertificate).where(RmsCertificate.number == number)).one()
+
+
+def _change(browser, number: str, change: str, **fields):
+    return browser.post(f"/workspace/certifier/certificates/{number}/{change}",
+                        {f"{change}-{number}-{name}": value for name, value in fields.items()},
+                        from_page="/workspace/certifier")
+
+
+def test_the_certifier_renews_a_certificate_of_its_body(certifier, setup, engine, driver):
+    r, _ = setup
+    number = r.g.certificate
+    certifier.get("/workspace/certifier")
+    assert f'action="/workspace/certifier/certificates/{number}/renew"' in certifier.last
+    response = _change(certifier, number, "renew", issued_on="2028-01-01", expires_on="2028-12-31")
+    assert response.status_code == 303, certifier.last[:3000]
+    assert [(p["issued_on"], p["expires_on"]) for p in _certificate(engine, number).periods] == [
+        ("2025-01-01", "2027-12-31"), ("2028-01-01", "2028-12-31")]
+    # the public register shows both periods, as the API's renewal would leave them (R-C4, R-C6)
+    periods = driver.get(f"/rms-certificates/{number}").get_json()["periods"]
+    assert [p["issued_on"] for p in periods] == ["2025-01-01", "2028-01-01"]
+    certifier.get(certifier.where(response))
+    assert f"Certificate {number} is renewed." in certifier.last
+    assert "2025-01-01 to 2027-12-31; 2028-01-01 to 2028-12-31" in certifier.last
+
+
+def test_the_certifier_amends_the_scope_from_a_date(certifier, setup, engine):
+    r, _ = setup
+    number = r.g.certificate
+    sites = "\n".join(f"{s['name']}; {s['address']}; {s['country']}" for s in GENERATOR_SITES)
+    certifier.get("/workspace/certifier")
+    assert "Plant 1; 1 Mill Rd, Akron OH; US" in certifier.last  # filled in with the scope in force
+    response = _change(certifier, number, "amend", effective_on="2026-03-10",
+                       activities=["reprocessing", "trading", "converting"], control_systems=["mass-balance"],
+                       product_groups="PP resin\nPE resin", sites=sites + "\nPlant 3; 3 Mill Rd, Akron OH; US")
+    assert response.status_code == 303, certifier.last[:3000]
+    cert = _certificate(engine, number)
+    assert [v["effective_on"] for v in cert.versions][-1] == "2026-03-10"
+    assert cert.activities == ["converting", "reprocessing", "trading"]
+    assert cert.facilities[-1] == {"name": "Plant 3", "address": "3 Mill Rd, Akron OH", "country": "US"}
+    certifier.get(certifier.where(response))
+    assert f"Certificate {number} is amended." in certifier.last
+
+
+def test_the_certifier_suspends_a_certificate_with_a_reason(certifier, setup, engine):
+    r, _ = setup
+    number = r.g.certificate
+    response = _change(certifier, number, "status", action="suspend", on="2026-03-02", reason="audit finding")
+    assert response.status_code == 303, certifier.last[:3000]
+    certifier.get(certifier.where(response))
+    assert f"Certificate {number} is suspended." in certifier.last
+    assert "suspended from 2026-03-02 (audit finding)" in certifier.last
+
+
+@pytest.mark.parametrize("change, fields, status, words", [
+    ("renew", {"issued_on": "2027-06-01", "expires_on": "2028-05-31"}, 422,
+     ["is not after the current period", "(R-C6)", "Start the new validity period after the current one ends"]),
+    ("renew", {"issued_on": "2028-01-01"}, 400, ["Missing data"]),
+    ("amend", {"effective_on": "2026-03-01", "activities": ["reprocessing"], "control_systems": ["mass-balance"],
+               "product_groups": "PP resin"}, 422,
+     ["before today", "(R-C6)", "a past finding is a suspension or revocation"]),
+    ("amend", {"effective_on": "2026-03-10", "activities": [], "control_systems": ["mass-balance"],
+               "product_groups": "PP resin"}, 400, ["Shorter than minimum length 1"]),
+    ("status", {"action": "reinstate", "on": "2026-03-02", "reason": "cleared"}, 422,
+     ["is not suspended on 2026-03-02", "Only a suspended certificate is reinstated"]),
+    ("status", {"action": "suspend", "on": "2024-06-01", "reason": "late finding"}, 422,
+     ["on 2024-06-01 is outside the certificate", "(R-C5)", "Choose a date within one of the certificate"]),
+])
+def test_a_refused_certificate_change_shows_why_and_changes_nothing(certifier, setup, engine, change, fields,
+                                                                    status, words):
+    r, _ = setup
+    before = snapshot(engine)
+    response = _change(certifier, r.g.certificate, change, **fields)
+    assert response.status_code == status, certifier.last[:3000]
+    for word in words:
+        assert word in certifier.last, word
+    assert f'<details id="change-{r.g.certificate}" open>' in certifier.last  # the refused form, shown open
+    assert snapshot(engine) == before
+
+
+def test_a_certificate_of_another_body_is_refused(certifier, setup, engine):
+    certifier.get("/workspace/certifier")
+    assert "RMS-SCS-00077" not in certifier.last
+    before = snapshot(engine)
+    response = _change(certifier, "RMS-SCS-00077", "renew", issued_on="2028-01-01", expires_on="2028-12-31")
+    assert response.status_code == 403
+    assert "recorded by that body only (R-C2)" in certifier.last
+    assert "Change only the certificates your own body issued." in certifier.last
+    assert snapshot(engine) == before
+
+
+def test_a_member_may_not_change_its_certificate(browser, engine, clock, setup):
+    r, _ = setup
+    account = make_account(engine, clock, "ops@acme.example", participant_id=r.g.id)
+    browser.sign_in(account)
+    before = snapshot(engine)
+    response = browser.post(f"/workspace/certifier/certificates/{r.g.certificate}/renew",
+                            {f"renew-{r.g.certificate}-issued_on": "2028-01-01",
+                             f"renew-{r.g.certificate}-expires_on": "2028-12-31"}, from_page="/workspace/account")
+    assert response.status_code == 403
+    assert snapshot(engine) == before

@@ -1,4 +1,5 @@
-"""The certifier's forms (R-W4): record an additionality determination.
+"""The certifier's forms (R-W4): record or withdraw an additionality determination; renew,
+amend, suspend, reinstate or revoke a certificate of the body (R-C3, R-C6).
 
 Text only; the checks are the API's request schema (api/determinations.py:
 DeterminationIn) on the body the page builds, and the registry's service."""
@@ -6,11 +7,13 @@ DeterminationIn) on the body the page builds, and the registry's service."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from api.workspace.forms.generator import UNITS, choices
 from registry.additionality import CLASS_B_TESTS
+from registry.certification import ACTIVITIES, CONTROL_SYSTEMS
 
 BASES = [("new_operation", "New operation (start or restart date)"),
          ("capacity", "Increased capacity (production before and after)"),
@@ -38,3 +41,38 @@ class DeterminationForm(FlaskForm):
     evidence_sha256 = StringField("Evidence document SHA-256 (optional)", validators=[Optional(), Length(max=64)],
                                   render_kw={"spellcheck": "false"})
     evidence_description = StringField("What the document is", validators=[Optional(), Length(max=200)])
+
+
+def _ticks(label: str, values) -> SelectMultipleField:
+    return SelectMultipleField(label, choices=choices((v, v.replace("-", " ")) for v in values),
+                               option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+
+
+class RenewForm(FlaskForm):
+    """R-C6 (RMS 7.2.2): a new validity period under the same number, after the last one."""
+
+    issued_on = DateField("New period starts on", validators=[Optional()])
+    expires_on = DateField("New period ends on", validators=[Optional()])
+
+
+class AmendForm(FlaskForm):
+    """R-C6 (RMS 7.4.3): the scope and sites from a date; filled in with the scope in force."""
+
+    effective_on = DateField("In force from", validators=[Optional()])
+    activities = _ticks("Activities", ACTIVITIES)
+    control_systems = _ticks("Control systems", CONTROL_SYSTEMS)
+    product_groups = TextAreaField("Product groups, one a line", validators=[Optional(), Length(max=4000)])
+    sites = TextAreaField("Sites, one a line: name; address; country code",
+                          validators=[Optional(), Length(max=20000)], render_kw={"spellcheck": "false"})
+
+
+STATUS_CHANGES = [("suspend", "Suspend"), ("reinstate", "Reinstate (lift a suspension)"),
+                  ("revoke", "Revoke (permanent)")]
+
+
+class StatusForm(FlaskForm):
+    """R-C3, R-C5: a dated event with a reason, never a deletion."""
+
+    action = SelectField("Change", choices=choices(STATUS_CHANGES))
+    on = DateField("From", validators=[Optional()])
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
