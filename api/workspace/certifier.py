@@ -19,9 +19,10 @@ from flask import redirect, render_template, request, url_for
 from sqlmodel import select
 
 from api.certificates import EVENTS, CertificateAmendmentIn, EventIn, RenewalIn
-from api.determinations import DeterminationIn
+from api.determinations import DeterminationIn, WithdrawIn
 from api.workspace import bp, people
-from api.workspace.forms.certifier import AmendForm, DeterminationForm, RenewForm, StatusForm
+from api.workspace.forms.certifier import (INVESTMENT_LINES, AmendForm, DeterminationForm, RenewForm, StatusForm,
+                                           WithdrawForm)
 from api.workspace.forms.generator import choices
 from api.workspace.generator import account_views
 from api.workspace.schemas import Refused, submit
@@ -74,8 +75,12 @@ def _change_forms(uow, entry) -> dict:
             "status": _change_form("status", entry.number, on=today)}
 
 
+def _withdraw_form(determination_id: int, formdata=None) -> WithdrawForm:
+    return WithdrawForm(formdata=formdata, prefix=f"withdraw-{determination_id}", meta=CHECKED)
+
+
 def _page(uow, person, form: DeterminationForm | None = None, status: int = 200, notice: str | None = None,
-          failed: tuple[str, str, object] | None = None):
+          failed: tuple[str, str, object] | None = None, withdrawing: tuple[int, WithdrawForm] | None = None):
     participants = certified_participants(uow, person.user.body_code)
     ids = [p.id for p in participants]
     facilities = list(uow.session.exec(select(Facility).where(Facility.participant_id.in_(ids))
@@ -98,18 +103,26 @@ def _page(uow, person, form: DeterminationForm | None = None, status: int = 200,
         form = DeterminationForm(formdata=None, certification_year=str(uow.clock.today().year))
     form.facility_id.choices = choices([(str(f.id), f"{f.name} — {next(p.name for p in participants if p.id == f.participant_id)}")
                                          for f in facilities])
+    withdraw = {d.id: _withdraw_form(d.id) for rows in found.values() for d, _ in rows
+                if d.status == determinations.CURRENT}
+    listed = {d.id for rows in found.values() for d, _ in rows}
+    shown_apart = None  # a refused form of no row on the page: its reasons above the page
+    if withdrawing is not None and withdrawing[0] in listed:
+        withdraw[withdrawing[0]] = withdrawing[1]  # shown with its refusal, even if no longer current
+    elif withdrawing is not None:
+        shown_apart = withdrawing[1]
     certificates = certificates_of(uow, ids)
     changes = {c.number: _change_forms(uow, c) for certs in certificates.values() for c in certs
                if c.body_code == person.user.body_code}
-    failure = None
     if failed is not None and failed[0] in changes:
         changes[failed[0]][failed[1]] = failed[2]
     elif failed is not None:  # not a certificate of the page: say why above it
-        refused = failed[2]
-        failure = " ".join([*refused.form_errors, *(e for f in refused for e in f.errors)])
+        shown_apart = failed[2]
+    failure = " ".join([*shown_apart.form_errors, *(e for f in shown_apart for e in f.errors)]) if shown_apart else None
     return render_template("workspace/certifier.html", person=person, section="certifier",
                            participants=participants, certificates=certificates, changes=changes,
-                           failed=failed[:2] if failed else None, failure=failure,
+                           failed=failed[:2] if failed else None, failure=failure, withdraw=withdraw,
+                           withdrawing=withdrawing[0] if withdrawing else None,
                            facilities=by_participant, determinations=found, custody=custody, form=form,
                            audit_from=custody_rules.audit_window_start(uow.clock.today()),
                            notice=notice), status
@@ -126,8 +139,10 @@ def _is_number(text: str) -> bool:
 @bp.get("/certifier")
 @people.signed_in_page("certifier")
 def certifier(uow, person):
-    recorded = request.args.get("recorded", "")
+    recorded, withdrawn = request.args.get("recorded", ""), request.args.get("withdrawn", "")
     notice = f"Determination {recorded} is recorded." if recorded.isdigit() else None
+    if withdrawn.isdigit():
+        notice = f"Determination {withdrawn} is withdrawn: no more generation under it; ARCs already generated stay active."
     changed, done = request.args.get("certificate", ""), request.args.get("done", "")
     if done in DONE.values() and _is_number(changed):
         notice = f"Certificate {changed} is {done}."
@@ -143,6 +158,18 @@ def _body(form: DeterminationForm) -> dict:
     newness: dict = {"basis": form.basis.data}
     if form.basis.data == "new_operation":
         newness["operation_start"] = form.operation_start.data.isoformat() if form.operation_start.data else None
+    elif form.basis.data == "financial":
+        lines = [(getattr(form, f"investment_category_{i}").data, (getattr(form, f"investment_amount_{i}").data or "")
+                  .strip()) for i in range(INVESTMENT_LINES)]
+        newness.update(invested_on=form.invested_on.data.isoformat() if form.invested_on.data else None,
+                       fair_market_value=(form.fair_market_value.data or "").strip() or None,
+                       investments=[{"category": c, "amount": a} for c, a in lines if a])
+    elif form.basis.data == "quality":
+        newness.update(invested_on=form.invested_on.data.isoformat() if form.invested_on.data else None,
+                       volume=mass(form.quality_volume.data),
+                       price_increase=(form.price_increase.data or "").strip() or None,
+                       market_increase=(form.market_increase.data or "").strip() or None,
+                       reclassification=(form.reclassification.data or "").strip() or None)
     elif form.basis.data == "capacity":
         newness.update(invested_on=form.invested_on.data.isoformat() if form.invested_on.data else None,
                        before=mass(form.before_value.data), after=mass(form.after_value.data))
@@ -168,10 +195,27 @@ def certifier_record(uow, person):
         return _page(uow, person, form, 400)
     try:
         determination = submit(uow, form, DeterminationIn, _body(form), DETERMINATION_FIELDS,
-                               lambda **data: determinations.record_determination(uow, person.actor, **data))
+                               lambda **data: determinations.record_determination(uow, person.actor, **data),
+                               page="certifier")
     except Refused as refused:
         return _page(uow, person, form, refused.status)
     return redirect(url_for("workspace.certifier", recorded=determination.id) + "#determinations", code=303)
+
+
+@bp.post("/certifier/determinations/<id:determination_id>/withdraw")
+@people.signed_in_page("certifier")
+def certifier_withdraw(uow, person, determination_id):
+    """R-A7 (RMS 8.5.2): withdraw a determination, as ``POST /determinations/{id}/withdraw`` does."""
+    form = _withdraw_form(determination_id, request.form)
+    if not form.validate():
+        return _page(uow, person, status=400, withdrawing=(determination_id, form))
+    try:
+        submit(uow, form, WithdrawIn, {"reason": (form.reason.data or "").strip() or None}, {},
+               lambda **data: determinations.withdraw_determination(uow, person.actor, determination_id, **data),
+               page="certifier")
+    except Refused as refused:
+        return _page(uow, person, status=refused.status, withdrawing=(determination_id, form))
+    return redirect(url_for("workspace.certifier", withdrawn=determination_id) + "#determinations", code=303)
 
 
 def _lines(text: str | None) -> list[str]:

@@ -101,6 +101,16 @@ ADVICE: dict[str, str] = {
     "invalid_scope": "Tick at least one activity and one control system.",
     "too_many_facilities": "List one site for a single-site certificate, or amend it with the API as multi-site.",
     "facilities_under_members": "Leave the sites empty: a group's members and their sites are amended with the API.",
+    "incomplete_price_comparison": "Give both the price increase and the market index increase, or neither.",
+    "unknown_investment_category": "Choose one of the listed investment categories.",
+}
+
+
+#: (page, code) -> what to change, where a code means something else to the person on that page
+#: (a generator is told to ask its certifier; the certifier is told what to do itself).
+PAGE_ADVICE: dict[tuple[str, str], str] = {
+    ("certifier", "determination_not_current"): "It was withdrawn or superseded already: reload the page to see its status.",
+    ("certifier", "determination_not_found"): "Choose a determination listed on this page.",
 }
 
 
@@ -118,16 +128,18 @@ class Refusal:
         return f"{self.detail}{rule}." if not self.advice else f"{self.detail}{rule}. {self.advice}"
 
 
-def refusal(error: RegistryError) -> Refusal:
+def refusal(error: RegistryError, page: str | None = None) -> Refusal:
     detail = error.detail.rstrip(".")
-    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=ADVICE.get(error.code),
+    advice = PAGE_ADVICE.get((page, error.code)) if page else None
+    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=advice or ADVICE.get(error.code),
                    field=error.field)
 
 
-def apply(form, error: RegistryError, fields: dict[str, str] | None = None) -> Refusal:
+def apply(form, error: RegistryError, fields: dict[str, str] | None = None, page: str | None = None) -> Refusal:
     """Show ``error`` on ``form``: on the field it names when the form has one, else above it.
-    ``fields``: the form's name of an API field whose last part is not it (``period.from``)."""
-    found = refusal(error)
+    ``fields``: the form's name of an API field whose last part is not it (``period.from``);
+    ``page``: the page's name in `PAGE_ADVICE`."""
+    found = refusal(error, page)
     name = (fields or {}).get(found.field or "") or (found.field or "").split(".")[-1].split("[")[0]
     target = getattr(form, name, None) if name else None
     if target is not None and hasattr(target, "errors"):

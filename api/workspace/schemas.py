@@ -42,11 +42,11 @@ def load(schema: type[ma.Schema], body: dict, form, fields: dict[str, str]) -> d
         return None
 
 
-def refuse(form, error: RegistryError, fields: dict[str, str]):
+def refuse(form, error: RegistryError, fields: dict[str, str], page: str | None = None):
     """Show a service's refusal on the form (on the field it names, in the form's names)."""
     if error.field in fields:
         error.field = fields[error.field]
-    return messages.apply(form, error)
+    return messages.apply(form, error, page=page)
 
 
 class Refused(Exception):
@@ -58,11 +58,12 @@ class Refused(Exception):
 
 
 def submit(uow, form, schema: type[ma.Schema], body: dict, fields: dict[str, str],
-           service: Callable[..., Any]) -> Any:
+           service: Callable[..., Any], page: str | None = None) -> Any:
     """A page's write, as the API makes it: ``body`` through the API's ``schema``, then
     ``service(**data)`` in the page's unit of work. Returns what the service returns; on
     a refusal nothing is written (rolled back), the reasons are on the form, and
-    ``Refused`` says with which status to show it again."""
+    ``Refused`` says with which status to show it again. ``page``: the page's advice
+    (``messages.PAGE_ADVICE``) where a code means something else there."""
     data = load(schema, body, form, fields)
     if data is None:
         raise Refused(400)
@@ -70,5 +71,5 @@ def submit(uow, form, schema: type[ma.Schema], body: dict, fields: dict[str, str
         return service(**data)
     except RegistryError as error:
         uow.session.rollback()
-        refuse(form, error, fields)
+        refuse(form, error, fields, page)
         raise Refused(error.status) from None

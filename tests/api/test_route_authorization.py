@@ -507,6 +507,8 @@ PAGE_ROUTES = {
     ("GET", "/workspace/certifier"): (lambda w: "/workspace/certifier", PAGE_CERTIFIER),
     ("POST", "/workspace/certifier/determinations"): (lambda w: "/workspace/certifier/determinations",
                                                       PAGE_CERTIFIER),
+    ("POST", "/workspace/certifier/determinations/<id:determination_id>/withdraw"): (
+        lambda w: f"/workspace/certifier/determinations/{w.determination}/withdraw", PAGE_CERTIFIER),
     # R-C6, R-C3: renew, amend, suspend / reinstate / revoke a certificate of the certifier's body
     ("POST", "/workspace/certifier/certificates/<string:number>/<any(renew, amend, status):change>"): (
         lambda w: f"/workspace/certifier/certificates/{w.certificate}/renew", PAGE_CERTIFIER),

@@ -300,3 +300,92 @@ def test_a_member_may_not_change_its_certificate(browser, engine, clock, setup):
                              f"renew-{r.g.certificate}-expires_on": "2028-12-31"}, from_page="/workspace/account")
     assert response.status_code == 403
     assert snapshot(engine) == before
+
+
+# --- Financial and quality bases; withdrawal (R-A5, R-A7) ----------------------------------------
+
+FINANCIAL = {"basis": "financial", "invested_on": "2025-06-01", "fair_market_value": "10000000.00",
+             "investment_category_0": "primary_equipment", "investment_amount_0": "3000000.00",
+             "investment_category_1": "labour", "investment_amount_1": "5000000.00",
+             "investment_category_2": "primary_equipment", "investment_amount_2": ""}
+QUALITY = {"basis": "quality", "invested_on": "2025-06-01", "quality_volume": "5000", "production_unit": "t",
+           "price_increase": "0.15", "market_increase": "0.03", "reclassification": ""}
+
+
+@pytest.mark.parametrize("basis, eligible_kg", [
+    # P7.2.4.5, Example P7.4: $3M of primary equipment on $10M (labour does not count) → half the 20 000 t capacity
+    (FINANCIAL, Decimal("6000000.000")),
+    # P7.2.4.6, Example P7.5: 15% − 3% = 12 points → the 5 000 t meeting the new specification
+    (QUALITY, Decimal("3000000.000")),
+])
+def test_a_certifier_records_a_financial_or_quality_basis(certifier, setup, engine, basis, eligible_kg):
+    r, _ = setup
+    response = certifier.post("/workspace/certifier/determinations",
+                              {**FORM, "facility_id": str(r.g.facility_id), **basis})
+    assert response.status_code == 303, certifier.last[:3000]
+    new = _determinations(engine, r.g.facility_id)[-1]
+    # 40% of the output goes into a mandate (R-A4): 60% of the basis volume
+    assert (new.basis, new.outcome, new.eligible_kg) == (basis["basis"], "additional", eligible_kg)
+
+
+@pytest.mark.parametrize("changes, status, words", [
+    ({**FINANCIAL, "investment_amount_0": "", "investment_amount_1": ""}, 400, ["Shorter than minimum length 1"]),
+    ({**FINANCIAL, "fair_market_value": ""}, 400, ["Missing data"]),
+    ({**QUALITY, "market_increase": ""}, 400,
+     ["needs both the price increase and the market index increase", "Give both the price increase"]),
+])
+def test_a_refused_financial_or_quality_basis_shows_why(certifier, setup, engine, changes, status, words):
+    r, _ = setup
+    before = snapshot(engine)
+    response = certifier.post("/workspace/certifier/determinations",
+                              {**FORM, "facility_id": str(r.g.facility_id), **changes})
+    assert response.status_code == status, certifier.last[:3000]
+    for word in words:
+        assert word in certifier.last, word
+    assert snapshot(engine) == before
+
+
+def _withdraw(browser, determination_id: int, reason: str):
+    return browser.post(f"/workspace/certifier/determinations/{determination_id}/withdraw",
+                        {f"withdraw-{determination_id}-reason": reason}, from_page="/workspace/certifier")
+
+
+def test_a_certifier_withdraws_a_determination(certifier, setup, engine):
+    r, _ = setup
+    certifier.get("/workspace/certifier")
+    assert f'action="/workspace/certifier/determinations/{r.g.determination_id}/withdraw"' in certifier.last
+    response = _withdraw(certifier, r.g.determination_id, "audit found the start date wrong")
+    assert response.status_code == 303, certifier.last[:3000]
+    assert _determinations(engine, r.g.facility_id)[-1].status == "withdrawn"
+    certifier.get(certifier.where(response))
+    assert f"Determination {r.g.determination_id} is withdrawn" in certifier.last
+    assert f'action="/workspace/certifier/determinations/{r.g.determination_id}/withdraw"' not in certifier.last
+
+
+@pytest.mark.parametrize("twice, reason, status, words", [
+    (False, "", 400, ["Missing data"]),
+    (True, "again", 422, ["the determination is withdrawn", "It was withdrawn or superseded already"]),
+])
+def test_a_refused_withdrawal_shows_why_and_changes_nothing(certifier, setup, engine, twice, reason, status, words):
+    r, _ = setup
+    if twice:
+        assert _withdraw(certifier, r.g.determination_id, "first").status_code == 303
+    before = snapshot(engine)
+    response = _withdraw(certifier, r.g.determination_id, reason)
+    assert response.status_code == status, certifier.last[:3000]
+    for word in words:
+        assert word in certifier.last, word
+    assert "Ask your certification body" not in certifier.last  # the generator's advice is not the certifier's
+    assert snapshot(engine) == before
+
+
+def test_a_determination_of_another_body_is_not_withdrawn(certifier, setup, engine, driver):
+    _, other_site = setup
+    theirs = driver.determination(driver.certifier("SCS"), other_site["id"])
+    before = snapshot(engine)
+    response = _withdraw(certifier, theirs["id"], "not ours")
+    assert response.status_code == 403, certifier.last[:3000]
+    # no row of the page is it: the refusal is shown above the page, with the advice
+    assert "a certifier acts only for the participants its body certifies (R-X10)" in certifier.last
+    assert "Record determinations only for participants your body certifies" in certifier.last
+    assert snapshot(engine) == before
