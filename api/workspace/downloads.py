@@ -95,7 +95,8 @@ def custody_periods(uow, person, account_id, fmt):
     try:
         closings = custody.closed_periods(uow, person.actor, account_id, ends_from=since)
     except RegistryError as error:
-        return render_template("workspace/missing.html", person=person, refusal=messages.refusal(error)), error.status
+        return render_template("workspace/missing.html", person=person,
+                               refusal=messages.page_refusal(error, person.user.role)), error.status
     cells, dump = exports.json_cells(exports.PERIOD_COLUMNS), PeriodOut().dump
     return send_table(person, fmt, f"custody-{account_id}-periods-from-{since.isoformat()}", exports.PERIOD_COLUMNS,
                       (cells(dump(c)) for c in closings), sheet="periods", numbers=PERIOD_NUMBERS)

@@ -10,7 +10,7 @@ the detail alone. ``apply`` puts the message on the form field the error names
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from registry.errors import RegistryError
 
@@ -63,6 +63,19 @@ ADVICE: dict[str, str] = {
     "not_certifying_body": "Record determinations only for participants your body certifies, for a year it certifies them.",
     "exceeds_capacity": "Declare a volume no larger than the facility's (or line's) capacity.",
     "facility_not_found": "Choose one of the facilities listed.",
+    # The certifier page (R-W4, R-C6, R-A5): renewing, amending, suspending certificates; financial, quality bases
+    "period_overlaps": "Start the new validity period after the current one ends.",
+    "invalid_date_range": "Choose an end date on or after the start date.",
+    "certificate_revoked": "A revoked certificate never changes again: record a new certification under a new number.",
+    "amendment_backdated": "Choose today or a later date, not before the amendment in force: a past finding is a suspension or revocation.",
+    "outside_validity": "Choose a date within one of the certificate's validity periods, or renew it first.",
+    "not_suspended": "Only a suspended certificate is reinstated: choose a day on which it is suspended.",
+    "wrong_certification_body": "Change only the certificates your own body issued.",
+    "invalid_scope": "Tick at least one activity and one control system.",
+    "too_many_facilities": "List one site for a single-site certificate, or amend it with the API as multi-site.",
+    "facilities_under_members": "Leave the sites empty: a group's members and their sites are amended with the API.",
+    "incomplete_price_comparison": "Give both the price increase and the market index increase, or neither.",
+    "unknown_investment_category": "Choose one of the listed investment categories.",
     "lot_not_found": "Open the lot from your lots page.",
     # The holder pages (R-W3): transfer, offers, retire.
     "block_disputed": "The block is under a dispute; wait for the administrator's decision.",
@@ -89,28 +102,6 @@ ADVICE: dict[str, str] = {
     "period_reversed": "Make the period's last day the same as or after its first day.",
     "period_too_long": "Shorten the claim period to at most a year.",
     "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",
-    # The certifier page (R-W4, R-M8, R-C6)
-    "custody_account_not_found": "Open the account from a page that lists it: its participant's, or its certifier's.",
-    "period_overlaps": "Start the new validity period after the current one ends.",
-    "invalid_date_range": "Choose an end date on or after the start date.",
-    "certificate_revoked": "A revoked certificate never changes again: record a new certification under a new number.",
-    "amendment_backdated": "Choose today or a later date, not before the amendment in force: a past finding is a suspension or revocation.",
-    "outside_validity": "Choose a date within one of the certificate's validity periods, or renew it first.",
-    "not_suspended": "Only a suspended certificate is reinstated: choose a day on which it is suspended.",
-    "wrong_certification_body": "Change only the certificates your own body issued.",
-    "invalid_scope": "Tick at least one activity and one control system.",
-    "too_many_facilities": "List one site for a single-site certificate, or amend it with the API as multi-site.",
-    "facilities_under_members": "Leave the sites empty: a group's members and their sites are amended with the API.",
-    "incomplete_price_comparison": "Give both the price increase and the market index increase, or neither.",
-    "unknown_investment_category": "Choose one of the listed investment categories.",
-}
-
-
-#: (page, code) -> what to change, where a code means something else to the person on that page
-#: (a generator is told to ask its certifier; the certifier is told what to do itself).
-PAGE_ADVICE: dict[tuple[str, str], str] = {
-    ("certifier", "determination_not_current"): "It was withdrawn or superseded already: reload the page to see its status.",
-    ("certifier", "determination_not_found"): "Choose a determination listed on this page.",
 }
 
 
@@ -128,10 +119,9 @@ class Refusal:
         return f"{self.detail}{rule}." if not self.advice else f"{self.detail}{rule}. {self.advice}"
 
 
-def refusal(error: RegistryError, page: str | None = None) -> Refusal:
+def refusal(error: RegistryError) -> Refusal:
     detail = error.detail.rstrip(".")
-    advice = PAGE_ADVICE.get((page, error.code)) if page else None
-    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=advice or ADVICE.get(error.code),
+    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=ADVICE.get(error.code),
                    field=error.field)
 
 
@@ -139,7 +129,7 @@ def apply(form, error: RegistryError, fields: dict[str, str] | None = None, page
     """Show ``error`` on ``form``: on the field it names when the form has one, else above it.
     ``fields``: the form's name of an API field whose last part is not it (``period.from``);
     ``page``: the page's name in `PAGE_ADVICE`."""
-    found = refusal(error, page)
+    found = page_refusal(error, page)
     name = (fields or {}).get(found.field or "") or (found.field or "").split(".")[-1].split("[")[0]
     target = getattr(form, name, None) if name else None
     if target is not None and hasattr(target, "errors"):
@@ -147,3 +137,19 @@ def apply(form, error: RegistryError, fields: dict[str, str] | None = None, page
     else:
         form.form_errors.append(found.text)
     return found
+
+
+#: (page, code) -> what to change, where a code means something else to the person on that page
+#: (a generator is told to ask its certifier; the certifier is told what to do itself).
+PAGE_ADVICE: dict[tuple[str, str], str] = {
+    ("certifier", "determination_not_current"): "It was withdrawn or superseded already: reload the page to see its status.",
+    ("certifier", "determination_not_found"): "Choose a determination listed on this page.",
+    ("certifier", "custody_account_not_found"): "Open the account from a page that lists it: its participant's, or its certifier's.",
+}
+
+
+def page_refusal(error: RegistryError, page: str | None) -> Refusal:
+    """``refusal(error)``, with the page's own advice where `PAGE_ADVICE` has one."""
+    found = refusal(error)
+    advice = PAGE_ADVICE.get((page, error.code)) if page else None
+    return replace(found, advice=advice) if advice else found

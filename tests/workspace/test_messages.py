@@ -48,10 +48,12 @@ def test_every_advised_code_is_one_the_registry_raises():
 def test_a_page_may_advise_otherwise_where_a_code_means_something_else_there():
     error = RuleViolation("the determination is withdrawn", code="determination_not_current")
     assert messages.refusal(error).advice == messages.ADVICE["determination_not_current"]  # the generator's
-    assert messages.refusal(error, "certifier").advice == messages.PAGE_ADVICE[("certifier",
-                                                                                "determination_not_current")]
+    assert messages.page_refusal(error, "certifier").advice == messages.PAGE_ADVICE[
+        ("certifier", "determination_not_current")]
+    assert messages.page_refusal(error, "member").advice == messages.ADVICE["determination_not_current"]
     form = _Form()
     messages.apply(form, error, page="certifier")
     assert form.form_errors == ["the determination is withdrawn. It was withdrawn or superseded already: "
                                 "reload the page to see its status."]
-    assert {code for _, code in messages.PAGE_ADVICE} <= set(messages.ADVICE)  # codes the registry raises
+    assert {code for _, code in messages.PAGE_ADVICE} <= {"determination_not_current", "determination_not_found",
+                                                          "custody_account_not_found"}  # codes the registry raises
