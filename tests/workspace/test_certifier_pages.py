@@ -181,6 +181,8 @@ def test_the_participants_own_member_downloads_them_too(driver, new_browser, eng
     member = new_browser()
     account = make_account(engine, clock, "ops@acme.example", participant_id=r.g.id)
     assert member.sign_in(account).status_code == 303
+    member.get("/workspace/custody")  # the participant's own custody page links it
+    assert f'href="/workspace/custody/{r.account}/periods.xlsx"' in member.last
     response = member.get(f"/workspace/custody/{r.account}/periods.csv")
     assert response.status_code == 200 and len(_csv_rows(response)) == 2
 
