@@ -453,7 +453,7 @@ def _require_rolling(uow: UnitOfWork, account: CustodyAccount, claim: RmsClaim, 
     if len(account.facility_ids) > 1 and sites:
         ceiling, contributes = rules.multi_site_ceiling(sites, site)
         what = (f"multi-site rolling average over periods {first}–{n}" if contributes else
-                f"site's own rolling average (it is below 20% of the multi-site average, RMS 6.4.3.4 vi c)")
+                "site's own rolling average (it is below 20% of the multi-site average, RMS 6.4.3.4 vi c)")
     else:
         c, t = sites.get(site, (Decimal(0), Decimal(0)))
         ceiling, what = rules.fraction(c, t), f"rolling average over periods {first}–{n}"
