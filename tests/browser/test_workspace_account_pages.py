@@ -2,7 +2,8 @@
 Cascade Trading's member registers a webhook, sees its signing secret once and disables it;
 creates an API token, sees it once, uses it on the API and revokes it; the administrator
 registers a participant, activates it and suspends it. axe on every state shown, at desktop
-and phone width, and each page's refused form says what to change."""
+and phone width, and each page's refused form says what to change. And Northwind downloads its
+account statement and its retirements as Excel workbooks from the pages (R-N3, R-N4)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import re
 from contextlib import contextmanager
 
 import pytest
+from openpyxl import load_workbook
+
+from api import exports
+from api.statements import STATEMENT_COLUMNS
 
 from tests.browser.signin import sign_in
 from tests.browser.test_explorer_browser import _axe_problems
@@ -154,3 +159,34 @@ def test_the_refused_forms_say_what_to_change(browser, server):
         assert admin.locator("tr[data-participant]", has_text="Nowhere Plastics").count() == 0
         _axe_at_both_sizes(admin, "participant refused", problems)
     assert _serious(problems) == {}
+
+
+def _downloaded(page, click, tmp_path):
+    with page.expect_download() as download:
+        click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    return path, list(load_workbook(path).active.values)
+
+
+def test_the_brand_downloads_its_statement_and_retirements_as_workbooks(page, server, tmp_path):
+    base = server.base
+    sign_in(page, base, server.logins["brand"], then="/workspace/statement")
+    page.fill("#start", "2026-01-01")
+    page.fill("#end", "2026-03-02")
+    # The form's own button, no script: the period travels in the download's query.
+    path, rows = _downloaded(page, page.get_by_role("button", name="Download as Excel").click, tmp_path)
+    assert path.name.startswith("statement-") and path.name.endswith("-2026-01-01-2026-03-02.xlsx")
+    assert rows[0] == STATEMENT_COLUMNS
+    movements = [dict(zip(STATEMENT_COLUMNS, row, strict=True)) for row in rows[1:] if row[0] == "movement"]
+    assert movements and all(isinstance(m["quantity"], int | float) for m in movements)
+    assert "retired" in {m["kind"] for m in movements}
+    page.get_by_role("button", name="Show the statement").click()
+    page.wait_for_url(f"{base}/workspace/statement?start=2026-01-01&end=2026-03-02")
+    path, again = _downloaded(page, page.get_by_role("link", name="Excel").click, tmp_path)
+    assert again == rows  # the printable page's link: the same period, the same workbook
+    page.goto(f"{base}/workspace/retire")
+    path, rows = _downloaded(page, page.locator("[data-downloads]").get_by_role("link", name="Excel").click, tmp_path)
+    assert rows[0] == exports.RETIREMENT_COLUMNS and len(rows) > 1
+    owner = exports.RETIREMENT_COLUMNS.index("owner_id")
+    assert len({row[owner] for row in rows[1:]}) == 1  # its own retirements only
