@@ -1,11 +1,14 @@
-"""Downloads of a member's lists from the workspace (R-N3, R-N4, R-W3): holdings, blocks, the
-retirements it made and its account statement for a period, as CSV (the API's columns and cells,
-``api.exports``, ``api.statements``) or as an Excel workbook (openpyxl, one sheet,
+"""Downloads of a member's lists from the workspace (R-N3, R-W3): holdings and blocks, as CSV
+(the API's columns and cells, ``api.exports``) or as an Excel workbook (openpyxl, one sheet,
 the same columns; quantities, ids and years as numbers, every other cell as text).
 
 The API streams its CSV for any size; a page's download is built in the page's unit of work
 (a workbook is written whole anyway). An Excel sheet holds at most 1 048 575 rows below its
-header: a longer list is refused with a pointer to the API's streamed CSV."""
+header: a longer list is refused with a pointer to the API's streamed CSV.
+
+The same route serves the retirements the member's participant made (the public list's rows,
+``exports.RETIREMENT_COLUMNS``) and its account statement for the period of the statement page's
+form (R-N4: the API's CSV statement, ``api.statements``)."""
 
 from __future__ import annotations
 
@@ -31,10 +34,10 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_XLSX_ROWS = 1_048_575
 #: Columns written as numbers in a workbook (in CSV every cell is text).
 NUMBERS = {"quantity": Decimal, "blocks": int, "generation_year": int, "owner_id": int, "generator_id": int,
-           "lot_id": int, "log.index": int,
            # retirements (exports.RETIREMENT_COLUMNS) and the account statement (STATEMENT_COLUMNS)
            "id": int, "reporting_year": int, "basis_mass.value": Decimal, "claim_share": Decimal,
-           "vintage": int, "log_index": int, "balance": Decimal, "counterparty_id": int}
+           "vintage": int, "log_index": int, "balance": Decimal, "counterparty_id": int,
+           "lot_id": int, "log.index": int}
 
 
 def _table(uow, person, what: str, period: tuple | None = None) -> tuple[tuple[str, ...], Iterable[list[str]]]:
