@@ -158,97 +158,6 @@ def db_upgrade(owner_url: str | None) -> None:
     click.echo(f"database at revision {current_revision(engine)}")
 
 
-@main.command("create-admin")
-@click.argument("email")
-def create_admin(email: str) -> None:
-    """Create a registry administrator and print one API token."""
-    from registry.clock import clock_from_setting
-    from registry.db import UnitOfWork, session_factory
-    from registry.errors import RegistryError
-    from registry.identity import create_admin as create
-
-    config = _config()
-    engine = _engine_or_exit(config)
-    _migrate_if_owner(engine)
-    try:
-        with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
-            _, issued = create(uow, email, max_lifetime=config.token_max_lifetime)
-            uow.commit()
-    except RegistryError as exc:
-        click.echo(f"arcreg: {exc.detail}", err=True)
-        sys.exit(1)
-    # SPEC §13.1: the token alone on its line, so scripts can capture it.
-    click.echo(issued.token)
-
-
-@main.command("issue-token")
-@click.argument("email")
-def issue_token_command(email: str) -> None:
-    """Print a new API token for an existing user, for the maximum lifetime (R-X7).
-
-    Tokens made with a token never outlive it, so when every token of a registry
-    has expired (or was revoked), this is how an administrator gets a new one."""
-    from sqlmodel import select
-
-    from registry.clock import clock_from_setting
-    from registry.db import UnitOfWork, session_factory
-    from registry.errors import RegistryError
-    from registry.identity import issue_token
-    from registry.migrate import upgrade
-    from registry.models import User
-
-    config = _config()
-    engine = _engine_or_exit(config)
-    upgrade(engine)
-    try:
-        with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
-            user = uow.session.exec(select(User).where(User.email == email.strip().lower())).first()
-            if user is None:
-                click.echo(f"arcreg: no user {email}", err=True)
-                sys.exit(1)
-            issued = issue_token(uow, user_id=user.id, max_lifetime=config.token_max_lifetime,
-                                 label="arcreg issue-token")
-            uow.commit()
-    except RegistryError as exc:
-        click.echo(f"arcreg: {exc.detail}", err=True)
-        sys.exit(1)
-    click.echo(issued.token)
-
-
-@main.command("reset-link")
-@click.argument("email")
-@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
-              help="The registry's address, to print a whole link.")
-@click.option("--clear-totp", is_flag=True, help="Also remove the user's authenticator (lost phone).")
-def reset_link_command(email: str, base_url: str, clear_totp: bool) -> None:
-    """Print a one-time password reset link for a user (R-W1).
-
-    How the first administrator gets a password (`arcreg create-admin` gives an API
-    token only); afterwards administrators make links on the workspace's users page."""
-    from registry.accounts import resets, signin
-    from registry.actors import SYSTEM
-    from registry.clock import clock_from_setting
-    from registry.db import UnitOfWork, session_factory
-    from registry.errors import RegistryError
-
-    config = _config()
-    engine = _engine_or_exit(config)
-    _migrate_if_owner(engine)
-    try:
-        with UnitOfWork(session_factory(engine), clock_from_setting(config.clock)) as uow:
-            user = signin.user_by_email(uow, email)
-            if user is None:
-                click.echo(f"arcreg: no user {email}", err=True)
-                sys.exit(1)
-            secret = resets.create_link(uow, SYSTEM, user.id, lifetime=config.reset_link_lifetime,
-                                        clears_totp=clear_totp)
-            uow.commit()
-    except RegistryError as exc:
-        click.echo(f"arcreg: {exc.detail}", err=True)
-        sys.exit(1)
-    click.echo(f"{base_url.rstrip('/')}/workspace/reset/{secret}")
-
-
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", default=None, help="Key name (default: ARCREG_LOG_ORIGIN).")
@@ -423,6 +332,11 @@ def rotate_key(new_key: Path) -> None:
 
 from api.commands_witness import witness  # noqa: E402
 main.add_command(witness)
+
+from api.commands_users import create_admin, issue_token_command, reset_link_command  # noqa: E402
+main.add_command(create_admin)
+main.add_command(issue_token_command)
+main.add_command(reset_link_command)
 
 from api.commands_proof import verify_proof  # noqa: E402
 main.add_command(verify_proof)

@@ -1,15 +1,18 @@
 """Custody account latency (issue 17): a balance read and an output write in an
-account holding 10 000 / 100 000 (/ 1 000 000) movements, p50 and p99, next to
-the bare SQL of one indexed read and one insert-and-commit in the same run.
+account holding 10 000 / 100 000 / 1 000 000 movements, p50 and p99, next to
+the bare SQL of one indexed read and one insert-and-commit in the same run;
+then the close of the account's first period (12 months holding nearly all of
+those movements), timed once.
 
 The account is filled by bulk inserts of receipts whose running sums are
 consistent (half of them certified, half of the credit already drawn: the
 FIFO cursor in the middle), as a long-lived account would be; only the timed
 calls go through the services (`registry.custody.services`), each output in
-its own transaction with its log entry.
+its own transaction with its log entry. A balance is read in a read-only
+unit of work, as the API reads it (R-X6: on SQLite a DEFERRED transaction).
 
-    .venv/bin/python bench/custody.py --db sqlite --sizes 10000 100000
-    .venv/bin/python bench/custody.py --db postgresql --sizes 10000 100000
+    .venv/bin/python bench/custody.py --db sqlite --sizes 10000 100000 1000000
+    .venv/bin/python bench/custody.py --db postgresql --sizes 10000 100000 1000000
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from http_transfers import Databases  # noqa: E402
 from registry import facilities, identity, participants, rms_certificates  # noqa: E402
 from registry.clock import FrozenClock  # noqa: E402
 from registry.custody import services  # noqa: E402
-from registry.custody.models import CustodyAccount, CustodyReceipt  # noqa: E402
+from registry.custody.models import CustodyAccount, CustodyPeriod, CustodyReceipt  # noqa: E402
 from registry.custody.rules import add_months  # noqa: E402
-from registry.db import UnitOfWork, make_engine, session_factory  # noqa: E402
+from registry.db import UnitOfWork, make_engine, read_only, session_factory  # noqa: E402
 from registry.identity import actor_of  # noqa: E402
 from registry.migrate import upgrade  # noqa: E402
 from registry.units import Mass  # noqa: E402
@@ -71,12 +74,17 @@ def setup(engine, n: int):
     table = CustodyReceipt.__table__
     cum = Decimal(0)
     now = CLOCK.now()
+    period_end = add_months(date(2025, 3, 1), 12) - timedelta(days=1)
+    period = {"input_kg": Decimal(0), "certified_kg": Decimal(0)}
     with engine.begin() as c:
         batch = []
         for i in range(n):
             on = FIRST + timedelta(days=span * i // n)
             credit = KG if i % 2 == 0 else Decimal("0.000")
             cum += credit
+            if on <= period_end:  # the period's volumes, as record_input accrues them
+                period["input_kg"] += KG
+                period["certified_kg"] += credit
             batch.append({"account_id": account_id, "seq": i, "on": on, "expires_on": add_months(on, 12),
                           "facility_id": site_id, "supplier_name": "Sorter A",
                           "supplier_certificate": "RMS-NSF-00001" if credit else None, "reference": f"INV-{i}",
@@ -94,6 +102,10 @@ def setup(engine, n: int):
         c.execute(account_table.update().where(account_table.c.id == account_id).values(
             credited_pc_kg=cum, drawn_pc_kg=(cum / 2).quantize(Decimal("0.001")), receipts=n,
             last_on=TODAY - timedelta(days=1)))
+        c.execute(CustodyPeriod.__table__.insert(), [{
+            "account_id": account_id, "n": 1, "facility_id": site_id, **period, "credit_kg": period["certified_kg"],
+            "output_kg": Decimal(0), "claimed_kg": Decimal(0), "drawn_kg": (cum / 2).quantize(Decimal("0.001")),
+            "expired_kg": Decimal(0), "arc_kg": Decimal(0)}])
         if engine.dialect.name == "postgresql":
             c.execute(sa.text("ANALYZE"))
     return sessions, member, account_id
@@ -105,8 +117,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def measure(engine, sessions, member, account_id, repeats: int) -> dict:
+    reads = session_factory(read_only(engine))
+
     def balance():
-        with UnitOfWork(sessions, CLOCK) as uow:
+        with UnitOfWork(reads, CLOCK) as uow:
             services.balance(uow, member, account_id, TODAY)
 
     outputs = iter(range(10**9))
@@ -149,6 +163,19 @@ def measure(engine, sessions, member, account_id, repeats: int) -> dict:
     return out
 
 
+def close_first_period(sessions, member, account_id) -> tuple[float, int]:
+    """Seconds to close period 1 (R-M5: summary, log entry, commit) and the receipts it summarised."""
+    with UnitOfWork(sessions, CLOCK) as uow:
+        t = time.perf_counter()
+        closing = services.close_period(uow, member, account_id, 1)
+        uow.commit()
+        seconds = time.perf_counter() - t
+        receipts = uow.session.exec(sa.select(sa.func.count()).select_from(CustodyReceipt).where(
+            CustodyReceipt.account_id == account_id, CustodyReceipt.on >= date.fromisoformat(closing.summary["starts_on"]),
+            CustodyReceipt.on <= date.fromisoformat(closing.summary["ends_on"]))).one()[0]
+    return seconds, receipts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=["postgresql", "sqlite"], default="sqlite")
@@ -157,7 +184,7 @@ def main() -> None:
     ap.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
     print(f"{args.db}: ms per call, p50 / p99, {args.repeats} calls each")
-    print(f"{'movements':>10} | {'balance':>15} | {'bare read':>15} | {'output':>15} | {'bare insert':>15}")
+    print(f"{'movements':>10} | {'balance':>15} | {'bare read':>15} | {'output':>15} | {'bare insert':>15} | close")
     with tempfile.TemporaryDirectory() as tmp:
         databases = Databases(args.db, args.postgres, Path(tmp))
         try:
@@ -168,7 +195,8 @@ def main() -> None:
                 r = measure(engine, sessions, member, account, args.repeats)
                 cells = " | ".join(f"{r[k][0]:6.2f} / {r[k][1]:6.2f}" for k in
                                    ("balance", "bare read", "output", "bare insert"))
-                print(f"{n:>10} | {cells}", flush=True)
+                seconds, summarised = close_first_period(sessions, member, account)
+                print(f"{n:>10} | {cells} | {seconds:.2f} s ({summarised} receipts)", flush=True)
                 engine.dispose()
         finally:
             databases.close()

@@ -116,10 +116,9 @@ class UnitOfWork:
         # Anything not committed is undone, whether we got here by an
         # exception or by simply forgetting to commit.
         self._open = False
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # Closing rolls back: the connection goes back to the pool, which resets it
+        # (one rollback, not two; nothing to send after a read on PostgreSQL).
+        self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

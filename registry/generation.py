@@ -13,7 +13,7 @@ from datetime import date
 from sqlmodel import select
 
 from registry import additionality as additionality_rules
-from registry import classification, generation_rules, unit_totals
+from registry import classification, generation_rules, quantities, unit_totals
 from registry.actors import Actor, require_acts_for
 from registry.blocks import block_payload, new_serial
 from registry.custody import credit as custody_credit
@@ -124,7 +124,7 @@ def generate(uow: UnitOfWork, actor: Actor, *, lot_id: int, mass: Mass | MassReq
                                     material_code=lot.material_code, claimed=custody_lots.arc_claim(status, base_kg),
                                     arcs=True)
 
-    quantity = classification.generation_quantity(
+    quantity = quantities.generation_quantity(
         material, used_before_kg=before.components()[status].used_kg, mass_kg=base_kg,
         non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
 
@@ -199,7 +199,7 @@ def availability_of(uow: UnitOfWork, actor: Actor | None, lot_id: int) -> list[g
     out = []
     for status, component in balance.components().items():
         def quantity(base_kg, used_before=component.used_kg):
-            return classification.generation_quantity(
+            return quantities.generation_quantity(
                 material, used_before_kg=used_before, mass_kg=base_kg,
                 non_plastic_fraction=lot.non_plastic_fraction, lhv_mj_per_kg=lot.lhv_mj_per_kg)
         out.append(generation_rules.availability(

@@ -114,7 +114,7 @@ def availability(*, status: str, sold_kg: Decimal, claimed_kg: Decimal, used_kg:
       after expiry), its own status first and then better ones (``credit.SERVES``).
 
     ``quantity`` turns base kilograms into certificates (R-K4, R-K5: the caller's
-    `classification.generation_quantity`, which refuses too little mass); ``refused`` holds
+    `quantities.generation_quantity`, which refuses too little mass); ``refused`` holds
     the refusals of the generator's own standing (R-P2, R-G1: not active, no valid
     certificate covering reprocessing today, the lot's certificate not valid on its
     processing date), each of which allows nothing."""

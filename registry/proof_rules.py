@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from registry import classification
+from registry import classification, quantities
 from registry.errors import RegistryError
 from registry.units import parse_decimal
 
@@ -101,9 +101,9 @@ def _lot(payload: dict, index: int) -> _Lot:
     try:
         material = classification.parse_material_code(payload.get("material_code"))
         status = str(classification.parse_status(payload.get("recycled_status")))
-        fraction = classification.parse_fraction(payload.get("non_plastic_fraction"), field="non_plastic_fraction")
+        fraction = quantities.parse_fraction(payload.get("non_plastic_fraction"), field="non_plastic_fraction")
         lhv = payload.get("lhv_mj_per_kg")
-        lhv = None if lhv is None else classification.parse_lhv(lhv)
+        lhv = None if lhv is None else quantities.parse_lhv(lhv)
     except RegistryError as error:
         raise ProofRuleError(error.rule or error.code, index, f"lot {payload.get('lot')}: {error.detail}") from None
     mass = _kg(payload, "mass_kg", index, positive=True)
@@ -152,9 +152,9 @@ def check_generation(lot_entry: dict, generated_entry: dict) -> Derivation:
     facts = {"mass_kg": base, "non_plastic_fraction": lot.fraction, "lhv_mj_per_kg": lot.lhv}
     try:
         if low_used == high_used:
-            low = high = classification.generation_quantity(lot.material, used_before_kg=low_used, **facts)
+            low = high = quantities.generation_quantity(lot.material, used_before_kg=low_used, **facts)
         else:
-            low, high = classification.generation_quantity_range(lot.material, **facts)
+            low, high = quantities.generation_quantity_range(lot.material, **facts)
     except RegistryError as error:
         raise ProofRuleError(error.rule or error.code, index, f"block {serial}: {error.detail}") from None
     quantity = _kg(gen, "quantity", index, positive=True)

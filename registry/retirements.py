@@ -266,7 +266,7 @@ def recorded_blocks(uow: UnitOfWork, retirement: Retirement) -> tuple[Block, Blo
 
 
 def retirements_query(*, beneficiary: str | None = None, year: int | None = None, arc_type: str | None = None,
-                      columns: tuple = ()):
+                      columns: tuple = (), owner: int | None = None):
     """The SELECT of the public retirement list, unordered and unpaged:
     ``list_retirements`` pages it, the CSV export streams it (R-N3)."""
     query = select(*columns) if columns else select(Retirement)
@@ -276,6 +276,8 @@ def retirements_query(*, beneficiary: str | None = None, year: int | None = None
         query = query.where(Retirement.reporting_year == year)
     if arc_type is not None:
         query = query.where(Retirement.arc_type == arc_type)
+    if owner is not None:  # the participant that retired (a member's own list, R-N3)
+        query = query.where(Retirement.owner_id == owner)
     return query
 
 

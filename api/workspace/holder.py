@@ -165,7 +165,9 @@ def statement_page(uow, person):
         try:
             body = statement_body(account_statement(uow, person.actor, _pid(person), start=form.start.data,
                                                     end=form.end.data))
-            return render_template("account_statement.html", s=body)
+            period = {"start": form.start.data.isoformat(), "end": form.end.data.isoformat()}
+            return render_template("account_statement.html", s=body, downloads={
+                fmt: url_for("workspace.download", what="statement", fmt=fmt, **period) for fmt in ("csv", "xlsx")})
         except RegistryError as error:
             messages.apply(form, error, {"to": "end"})
             return render_template("workspace/statement.html", person=person, section="holdings",

@@ -96,18 +96,22 @@ def statement() -> sa.CompoundSelect:
 def read(session, account_id: int, on: date) -> Book | None:
     """The account's book on ``on`` in one statement; None when there is no such account."""
     rows = session.connection().execute(statement(), {"account_id": account_id, "on": on}).all()  # Core: no ORM layer
-    heads = [r for r in rows if r.kind == "A"]
-    if not heads:
+    head = None
+    raw: dict[str, list] = {s: [] for s in STATUSES}
+    for kind, day, participant, system, *n in rows:  # one pass; only the values used are converted
+        if kind == "A":
+            head = (day, participant, system, n)
+        else:
+            raw[kind].append((n[0], day, n[1]))
+    if head is None:
         return None
-    a = heads[0]
-    q = [_kg(getattr(a, f"n{i}")) for i in range(_N)]
-    upcoming = {s: [(r.day, _kg(r.n0), _kg(r.n1)) for r in rows if r.kind == s] for s in STATUSES}
-    for items in upcoming.values():
-        items.sort(key=lambda item: item[1])
-    return Book(participant_id=a.participant, control_system=a.system, last_on=_day(a.day),
+    day, participant, system, n = head
+    q = [_kg(v) for v in n]
+    return Book(participant_id=participant, control_system=system, last_on=_day(day),
                 credited=dict(zip(STATUSES, q[0:3], strict=True)), drawn=dict(zip(STATUSES, q[3:6], strict=True)),
                 due=dict(zip(STATUSES, q[6:9], strict=True)), batch_certified_kg=q[9], batch_input_kg=q[10],
-                upcoming={s: [(_day(d), c, p) for d, c, p in items] for s, items in upcoming.items()})
+                upcoming={s: [(_day(d), _kg(c), _kg(p)) for c, d, p in sorted(items, key=lambda item: item[0])]
+                          for s, items in raw.items()})
 
 
 _MILLI = Milli()

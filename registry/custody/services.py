@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from registry import classification, lot_rules, scope
@@ -582,20 +583,27 @@ def _summary(uow: UnitOfWork, account: CustodyAccount, n: int, first: date, last
              ("input_kg", "certified_kg", "credit_kg", "output_kg", "claimed_kg", "drawn_kg", "expired_kg")}
     previous = uow.session.get(CustodyClosing, (account.id, n - 1)) if n > 1 else None
     opening = Decimal(previous.summary["closing_kg"]) if previous else ZERO
+    # Grouped in SQL: one row per supplier and per customer, however many movements the period holds.
+    R, O = CustodyReceipt, CustodyOutput
+    certified = R.claim.is_not(None)
     by_supplier: dict[tuple, dict[str, Decimal]] = defaultdict(rules.zeros)
     uncertified: dict[str, Decimal] = defaultdict(Decimal)
-    for r in uow.session.exec(select(CustodyReceipt).where(CustodyReceipt.account_id == account.id,
-                                                           CustodyReceipt.on >= first, CustodyReceipt.on <= last)):
-        if r.claim is None:
-            uncertified[r.supplier_name] += r.mass_kg
+    for name, cert, is_certified, mass, *kg in uow.session.exec(
+            select(R.supplier_name, R.supplier_certificate, certified, func.sum(R.mass_kg),
+                   *[func.sum(getattr(R, f"certified_{_LOWER[s]}_kg")) for s in STATUSES])
+            .where(R.account_id == account.id, R.on >= first, R.on <= last)
+            .group_by(R.supplier_name, R.supplier_certificate, certified)):
+        if not is_certified:
+            uncertified[name] += mass
         else:
-            key = (r.supplier_name, r.supplier_certificate)
-            by_supplier[key] = {s: by_supplier[key][s] + sums(r, "certified")[s] for s in STATUSES}
+            by_supplier[(name, cert)] = {s: by_supplier[(name, cert)][s] + v for s, v in zip(STATUSES, kg, strict=True)}
     by_customer: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for o in uow.session.exec(select(CustodyOutput).where(CustodyOutput.account_id == account.id,
-                                                          CustodyOutput.on >= first, CustodyOutput.on <= last)):
-        by_customer[(o.customer, o.claim)][0] += o.mass_kg
-        by_customer[(o.customer, o.claim)][1] += _total(sums(o, "claimed"))
+    for customer, claim, mass, *kg in uow.session.exec(
+            select(O.customer, O.claim, func.sum(O.mass_kg), *[func.sum(getattr(O, f"claimed_{_LOWER[s]}_kg"))
+                                                              for s in STATUSES])
+            .where(O.account_id == account.id, O.on >= first, O.on <= last).group_by(O.customer, O.claim)):
+        by_customer[(customer, claim)][0] += mass
+        by_customer[(customer, claim)][1] += sum(kg, ZERO)
     summary = {
         "n": n, "starts_on": first.isoformat(), "ends_on": last.isoformat(),
         "opening_kg": format(opening, "f"), "inputs_kg": format(total["input_kg"], "f"),

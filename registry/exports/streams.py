@@ -41,9 +41,10 @@ def block_rows(uow: UnitOfWork, actor: Actor, *, owner: int | None = None, state
 
 def retirement_rows(uow: UnitOfWork, actor: Actor | None, *, beneficiary: str | None = None,
                     year: int | None = None, arc_type: str | None = None, cursor: str | None = None,
-                    **_paging) -> Result:
-    """GET /retirements as a stream: public (R-R2), every retirement, oldest first."""
-    query = retirements_query(beneficiary=beneficiary, year=year, arc_type=arc_type,
+                    owner: int | None = None, **_paging) -> Result:
+    """GET /retirements as a stream: public (R-R2), every retirement, oldest first; ``owner``: only
+    those a participant made (its workspace download)."""
+    query = retirements_query(beneficiary=beneficiary, year=year, arc_type=arc_type, owner=owner,
                               columns=tuple(Retirement.__table__.columns))
     if cursor is not None:
         query = query.where(Retirement.id > retirement_cursor(cursor))

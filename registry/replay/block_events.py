@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from registry import certification, classification, use_period
+from registry import certification, classification, quantities, use_period
 from registry.additionality import ceiling
 from registry.errors import RegistryError
 from registry.custody.rules import zeros
@@ -62,7 +62,7 @@ def _check_derived(i: int, b: dict, lot: dict) -> None:
             raise fail(i, f"R-B2: block {b['serial']}: lot {b['lot']} has no {status} component")
         used_before = lot["used_pc_kg"] if status == "PC" and lot["pc_kg"] is not None else (
             lot["used_kg"] - lot["used_pc_kg"] if lot["pc_kg"] is not None else lot["used_kg"])
-        quantity = classification.generation_quantity(
+        quantity = quantities.generation_quantity(
             material, used_before_kg=used_before, mass_kg=b["base_kg"],
             non_plastic_fraction=lot["non_plastic_fraction"], lhv_mj_per_kg=lot["lhv_mj_per_kg"])
         code = classification.arc_code(classification.parse_status(status), arc_type)

@@ -490,7 +490,7 @@ PAGE_ROUTES = {
                     "custody", "webhooks")},
     **{("POST", f"/workspace/{page}"): (lambda w, page=page: f"/workspace/{page}", PAGE_MEMBER)
        for page in ("transfer", "transfer/bulk", "transfer/preview", "retire", "lots/new", "webhooks")},
-    ("GET", "/workspace/downloads/<any(holdings, blocks):what>.<any(csv, xlsx):fmt>"): (
+    ("GET", "/workspace/downloads/<any(holdings, blocks, retirements, statement):what>.<any(csv, xlsx):fmt>"): (
         lambda w: "/workspace/downloads/blocks.xlsx", PAGE_MEMBER),
     ("GET", "/workspace/lots/<id:lot_id>"): (lambda w: f"/workspace/lots/{w.lot}", PAGE_MEMBER_OBJECT),
     ("POST", "/workspace/lots/<id:lot_id>/dispositions"): (lambda w: f"/workspace/lots/{w.lot}/dispositions",

@@ -13,7 +13,7 @@ from decimal import Decimal
 from chainlog import store
 from sqlmodel import select
 
-from registry import classification, rms_certificates, transfers
+from registry import classification, quantities, rms_certificates, transfers
 from registry.identity import actor_of
 from registry.models import Block, Participant, User
 from registry.clock import FrozenClock
@@ -41,7 +41,7 @@ def _generation_from(entries, *, base_kg: Decimal, quantity: Decimal | None = No
     used = Decimal(first_pp["payload"]["lot_used_kg"])
     material = classification.parse_material_code(lot["payload"]["material_code"])
     if quantity is None:
-        quantity = classification.generation_quantity(
+        quantity = quantities.generation_quantity(
             material, used_before_kg=used, mass_kg=base_kg,
             non_plastic_fraction=Decimal(lot["payload"]["non_plastic_fraction"]))
     high = max(e["payload"]["last"] for e in entries

@@ -23,10 +23,12 @@ from registry.classification import (
     RecycledStatus,
     arc_code,
     arc_type,
-    certificate_quantity,
     parse_material_code,
 )
 from registry.errors import InvalidInput, RuleViolation
+from registry.quantities import (
+    certificate_quantity,
+)
 from registry.units import parse_mass
 
 D = Decimal

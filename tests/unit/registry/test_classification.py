@@ -17,22 +17,24 @@ from registry.classification import (
     RecycledStatus,
     arc_code,
     arc_type,
-    certificate_quantity,
-    claimable_mass,
-    generation_quantity,
     lesser,
     lot_components,
     material_classes,
     may_downgrade,
     parse_arc_type,
-    parse_fraction,
-    parse_lhv,
     parse_material_code,
     parse_status,
-    peq_quantity,
     valid_material_codes,
 )
 from registry.errors import InvalidInput, RuleViolation
+from registry.quantities import (
+    certificate_quantity,
+    claimable_mass,
+    generation_quantity,
+    parse_fraction,
+    parse_lhv,
+    peq_quantity,
+)
 from registry.units import parse_mass
 
 D = Decimal

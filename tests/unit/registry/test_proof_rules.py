@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainlog.provenance import verify_provenance
-from registry import classification
+from registry import classification, quantities
 from registry.errors import RuleViolation
 from registry.proof_rules import ProofRuleError, check_generation, check_proof, check_receipts
 from tests.unit.chainlog.test_provenance_verify import SIGNER, _block, build
@@ -92,8 +92,8 @@ def test_a_split_lot_is_checked_exactly_where_the_proof_determines_the_component
     split = lot(material_code="PI_P3.1.9", recycled_status="PI", mass_kg="20000.000", pc_kg="12000.000",
                 non_plastic_fraction="0.05")
     facts = {"mass_kg": D("6444.500"), "non_plastic_fraction": D("0.05")}
-    quantity = classification.generation_quantity(PP, used_before_kg=D("5555.500"), **facts)
-    low, high = classification.generation_quantity_range(PP, **facts)
+    quantity = quantities.generation_quantity(PP, used_before_kg=D("5555.500"), **facts)
+    low, high = quantities.generation_quantity_range(PP, **facts)
     other = high if quantity == low else low
     assert other != quantity  # a quantity generation could give for another history
 
@@ -157,7 +157,7 @@ def test_every_generation_of_a_lot_passes_and_more_is_refused(mass, pc_share, fr
         if base <= 0:
             continue
         try:
-            quantity = classification.generation_quantity(
+            quantity = quantities.generation_quantity(
                 material, used_before_kg=used[status], mass_kg=base, non_plastic_fraction=fraction,
                 lhv_mj_per_kg=lhv)
         except RuleViolation:  # below 0.001 certificate: the registry refuses it too
@@ -180,15 +180,15 @@ def test_every_generation_of_a_lot_passes_and_more_is_refused(mass, pc_share, fr
 def test_the_range_holds_every_quantity_generation_can_give(used, mass, fraction, peq):
     material = classification.parse_material_code("PC_P2.2.3" if peq else "PC_P3.1.9")
     facts = {"mass_kg": mass, "non_plastic_fraction": fraction, "lhv_mj_per_kg": D("37.123") if peq else None}
-    low, high = classification.generation_quantity_range(material, **facts)
+    low, high = quantities.generation_quantity_range(material, **facts)
     assert D(0) <= high - low <= D("0.001")
     try:
-        quantity = classification.generation_quantity(material, used_before_kg=used, **facts)
+        quantity = quantities.generation_quantity(material, used_before_kg=used, **facts)
     except RuleViolation:
         return
     assert low <= quantity <= high
     if low == high:  # a whole number of thousandths: the same whatever was used before
-        assert quantity == classification.generation_quantity(material, used_before_kg=D(0), **facts)
+        assert quantity == quantities.generation_quantity(material, used_before_kg=D(0), **facts)
 
 
 def _receipt_pair(**change):
