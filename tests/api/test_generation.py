@@ -18,9 +18,13 @@ def _sold_lot(driver, gen, mass=t(100), material_code="PC_P3.1.9", **overrides):
     return lot
 
 
-def _refused(driver, engine, token, body, status, code):
+def _refused(driver, engine, token, body, status, code, rule, detail, field=None):
+    """Refused with the whole problem — its code, the rule it cites, its words and the field it
+    names (R-X1, R-X2) — and nothing written."""
     before = snapshot(engine)
-    assert_problem(driver.post("/generations", body, token), status, code)
+    problem = assert_problem(driver.post("/generations", body, token), status, code)
+    assert (problem["rule"], problem["detail"]) == (rule, detail)
+    assert problem.get("errors") == ({field: [detail]} if field else None)
     assert snapshot(engine) == before
 
 
@@ -73,7 +77,8 @@ def test_refused_when_generator_not_active(driver, engine):
     gen = driver.generator()
     lot = _sold_lot(driver, gen)
     driver.ok(f"/participants/{gen.id}/suspend", {"reason": "audit"}, status=200)
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "participant_inactive")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "participant_inactive", "R-P3",
+             "the generator (1) is suspended, not active")
 
 
 def test_refused_without_valid_certificate(driver, engine):
@@ -81,7 +86,8 @@ def test_refused_without_valid_certificate(driver, engine):
     lot = _sold_lot(driver, gen)
     driver.ok(f"/rms-certificates/{gen.certificate}/revoke", {"on": "2026-03-01", "reason": "fraud"},
               gen.certifier, status=200)
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "certificate_invalid")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "certificate_invalid", "R-P2",
+             "the generator holds no RMS certificate valid today that covers reprocessing")
 
 
 def test_refused_when_certificate_lacks_reprocessing(driver, engine):
@@ -91,21 +97,25 @@ def test_refused_when_certificate_lacks_reprocessing(driver, engine):
     driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-03-01", "reason": "audit"},
               gen.certifier, status=200)
     assert trader_cert["valid_today"] is True
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "certificate_invalid")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "certificate_invalid", "R-P2",
+             "the generator holds no RMS certificate valid today that covers reprocessing")
 
 
 def test_refused_when_lot_processed_over_a_year_ago(driver, engine):
     gen = driver.generator()
     lot = _sold_lot(driver, gen, processed_on="2025-03-01")
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "lot_too_old")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "lot_too_old", "R-G1",
+             "the lot was processed on 2025-03-01, more than one year ago: it could generate until 2026-03-01 (RMS 8.6.3)", "lot_id")
 
 
 def test_refused_beyond_eligible_mass(driver, engine):
     gen = driver.generator()
     lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "lot_over_allocated")  # nothing sold
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "lot_over_allocated", "R-B4",
+             "the lot has no ARC-eligible mass left")  # nothing sold
     driver.sell(gen.token, lot["id"], t(4))
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t("4.001")}, 422, "lot_over_allocated")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t("4.001")}, 422, "lot_over_allocated", "R-B4",
+             "requested 4001.000 kg but only 4000.000 kg of the lot are ARC-eligible", "mass")
 
 
 def test_refused_without_additionality(driver, engine):
@@ -113,7 +123,8 @@ def test_refused_without_additionality(driver, engine):
     other_facility = driver.facility(gen.token, gen.id, name="Plant 2")
     lot = driver.lot(gen.token, other_facility["id"], gen.certificate)
     driver.sell(gen.token, lot["id"], t(100))
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "not_additional")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "not_additional", "R-A2",
+             "no additionality determination covers the lot's facility for 2026, the year it was processed")
 
 
 def test_refused_beyond_eligible_volume(driver, engine):
@@ -123,14 +134,15 @@ def test_refused_beyond_eligible_volume(driver, engine):
     lot = driver.lot(gen.token, small["id"], gen.certificate, mass=t(5))
     driver.sell(gen.token, lot["id"], t(5))
     driver.generate(gen.token, lot["id"], mass=t("0.6"))
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t("0.5")}, 422,
-             "eligible_volume_exceeded")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t("0.5")}, 422, "eligible_volume_exceeded", "R-A9",
+             "the facility has 400.000 kg of eligible volume left for 2026 (600.000 kg of 1000.000 kg used); 500.000 kg were requested", "mass")
 
 
 def test_refused_for_material_that_cannot_generate(driver, engine):
     gen = driver.generator()
     lot = _sold_lot(driver, gen, material_code="PC_P4.1.2")
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "material_not_eligible")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "material_not_eligible", "R-K2",
+             "PC_P4.1.2 (PE film or wrap) cannot generate ARCs: only P3 resins and P2 intermediates are base material (Plastics Module P6.1.2)")
 
 
 def test_phase_out_generates_post_consumer_only(driver, engine, clock):
@@ -142,7 +154,8 @@ def test_phase_out_generates_post_consumer_only(driver, engine, clock):
     assert determination["eligible_kg"] == "100000.000" and determination["pc_only"] is True
     pi_lot = driver.lot(gen.token, existing["id"], gen.certificate, "PI_P3.1.9", t(5), processed_on="2025-05-01")
     driver.sell(gen.token, pi_lot["id"], t(5), on="2025-05-15")
-    _refused(driver, engine, gen.token, {"lot_id": pi_lot["id"]}, 422, "phase_out_pc_only")
+    _refused(driver, engine, gen.token, {"lot_id": pi_lot["id"]}, 422, "phase_out_pc_only", "R-A5",
+             "the phase-out exemption covers post-consumer material only")
     pc_lot = driver.lot(gen.token, existing["id"], gen.certificate, "PC_P3.1.9", t(5), processed_on="2025-05-01")
     driver.sell(gen.token, pc_lot["id"], t(5), on="2025-05-15")
     assert driver.generate(gen.token, pc_lot["id"])["quantity"] == "5.000"
@@ -153,14 +166,16 @@ def test_split_lot_generates_per_component(driver, engine):
     lot = driver.lot(gen.token, gen.facility_id, gen.certificate, "PI_P3.1.5", t(10),
                      pc_mass=t(6), pi_mass=t(4))
     driver.sell(gen.token, lot["id"], t(10), claim="RMS 50%/10% PC MB")
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 400, "component_required")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 400, "component_required", "R-G1",
+             "a split lot generates per component: name PC or PI", "component")
     current = driver.get(f"/lots/{lot['id']}", gen.token).get_json()
     # 6 t PC sold, 1 t of it claimed; 4 t PI sold, 4 t claimed.
     assert current["components"]["PC"]["eligible_kg"] == "5000.000"
     assert current["components"]["PI"]["eligible_kg"] == "0.000"
     block = driver.generate(gen.token, lot["id"], component="PC")
     assert block["arc_code"] == "PC_P_PE_ARC" and block["quantity"] == "5.000"
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "component": "PI"}, 422, "lot_over_allocated")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "component": "PI"}, 422, "lot_over_allocated", "R-B4",
+             "the lot has no ARC-eligible mass left")
 
 
 def test_full_lot_generation_requires_disclaimer(driver, engine):
@@ -175,4 +190,5 @@ def test_another_members_lot_is_not_found(driver, engine):
     gen = driver.generator("Acme")
     other = driver.generator("Other")
     lot = _sold_lot(driver, gen)
-    _refused(driver, engine, other.token, {"lot_id": lot["id"]}, 404, "lot_not_found")
+    _refused(driver, engine, other.token, {"lot_id": lot["id"]}, 404, "lot_not_found", "R-X4",
+             "no lot 1")
