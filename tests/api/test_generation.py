@@ -161,6 +161,16 @@ def test_phase_out_generates_post_consumer_only(driver, engine, clock):
     assert driver.generate(gen.token, pc_lot["id"])["quantity"] == "5.000"
 
 
+def test_a_component_the_lot_does_not_have_is_refused(driver, engine):
+    """R-B2: a whole post-consumer lot has no PI component to generate from; naming its own
+    status is the same as naming none."""
+    gen = driver.generator()
+    lot = _sold_lot(driver, gen, t(2))
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "component": "PI"}, 400, "invalid_component", "R-B2",
+             "the lot has no PI component", "component")
+    assert driver.generate(gen.token, lot["id"], component="PC")["quantity"] == "2.000"
+
+
 def test_split_lot_generates_per_component(driver, engine):
     gen = driver.generator()
     lot = driver.lot(gen.token, gen.facility_id, gen.certificate, "PI_P3.1.5", t(10),
