@@ -23,7 +23,6 @@ from sqlalchemy import case, func, literal, null, select, union_all
 from registry.custody.models import CustodyAccount as A
 from registry.custody.models import CustodyReceipt as R
 from registry.custody.rules import STATUSES
-from registry.sqltypes import Milli
 
 _LOWER = {"PC": "pc", "PI": "pi", "R": "r"}
 #: Receipts per status shown as the next expiries.
@@ -114,11 +113,10 @@ def read(session, account_id: int, on: date) -> Book | None:
                           for s, items in raw.items()})
 
 
-_MILLI = Milli()
-
-
 def _kg(value) -> Decimal:
-    return _MILLI.process_result_value(value, None)
+    """Thousandths (``Milli``'s stored integer) as kilograms with 3 places: the same value
+    ``Milli`` reads, without a type's result processing per cell."""
+    return Decimal(int(value)).scaleb(-3)
 
 
 def _day(value) -> date | None:
