@@ -1,7 +1,9 @@
-"""The generator pages' forms (R-W2): register a lot, record a disposition, generate.
+"""The generator pages' forms (R-W2): register a lot, record a disposition, generate,
+record a custody input or output.
 
 The fields only carry text; the checks are the API's own request schemas
-(api/lots.py: LotIn, DispositionIn, GenerationIn) applied to the body the page
+(api/lots.py: LotIn, DispositionIn, GenerationIn; api/custody/schemas.py: InputIn,
+OutputIn) applied to the body the page
 builds from them, and the registry's services — so a page accepts and refuses
 exactly what the API does."""
 
@@ -70,3 +72,33 @@ class GenerateForm(FlaskForm):
 
 class ClosePeriodForm(FlaskForm):
     pass
+
+
+CLAIM_HINT = {"spellcheck": "false", "placeholder": "RMS 100% PC MB"}
+
+
+class ReceiptForm(FlaskForm):
+    """A custody input (R-M2): the fields of the API's InputIn."""
+
+    on = DateField("Received on", validators=[Optional()])
+    supplier_name = _text("Supplier")
+    supplier_certificate = _text("Supplier's RMS certificate number", 16, render_kw={"spellcheck": "false"})
+    reference = _text("Document reference (invoice, bill of lading)")
+    material_code = _text("RMS material ID code", 20, render_kw={"spellcheck": "false", "placeholder": "PC_P3.1.9"})
+    mass_value = _text("Mass", 40, render_kw={"inputmode": "decimal"})
+    mass_unit = SelectField("Unit", choices=choices(UNITS), default="t")
+    claim = _text("RMS claim it arrived with", 60, render_kw=CLAIM_HINT)
+    facility_id = SelectField("Site", coerce=str, validate_choice=False)
+
+
+class OutputForm(FlaskForm):
+    """A custody output (R-M3): the fields of the API's OutputIn."""
+
+    on = DateField("Date", validators=[Optional()])
+    customer = _text("Customer")
+    reference = _text("Document reference (invoice, delivery note)")
+    material_code = _text("RMS material ID code", 20, render_kw={"spellcheck": "false", "placeholder": "PC_P3.1.9"})
+    mass_value = _text("Mass", 40, render_kw={"inputmode": "decimal"})
+    mass_unit = SelectField("Unit", choices=choices(UNITS), default="t")
+    claim = _text("RMS claim it leaves with", 60, render_kw=CLAIM_HINT)
+    facility_id = SelectField("Site", coerce=str, validate_choice=False)
