@@ -12,14 +12,16 @@ the rule and what to change (api/workspace/messages.py).
 
 from __future__ import annotations
 
+import re
+
 from flask import redirect, render_template, request, url_for
 from sqlmodel import select
 
 from api.custody.schemas import InputIn, OutputIn
 from api.lots import DispositionIn, GenerationIn, LotIn
 from api.workspace import bp, messages, people
-from api.workspace.forms.generator import (ClosePeriodForm, DispositionForm, GenerateForm, LotForm, OutputForm,
-                                           ReceiptForm, choices)
+from api.workspace.forms.generator import (CITATIONS, MAX_CITATIONS, ClosePeriodForm, DispositionForm, GenerateForm,
+                                           LotForm, OutputForm, ReceiptForm, choices)
 from api.workspace.schemas import Refused, submit
 from registry import generation, lots
 from registry.custody import rules as custody_rules
@@ -42,7 +44,8 @@ LOT_FIELDS = {"mass": "mass_value", "conversion.inputs.0.material_code": "input_
               "conversion.description": "description", "conversion.factor": "factor",
               "conversion.justification": "justification", "conversion.outputs": "output_mass_value",
               "conversion": "output_mass_value", "evidence.0.sha256": "evidence_sha256",
-              "evidence.0.description": "evidence_description"}
+              "evidence.0.description": "evidence_description", "pc_mass": "pc_mass_value",
+              "pi_mass": "pi_mass_value", "receipts": "receipts"}
 MASS_FIELDS = {"mass": "mass_value"}
 
 
@@ -95,19 +98,44 @@ def lot_list(uow, person):
 
 def _lot_choices(uow, person, form: LotForm) -> None:
     pid = _member_participant(person)
-    form.facility_id.choices = choices([(str(f.id), f"{f.name} ({f.country})") for f in uow.session.exec(
-        select(Facility).where(Facility.participant_id == pid).order_by(Facility.id))])
+    sites = list(uow.session.exec(select(Facility).where(Facility.participant_id == pid).order_by(Facility.id)))
+    form.facility_id.choices = choices([(str(f.id), f"{f.name} ({f.country})") for f in sites])
+    names = {f.id: f.name for f in sites}
+    form.line_id.choices = choices([("", "none: the facility as a whole")] + [
+        (str(line.id), f"{names[line.facility_id]}: {line.name}") for line in uow.session.exec(
+            select(ProductionLine).where(ProductionLine.facility_id.in_(list(names))).order_by(ProductionLine.id))
+        if sites])
     form.rms_certificate.choices = choices([(c.number, f"{c.number} ({c.body_code}, until {c.expires_on})")
                                               for c in certificates_citable_by(uow, pid)])
+    accounts = list(uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id == pid)
+                                     .order_by(CustodyAccount.id)))
     form.custody_account_id.choices = choices([("", "none")] + [
-        (str(a.id), f"account {a.id}: {a.product_group}, {a.control_system}")
-        for a in uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id == pid)
-                                  .order_by(CustodyAccount.id))])
+        (str(a.id), f"account {a.id}: {a.product_group}, {a.control_system}") for a in accounts])
+    # R-M6: a custody lot cites receipts of its account (a credit account: mass balance or segregation).
+    cited = [("", "none")]
+    for a in accounts:
+        if a.control_system in custody_rules.CREDIT_SYSTEMS:
+            cited += [(str(r.id), f"account {a.id}: {r.reference} from {r.supplier_name}, received {r.on}, "
+                                  f"{r.mass_kg} kg, {r.claim or 'no claim'}") for r in _latest(uow, "inputs", a.id)[0]]
+    for i, entry in enumerate(form.receipts, start=1):
+        entry.form.receipt_id.choices = choices(cited)
+        entry.form.receipt_id.label.text = f"Receipt {i}"
+        entry.form.mass_value.label.text = f"Part of receipt {i} the lot used (empty: all of it)"
+        entry.form.mass_unit.label.text = f"Unit of that part of receipt {i}"
 
 
 def _lot_page(uow, person, form, status=200):
     _lot_choices(uow, person, form)
-    return render_template("workspace/lot_new.html", person=person, section="lots", form=form), status
+    return render_template("workspace/lot_new.html", person=person, section="lots", form=form,
+                           max_citations=MAX_CITATIONS), status
+
+
+class _Row:
+    """One receipt citation row of the lot form, as text."""
+
+    def __init__(self, form) -> None:
+        self.receipt_id = (form.receipt_id.data or "").strip()
+        self.mass_value, self.mass_unit = form.mass_value.data, form.mass_unit.data
 
 
 def _lot_body(form: LotForm) -> dict:
@@ -133,8 +161,18 @@ def _lot_body(form: LotForm) -> dict:
     if (form.evidence_sha256.data or "").strip():
         body["evidence"] = [{"sha256": form.evidence_sha256.data.strip().lower(),
                              "description": (form.evidence_description.data or "").strip()}]
+    if form.line_id.data:
+        body["line_id"] = form.line_id.data
+    split = {"pc_mass": _mass(form.pc_mass_value.data, form.mass_unit.data),
+             "pi_mass": _mass(form.pi_mass_value.data, form.mass_unit.data)}
+    body.update({key: mass for key, mass in split.items() if mass is not None})
+    cited = [{"receipt_id": int(row.receipt_id) if row.receipt_id.isdigit() else row.receipt_id,
+              "mass": _mass(row.mass_value, row.mass_unit)}
+             for row in (_Row(entry.form) for entry in form.receipts) if row.receipt_id]
+    if cited:
+        body["receipts"] = cited
     # Ids travel as text from the form; the API's schema takes whole numbers.
-    for key in ("facility_id", "custody_account_id"):
+    for key in ("facility_id", "custody_account_id", "line_id"):
         if key in body and isinstance(body[key], str) and body[key].isdigit():
             body[key] = int(body[key])
     return body
@@ -146,6 +184,10 @@ def lot_new(uow, person):
     form = LotForm()
     if request.method == "GET":
         form.processed_on.data = uow.clock.today()
+        rows = request.args.get("rows", "")
+        wanted = min(int(rows), MAX_CITATIONS) if rows.isdigit() and len(rows) < 4 else CITATIONS
+        while len(form.receipts) < wanted:
+            form.receipts.append_entry()
         return _lot_page(uow, person, form)
     if not form.validate():
         return _lot_page(uow, person, form, 400)
@@ -153,8 +195,26 @@ def lot_new(uow, person):
         lot = submit(uow, form, LotIn, _lot_body(form), LOT_FIELDS,
                      lambda **data: lots.register_lot(uow, person.actor, **data))
     except Refused as refused:
+        _citation_errors_on_rows(form)
         return _lot_page(uow, person, form, refused.status)
     return redirect(url_for("workspace.lot_page", lot_id=lot.id, notice="registered"), code=303)
+
+
+_CITATION_ERROR = re.compile(r"receipts\.(\d+)\.(receipt_id|mass)\S*: (.*)", re.S)
+
+
+def _citation_errors_on_rows(form: LotForm) -> None:
+    """The schema's refusals of a receipt citation (``receipts.<i>.mass: ...``) on that row's field."""
+    kept = []
+    for text in form.form_errors:
+        found = _CITATION_ERROR.fullmatch(text)
+        if found is None or int(found[1]) >= len(form.receipts):
+            kept.append(text)
+            continue
+        row = form.receipts[int(found[1])].form
+        target = row.receipt_id if found[2] == "receipt_id" else row.mass_value
+        target.errors = [*list(target.errors or ()), f"{found[3].rstrip('.')}."]
+    form.form_errors[:] = kept
 
 
 def _lot_view(uow, person, lot_id: int, *, disposition=None, generate=None, status=200):

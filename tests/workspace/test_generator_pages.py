@@ -363,3 +363,72 @@ def test_long_custody_lists_page_back_to_the_first_event(browser, engine, clock,
     older = re.search(r'href="(/workspace/custody/\d+/inputs\?before=\d+)">Older inputs', html).group(1)
     browser.get(older.replace("&amp;", "&"))
     assert "INV-1" in browser.last and "INV-2" not in browser.last and "Older inputs</a>" not in browser.last
+
+
+# --- the lot form's production line, split and receipt citations (R-B2, R-M6, R-W2) -------------
+
+def _lot(engine, reference: str):
+    from registry.models import Lot
+    with session_factory(engine)() as session:
+        return session.exec(select(Lot).where(Lot.reference == reference)).one()
+
+
+def test_a_lot_on_a_production_line(signed_in, generator, driver, engine):
+    line = driver.ok(f"/facilities/{generator.facility_id}/lines", {"name": "Extruder 2", "capacity": t(5000)},
+                     generator.token)
+    signed_in.get("/workspace/lots/new")
+    assert f'<option value="{line["id"]}">Plant 1: Extruder 2</option>' in signed_in.last
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, line_id=str(line["id"])))
+    assert response.status_code == 303, signed_in.last[:3000]
+    assert _lot(engine, "LOT-W-1").line_id == line["id"]
+    before = snapshot(engine)
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, reference="LOT-W-2", line_id="987654"))
+    _refused_unchanged(engine, before, response, 404, "has no line 987654", "Choose a production line of the lot")
+
+
+def test_a_split_lot_documents_both_parts(signed_in, generator, engine):
+    split = {"material_code": "PI_P3.1.5", "pc_mass_value": "600", "pi_mass_value": "400"}
+    before = snapshot(engine)
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **{**split, "pi_mass_value": "300"}))
+    _refused_unchanged(engine, before, response, 400, "must equal the lot mass", "(R-B2)",
+                       "add up to the lot&#39;s mass")
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **{**split, "pi_mass_value": ""}))
+    _refused_unchanged(engine, before, response, 400, "(R-B2)", "or neither")
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **split))
+    assert response.status_code == 303, signed_in.last[:3000]
+    lot = _lot(engine, "LOT-W-1")
+    assert (lot.mass_kg, lot.pc_kg) == (Decimal("1000000"), Decimal("600000"))
+
+
+def test_a_custody_lot_cites_its_accounts_receipts(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    r.receive("2026-01-11", t(50), reference="INV-2")
+    _custody_member(browser, engine, clock, r)
+    browser.get("/workspace/lots/new?rows=5")
+    html = browser.last
+    assert 'id="receipts-4-receipt_id"' in html and 'id="receipts-5-receipt_id"' not in html
+    assert f'<option value="{receipt["id"]}">account {r.account}: INV-1 from Sorter A, received 2026-01-10' in html
+    body = {**_lot_body(r.g, custody_account_id=str(r.account)), "receipts-0-receipt_id": str(receipt["id"]),
+            "receipts-0-mass_value": "80", "receipts-0-mass_unit": "t", "receipts-1-receipt_id": "",
+            "receipts-1-mass_value": "", "receipts-1-mass_unit": "t"}
+    before = snapshot(engine)
+    response = browser.post("/workspace/lots/new", {**body, "receipts-0-mass_value": "101"},
+                            from_page="/workspace/lots/new")
+    _refused_unchanged(engine, before, response, 422, "the lot cites 101000.000 kg of it", "(R-M6)",
+                       "Cite no more of a receipt than it received")
+    response = browser.post("/workspace/lots/new", {**body, "receipts-1-receipt_id": str(receipt["id"])},
+                            from_page="/workspace/lots/new")
+    _refused_unchanged(engine, before, response, 400, "is cited twice", "Cite each receipt once")
+    response = browser.post("/workspace/lots/new", {**body, "receipts-0-mass_value": "eighty"},
+                            from_page="/workspace/lots/new")
+    _refused_unchanged(engine, before, response, 400, "got &#39;eighty&#39;")
+    assert re.search(r'id="receipts-0-mass_value"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="receipts-0-mass_value"',
+                     browser.last)  # on the row it concerns
+    response = browser.post("/workspace/lots/new", body, from_page="/workspace/lots/new")
+    assert response.status_code == 303, browser.last[:3000]
+    lot = _lot(engine, "LOT-W-1")
+    assert lot.custody_account_id == r.account
+    [cited] = lot.inputs
+    assert (cited["receipt"], cited["mass_kg"], cited["log"]["index"]) == (receipt["id"], "80000.000",
+                                                                            receipt["log"]["index"])

@@ -10,7 +10,7 @@ exactly what the API does."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -28,12 +28,28 @@ def _text(label: str, size: int = 200, **kw) -> StringField:
     return StringField(label, validators=[Optional(), Length(max=size)], **kw)
 
 
+class ReceiptCitationForm(Form):
+    """One receipt a custody lot cites (R-M6): LotIn's ``receipts`` item."""
+
+    receipt_id = SelectField("Receipt", coerce=str, validate_choice=False)
+    mass_value = _text("Part of it the lot used (empty: all of it)", 40, render_kw={"inputmode": "decimal"})
+    mass_unit = SelectField("Unit", choices=choices(UNITS), default="t")
+
+
+#: Receipt rows the lot form shows at first; ``?rows=`` asks for more, up to MAX_CITATIONS.
+CITATIONS = 3
+MAX_CITATIONS = 50
+
+
 class LotForm(FlaskForm):
     facility_id = SelectField("Facility", coerce=str, validate_choice=False)
+    line_id = SelectField("Production line (optional)", coerce=str, validate_choice=False)
     reference = _text("Lot reference", 100, render_kw={"spellcheck": "false"})
     material_code = _text("RMS material ID code", 20, render_kw={"spellcheck": "false", "placeholder": "PC_P3.1.9"})
     mass_value = _text("Dry mass", 40, render_kw={"inputmode": "decimal"})
     mass_unit = SelectField("Unit of the dry mass", choices=choices(UNITS), default="t")
+    pc_mass_value = _text("Post-consumer part of the dry mass", 40, render_kw={"inputmode": "decimal"})
+    pi_mass_value = _text("Post-industrial part of the dry mass", 40, render_kw={"inputmode": "decimal"})
     non_plastic_fraction = _text("Non-plastic content (mass fraction, 0 to 1)", 20, default="0",
                                  render_kw={"inputmode": "decimal"})
     lhv_mj_per_kg = _text("Lower heating value, MJ/kg (P2 intermediates only)", 20,
@@ -41,6 +57,7 @@ class LotForm(FlaskForm):
     processed_on = DateField("Processed into saleable form on", validators=[Optional()])
     rms_certificate = SelectField("RMS certificate it was produced under", coerce=str, validate_choice=False)
     custody_account_id = SelectField("Custody account the lot is an output of", coerce=str, validate_choice=False)
+    receipts = FieldList(FormField(ReceiptCitationForm), min_entries=CITATIONS, max_entries=MAX_CITATIONS)
     input_material_code = _text("Input material ID code", 20, render_kw={"spellcheck": "false",
                                                                          "placeholder": "PC_P5.1.6"})
     input_mass_value = _text("Input mass", 40, render_kw={"inputmode": "decimal"})
