@@ -341,6 +341,15 @@ def test_a_supplier_certificate_not_valid_on_the_receipt_date_is_explained(brows
                        "the supplier&#39;s certificate must be valid that day")
 
 
+def test_a_custody_form_without_its_token_records_nothing(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    _custody_member(browser, engine, clock, r)
+    before = snapshot(engine)
+    for path, body in (("inputs", _receipt(r)), ("outputs", _output(r))):
+        response = browser.post(f"/workspace/custody/{r.account}/{path}", body, token=False)
+        _refused_unchanged(engine, before, response, 400)
+
+
 def test_another_participants_account_records_nothing(browser, engine, clock, driver, generator):
     r = Reprocessor(driver)
     browser.sign_in(make_account(engine, clock, "ops@lakes.example", participant_id=generator.id))
