@@ -4,8 +4,9 @@ a lot after seeing exactly what it can back and why, and custody accounts with b
 inputs, outputs and period closing.
 
 Thin views: every write is the API's service (registry.lots.register_lot,
-lots.add_disposition, generation.generate, custody.services.close_period) in the page's
-unit of work, every input check the API's request schema (api/lots.py); what a lot can
+lots.add_disposition, generation.generate, custody.services.receive_input, record_output,
+close_period) in the page's unit of work, every input check the API's request schema
+(api/lots.py, api/custody/schemas.py); what a lot can
 back is ``registry.generation.availability_of`` (R-W2). A refusal rolls back and shows
 the rule and what to change (api/workspace/messages.py).
 """
@@ -101,10 +102,10 @@ def _lot_choices(uow, person, form: LotForm) -> None:
     sites = list(uow.session.exec(select(Facility).where(Facility.participant_id == pid).order_by(Facility.id)))
     form.facility_id.choices = choices([(str(f.id), f"{f.name} ({f.country})") for f in sites])
     names = {f.id: f.name for f in sites}
+    lines = uow.session.exec(select(ProductionLine).where(ProductionLine.facility_id.in_(list(names)))
+                             .order_by(ProductionLine.id)) if names else ()
     form.line_id.choices = choices([("", "none: the facility as a whole")] + [
-        (str(line.id), f"{names[line.facility_id]}: {line.name}") for line in uow.session.exec(
-            select(ProductionLine).where(ProductionLine.facility_id.in_(list(names))).order_by(ProductionLine.id))
-        if sites])
+        (str(line.id), f"{names[line.facility_id]}: {line.name}") for line in lines])
     form.rms_certificate.choices = choices([(c.number, f"{c.number} ({c.body_code}, until {c.expires_on})")
                                               for c in certificates_citable_by(uow, pid)])
     accounts = list(uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id == pid)
@@ -128,14 +129,6 @@ def _lot_page(uow, person, form, status=200):
     _lot_choices(uow, person, form)
     return render_template("workspace/lot_new.html", person=person, section="lots", form=form,
                            max_citations=MAX_CITATIONS), status
-
-
-class _Row:
-    """One receipt citation row of the lot form, as text."""
-
-    def __init__(self, form) -> None:
-        self.receipt_id = (form.receipt_id.data or "").strip()
-        self.mass_value, self.mass_unit = form.mass_value.data, form.mass_unit.data
 
 
 def _lot_body(form: LotForm) -> dict:
@@ -166,9 +159,12 @@ def _lot_body(form: LotForm) -> dict:
     split = {"pc_mass": _mass(form.pc_mass_value.data, form.mass_unit.data),
              "pi_mass": _mass(form.pi_mass_value.data, form.mass_unit.data)}
     body.update({key: mass for key, mass in split.items() if mass is not None})
-    cited = [{"receipt_id": int(row.receipt_id) if row.receipt_id.isdigit() else row.receipt_id,
-              "mass": _mass(row.mass_value, row.mass_unit)}
-             for row in (_Row(entry.form) for entry in form.receipts) if row.receipt_id]
+    cited = []
+    for row in (entry.form for entry in form.receipts):
+        receipt = (row.receipt_id.data or "").strip()
+        if receipt:
+            cited.append({"receipt_id": int(receipt) if receipt.isdigit() else receipt,
+                          "mass": _mass(row.mass_value.data, row.mass_unit.data)})
     if cited:
         body["receipts"] = cited
     # Ids travel as text from the form; the API's schema takes whole numbers.
