@@ -4,20 +4,25 @@ a lot after seeing exactly what it can back and why, and custody accounts with b
 inputs, outputs and period closing.
 
 Thin views: every write is the API's service (registry.lots.register_lot,
-lots.add_disposition, generation.generate, custody.services.close_period) in the page's
-unit of work, every input check the API's request schema (api/lots.py); what a lot can
+lots.add_disposition, generation.generate, custody.services.receive_input, record_output,
+close_period) in the page's unit of work, every input check the API's request schema
+(api/lots.py, api/custody/schemas.py); what a lot can
 back is ``registry.generation.availability_of`` (R-W2). A refusal rolls back and shows
 the rule and what to change (api/workspace/messages.py).
 """
 
 from __future__ import annotations
 
+import re
+
 from flask import redirect, render_template, request, url_for
 from sqlmodel import select
 
+from api.custody.schemas import InputIn, OutputIn
 from api.lots import DispositionIn, GenerationIn, LotIn
 from api.workspace import bp, messages, people
-from api.workspace.forms.generator import ClosePeriodForm, DispositionForm, GenerateForm, LotForm, choices
+from api.workspace.forms.generator import (CITATIONS, MAX_CITATIONS, ClosePeriodForm, DispositionForm, GenerateForm,
+                                           LotForm, OutputForm, ReceiptForm, choices)
 from api.workspace.schemas import Refused, submit
 from registry import generation, lots
 from registry.custody import rules as custody_rules
@@ -40,7 +45,8 @@ LOT_FIELDS = {"mass": "mass_value", "conversion.inputs.0.material_code": "input_
               "conversion.description": "description", "conversion.factor": "factor",
               "conversion.justification": "justification", "conversion.outputs": "output_mass_value",
               "conversion": "output_mass_value", "evidence.0.sha256": "evidence_sha256",
-              "evidence.0.description": "evidence_description"}
+              "evidence.0.description": "evidence_description", "pc_mass": "pc_mass_value",
+              "pi_mass": "pi_mass_value", "receipts": "receipts"}
 MASS_FIELDS = {"mass": "mass_value"}
 
 
@@ -93,19 +99,36 @@ def lot_list(uow, person):
 
 def _lot_choices(uow, person, form: LotForm) -> None:
     pid = _member_participant(person)
-    form.facility_id.choices = choices([(str(f.id), f"{f.name} ({f.country})") for f in uow.session.exec(
-        select(Facility).where(Facility.participant_id == pid).order_by(Facility.id))])
+    sites = list(uow.session.exec(select(Facility).where(Facility.participant_id == pid).order_by(Facility.id)))
+    form.facility_id.choices = choices([(str(f.id), f"{f.name} ({f.country})") for f in sites])
+    names = {f.id: f.name for f in sites}
+    lines = uow.session.exec(select(ProductionLine).where(ProductionLine.facility_id.in_(list(names)))
+                             .order_by(ProductionLine.id)) if names else ()
+    form.line_id.choices = choices([("", "none: the facility as a whole")] + [
+        (str(line.id), f"{names[line.facility_id]}: {line.name}") for line in lines])
     form.rms_certificate.choices = choices([(c.number, f"{c.number} ({c.body_code}, until {c.expires_on})")
                                               for c in certificates_citable_by(uow, pid)])
+    accounts = list(uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id == pid)
+                                     .order_by(CustodyAccount.id)))
     form.custody_account_id.choices = choices([("", "none")] + [
-        (str(a.id), f"account {a.id}: {a.product_group}, {a.control_system}")
-        for a in uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id == pid)
-                                  .order_by(CustodyAccount.id))])
+        (str(a.id), f"account {a.id}: {a.product_group}, {a.control_system}") for a in accounts])
+    # R-M6: a custody lot cites receipts of its account (a credit account: mass balance or segregation).
+    cited = [("", "none")]
+    for a in accounts:
+        if a.control_system in custody_rules.CREDIT_SYSTEMS:
+            cited += [(str(r.id), f"account {a.id}: {r.reference} from {r.supplier_name}, received {r.on}, "
+                                  f"{r.mass_kg} kg, {r.claim or 'no claim'}") for r in _latest(uow, "inputs", a.id)[0]]
+    for i, entry in enumerate(form.receipts, start=1):
+        entry.form.receipt_id.choices = choices(cited)
+        entry.form.receipt_id.label.text = f"Receipt {i}"
+        entry.form.mass_value.label.text = f"Part of receipt {i} the lot used (empty: all of it)"
+        entry.form.mass_unit.label.text = f"Unit of that part of receipt {i}"
 
 
 def _lot_page(uow, person, form, status=200):
     _lot_choices(uow, person, form)
-    return render_template("workspace/lot_new.html", person=person, section="lots", form=form), status
+    return render_template("workspace/lot_new.html", person=person, section="lots", form=form,
+                           max_citations=MAX_CITATIONS), status
 
 
 def _lot_body(form: LotForm) -> dict:
@@ -131,8 +154,21 @@ def _lot_body(form: LotForm) -> dict:
     if (form.evidence_sha256.data or "").strip():
         body["evidence"] = [{"sha256": form.evidence_sha256.data.strip().lower(),
                              "description": (form.evidence_description.data or "").strip()}]
+    if form.line_id.data:
+        body["line_id"] = form.line_id.data
+    split = {"pc_mass": _mass(form.pc_mass_value.data, form.mass_unit.data),
+             "pi_mass": _mass(form.pi_mass_value.data, form.mass_unit.data)}
+    body.update({key: mass for key, mass in split.items() if mass is not None})
+    cited = []
+    for row in (entry.form for entry in form.receipts):
+        receipt = (row.receipt_id.data or "").strip()
+        if receipt:
+            cited.append({"receipt_id": int(receipt) if receipt.isdigit() else receipt,
+                          "mass": _mass(row.mass_value.data, row.mass_unit.data)})
+    if cited:
+        body["receipts"] = cited
     # Ids travel as text from the form; the API's schema takes whole numbers.
-    for key in ("facility_id", "custody_account_id"):
+    for key in ("facility_id", "custody_account_id", "line_id"):
         if key in body and isinstance(body[key], str) and body[key].isdigit():
             body[key] = int(body[key])
     return body
@@ -144,6 +180,10 @@ def lot_new(uow, person):
     form = LotForm()
     if request.method == "GET":
         form.processed_on.data = uow.clock.today()
+        rows = request.args.get("rows", "")
+        wanted = min(int(rows), MAX_CITATIONS) if rows.isdigit() and len(rows) < 4 else CITATIONS
+        while len(form.receipts) < wanted:
+            form.receipts.append_entry()
         return _lot_page(uow, person, form)
     if not form.validate():
         return _lot_page(uow, person, form, 400)
@@ -151,8 +191,26 @@ def lot_new(uow, person):
         lot = submit(uow, form, LotIn, _lot_body(form), LOT_FIELDS,
                      lambda **data: lots.register_lot(uow, person.actor, **data))
     except Refused as refused:
+        _citation_errors_on_rows(form)
         return _lot_page(uow, person, form, refused.status)
     return redirect(url_for("workspace.lot_page", lot_id=lot.id, notice="registered"), code=303)
+
+
+_CITATION_ERROR = re.compile(r"receipts\.(\d+)\.(receipt_id|mass)\S*: (.*)", re.S)
+
+
+def _citation_errors_on_rows(form: LotForm) -> None:
+    """The schema's refusals of a receipt citation (``receipts.<i>.mass: ...``) on that row's field."""
+    kept = []
+    for text in form.form_errors:
+        found = _CITATION_ERROR.fullmatch(text)
+        if found is None or int(found[1]) >= len(form.receipts):
+            kept.append(text)
+            continue
+        row = form.receipts[int(found[1])].form
+        target = row.receipt_id if found[2] == "receipt_id" else row.mass_value
+        target.errors = [*list(target.errors or ()), f"{found[3].rstrip('.')}."]
+    form.form_errors[:] = kept
 
 
 def _lot_view(uow, person, lot_id: int, *, disposition=None, generate=None, status=200):
@@ -225,6 +283,27 @@ def lot_generate(uow, person, lot_id):
 
 # --- custody ------------------------------------------------------------------------------------
 
+#: What the custody page lists of an account, latest first, and how its paged list walks back:
+#: (model, key column, filter column). The key is unique within the account, so "older than" pages.
+LISTS = {"inputs": (CustodyReceipt, CustodyReceipt.seq, CustodyReceipt.account_id),
+         "outputs": (CustodyOutput, CustodyOutput.id, CustodyOutput.account_id),
+         "lots": (Lot, Lot.id, Lot.custody_account_id)}
+LIST_NAMES = {"inputs": "receipts", "outputs": "outputs", "lots": "lots"}
+
+
+def _latest(uow, what: str, account_id: int, before: int | None = None) -> tuple[list, int | None]:
+    """Up to LIMIT rows of ``what`` of the account, latest first (older than ``before``), and the
+    key to page on from, or None when there is nothing older."""
+    model, key, owner = LISTS[what]
+    query = select(model).where(owner == account_id)
+    if before is not None:
+        query = query.where(key < before)
+    rows = list(uow.session.exec(query.order_by(key.desc()).limit(LIMIT + 1)))
+    more = len(rows) > LIMIT
+    rows = rows[:LIMIT]
+    return rows, (getattr(rows[-1], key.key) if more else None)
+
+
 def account_views(uow, actor, accounts, *, details: bool = True) -> list[dict]:
     """What the custody page shows of each account: balance, receipts, outputs, lots, periods."""
     today = uow.clock.today()
@@ -242,32 +321,131 @@ def account_views(uow, actor, accounts, *, details: bool = True) -> list[dict]:
         view = {"account": a, "balance": balance, "balance_problem": balance_problem, "closings": closings,
                 "next": {"n": n, "starts_on": first, "ends_on": last, "ended": today > last}}
         if details:
-            view["receipts"] = list(uow.session.exec(select(CustodyReceipt).where(CustodyReceipt.account_id == a.id)
-                                                     .order_by(CustodyReceipt.seq.desc()).limit(LIMIT)))
-            view["outputs"] = list(uow.session.exec(select(CustodyOutput).where(CustodyOutput.account_id == a.id)
-                                                    .order_by(CustodyOutput.id.desc()).limit(LIMIT)))
-            view["lots"] = list(uow.session.exec(select(Lot).where(Lot.custody_account_id == a.id)
-                                                 .order_by(Lot.id.desc()).limit(LIMIT)))
+            view["older"] = {}
+            for what, name in LIST_NAMES.items():
+                view[name], view["older"][what] = _latest(uow, what, a.id)
         out.append(view)
     return out
 
 
-def _custody_page(uow, person, status=200, failure=None, notice=None):
+def _custody_forms(uow, account: CustodyAccount, names: dict, given: dict) -> dict:
+    """The input and output forms of one account: ``given`` (a refused one, shown again) or blank ones."""
+    today = uow.clock.today()
+    forms = {"input": given.get("input") or ReceiptForm(formdata=None, prefix=f"in{account.id}", meta=CHECKED,
+                                                         on=today),
+             "output": given.get("output") or OutputForm(formdata=None, prefix=f"out{account.id}", meta=CHECKED,
+                                                          on=today)}
+    for form in forms.values():
+        _site_choices(form, account, names)
+    return forms
+
+
+def _site_choices(form, account: CustodyAccount, names: dict) -> None:
+    # R-M5: a multi-site account names the site of each event; one site is its own.
+    form.facility_id.choices = choices([("", "choose the site")] + [
+        (str(f), names.get(f, f"facility {f}")) for f in account.facility_ids])
+
+
+def _custody_page(uow, person, status=200, failure=None, notice=None, refused=None):
+    """``refused``: (account id, "input" | "output", form) shown again with its reasons."""
     pid = _member_participant(person)
     accounts = list(uow.session.exec(select(CustodyAccount).where(CustodyAccount.participant_id == pid)
                                      .order_by(CustodyAccount.id)))
     names = dict(uow.session.exec(select(Facility.id, Facility.name).where(Facility.participant_id == pid)).all())
+    given = {}
+    if refused is not None:
+        account_id, kind, form = refused
+        given[account_id] = {kind: form}
+    forms = {a.id: _custody_forms(uow, a, names, given.get(a.id, {})) for a in accounts}
     return render_template("workspace/custody.html", person=person, section="custody",
-                           views=account_views(uow, person.actor, accounts), facility_names=names,
+                           views=account_views(uow, person.actor, accounts), facility_names=names, forms=forms,
                            failure=failure, notice=notice, close_form=ClosePeriodForm()), status
+
+
+CUSTODY_NOTICES = {"input": "The input is recorded; the account's credit below includes it.",
+                   "output": "The output is recorded; the account's credit below is what is left."}
 
 
 @bp.get("/custody")
 @people.signed_in_page("member")
 def custody_accounts(uow, person):
     n = request.args.get("closed", "")
-    return _custody_page(uow, person, notice=f"Period {n} is closed; its volume summary is below." if n.isdigit()
-                         else None)
+    notice = (f"Period {n} is closed; its volume summary is below." if n.isdigit()
+              else CUSTODY_NOTICES.get(request.args.get("recorded", "")))
+    return _custody_page(uow, person, notice=notice)
+
+
+def _event_body(form, party: str) -> dict:
+    """The body the API's InputIn / OutputIn takes, from the form (empty text: omitted, as a client would)."""
+    def text(field):
+        value = (getattr(form, field).data or "").strip()
+        return value or None
+
+    body = {"on": form.on.data.isoformat() if form.on.data else None, party: text(party),
+            "reference": text("reference"), "material_code": text("material_code"),
+            "mass": _mass(form.mass_value.data, form.mass_unit.data), "claim": text("claim")}
+    if party == "supplier_name":
+        body["supplier_certificate"] = text("supplier_certificate")
+    site = form.facility_id.data or ""
+    body["facility_id"] = int(site) if site.isdigit() else (site or None)
+    return body
+
+
+def _missing(uow, person, error: RegistryError):
+    uow.session.rollback()
+    return render_template("workspace/missing.html", person=person, section="custody",
+                           refusal=messages.refusal(error)), error.status
+
+
+def _record(uow, person, account_id: int, kind: str, form, schema, service):
+    try:  # another's account, or none: not found, whatever the form says (R-M8, R-X4)
+        custody.get_account(uow, person.actor, account_id)
+    except RegistryError as error:
+        return _missing(uow, person, error)
+    if not form.validate():
+        return _custody_page(uow, person, 400, refused=(account_id, kind, form))
+    party = "supplier_name" if kind == "input" else "customer"
+    try:
+        submit(uow, form, schema, _event_body(form, party), MASS_FIELDS,
+               lambda **data: service(uow, person.actor, account_id, **data))
+    except Refused as refusal:
+        return _custody_page(uow, person, refusal.status, refused=(account_id, kind, form))
+    return redirect(url_for("workspace.custody_accounts", recorded=kind) + f"#account-{account_id}", code=303)
+
+
+@bp.post("/custody/<id:account_id>/inputs")
+@people.signed_in_page("member")
+def custody_input(uow, person, account_id):
+    """Record a receipt (R-M2): the API's InputIn and ``custody.receive_input``."""
+    form = ReceiptForm(prefix=f"in{account_id}", meta=CHECKED)
+    form.facility_id.choices = []
+    return _record(uow, person, account_id, "input", form, InputIn, custody.receive_input)
+
+
+@bp.post("/custody/<id:account_id>/outputs")
+@people.signed_in_page("member")
+def custody_output(uow, person, account_id):
+    """Record an output and its claim (R-M3, R-M4): the API's OutputIn and ``custody.record_output``."""
+    form = OutputForm(prefix=f"out{account_id}", meta=CHECKED)
+    form.facility_id.choices = []
+    return _record(uow, person, account_id, "output", form, OutputIn, custody.record_output)
+
+
+@bp.get("/custody/<id:account_id>/<any(inputs, outputs, lots):what>")
+@people.signed_in_page("member")
+def custody_list(uow, person, account_id, what):
+    """All of an account's receipts, outputs or lots, LIMIT a page, latest first (the custody page shows the
+    latest LIMIT and links here for older ones)."""
+    try:
+        account = custody.get_account(uow, person.actor, account_id)
+    except RegistryError as error:
+        return _missing(uow, person, error)
+    before = request.args.get("before", "")
+    rows, older = _latest(uow, what, account.id, int(before) if before.isdigit() and len(before) < 16 else None)
+    names = dict(uow.session.exec(select(Facility.id, Facility.name)
+                                  .where(Facility.participant_id == account.participant_id)).all())
+    return render_template("workspace/custody_list.html", person=person, section="custody", account=account,
+                           what=what, rows=rows, older=older, first=not before, facility_names=names)
 
 
 @bp.post("/custody/<id:account_id>/periods/<int:n>/close")

@@ -102,6 +102,41 @@ ADVICE: dict[str, str] = {
     "period_reversed": "Make the period's last day the same as or after its first day.",
     "period_too_long": "Shorten the claim period to at most a year.",
     "password_too_short": "Use at least 12 characters; a few unrelated words make a good password.",
+    # Custody inputs and outputs (R-M2–R-M6) and the lot form's lines, splits and receipt citations (R-W2).
+    "receipt_duplicate": "This supplier document is already received: check the reference, or leave it recorded.",
+    "receipt_mismatch": "Enter the mass and claim exactly as the supplier recorded the sale, or ask them to correct it.",
+    "supplier_certificate_required": "Give the supplier's RMS certificate number, or leave the claim empty for uncertified input.",
+    "supplier_certificate_unknown": "Check the supplier's certificate number in the RMS certificates list, or record the input without a claim.",
+    "supplier_certificate_mismatch": "Give the certificate the supplier holds.",
+    "claim_exceeds_average": "Claim a percentage no higher than the account's average shown above, or record more certified input first.",
+    "claim_exceeds_inputs": "Claim less: claims cannot exceed the certified input they rest on.",
+    "claim_upgrade": "Pass the claim on as it arrived, or a lower one: claims are only ever downgraded.",
+    "claim_system_mismatch": "Use the claim type of the account's control system (MB for mass balance, AC for average content).",
+    "claim_not_whole_percent": "Write the claim's percentages as whole numbers, e.g. RMS 75% PC MB.",
+    "before_account_start": "Choose a date on or after the account's start.",
+    "out_of_order": "Date the event on or after the account's last event; a correction is a new event.",
+    "facility_required": "Choose the site the event took place at.",
+    "facility_not_in_account": "Choose one of the account's sites.",
+    "product_group_mismatch": "Record outputs of the account's own product group; keep another product in its own account.",
+    "batch_exceeded": "Record no more output than the batch's inputs; record the next batch's input first.",
+    "custody_account_not_found": "Open the account from your custody page.",
+    "unknown_material_code": "Use a code from RMS Table P4.1, e.g. PC_P3.1.9.",
+    "invalid_certificate_number": "Copy the RMS certificate number as printed on the certificate.",
+    "line_not_found": "Choose a production line of the lot's facility, or none.",
+    "incomplete_split": "Give both the post-consumer and the post-industrial mass, or neither.",
+    "split_mass_mismatch": "Make the post-consumer and post-industrial masses add up to the lot's mass.",
+    "receipt_not_found": "Cite receipts of the custody account the lot is an output of.",
+    "receipt_exceeded": "Cite no more of a receipt than it received; leave the mass empty to cite all of it.",
+    "duplicate_receipt": "Cite each receipt once; put the part the lot used on one row.",
+    "input_after_processing": "Cite only receipts received on or before the lot's processing date.",
+    "input_not_receipt": "Cite the account's receipts instead of free-text inputs.",
+}
+
+#: (code, field) -> advice, where one code means different things on different fields (the field as the
+#: service names it). Looked up before ADVICE.
+FIELD_ADVICE: dict[tuple[str, str], str] = {
+    ("certificate_invalid", "supplier_certificate"): "Check the receipt date: the supplier's certificate must be valid that day.",
+    ("custody_account_required", "receipts"): "Choose the custody account whose receipts the lot cites.",
 }
 
 
@@ -121,8 +156,8 @@ class Refusal:
 
 def refusal(error: RegistryError) -> Refusal:
     detail = error.detail.rstrip(".")
-    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=ADVICE.get(error.code),
-                   field=error.field)
+    advice = FIELD_ADVICE.get((error.code, error.field or "")) or ADVICE.get(error.code)
+    return Refusal(code=error.code, rule=error.rule, detail=detail, advice=advice, field=error.field)
 
 
 def apply(form, error: RegistryError, fields: dict[str, str] | None = None, page: str | None = None) -> Refusal:

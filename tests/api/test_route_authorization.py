@@ -499,6 +499,12 @@ PAGE_ROUTES = {
                                                        PAGE_MEMBER_OBJECT),
     ("POST", "/workspace/custody/<id:account_id>/periods/<int:n>/close"): (
         lambda w: f"/workspace/custody/{w.account}/periods/1/close", PAGE_MEMBER_OBJECT),
+    ("POST", "/workspace/custody/<id:account_id>/inputs"): (
+        lambda w: f"/workspace/custody/{w.account}/inputs", PAGE_MEMBER_OBJECT),
+    ("POST", "/workspace/custody/<id:account_id>/outputs"): (
+        lambda w: f"/workspace/custody/{w.account}/outputs", PAGE_MEMBER_OBJECT),
+    ("GET", "/workspace/custody/<id:account_id>/<any(inputs, outputs, lots):what>"): (
+        lambda w: f"/workspace/custody/{w.account}/inputs", PAGE_MEMBER_OBJECT),
     ("POST", "/workspace/offers/<id:offer_id>/<any(accept, reject, withdraw):action>"): (
         lambda w: "/workspace/offers/999999/accept", PAGE_MEMBER_OBJECT),  # none: 404 for every member
     ("POST", "/workspace/webhooks/<id:webhook_id>/<any(disable, enable, delete):action>"): (

@@ -9,6 +9,7 @@ files share theirs and expect it as built)."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -166,3 +167,43 @@ def test_generator_and_certifier_pages_have_no_serious_accessibility_violations(
     finally:
         certifier.close()
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def _pc_credit(page) -> Decimal:
+    facts = page.inner_text("section:has(h2:text('resins, mass-balance')) dl.facts")
+    return Decimal(re.search(r"PC (\d+\.\d+) kg", facts).group(1))
+
+
+def test_great_lakes_records_a_receipt_and_sees_its_credit_grow(page, server):
+    """R-M2, R-M4, R-W2, R-W6: a refused receipt says why, in place; a certified one adds its mass after the
+    account's conversion factor (0.90) to the credit shown."""
+    base = server.base
+    sign_in(page, base, server.logins["generator"], then="/workspace/custody")
+    page.goto(f"{base}/workspace/custody")
+    before = _pc_credit(page)
+    form = page.locator("form[action$='/inputs']").first
+    prefix = "in" + form.get_attribute("action").split("/")[-2]
+    page.get_by_text(re.compile(r"^Record an input \(receipt\) on account")).first.click()
+
+    def fill(reference: str) -> None:
+        page.fill(f"#{prefix}-on", "2026-03-02")
+        page.fill(f"#{prefix}-supplier_name", "Midwest Sorting")
+        page.fill(f"#{prefix}-supplier_certificate", "RMS-NSF-00418")
+        page.fill(f"#{prefix}-reference", reference)
+        page.fill(f"#{prefix}-material_code", "PC_P3.1.9")
+        page.fill(f"#{prefix}-mass_value", "10")
+        page.select_option(f"#{prefix}-mass_unit", "t")
+        page.fill(f"#{prefix}-claim", "RMS 100% PC MB")
+        page.get_by_role("button", name="Record the input").click()
+
+    fill("MWS-4471")  # the demo received it already: once in the whole registry (R-M2)
+    error = page.inner_text(f"#{prefix}-reference-error")
+    assert "(R-M2)" in error and "already received" in error
+    assert page.get_attribute(f"#{prefix}-reference", "aria-invalid") == "true"
+    assert _pc_credit(page) == before
+    assert _axe_problems(page) == []
+    fill("MWS-4490")
+    page.wait_for_url(re.compile(r".*/workspace/custody\?recorded=input#account-\d+$"))
+    assert "The input is recorded" in page.inner_text("main")
+    assert "MWS-4490" in page.inner_text("main")
+    assert _pc_credit(page) == before + Decimal("9000.000")  # 10 t × 0.90

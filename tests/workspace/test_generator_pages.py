@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from sqlmodel import select
 
+from registry.custody.models import CustodyOutput
 from registry.db import session_factory
 from registry.models import Block
 from tests.api.driver import snapshot, t
@@ -253,3 +254,190 @@ def test_the_preview_shows_nothing_while_the_certificate_is_suspended(signed_in,
     assert "nothing to generate now" in html
     assert re.search(r'class="binding">\s*<th scope="row">Certification and standing', html)
     assert "holds no RMS certificate valid today that covers reprocessing (R-P2)" in html
+
+
+# --- custody inputs and outputs (R-M2–R-M5, R-W2) ----------------------------------------------
+
+def _custody_member(browser, engine, clock, r):
+    browser.sign_in(make_account(engine, clock, "ops@reprocessor.example", participant_id=r.g.id))
+    return browser
+
+
+def _receipt(r, **changes) -> dict:
+    a = r.account
+    return {f"in{a}-{k}": v for k, v in {
+        "on": "2026-01-10", "supplier_name": "Sorter A", "supplier_certificate": r.sorter_certificate,
+        "reference": "INV-9", "material_code": "PC_P3.1.9", "mass_value": "100", "mass_unit": "t",
+        "claim": "RMS 100% PC MB", **changes}.items()}
+
+
+def _output(r, **changes) -> dict:
+    a = r.account
+    return {f"out{a}-{k}": v for k, v in {
+        "on": "2026-02-01", "customer": "Molder Inc", "reference": "SO-1", "material_code": "PC_P3.1.9",
+        "mass_value": "80", "mass_unit": "t", "claim": "RMS 50% PC MB", **changes}.items()}
+
+
+def test_recording_a_receipt_then_an_output_moves_the_credit(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    _custody_member(browser, engine, clock, r)
+    browser.get("/workspace/custody")
+    assert f'id="in{r.account}-supplier_certificate"' in browser.last and f'id="out{r.account}-customer"' in browser.last
+    response = browser.post(f"/workspace/custody/{r.account}/inputs", _receipt(r), from_page="/workspace/custody")
+    assert response.status_code == 303, browser.last[:3000]
+    assert browser.where(response).endswith(f"/workspace/custody?recorded=input#account-{r.account}")
+    assert r.balance()["credit_kg"]["PC"] == "100000.000"  # the API reads what the page recorded
+    browser.get(browser.where(response))
+    assert "The input is recorded" in browser.last and "INV-9" in browser.last and "PC 100000.000 kg" in browser.last
+    # 80 t leaving with a 50% PC claim draws 40 t of PC credit (R-M3, R-M4)
+    response = browser.post(f"/workspace/custody/{r.account}/outputs", _output(r), from_page="/workspace/custody")
+    assert response.status_code == 303, browser.last[:3000]
+    assert r.balance()["credit_kg"]["PC"] == "60000.000"
+    browser.get(browser.where(response))
+    html = browser.last
+    assert "The output is recorded" in html and "SO-1" in html and "Molder Inc" in html and "PC 60000.000 kg" in html
+    with session_factory(engine)() as session:
+        output = session.exec(select(CustodyOutput)).one()
+        assert (output.mass_kg, output.claim, output.claimed_pc_kg) == (Decimal("80000"), "RMS 50% PC MB",
+                                                                         Decimal("40000"))
+
+
+@pytest.mark.parametrize("path, body, status, words", [
+    # R-M4: a claim beyond the credit, never an overdraft
+    ("outputs", lambda r: _output(r, mass_value="300", claim="RMS 50% PC MB"), 422,
+     ["the account has 100000.000 kg", "(R-M4)", "Record certified input first"]),
+    # R-M2: one supplier document is received once registry-wide
+    ("inputs", lambda r: _receipt(r, reference="INV-1", on="2026-01-11"), 409,
+     ["has already been received", "(R-M2)", "already received: check the reference"]),
+    # R-M5: events are dated within the account
+    ("inputs", lambda r: _receipt(r, on="2025-12-31"), 422, ["the account starts on 2026-01-01", "(R-M5)",
+                                                             "on or after the account&#39;s start"]),
+    ("inputs", lambda r: _receipt(r, supplier_certificate=""), 400,
+     ["cites its supplier", "(R-M2)", "leave the claim empty for uncertified input"]),
+    ("outputs", lambda r: _output(r, claim="RMS 50% PC AC"), 422, ["(R-M3)", "only ever downgraded"]),
+    ("outputs", lambda r: _output(r, claim="RMS lots PC"), 400, ["Write the claim as on the invoice"]),
+    ("outputs", lambda r: _output(r, mass_value="abc"), 400, ['aria-invalid="true"']),
+    ("inputs", lambda r: _receipt(r, supplier_name=""), 400, ["Missing data for required field"]),
+])
+def test_a_refused_custody_event_shows_why_and_records_nothing(browser, engine, clock, driver, path, body, status,
+                                                               words):
+    r = Reprocessor(driver)
+    r.receive("2026-01-10", t(100))
+    _custody_member(browser, engine, clock, r)
+    before = snapshot(engine)
+    response = browser.post(f"/workspace/custody/{r.account}/{path}", body(r), from_page="/workspace/custody")
+    _refused_unchanged(engine, before, response, status, *words)
+    assert "<details open>" in browser.last  # the refused form is shown open, filled in as sent
+
+
+def test_a_supplier_certificate_not_valid_on_the_receipt_date_is_explained(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    driver.ok(f"/rms-certificates/{r.sorter_certificate}/suspend", {"on": "2026-01-05", "reason": "audit finding"},
+              r.g.certifier, status=200)
+    _custody_member(browser, engine, clock, r)
+    before = snapshot(engine)
+    response = browser.post(f"/workspace/custody/{r.account}/inputs", _receipt(r), from_page="/workspace/custody")
+    _refused_unchanged(engine, before, response, 422, "was not valid on 2026-01-10", "(R-C3)",
+                       "the supplier&#39;s certificate must be valid that day")
+
+
+def test_a_custody_form_without_its_token_records_nothing(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    _custody_member(browser, engine, clock, r)
+    before = snapshot(engine)
+    for path, body in (("inputs", _receipt(r)), ("outputs", _output(r))):
+        response = browser.post(f"/workspace/custody/{r.account}/{path}", body, token=False)
+        _refused_unchanged(engine, before, response, 400)
+
+
+def test_another_participants_account_records_nothing(browser, engine, clock, driver, generator):
+    r = Reprocessor(driver)
+    browser.sign_in(make_account(engine, clock, "ops@lakes.example", participant_id=generator.id))
+    before = snapshot(engine)
+    response = browser.post(f"/workspace/custody/{r.account}/inputs", _receipt(r), from_page="/workspace/custody")
+    _refused_unchanged(engine, before, response, 404, f"no custody account {r.account}")
+    assert browser.get(f"/workspace/custody/{r.account}/inputs").status_code == 404
+
+
+def test_long_custody_lists_page_back_to_the_first_event(browser, engine, clock, driver, monkeypatch):
+    from api.workspace import generator as pages
+    monkeypatch.setattr(pages, "LIMIT", 2)
+    r = Reprocessor(driver)
+    for day, ref in (("2026-01-10", "INV-1"), ("2026-01-11", "INV-2"), ("2026-01-12", "INV-3")):
+        r.receive(day, t(1), reference=ref)
+    _custody_member(browser, engine, clock, r)
+    browser.get("/workspace/custody")
+    html = browser.last
+    assert "INV-3" in html and "INV-2" in html and "INV-1" not in html
+    older = re.search(r'href="(/workspace/custody/\d+/inputs\?before=\d+)">Older inputs', html).group(1)
+    browser.get(older.replace("&amp;", "&"))
+    assert "INV-1" in browser.last and "INV-2" not in browser.last and "Older inputs</a>" not in browser.last
+
+
+# --- the lot form's production line, split and receipt citations (R-B2, R-M6, R-W2) -------------
+
+def _lot(engine, reference: str):
+    from registry.models import Lot
+    with session_factory(engine)() as session:
+        return session.exec(select(Lot).where(Lot.reference == reference)).one()
+
+
+def test_a_lot_on_a_production_line(signed_in, generator, driver, engine):
+    line = driver.ok(f"/facilities/{generator.facility_id}/lines", {"name": "Extruder 2", "capacity": t(5000)},
+                     generator.token)
+    signed_in.get("/workspace/lots/new")
+    assert f'<option value="{line["id"]}">Plant 1: Extruder 2</option>' in signed_in.last
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, line_id=str(line["id"])))
+    assert response.status_code == 303, signed_in.last[:3000]
+    assert _lot(engine, "LOT-W-1").line_id == line["id"]
+    before = snapshot(engine)
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, reference="LOT-W-2", line_id="987654"))
+    _refused_unchanged(engine, before, response, 404, "has no line 987654", "Choose a production line of the lot")
+
+
+def test_a_split_lot_documents_both_parts(signed_in, generator, engine):
+    split = {"material_code": "PI_P3.1.5", "pc_mass_value": "600", "pi_mass_value": "400"}
+    before = snapshot(engine)
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **{**split, "pi_mass_value": "300"}))
+    _refused_unchanged(engine, before, response, 400, "must equal the lot mass", "(R-B2)",
+                       "add up to the lot&#39;s mass")
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **{**split, "pi_mass_value": ""}))
+    _refused_unchanged(engine, before, response, 400, "(R-B2)", "or neither")
+    response = signed_in.post("/workspace/lots/new", _lot_body(generator, **split))
+    assert response.status_code == 303, signed_in.last[:3000]
+    lot = _lot(engine, "LOT-W-1")
+    assert (lot.mass_kg, lot.pc_kg) == (Decimal("1000000"), Decimal("600000"))
+
+
+def test_a_custody_lot_cites_its_accounts_receipts(browser, engine, clock, driver):
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    r.receive("2026-01-11", t(50), reference="INV-2")
+    _custody_member(browser, engine, clock, r)
+    browser.get("/workspace/lots/new?rows=5")
+    html = browser.last
+    assert 'id="receipts-4-receipt_id"' in html and 'id="receipts-5-receipt_id"' not in html
+    assert f'<option value="{receipt["id"]}">account {r.account}: INV-1 from Sorter A, received 2026-01-10' in html
+    body = {**_lot_body(r.g, custody_account_id=str(r.account)), "receipts-0-receipt_id": str(receipt["id"]),
+            "receipts-0-mass_value": "80", "receipts-0-mass_unit": "t", "receipts-1-receipt_id": "",
+            "receipts-1-mass_value": "", "receipts-1-mass_unit": "t"}
+    before = snapshot(engine)
+    response = browser.post("/workspace/lots/new", {**body, "receipts-0-mass_value": "101"},
+                            from_page="/workspace/lots/new")
+    _refused_unchanged(engine, before, response, 422, "the lot cites 101000.000 kg of it", "(R-M6)",
+                       "Cite no more of a receipt than it received")
+    response = browser.post("/workspace/lots/new", {**body, "receipts-1-receipt_id": str(receipt["id"])},
+                            from_page="/workspace/lots/new")
+    _refused_unchanged(engine, before, response, 400, "is cited twice", "Cite each receipt once")
+    response = browser.post("/workspace/lots/new", {**body, "receipts-0-mass_value": "eighty"},
+                            from_page="/workspace/lots/new")
+    _refused_unchanged(engine, before, response, 400, "got &#39;eighty&#39;")
+    assert re.search(r'id="receipts-0-mass_value"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="receipts-0-mass_value"',
+                     browser.last)  # on the row it concerns
+    response = browser.post("/workspace/lots/new", body, from_page="/workspace/lots/new")
+    assert response.status_code == 303, browser.last[:3000]
+    lot = _lot(engine, "LOT-W-1")
+    assert lot.custody_account_id == r.account
+    [cited] = lot.inputs
+    assert (cited["receipt"], cited["mass_kg"], cited["log"]["index"]) == (receipt["id"], "80000.000",
+                                                                            receipt["log"]["index"])
