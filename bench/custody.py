@@ -34,6 +34,7 @@ from http_transfers import Databases  # noqa: E402
 
 from registry import facilities, identity, participants, rms_certificates  # noqa: E402
 from registry.clock import FrozenClock  # noqa: E402
+from registry.custody import periods  # noqa: E402
 from registry.custody import services  # noqa: E402
 from registry.custody.models import CustodyAccount, CustodyPeriod, CustodyReceipt  # noqa: E402
 from registry.custody.rules import add_months  # noqa: E402
@@ -121,7 +122,7 @@ def measure(engine, sessions, member, account_id, repeats: int) -> dict:
 
     def balance():
         with UnitOfWork(reads, CLOCK) as uow:
-            services.balance(uow, member, account_id, TODAY)
+            periods.balance(uow, member, account_id, TODAY)
 
     outputs = iter(range(10**9))
 
@@ -167,7 +168,7 @@ def close_first_period(sessions, member, account_id) -> tuple[float, int]:
     """Seconds to close period 1 (R-M5: summary, log entry, commit) and the receipts it summarised."""
     with UnitOfWork(sessions, CLOCK) as uow:
         t = time.perf_counter()
-        closing = services.close_period(uow, member, account_id, 1)
+        closing = periods.close_period(uow, member, account_id, 1)
         uow.commit()
         seconds = time.perf_counter() - t
         receipts = uow.session.exec(sa.select(sa.func.count()).select_from(CustodyReceipt).where(

@@ -19,6 +19,7 @@ from registry.accounts import signin, totp
 from registry.bulk import services as bulk
 from registry.clock import clock_from_setting
 from registry.custody import rules as custody_rules
+from registry.custody import periods
 from registry.custody import services as custody
 from registry.config import Config
 from registry.db import UnitOfWork, session_factory
@@ -61,7 +62,7 @@ def _custody(uow, admin, certifier, member_of, lakes, lakes_actor, lakes_plant, 
                          mass=_tonnes(50), claim="RMS 100% PC MB")
     first_end = custody_rules.period_bounds(account.starts_on, 1, 1)[1]
     if first_end < today:
-        custody.close_period(uow, lakes_actor, account.id, 1)
+        periods.close_period(uow, lakes_actor, account.id, 1)
     generation.generate(uow, lakes_actor, lot_id=mb.id, mass=_tonnes(100))  # 180 t of credit: 50 claimed, 100 ARCs
 
 

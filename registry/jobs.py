@@ -34,7 +34,7 @@ from registry import lockorder
 from registry.actors import SYSTEM
 from registry.clock import Clock
 from registry.custody.reminders import run_credit_reminders
-from registry.custody.services import run_credit_expiry
+from registry.custody.periods import run_credit_expiry
 from registry.db import UnitOfWork
 from registry.expiry import run_expiry
 from registry.idempotency import purge_expired

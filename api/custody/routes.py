@@ -9,6 +9,8 @@ from api.auth import perform, read
 from api.custody.schemas import (AccountIn, AccountOut, BalanceOut, BalanceQuery, InputIn, InputOut, OutputIn,
                                  OutputOut, PeriodList, PeriodOut, PeriodsQuery)
 from api.openapi import Blueprint
+from registry.custody import book
+from registry.custody import periods
 from registry.custody import services
 
 blp = Blueprint("custody", __name__, description="Chain-of-custody accounts (§6A)")
@@ -31,7 +33,7 @@ class AccountById(MethodView):
     @blp.doc(security=BEARER)
     def get(self, account_id):
         """A custody account (its participant, its certifier, admins; R-M8)."""
-        return read(services.get_account, account_id, authenticated=True)
+        return read(book.get_account, account_id, authenticated=True)
 
 
 @blp.route("/custody/accounts/<id:account_id>/inputs")
@@ -61,7 +63,7 @@ class Balance(MethodView):
     @blp.doc(security=BEARER)
     def get(self, query, account_id):
         """Credit on a date, next expiries, and the rolling average (R-M4)."""
-        return read(services.balance, account_id, query["on"], authenticated=True)
+        return read(periods.balance, account_id, query["on"], authenticated=True)
 
 
 @blp.route("/custody/accounts/<id:account_id>/periods")
@@ -73,9 +75,9 @@ class Periods(MethodView):
         """The closed periods' volume summaries, in order (R-M5, R-M8); ``ends_from`` keeps those ending on
         or after a date. With ``Accept: text/csv``: one row per period, the summary's totals (R-N3)."""
         if exports.wants_csv():
-            return exports.streamed_csv(services.closed_periods, PeriodOut(), exports.PERIOD_COLUMNS,
+            return exports.streamed_csv(periods.closed_periods, PeriodOut(), exports.PERIOD_COLUMNS,
                                         f"custody-{account_id}-periods", account_id=account_id, **query)
-        return {"items": read(services.closed_periods, account_id, authenticated=True, **query)}
+        return {"items": read(periods.closed_periods, account_id, authenticated=True, **query)}
 
 
 @blp.route("/custody/accounts/<id:account_id>/periods/<int:n>/close")
@@ -84,7 +86,7 @@ class ClosePeriod(MethodView):
     @blp.doc(security=BEARER)
     def post(self, account_id, n):
         """Close a period after its end: its volume summary, one log entry (R-M5)."""
-        return perform(services.close_period, account_id, n, schema=PeriodOut, status=201)
+        return perform(periods.close_period, account_id, n, schema=PeriodOut, status=201)
 
 
 @blp.route("/custody/accounts/<id:account_id>/periods/<int:n>")
@@ -93,4 +95,4 @@ class PeriodByNumber(MethodView):
     @blp.doc(security=BEARER)
     def get(self, account_id, n):
         """A closed period's volume summary (R-M5, R-M8)."""
-        return read(services.get_period, account_id, n, authenticated=True)
+        return read(periods.get_period, account_id, n, authenticated=True)

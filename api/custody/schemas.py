@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from api.fields import Exact, Id, MassField
 from registry.custody import rules
-from registry.custody.services import sums
+from registry.custody.book import sums
 
 CLAIM = {"example": "RMS 100% PC MB", "description": "RMS claim syntax (RMS 6.5.9)"}
 

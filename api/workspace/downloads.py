@@ -31,7 +31,7 @@ from api.workspace import bp, messages, people
 from api.workspace.forms.holder import StatementForm
 from registry import holdings
 from registry.custody import rules as custody_rules
-from registry.custody import services as custody
+from registry.custody import periods
 from registry.errors import RegistryError
 from registry.exports import streams
 
@@ -126,10 +126,10 @@ def download(uow, person, what, fmt):
 @people.signed_in_page("member", "certifier", "admin")
 def custody_periods(uow, person, account_id, fmt):
     """R-M8: the periods ending within the 18 months before today, for whoever reads the account
-    (``custody.closed_periods`` checks it as the API does; anyone else: not found)."""
+    (``periods.closed_periods`` checks it as the API does; anyone else: not found)."""
     since = custody_rules.audit_window_start(uow.clock.today())
     try:
-        closings = custody.closed_periods(uow, person.actor, account_id, ends_from=since)
+        closings = periods.closed_periods(uow, person.actor, account_id, ends_from=since)
     except RegistryError as error:
         return render_template("workspace/missing.html", person=person,
                                refusal=messages.page_refusal(error, person.user.role)), error.status

@@ -26,6 +26,8 @@ from api.workspace.forms.generator import (CITATIONS, MAX_CITATIONS, ClosePeriod
 from api.workspace.schemas import Refused, submit
 from registry import generation, lots
 from registry.custody import rules as custody_rules
+from registry.custody import book
+from registry.custody import periods
 from registry.custody import services as custody
 from registry.custody.models import CustodyAccount, CustodyClosing, CustodyOutput, CustodyReceipt
 from registry.determinations import used_kg
@@ -310,7 +312,7 @@ def account_views(uow, actor, accounts, *, details: bool = True) -> list[dict]:
     out = []
     for a in accounts:
         try:
-            balance = custody.balance(uow, actor, a.id)
+            balance = periods.balance(uow, actor, a.id)
             balance_problem = None
         except RegistryError as error:
             balance, balance_problem = None, messages.refusal(error).text
@@ -399,7 +401,7 @@ def _missing(uow, person, error: RegistryError):
 
 def _record(uow, person, account_id: int, kind: str, form, schema, service):
     try:  # another's account, or none: not found, whatever the form says (R-M8, R-X4)
-        custody.get_account(uow, person.actor, account_id)
+        book.get_account(uow, person.actor, account_id)
     except RegistryError as error:
         return _missing(uow, person, error)
     if not form.validate():
@@ -437,7 +439,7 @@ def custody_list(uow, person, account_id, what):
     """All of an account's receipts, outputs or lots, LIMIT a page, latest first (the custody page shows the
     latest LIMIT and links here for older ones)."""
     try:
-        account = custody.get_account(uow, person.actor, account_id)
+        account = book.get_account(uow, person.actor, account_id)
     except RegistryError as error:
         return _missing(uow, person, error)
     before = request.args.get("before", "")
@@ -452,7 +454,7 @@ def custody_list(uow, person, account_id, what):
 @people.signed_in_page("member")
 def custody_close(uow, person, account_id, n):
     try:
-        custody.close_period(uow, person.actor, account_id, n)
+        periods.close_period(uow, person.actor, account_id, n)
     except RegistryError as error:
         uow.session.rollback()
         return _custody_page(uow, person, error.status, failure=messages.refusal(error).text)

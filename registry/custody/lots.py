@@ -31,7 +31,7 @@ from registry.claims import RmsClaim
 from registry.custody import credit, rules
 from registry.custody.models import CustodyAccount, CustodyReceipt
 from registry.custody.rules import STATUSES, ZERO
-from registry.custody.services import _check_day, _expire, _kg, _period, _set, _total, sums
+from registry.custody.book import _check_day, _expire, _kg, _period, _set, _total, sums
 from registry.db import UnitOfWork, get_for_update
 from registry.errors import InvalidInput, RuleViolation
 from registry.lockorder import note_rows_locked

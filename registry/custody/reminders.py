@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from registry.custody import balance_sql
 from registry.custody.models import CustodyAccount
-from registry.custody.services import upcoming_expiries
+from registry.custody.periods import upcoming_expiries
 from registry.db import UnitOfWork
 from registry.notifications.events import CUSTODY_CREDIT_EXPIRING, emit
 

@@ -9,141 +9,27 @@ log. Reads take no locks.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func
 from sqlmodel import select
 
 from registry import classification, lot_rules, scope
 from registry.actors import Actor, require_acts_for
 from registry.certification import parse_certificate_number
 from registry.claims import RmsClaim, parse_claim
-from registry.custody import balance_sql, credit, rules
-from registry.custody.models import CustodyAccount, CustodyClosing, CustodyOutput, CustodyPeriod, CustodyReceipt
+from registry.custody import credit, rules
+from registry.custody.book import _LOWER, _check_day, _expire, _kg, _period, _set, _site, _total, _writable, sums
+from registry.custody.models import CustodyAccount, CustodyOutput, CustodyReceipt
+from registry.custody.periods import _window, rolling_sites
 from registry.custody.rules import STATUSES, ZERO
-from registry.db import UnitOfWork, get_for_update
-from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from registry.db import UnitOfWork
+from registry.errors import Conflict, InvalidInput, RuleViolation
 from registry.journal import record
-from registry.lockorder import note_rows_locked
 from registry.models import Facility, RmsCertificate
 from registry.names import check_name
 from registry.rms_certificates import certificates_citable_by, is_valid_on, scope_on, sites_for
 from registry.units import Mass
-
-_LOWER = {"PC": "pc", "PI": "pi", "R": "r"}
-
-
-def sums(row, prefix: str) -> dict[str, Decimal]:
-    """``credited``/``drawn`` (account), ``cum``/``credit``/``certified`` (receipt) or ``claimed`` (output)."""
-    return {s: getattr(row, f"{prefix}_{_LOWER[s]}_kg") for s in STATUSES}
-
-
-def _set(row, prefix: str, values: dict[str, Decimal]) -> None:
-    for s in STATUSES:
-        setattr(row, f"{prefix}_{_LOWER[s]}_kg", values[s])
-
-
-def _kg(values: dict[str, Decimal]) -> dict[str, str]:
-    return {s: format(values[s], "f") for s in STATUSES}
-
-
-def _total(values: dict[str, Decimal]) -> Decimal:
-    return sum((values[s] for s in STATUSES), ZERO)
-
-
-# --- Reading ---------------------------------------------------------------------------------------
-
-def get_account(uow: UnitOfWork, actor: Actor | None, account_id: int) -> CustodyAccount:
-    """R-M8: the participant's members, the certification body that certifies it, and
-    administrators read an account; to anyone else it does not exist (R-X4)."""
-    account = uow.session.get(CustodyAccount, account_id)
-    if account is None or not scope.may_read(uow, actor, account.participant_id):
-        raise NotFound(f"no custody account {account_id}", code="custody_account_not_found", rule="R-M8")
-    return account
-
-
-def _writable(uow: UnitOfWork, actor: Actor, account_id: int) -> CustodyAccount:
-    """The account, locked for a write in the one lock order (R-X5): participant row
-    (shared; a suspended participant records nothing, R-X10), then the account row."""
-    participant_id = get_account(uow, actor, account_id).participant_id
-    require_acts_for(actor, participant_id)
-    scope.require_may_register(uow, participant_id)
-    account = get_for_update(uow.session, CustodyAccount, account_id)
-    note_rows_locked(uow)
-    return account
-
-
-def _check_day(uow: UnitOfWork, account: CustodyAccount, on: date, field: str = "on") -> int:
-    """R-M5: events are dated from the account's start to today, in an open period,
-    in date order (a correction is a new event, never a back-dated one). Returns
-    the event's period."""
-    if on > uow.clock.today():
-        raise InvalidInput(f"{field} {on} is in the future", field=field, code="date_in_future", rule="R-M5")
-    if on < account.starts_on:
-        raise RuleViolation(f"the account starts on {account.starts_on}", field=field,
-                            code="before_account_start", rule="R-M5")
-    n = rules.period_of(account.starts_on, account.period_months, on)
-    if n <= account.closed_periods:
-        raise RuleViolation(f"{on} falls in period {n}, which is closed: closed periods never change; "
-                            "record a correction in an open period", field=field, code="period_closed", rule="R-M5")
-    if account.last_on is not None and on < account.last_on:
-        raise RuleViolation(f"the account's book is kept in date order: its last event is dated "
-                            f"{account.last_on}", field=field, code="out_of_order", rule="R-M5")
-    return n
-
-
-def _site(account: CustodyAccount, facility_id: int | None) -> int:
-    if facility_id is None:
-        if len(account.facility_ids) > 1:
-            raise InvalidInput("a multi-site account needs the facility of each input and output",
-                               field="facility_id", code="facility_required", rule="R-M5")
-        return account.facility_ids[0]
-    if facility_id not in account.facility_ids:
-        raise RuleViolation(f"facility {facility_id} is not one of the account's sites", field="facility_id",
-                            code="facility_not_in_account", rule="R-M1")
-    return facility_id
-
-
-def _period(uow: UnitOfWork, account: CustodyAccount, n: int, facility_id: int) -> CustodyPeriod:
-    row = uow.session.get(CustodyPeriod, (account.id, n, facility_id))
-    if row is None:
-        row = CustodyPeriod(account_id=account.id, n=n, facility_id=facility_id, input_kg=ZERO, certified_kg=ZERO,
-                            credit_kg=ZERO, output_kg=ZERO, claimed_kg=ZERO, drawn_kg=ZERO, expired_kg=ZERO)
-        uow.session.add(row)
-    return row
-
-
-def _last_due(uow: UnitOfWork, account_id: int, day: date) -> tuple[date | None, dict[str, Decimal]]:
-    """R-M4: the expiry date and cumulative credit of the last receipt expired on ``day`` —
-    one indexed read (receipts are in date order, so their expiry dates are too)."""
-    last = uow.session.execute(
-        select(CustodyReceipt.expires_on, CustodyReceipt.cum_pc_kg, CustodyReceipt.cum_pi_kg,
-               CustodyReceipt.cum_r_kg)
-        .where(CustodyReceipt.account_id == account_id, CustodyReceipt.expires_on <= day)
-        .order_by(CustodyReceipt.expires_on.desc(), CustodyReceipt.seq.desc()).limit(1)).first()
-    return (None, rules.zeros()) if last is None else (last[0], dict(zip(STATUSES, last[1:], strict=True)))
-
-
-def _due(uow: UnitOfWork, account: CustodyAccount, day: date) -> dict[str, Decimal]:
-    """R-M4: the cumulative credit of the receipts expired on ``day``."""
-    return _last_due(uow, account.id, day)[1]
-
-
-def _expire(uow: UnitOfWork, actor: Actor, account: CustodyAccount, day: date) -> dict[str, Decimal]:
-    """R-M4: credit not consumed within 12 months expires — a logged event
-    (``custody.credit_expired``) before anything else is recorded on ``day``."""
-    drawn = sums(account, "drawn")
-    gone = credit.expiring(_due(uow, account, day), drawn)
-    if _total(gone) > 0:
-        _set(account, "drawn", {s: drawn[s] + gone[s] for s in STATUSES})
-        n = rules.period_of(account.starts_on, account.period_months, day)
-        row = _period(uow, account, n, account.facility_ids[0])
-        row.expired_kg += _total(gone)
-        record(uow, "custody.credit_expired", actor, {"account": account.id, "on": day.isoformat(),
-                                                      "expired_kg": _kg(gone)})
-    return gone
 
 
 # --- Opening an account (R-M1) -------------------------------------------------------------------
@@ -427,20 +313,6 @@ def _require_batch(account: CustodyAccount, claim: RmsClaim, mass_kg: Decimal, c
                             code="claim_exceeds_inputs", rule="R-M3")
 
 
-def _window(uow: UnitOfWork, account: CustodyAccount, first: int, last: int) -> list[CustodyPeriod]:
-    return list(uow.session.exec(select(CustodyPeriod).where(CustodyPeriod.account_id == account.id,
-                                                             CustodyPeriod.n >= first, CustodyPeriod.n <= last)))
-
-
-def rolling_sites(uow: UnitOfWork, account: CustodyAccount, n: int) -> dict[int, tuple[Decimal, Decimal]]:
-    """Per site, (certified, total) input over the window of periods ending with ``n`` (R-M3)."""
-    sites: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for row in _window(uow, account, n - account.window_periods + 1, n):
-        sites[row.facility_id][0] += row.certified_kg
-        sites[row.facility_id][1] += row.input_kg
-    return {fid: (c, t) for fid, (c, t) in sites.items() if t > 0}
-
-
 def _require_rolling(uow: UnitOfWork, account: CustodyAccount, claim: RmsClaim, n: int, site: int,
                      claimed_kg: Decimal) -> None:
     """R-M3, rolling average (RMS 6.4.3.4, Examples 6.4–6.6): the claim is at most the
@@ -465,191 +337,3 @@ def _require_rolling(uow: UnitOfWork, account: CustodyAccount, claim: RmsClaim, 
         raise RuleViolation(f"claims over periods {first}–{n} would reach {claimed} kg, above the {contributing} kg "
                             "of certified input of the window plus one reconciliation period (RMS 6.4.3.4 v)",
                             field="claim", code="claim_exceeds_inputs", rule="R-M3")
-
-
-# --- Balance, expiry, periods (R-M4, R-M5) -----------------------------------------------------------
-
-def upcoming_expiries(book: balance_sql.Book) -> list[tuple[date, Decimal]]:
-    """R-M4: the next days credit expires unless drawn first, and how much (all statuses), in date
-    order — of the next ten receipts per status holding credit (first in, first out)."""
-    upcoming: dict[date, Decimal] = defaultdict(Decimal)
-    for s in STATUSES:
-        start = max(book.drawn[s], book.due[s])
-        for expires_on, through, added in book.upcoming[s]:  # the next receipts in FIFO order
-            upcoming[expires_on] += through - max(through - added, start)
-    return sorted((day, kg) for day, kg in upcoming.items() if kg > 0)
-
-
-def balance(uow: UnitOfWork, actor: Actor | None, account_id: int, on: date | None = None) -> dict:
-    """R-M4: the credit on ``on`` (default today) after what has expired by then, the
-    next expiries, and for rolling averages the average of the window ending then.
-    One statement whatever the number of receipts (``balance_sql``; a rolling
-    average reads its window's period rows too); no locks."""
-    on = on or uow.clock.today()
-    book = balance_sql.read(uow.session, account_id, on)
-    if book is None or not scope.may_read(uow, actor, book.participant_id):
-        raise NotFound(f"no custody account {account_id}", code="custody_account_not_found", rule="R-M8")
-    if book.last_on is not None and on < book.last_on:
-        raise RuleViolation(f"the balance is read on or after the account's last event ({book.last_on})",
-                            field="on", code="balance_date_before_last_event", rule="R-M4")
-    left = credit.balance(book.credited, book.drawn, book.due)
-    out = {"account_id": account_id, "on": on, "credit_kg": _kg(left),
-           "expiring": [{"on": day, "kg": format(kg, "f")} for day, kg in upcoming_expiries(book)[:10]]}
-    if book.control_system == rules.ROLLING:
-        account = uow.session.get(CustodyAccount, account_id)
-        sites = rolling_sites(uow, account, rules.period_of(account.starts_on, account.period_months, on))
-        c = sum((v[0] for v in sites.values()), Decimal(0))
-        t = sum((v[1] for v in sites.values()), Decimal(0))
-        out["rolling_average"] = rules.shown(rules.fraction(c, t))
-    if book.control_system == rules.BATCH:
-        out["batch_average"] = rules.shown(rules.fraction(book.batch_certified_kg, book.batch_input_kg))
-    return out
-
-
-def expire_credit(uow: UnitOfWork, actor: Actor, account_id: int, on: date) -> dict[str, Decimal]:
-    """R-M4: write the expiry of credit due by ``on`` (also done before every event)."""
-    account = _writable(uow, actor, account_id)
-    _check_day(uow, account, on)
-    gone = _expire(uow, actor, account, on)
-    account.last_on = on
-    uow.flush()
-    return gone
-
-
-def run_credit_expiry(uow: UnitOfWork, actor: Actor, *, limit: int | None = None) -> dict:
-    """R-M4, the daily job (registry.jobs): log the expiry of credit that came due
-    and was never drawn, in up to ``limit`` accounts — one ``custody.credit_expired``
-    entry each, dated the day the credit expired (the last due receipt's expiry
-    date; a catch-up after downtime dates it the same). One indexed read per
-    account finds whether any is due; only those are locked and written. Like
-    block expiry (R-E2) it is bookkeeping: every event already expires what is
-    due before it is recorded, and a balance read never counts expired credit."""
-    today = uow.clock.today()
-    done = 0
-    for account_id in uow.session.exec(select(CustodyAccount.id).order_by(CustodyAccount.id)).all():
-        if limit is not None and done >= limit:
-            break
-        last, due = _last_due(uow, account_id, today)
-        account = uow.session.get(CustodyAccount, account_id)
-        if last is None or not _total(credit.expiring(due, sums(account, "drawn"))) > 0:
-            continue
-        # the day it expired: that of the first receipt through which the due credit was received
-        day = uow.session.exec(select(CustodyReceipt.expires_on).where(
-            CustodyReceipt.account_id == account_id, CustodyReceipt.cum_pc_kg == due["PC"],
-            CustodyReceipt.cum_pi_kg == due["PI"], CustodyReceipt.cum_r_kg == due["R"])
-            .order_by(CustodyReceipt.seq).limit(1)).first()
-        account = get_for_update(uow.session, CustodyAccount, account_id)  # accounts are locked like blocks
-        note_rows_locked(uow)
-        if _total(_expire(uow, actor, account, day)) > 0:  # re-read under the lock: none if an event beat us
-            account.last_on = max(account.last_on or day, day)  # the book is kept in date order
-            done += 1
-    uow.flush()
-    return {"credit_expired": done}
-
-
-def close_period(uow: UnitOfWork, actor: Actor, account_id: int, n: int) -> CustodyClosing:
-    """R-M5: after its end, a period's volume summary — opening balance, inputs by
-    supplier and status, outputs by customer and claim, losses, expired credit,
-    closing balance, and the recalculated average — as one log entry. Periods close
-    in order; a closed period never changes."""
-    account = _writable(uow, actor, account_id)
-    if n < 1:
-        raise InvalidInput("periods are numbered from 1", field="n", code="out_of_range", rule="R-M5")
-    if n <= account.closed_periods:
-        raise Conflict(f"period {n} is already closed", field="n", code="period_closed", rule="R-M5")
-    if n != account.closed_periods + 1:
-        raise RuleViolation(f"period {account.closed_periods + 1} closes first", field="n",
-                            code="period_out_of_order", rule="R-M5")
-    first, last = rules.period_bounds(account.starts_on, account.period_months, n)
-    if uow.clock.today() <= last:
-        raise RuleViolation(f"period {n} runs until {last}: it closes only after its end", field="n",
-                            code="period_not_ended", rule="R-M5")
-    if account.last_on is None or account.last_on <= last:
-        _expire(uow, actor, account, last)
-    uow.flush()
-    summary = _summary(uow, account, n, first, last)
-    closing = CustodyClosing(account_id=account.id, n=n, summary=summary, created_at=uow.clock.now())
-    account.closed_periods = n
-    uow.session.add(closing)
-    ref = record(uow, "custody.period_closed", actor, {"account": account.id, **summary})
-    closing.log_index, closing.leaf_hash = ref.index, ref.leaf_hash
-    uow.flush()
-    return closing
-
-
-def _summary(uow: UnitOfWork, account: CustodyAccount, n: int, first: date, last: date) -> dict:
-    rows = _window(uow, account, n, n)
-    total = {k: sum((getattr(r, k) for r in rows), ZERO) for k in
-             ("input_kg", "certified_kg", "credit_kg", "output_kg", "claimed_kg", "drawn_kg", "expired_kg")}
-    previous = uow.session.get(CustodyClosing, (account.id, n - 1)) if n > 1 else None
-    opening = Decimal(previous.summary["closing_kg"]) if previous else ZERO
-    # Grouped in SQL: one row per supplier and per customer, however many movements the period holds.
-    R, O = CustodyReceipt, CustodyOutput
-    certified = R.claim.is_not(None)
-    by_supplier: dict[tuple, dict[str, Decimal]] = defaultdict(rules.zeros)
-    uncertified: dict[str, Decimal] = defaultdict(Decimal)
-    for name, cert, is_certified, mass, *kg in uow.session.exec(
-            select(R.supplier_name, R.supplier_certificate, certified, func.sum(R.mass_kg),
-                   *[func.sum(getattr(R, f"certified_{_LOWER[s]}_kg")) for s in STATUSES])
-            .where(R.account_id == account.id, R.on >= first, R.on <= last)
-            .group_by(R.supplier_name, R.supplier_certificate, certified)):
-        if not is_certified:
-            uncertified[name] += mass
-        else:
-            by_supplier[(name, cert)] = {s: by_supplier[(name, cert)][s] + v for s, v in zip(STATUSES, kg, strict=True)}
-    by_customer: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for customer, claim, mass, *kg in uow.session.exec(
-            select(O.customer, O.claim, func.sum(O.mass_kg), *[func.sum(getattr(O, f"claimed_{_LOWER[s]}_kg"))
-                                                              for s in STATUSES])
-            .where(O.account_id == account.id, O.on >= first, O.on <= last).group_by(O.customer, O.claim)):
-        by_customer[(customer, claim)][0] += mass
-        by_customer[(customer, claim)][1] += sum(kg, ZERO)
-    summary = {
-        "n": n, "starts_on": first.isoformat(), "ends_on": last.isoformat(),
-        "opening_kg": format(opening, "f"), "inputs_kg": format(total["input_kg"], "f"),
-        "certified_inputs_kg": format(total["certified_kg"], "f"), "outputs_kg": format(total["output_kg"], "f"),
-        "claimed_kg": format(total["claimed_kg"], "f"),
-        "losses_kg": format(total["certified_kg"] - total["credit_kg"]
-                            if account.control_system == rules.MASS_BALANCE else ZERO, "f"),
-        "expired_kg": format(total["expired_kg"], "f"),
-        "closing_kg": format(opening + total["credit_kg"] - total["drawn_kg"] - total["expired_kg"], "f"),
-        "inputs_by_supplier": [{"supplier": name, "certificate": cert, "certified_kg": _kg(kg)}
-                               for (name, cert), kg in sorted(by_supplier.items(), key=lambda kv: str(kv[0]))]
-        + [{"supplier": name, "certificate": None, "uncertified_kg": format(kg, "f")}
-           for name, kg in sorted(uncertified.items())],
-        "outputs_by_customer": [{"customer": c, "claim": claim, "mass_kg": format(m, "f"), "claimed_kg": format(k, "f")}
-                                for (c, claim), (m, k) in sorted(by_customer.items(), key=lambda kv: str(kv[0]))],
-        "average": None,
-    }
-    if account.control_system == rules.ROLLING:
-        sites = rolling_sites(uow, account, n)
-        summary["average"] = rules.shown(rules.fraction(sum((v[0] for v in sites.values()), Decimal(0)),
-                                                        sum((v[1] for v in sites.values()), Decimal(0))))
-    elif account.control_system == rules.BATCH:
-        summary["average"] = rules.shown(rules.fraction(total["certified_kg"], total["input_kg"]))
-    return summary
-
-
-def closed_periods(uow: UnitOfWork, actor: Actor | None, account_id: int, *,
-                   ends_from: date | None = None) -> list[CustodyClosing]:
-    """R-M5, R-M8: an account's closed periods' volume summaries, in period order, for
-    whoever reads the account (``get_account``); with ``ends_from``, those whose last day
-    is on or after it — an audit's window is ``rules.audit_window_start(today)``."""
-    account = get_account(uow, actor, account_id)
-    first = 1
-    if ends_from is not None:  # periods are consecutive: the first one ending on or after the day
-        while first <= account.closed_periods and rules.period_bounds(
-                account.starts_on, account.period_months, first)[1] < ends_from:
-            first += 1
-    return list(uow.session.exec(select(CustodyClosing).where(CustodyClosing.account_id == account.id,
-                                                              CustodyClosing.n >= first)
-                                 .order_by(CustodyClosing.n)))
-
-
-def get_period(uow: UnitOfWork, actor: Actor | None, account_id: int, n: int) -> CustodyClosing:
-    """R-M5, R-M8: a closed period's volume summary."""
-    account = get_account(uow, actor, account_id)
-    closing = uow.session.get(CustodyClosing, (account.id, n))
-    if closing is None:
-        raise NotFound(f"period {n} of account {account_id} is not closed", code="period_not_closed", rule="R-M5")
-    return closing

@@ -30,6 +30,7 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from registry import additionality, determinations, facilities, generation, identity, lots, participants, rms_certificates
 from registry.claims import parse_claim
+from registry.custody import periods
 from registry.custody import services
 from registry.custody.rules import add_months, by_status, period_bounds
 from registry.db import UnitOfWork
@@ -219,7 +220,7 @@ class Custody(FreshDatabaseMachine):
     def close_next_period(self):
         n = self.closed + 1
         _, end = period_bounds(START, 1, n)
-        result = self.attempt(lambda uow: services.close_period(uow, self.member, self.account, n))
+        result = self.attempt(lambda uow: periods.close_period(uow, self.member, self.account, n))
         if end < self.day:
             assert not isinstance(result, RegistryError), result
             self.closed = n
@@ -235,7 +236,7 @@ class Custody(FreshDatabaseMachine):
         if not hasattr(self, "engine"):
             return
         with UnitOfWork(self.sessions, self.clock) as uow:
-            got = services.balance(uow, self.member, self.account, self.day)["credit_kg"]
+            got = periods.balance(uow, self.member, self.account, self.day)["credit_kg"]
         expected = self._model_balance(self.day)
         assert {s: Decimal(v) for s, v in got.items()} == expected
         assert all(Decimal(v) >= 0 for v in got.values())  # never clamped: the services refuse first
