@@ -7,6 +7,8 @@ ARCREG_REQUIRE_BROWSER=1 (CI), where a missing browser fails the run."""
 from __future__ import annotations
 
 import os
+import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -40,16 +42,29 @@ def server(browser, tmp_path_factory):
         yield running
 
 
-@pytest.fixture
-def page(browser, server):
+#: A refused form answers with the rule's status (R-W6, R-X1): the browser logs it, and it is expected.
+REFUSED = re.compile(r"status of (400|403|409|422) ")
+#: A refused login answers 401 by design.
+LOGIN_REFUSED = re.compile(r"status of 401")
+
+
+@contextmanager
+def watched_page(browser, expected: re.Pattern):
+    """A page in a context of its own, downloads accepted; a script error, or a console error
+    ``expected`` does not match (a failed load among them), fails the test."""
     context = browser.new_context(accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    # A refused login answers 401 by design; any other failed load or script error counts.
-    page.on("console", lambda message: message.type == "error" and "status of 401" not in message.text
+    page.on("console", lambda message: message.type == "error" and not expected.search(message.text)
             and errors.append(message.text))
     yield page
     context.close()
     assert errors == [], f"browser errors: {errors}"
+
+
+@pytest.fixture
+def page(browser, server):
+    with watched_page(browser, LOGIN_REFUSED) as page:
+        yield page

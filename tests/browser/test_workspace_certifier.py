@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from tests.browser.conftest import REFUSED, watched_page
 from tests.browser.demoserver import demo_server
 from tests.browser.signin import sign_in
 from tests.browser.test_explorer_browser import _axe_problems
@@ -22,7 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.wallclock]
 
 NUMBER = "RMS-NSF-00234"  # Great Lakes Reprocessing's, 2025-01-01 to 2027-12-31 on the demo's clock
 VIEWPORTS = ((1280, 900), (390, 844))
-REFUSED = re.compile(r"status of (400|403|409|422) ")
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +33,8 @@ def server(browser, tmp_path_factory):
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(accept_downloads=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and not REFUSED.search(message.text)
-            and errors.append(message.text))
-    yield page
-    context.close()
-    assert errors == [], f"browser errors: {errors}"
+    with watched_page(browser, REFUSED) as page:
+        yield page
 
 
 def test_the_nsf_certifier_renews_a_certificate_and_downloads_the_audit_periods(page, server):

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.browser.conftest import REFUSED, watched_page
 from tests.browser.demoserver import demo_server
 from tests.browser.signin import sign_in
 from tests.browser.test_explorer_browser import _axe_problems
@@ -28,22 +29,12 @@ def server(browser, tmp_path_factory):
         yield running
 
 
-#: A refused form answers with the rule's status (R-W6, R-X1): the browser logs it, and it is expected.
-REFUSED = re.compile(r"status of (400|403|409|422) ")
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and not REFUSED.search(message.text)
-            and errors.append(message.text))
-    yield page
-    context.close()
-    assert errors == [], f"browser errors: {errors}"
+    with watched_page(browser, REFUSED) as page:
+        yield page
 
 
 def _register_lot(page, base: str, reference: str) -> str:
