@@ -80,6 +80,23 @@ def test_a_split_lot_generates_each_component_in_pounds_to_the_last_gram(driver,
     log.assert_verifies()
 
 
+def test_each_component_of_a_split_lot_keeps_its_own_running_total_of_pounds(driver, log):
+    """R-U6 per component: pounds requested from one component never shift the conversion of
+    the other's. 3 lb PC, then 6 lb PI, then 3 lb PC: the PI request starts from 0 lb (2.722 kg;
+    from the lot's 3 lb it would be 2.721), the second PC request from PC's 3 lb (1.361 kg; from
+    the PI's 6 lb it would be 1.360)."""
+    gen = driver.generator()
+    lot = _lot(driver, gen, t(10), material_code="PC_P3.1.9", pc_mass=t(6), pi_mass=t(4))
+    driver.sell(gen.token, lot["id"], t(10))
+    steps = [("PC", 3, "1.361"), ("PI", 6, "2.722"), ("PC", 3, "1.361")]
+    for component, pounds, base_kg in steps:
+        driver.generate(gen.token, lot["id"], mass=lb(pounds), component=component)
+        assert log.last("block.generated", lot=lot["id"]).payload["base_kg"] == base_kg
+    after = _lot_now(driver, gen, lot["id"])
+    assert {c: v["used_kg"] for c, v in after["components"].items()} == {"PC": "2.722", "PI": "2.722"}
+    log.assert_verifies()
+
+
 def test_a_sale_without_a_mass_takes_exactly_what_is_left(driver, log):
     gen = driver.generator()
     lot = _lot(driver, gen, lb(100))
