@@ -130,10 +130,13 @@ def test_refused_without_additionality(driver, engine):
 def test_refused_beyond_eligible_volume(driver, engine):
     gen = driver.generator()
     small = driver.facility(gen.token, gen.id, capacity=t(1000), name="Small plant")
-    driver.determination(gen.certifier, small["id"], mandate_share="0.999")  # 1 t/yr eligible
+    determination = driver.determination(gen.certifier, small["id"], mandate_share="0.999")  # 1 t/yr eligible
     lot = driver.lot(gen.token, small["id"], gen.certificate, mass=t(5))
     driver.sell(gen.token, lot["id"], t(5))
-    driver.generate(gen.token, lot["id"], mass=t("0.6"))
+    driver.generate(gen.token, lot["id"], mass=t("0.2"))
+    driver.generate(gen.token, lot["id"], mass=t("0.4"))
+    # the determination's record adds up its generations (R-A9; the check itself sums the lots)
+    assert driver.get(f"/determinations/{determination['id']}", gen.certifier).get_json()["used_kg"] == "600.000"
     _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t("0.5")}, 422, "eligible_volume_exceeded", "R-A9",
              "the facility has 400.000 kg of eligible volume left for 2026 (600.000 kg of 1000.000 kg used); 500.000 kg were requested", "mass")
 
