@@ -33,7 +33,9 @@ def test_a_lot_whose_certificate_was_revoked_before_it_was_processed_does_not_ge
     again = driver.post("/lots", {**_lot_body(driver, gen, "2026-02-10")}, gen.token)
     assert "not valid on 2026-02-10" in assert_problem(again, 422, "certificate_invalid")["detail"]
     # ... and so is generating from it.
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t(1)}, 422, "certificate_invalid")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t(1)}, 422, "certificate_invalid", "R-G1",
+             f"the lot's RMS certificate {gen.certificate} is revoked on 2026-02-10, the day the lot was processed: "
+             "it was not valid on 2026-02-10 as the register now stands (RMS 8.6.4)", "lot_id")
 
 
 def test_a_lot_processed_while_its_certificate_was_suspended_does_not_generate(driver, engine, clock):
@@ -43,7 +45,9 @@ def test_a_lot_processed_while_its_certificate_was_suspended_does_not_generate(d
     _event(driver, gen, gen.certificate, "reinstate", "2026-03-10")
     clock.set(datetime(2026, 3, 12, 9, 0, tzinfo=UTC))  # the certificate is valid again today
     assert driver.get(f"/rms-certificates/{gen.certificate}").get_json()["valid_today"] is True
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "certificate_invalid")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "certificate_invalid", "R-G1",
+             f"the lot's RMS certificate {gen.certificate} is suspended on 2026-02-10, the day the lot was processed: "
+             "it was not valid on 2026-02-10 as the register now stands (RMS 8.6.4)", "lot_id")
     # The control: a lot processed after the reinstatement generates.
     later = _lot_on(driver, gen, "2026-03-11")
     assert driver.generate(gen.token, later["id"], mass=t(1))["quantity"] == "1.000"
@@ -56,7 +60,9 @@ def test_a_lot_processed_between_a_suspension_and_its_reinstatement_is_the_only_
     after = _lot_on(driver, gen, "2026-02-20")
     _event(driver, gen, gen.certificate, "suspend", "2026-02-01")
     _event(driver, gen, gen.certificate, "reinstate", "2026-02-15")
-    _refused(driver, engine, gen.token, {"lot_id": during["id"]}, 422, "certificate_invalid")
+    _refused(driver, engine, gen.token, {"lot_id": during["id"]}, 422, "certificate_invalid", "R-G1",
+             f"the lot's RMS certificate {gen.certificate} is suspended on 2026-02-10, the day the lot was processed: "
+             "it was not valid on 2026-02-10 as the register now stands (RMS 8.6.4)", "lot_id")
     assert driver.generate(gen.token, before["id"], mass=t(1))["quantity"] == "1.000"
     assert driver.generate(gen.token, after["id"], mass=t(1))["quantity"] == "1.000"
 
@@ -65,7 +71,9 @@ def test_a_lot_citing_a_trading_only_certificate_does_not_generate(driver, engin
     gen = driver.generator()  # holds a reprocessing certificate valid today
     trading = driver.certificate(gen.certifier, gen.id, activities=["trading"])
     lot = _lot_on(driver, gen, "2026-02-10", certificate=trading["number"])
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t(1)}, 422, "scope_excludes_reprocessing")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"], "mass": t(1)}, 422, "scope_excludes_reprocessing", "R-G1",
+             f"the lot's RMS certificate {trading['number']} does not cover reprocessing, which generating ARCs "
+             "requires (RMS 8.3.1)", "lot_id")
     control = _lot_on(driver, gen, "2026-02-10")
     assert driver.generate(gen.token, control["id"], mass=t(1))["quantity"] == "1.000"
 

@@ -55,7 +55,9 @@ def test_on_2024_02_29_a_lot_processed_2023_02_28_is_too_old(driver, engine, clo
     _at(clock, "2024-02-28")  # the last day for the lot processed 2023-02-28
     driver.generate(gen.token, old["id"], mass=t(1))
     _at(clock, "2024-02-29")
-    _refused(driver, engine, gen.token, {"lot_id": old["id"]}, 422, "lot_too_old")
+    _refused(driver, engine, gen.token, {"lot_id": old["id"]}, 422, "lot_too_old", "R-G1",
+             "the lot was processed on 2023-02-28, more than one year ago: it could generate until 2024-02-28 (RMS 8.6.3)",
+             "lot_id")
     assert driver.generate(gen.token, recent["id"], mass=t(1))["quantity"] == "1.000"
 
 
@@ -66,7 +68,9 @@ def test_a_lot_processed_on_a_leap_day_generates_until_2025_02_28(driver, engine
     _at(clock, "2025-02-28")
     assert driver.generate(gen.token, lot["id"], mass=t(1))["quantity"] == "1.000"
     _at(clock, "2025-03-01")
-    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "lot_too_old")
+    _refused(driver, engine, gen.token, {"lot_id": lot["id"]}, 422, "lot_too_old", "R-G1",
+             "the lot was processed on 2024-02-29, more than one year ago: it could generate until 2025-02-28 (RMS 8.6.3)",
+             "lot_id")
 
 
 def test_on_2028_02_29_a_lot_processed_2027_02_28_is_too_old(driver, engine, clock):
@@ -74,5 +78,7 @@ def test_on_2028_02_29_a_lot_processed_2027_02_28_is_too_old(driver, engine, clo
     gen = generator_since(driver, 2027)
     old, recent = _sold(driver, gen, "2027-02-28"), _sold(driver, gen, "2027-03-01")
     _at(clock, "2028-02-29")
-    _refused(driver, engine, gen.token, {"lot_id": old["id"]}, 422, "lot_too_old")
+    _refused(driver, engine, gen.token, {"lot_id": old["id"]}, 422, "lot_too_old", "R-G1",
+             "the lot was processed on 2027-02-28, more than one year ago: it could generate until 2028-02-28 (RMS 8.6.3)",
+             "lot_id")
     assert driver.generate(gen.token, recent["id"], mass=t(1))["quantity"] == "1.000"
