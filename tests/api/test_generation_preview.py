@@ -1,0 +1,84 @@
+"""R-W2: the generate form's preview (`registry.generation.availability_of`) agrees with
+`generate` itself: the base mass it offers is accepted to the gram, and one gram more is
+refused with the bound it names. Scenarios where each bound binds — the lot's eligible mass
+(R-B4), a determination's volume (R-A2, R-A9) with determinations of other facilities and
+years in the register, a phase-out determination for post-industrial material (R-A5), the
+year after processing (RMS 8.6.3). SQLite and
+PostgreSQL (the ``driver`` fixture runs on both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from registry import generation
+from registry.db import UnitOfWork, session_factory
+from registry.identity import actor_of, authenticate
+from tests.api.driver import kg, t
+from tests.api.test_errors_and_health import assert_problem
+
+
+def _preview(engine, clock, token: str, lot_id: int) -> dict:
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        found = generation.availability_of(uow, actor_of(authenticate(uow, token)), lot_id)
+        return {a.status: (a.base_kg, a.binding.what if a.binding else None) for a in found}
+
+
+def _generates_exactly(driver, token: str, lot_id: int, base_kg: Decimal, code: str, component: str | None = None):
+    """``base_kg`` + 1 g is refused with ``code``; ``base_kg`` itself is accepted."""
+    over = {"lot_id": lot_id, "mass": kg(base_kg + Decimal("0.001"))}
+    if component:
+        over["component"] = component
+    assert_problem(driver.post("/generations", over, token), 422, code)
+    driver.generate(token, lot_id, mass=kg(base_kg), component=component)
+
+
+def test_the_lot_s_eligible_mass_binds(driver, engine, clock):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(3))
+    driver.sell(gen.token, lot["id"], t(3), claim="RMS 25% PC MB")  # 0.75 t claimed: 2.25 t eligible
+    assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("2250.000"), "lot")}
+    _generates_exactly(driver, gen.token, lot["id"], Decimal("2250.000"), "lot_over_allocated")
+    assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "lot")}
+
+
+def test_the_determination_of_the_lot_s_facility_and_year_binds(driver, engine, clock):
+    gen = driver.generator()
+    small = driver.facility(gen.token, gen.id, capacity=t(1000), name="Small plant")
+    other = driver.facility(gen.token, gen.id, capacity=t(1000), name="Other plant")
+    driver.determination(gen.certifier, other["id"], mandate_share="0.5")  # another facility: 500 t
+    driver.determination(gen.certifier, small["id"], mandate_share="0.5", certification_year=2025)  # another year
+    driver.determination(gen.certifier, small["id"], mandate_share="0.999")  # this one: 1 t for 2026
+    lot = driver.lot(gen.token, small["id"], gen.certificate, mass=t(5))
+    driver.sell(gen.token, lot["id"], t(5))
+    driver.generate(gen.token, lot["id"], mass=t("0.4"))
+    base, code = _preview(engine, clock, gen.token, lot["id"])["PC"]
+    assert (base, code) == (Decimal("600.000"), "additionality")
+    _generates_exactly(driver, gen.token, lot["id"], base, "eligible_volume_exceeded")
+
+
+def test_a_phase_out_determination_backs_no_post_industrial_material(driver, engine, clock):
+    clock.set(datetime(2025, 6, 2, tzinfo=UTC))
+    gen = driver.generator()
+    existing = driver.facility(gen.token, gen.id, capacity=t(1000), name="Old plant")
+    driver.determination(gen.certifier, existing["id"], certification_year=2025, newness={"basis": "phase_out"})
+    pi_lot = driver.lot(gen.token, existing["id"], gen.certificate, "PI_P3.1.9", t(5), processed_on="2025-05-01")
+    driver.sell(gen.token, pi_lot["id"], t(5), on="2025-05-15")
+    assert _preview(engine, clock, gen.token, pi_lot["id"]) == {"PI": (Decimal("0.000"), "phase_out")}
+    assert_problem(driver.post("/generations", {"lot_id": pi_lot["id"], "mass": kg(1)}, gen.token), 422,
+                   "phase_out_pc_only")
+    pc_lot = driver.lot(gen.token, existing["id"], gen.certificate, "PC_P3.1.9", t(5), processed_on="2025-05-01")
+    driver.sell(gen.token, pc_lot["id"], t(5), on="2025-05-15")
+    assert _preview(engine, clock, gen.token, pc_lot["id"]) == {"PC": (Decimal("5000.000"), "lot")}
+    _generates_exactly(driver, gen.token, pc_lot["id"], Decimal("5000.000"), "lot_over_allocated")
+
+
+def test_nothing_is_offered_a_year_after_processing(driver, engine, clock):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(2), processed_on="2026-02-10")
+    driver.sell(gen.token, lot["id"], t(2))
+    assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("2000.000"), "lot")}
+    clock.set(datetime(2027, 2, 11, 9, 0, tzinfo=UTC))  # RMS 8.6.3: the last day was 2027-02-10
+    assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "age")}
+    assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": kg(1)}, gen.token), 422,
+                   "lot_too_old")
