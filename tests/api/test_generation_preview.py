@@ -82,3 +82,35 @@ def test_nothing_is_offered_a_year_after_processing(driver, engine, clock):
     assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "age")}
     assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": kg(1)}, gen.token), 422,
                    "lot_too_old")
+
+
+def test_a_line_s_determination_and_the_facility_s_ceiling_bind(driver, engine, clock):
+    """A 1 000 t plant with a 400 t line, each with a determination: a lot on the line has
+    what is left of the line's 400 t; a lot elsewhere what is left of the plant's 1 000 t once
+    the line's generations are counted (R-A2, R-A9: the two never stack)."""
+    gen = driver.generator()
+    plant = driver.facility(gen.token, gen.id, capacity=t(1000), name="Two-level plant")
+    line = driver.ok(f"/facilities/{plant['id']}/lines", {"name": "Line 1", "capacity": t(400)}, gen.token)
+    driver.determination(gen.certifier, plant["id"])
+    driver.determination(gen.certifier, plant["id"], line_id=line["id"])
+    elsewhere = driver.lot(gen.token, plant["id"], gen.certificate, mass=t(1000))
+    driver.sell(gen.token, elsewhere["id"], t(1000))
+    driver.generate(gen.token, elsewhere["id"], mass=t(50))  # the plant has used more than the line
+    on_line = driver.lot(gen.token, plant["id"], gen.certificate, mass=t(1000), line_id=line["id"])
+    driver.sell(gen.token, on_line["id"], t(1000))
+    driver.generate(gen.token, on_line["id"], mass=t(100))
+    assert _preview(engine, clock, gen.token, on_line["id"]) == {"PC": (Decimal("300000.000"), "additionality")}
+    _generates_exactly(driver, gen.token, on_line["id"], Decimal("300000.000"), "eligible_volume_exceeded")
+    base, _ = _preview(engine, clock, gen.token, elsewhere["id"])["PC"]
+    assert base == Decimal("550000.000")  # 1 000 t − 50 t − the line's 400 t
+    _generates_exactly(driver, gen.token, elsewhere["id"], base, "eligible_volume_exceeded")
+
+
+def test_a_suspended_generator_is_offered_nothing(driver, engine, clock):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(2))
+    driver.sell(gen.token, lot["id"], t(2))
+    driver.ok(f"/participants/{gen.id}/suspend", {"reason": "audit"}, status=200)
+    assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "standing")}
+    assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": kg(1)}, gen.token), 422,
+                   "participant_inactive")
