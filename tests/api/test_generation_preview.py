@@ -15,6 +15,7 @@ from registry import generation
 from registry.db import UnitOfWork, session_factory
 from registry.identity import actor_of, authenticate
 from tests.api.driver import kg, t
+from tests.api.test_custody_generation import Reprocessor, _sale
 from tests.api.test_errors_and_health import assert_problem
 
 
@@ -114,3 +115,20 @@ def test_a_suspended_generator_is_offered_nothing(driver, engine, clock):
     assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "standing")}
     assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": kg(1)}, gen.token), 422,
                    "participant_inactive")
+
+
+def test_a_custody_lot_is_offered_the_account_s_credit_left_after_expiry(driver, engine, clock):
+    """R-M4, R-M6: a lot of a mass-balance account is offered the credit left — after
+    claims, and without the credit that has expired by today (received 2026-01-10, gone
+    on 2027-01-10); the rest of the lot's eligible mass is not offered."""
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100), reference="INV-A")
+    r.receive("2026-01-20", t(40), reference="INV-B")
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(800)), r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-16", t(200), "RMS 25% PC MB"), r.g.token)  # 50 t
+    assert _preview(engine, clock, r.g.token, lot["id"]) == {"PC": (Decimal("90000.000"), "credit")}
+    clock.set(datetime(2027, 1, 15, 9, 0, tzinfo=UTC))  # INV-A's 50 t left expired on 2027-01-10
+    assert _preview(engine, clock, r.g.token, lot["id"]) == {"PC": (Decimal("40000.000"), "credit")}
+    _generates_exactly(driver, r.g.token, lot["id"], Decimal("40000.000"), "insufficient_credit")
