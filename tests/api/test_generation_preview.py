@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from registry import generation
 from registry.db import UnitOfWork, session_factory
 from registry.identity import actor_of, authenticate
@@ -25,13 +27,24 @@ def _preview(engine, clock, token: str, lot_id: int) -> dict:
         return {a.status: (a.base_kg, a.binding.what if a.binding else None) for a in found}
 
 
-def _generates_exactly(driver, token: str, lot_id: int, base_kg: Decimal, code: str, component: str | None = None):
-    """``base_kg`` + 1 g is refused with ``code``; ``base_kg`` itself is accepted."""
+def _offer(engine, clock, token: str, lot_id: int, status: str = "PC"):
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        [found] = [a for a in generation.availability_of(uow, actor_of(authenticate(uow, token)), lot_id)
+                   if a.status == status]
+        return found
+
+
+def _generates_exactly(driver, engine, clock, token: str, lot_id: int, base_kg: Decimal, code: str,
+                       component: str | None = None):
+    """``base_kg`` + 1 g is refused with ``code``; ``base_kg`` itself is accepted, and makes the
+    certificates the preview announced."""
+    announced = _offer(engine, clock, token, lot_id, component or "PC").certificates
     over = {"lot_id": lot_id, "mass": kg(base_kg + Decimal("0.001"))}
     if component:
         over["component"] = component
     assert_problem(driver.post("/generations", over, token), 422, code)
-    driver.generate(token, lot_id, mass=kg(base_kg), component=component)
+    block = driver.generate(token, lot_id, mass=kg(base_kg), component=component)
+    assert Decimal(block["quantity"]) == announced
 
 
 def test_the_lot_s_eligible_mass_binds(driver, engine, clock):
@@ -39,8 +52,11 @@ def test_the_lot_s_eligible_mass_binds(driver, engine, clock):
     lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(3))
     driver.sell(gen.token, lot["id"], t(3), claim="RMS 25% PC MB")  # 0.75 t claimed: 2.25 t eligible
     assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("2250.000"), "lot")}
-    _generates_exactly(driver, gen.token, lot["id"], Decimal("2250.000"), "lot_over_allocated")
+    _generates_exactly(driver, engine, clock, gen.token, lot["id"], Decimal("2250.000"), "lot_over_allocated")
     assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "lot")}
+    assert _offer(engine, clock, gen.token, lot["id"]).binding.why == (
+        "3000.000 kg sold or consumed, 750.000 kg carried as RMS claims on sales, 2250.000 kg already used for "
+        "ARCs: 0.000 kg of the PC component can back ARCs (R-B4)")
 
 
 def test_the_determination_of_the_lot_s_facility_and_year_binds(driver, engine, clock):
@@ -55,7 +71,7 @@ def test_the_determination_of_the_lot_s_facility_and_year_binds(driver, engine, 
     driver.generate(gen.token, lot["id"], mass=t("0.4"))
     base, code = _preview(engine, clock, gen.token, lot["id"])["PC"]
     assert (base, code) == (Decimal("600.000"), "additionality")
-    _generates_exactly(driver, gen.token, lot["id"], base, "eligible_volume_exceeded")
+    _generates_exactly(driver, engine, clock, gen.token, lot["id"], base, "eligible_volume_exceeded")
 
 
 def test_a_phase_out_determination_backs_no_post_industrial_material(driver, engine, clock):
@@ -71,7 +87,7 @@ def test_a_phase_out_determination_backs_no_post_industrial_material(driver, eng
     pc_lot = driver.lot(gen.token, existing["id"], gen.certificate, "PC_P3.1.9", t(5), processed_on="2025-05-01")
     driver.sell(gen.token, pc_lot["id"], t(5), on="2025-05-15")
     assert _preview(engine, clock, gen.token, pc_lot["id"]) == {"PC": (Decimal("5000.000"), "lot")}
-    _generates_exactly(driver, gen.token, pc_lot["id"], Decimal("5000.000"), "lot_over_allocated")
+    _generates_exactly(driver, engine, clock, gen.token, pc_lot["id"], Decimal("5000.000"), "lot_over_allocated")
 
 
 def test_nothing_is_offered_a_year_after_processing(driver, engine, clock):
@@ -101,10 +117,10 @@ def test_a_line_s_determination_and_the_facility_s_ceiling_bind(driver, engine, 
     driver.sell(gen.token, on_line["id"], t(1000))
     driver.generate(gen.token, on_line["id"], mass=t(100))
     assert _preview(engine, clock, gen.token, on_line["id"]) == {"PC": (Decimal("300000.000"), "additionality")}
-    _generates_exactly(driver, gen.token, on_line["id"], Decimal("300000.000"), "eligible_volume_exceeded")
+    _generates_exactly(driver, engine, clock, gen.token, on_line["id"], Decimal("300000.000"), "eligible_volume_exceeded")
     base, _ = _preview(engine, clock, gen.token, elsewhere["id"])["PC"]
     assert base == Decimal("550000.000")  # 1 000 t − 50 t − the line's 400 t
-    _generates_exactly(driver, gen.token, elsewhere["id"], base, "eligible_volume_exceeded")
+    _generates_exactly(driver, engine, clock, gen.token, elsewhere["id"], base, "eligible_volume_exceeded")
 
 
 def test_a_suspended_generator_is_offered_nothing(driver, engine, clock):
@@ -113,6 +129,8 @@ def test_a_suspended_generator_is_offered_nothing(driver, engine, clock):
     driver.sell(gen.token, lot["id"], t(2))
     driver.ok(f"/participants/{gen.id}/suspend", {"reason": "audit"}, status=200)
     assert _preview(engine, clock, gen.token, lot["id"]) == {"PC": (Decimal("0.000"), "standing")}
+    assert _offer(engine, clock, gen.token, lot["id"]).binding.why == \
+        f"the generator ({gen.id}) is suspended, not active (R-P3)"
     assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": kg(1)}, gen.token), 422,
                    "participant_inactive")
 
@@ -131,4 +149,33 @@ def test_a_custody_lot_is_offered_the_account_s_credit_left_after_expiry(driver,
     assert _preview(engine, clock, r.g.token, lot["id"]) == {"PC": (Decimal("90000.000"), "credit")}
     clock.set(datetime(2027, 1, 15, 9, 0, tzinfo=UTC))  # INV-A's 50 t left expired on 2027-01-10
     assert _preview(engine, clock, r.g.token, lot["id"]) == {"PC": (Decimal("40000.000"), "credit")}
-    _generates_exactly(driver, r.g.token, lot["id"], Decimal("40000.000"), "insufficient_credit")
+    _generates_exactly(driver, engine, clock, r.g.token, lot["id"], Decimal("40000.000"), "insufficient_credit")
+
+
+def test_a_lot_whose_certificate_was_revoked_is_offered_nothing(driver, engine, clock):
+    """R-G1: the certificate the lot cites, on its processing date, as the register stands now."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), processed_on="2026-02-10")
+    driver.sell(gen.token, lot["id"], t(10), on="2026-02-10")
+    driver.ok(f"/rms-certificates/{gen.certificate}/revoke", {"on": "2026-01-15", "reason": "certifier's finding"},
+              gen.certifier, status=200)
+    driver.certificate(gen.certifier, gen.id, issued_on="2026-01-16")  # the generator is certified again
+    offer = _offer(engine, clock, gen.token, lot["id"])
+    assert (offer.base_kg, offer.binding.what) == (Decimal("0.000"), "standing")
+    assert offer.binding.why.startswith(f"the lot's RMS certificate {gen.certificate} is revoked on 2026-02-10")
+    assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": kg(1)}, gen.token), 422,
+                   "certificate_invalid")
+
+
+@pytest.mark.parametrize(("material", "fraction", "lhv"), [("PC_P3.1.5", "0.05", None), ("PC_P2.1.1", "0", "40.0")],
+                         ids=["contamination-cap", "peq-by-lhv"])
+def test_the_certificates_announced_are_those_generated(driver, engine, clock, material, fraction, lhv):
+    """R-K4, R-K5: the preview counts certificates as generation does — the contamination cap,
+    PEQ by heating value — including after an earlier generation from the same lot."""
+    gen = driver.generator()
+    extra = {"lhv_mj_per_kg": lhv} if lhv else {}
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, material, kg("2345.678"),
+                     non_plastic_fraction=fraction, **extra)
+    driver.sell(gen.token, lot["id"], kg("2345.678"))
+    driver.generate(gen.token, lot["id"], mass=kg("1000.500"))
+    _generates_exactly(driver, engine, clock, gen.token, lot["id"], Decimal("1345.178"), "lot_over_allocated")
