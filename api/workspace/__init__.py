@@ -28,7 +28,7 @@ def init_workspace(app: Flask, config: Config) -> None:
 
     csrf.init_csrf(app, config)
     app.extensions["arcreg.login_throttle"] = throttle.LoginThrottle(config)
-    from api.workspace import (account, certifier, generator, holder, home, signin,  # noqa: F401  (views on bp)
+    from api.workspace import (account, certifier, custody, generator, holder, home, signin,  # noqa: F401  (views on bp)
                                downloads, participants, tokens, transfer, users, webhooks)
 
     app.register_blueprint(bp)

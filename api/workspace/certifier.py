@@ -24,7 +24,7 @@ from api.workspace import bp, people
 from api.workspace.forms.certifier import (INVESTMENT_LINES, AmendForm, DeterminationForm, RenewForm, StatusForm,
                                            WithdrawForm)
 from api.workspace.forms.generator import choices
-from api.workspace.generator import account_views
+from api.workspace.custody import account_views
 from api.workspace.schemas import Refused, submit
 from registry import certification, determinations, rms_certificates
 from registry.custody import rules as custody_rules

@@ -360,7 +360,7 @@ def test_another_participants_account_records_nothing(browser, engine, clock, dr
 
 
 def test_long_custody_lists_page_back_to_the_first_event(browser, engine, clock, driver, monkeypatch):
-    from api.workspace import generator as pages
+    from api.workspace import custody as pages
     monkeypatch.setattr(pages, "LIMIT", 2)
     r = Reprocessor(driver)
     for day, ref in (("2026-01-10", "INV-1"), ("2026-01-11", "INV-2"), ("2026-01-12", "INV-3")):
