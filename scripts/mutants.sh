@@ -30,9 +30,9 @@ lot_account|registry/lot_account.py|tests/unit/registry/test_lot_account.py test
 ceiling|registry/additionality/ceiling.py|tests/unit/registry/test_ceiling.py tests/api/test_double_counting.py tests/api/test_generation.py
 lot_rules|registry/lot_rules.py|tests/unit/registry/test_lot_rules.py tests/api/test_lot_rules.py
 claims|registry/claims.py|tests/unit/registry/test_claims.py tests/api/test_double_counting.py tests/api/test_name_identity.py
-lots|registry/lots.py|tests/api/test_rule_checks.py tests/api/test_double_counting.py tests/api/test_lot_rules.py tests/api/test_certifier_scope.py tests/api/test_corrections.py
+lots|registry/lots.py|tests/api/test_rule_checks.py tests/api/test_double_counting.py tests/api/test_lot_rules.py tests/api/test_certifier_scope.py tests/api/test_corrections.py tests/api/test_supplier_inputs.py tests/api/test_generation_lot_certificate.py tests/api/test_units_add_up.py tests/api/test_certificate_lifecycle.py tests/api/test_custody_generation.py tests/api/test_name_identity.py tests/api/test_worked_examples.py
 generation|registry/generation.py|tests/api/test_generation.py tests/api/test_generation_preview.py tests/api/test_double_counting.py tests/api/test_rule_checks.py tests/api/test_generation_lot_certificate.py tests/api/test_custody_generation.py tests/api/test_units_add_up.py tests/api/test_worked_examples.py tests/workspace/test_generator_pages.py
-determinations|registry/determinations.py|tests/api/test_rule_checks.py tests/api/test_double_counting.py tests/api/test_certifier_scope.py tests/api/test_corrections.py
+determinations|registry/determinations.py|tests/api/test_rule_checks.py tests/api/test_double_counting.py tests/api/test_certifier_scope.py tests/api/test_corrections.py tests/api/test_generation.py tests/api/test_generation_one_year.py tests/api/test_generation_preview.py tests/api/test_certificate_lifecycle.py
 additionality|registry/additionality/__init__.py registry/additionality/class_tests.py registry/additionality/determination.py registry/additionality/model.py registry/additionality/newness.py|tests/unit/registry/test_additionality.py
 retirements|registry/retirements.py|tests/unit/registry/test_retirements.py tests/api/test_retirements.py tests/api/test_name_identity.py
 use_period|registry/use_period.py|tests/unit/registry/test_use_period.py

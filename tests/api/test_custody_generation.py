@@ -25,14 +25,14 @@ class Reprocessor:
     """A certified reprocessor with an additional facility and a mass-balance account
     there, fed by a certified sorter (NOW is 2026-03-02)."""
 
-    def __init__(self, driver):
+    def __init__(self, driver, starts_on: str = "2026-01-01"):
         self.driver = driver
         g = self.g = driver.generator()
         sorter = driver.participant("Sorter A")
         self.sorter_certificate = driver.certificate(g.certifier, sorter["id"], activities=["sorting"])["number"]
         self.account = driver.ok("/custody/accounts", {
             "participant_id": g.id, "product_group": "PP resin", "control_system": "mass-balance",
-            "facility_ids": [g.facility_id], "starts_on": "2026-01-01", "period_months": 1}, g.token)["id"]
+            "facility_ids": [g.facility_id], "starts_on": starts_on, "period_months": 1}, g.token)["id"]
 
     def receive(self, on: str, mass: dict, claim: str | None = "RMS 100% PC MB", reference: str = "INV-1") -> dict:
         body = {"on": on, "supplier_name": "Sorter A", "reference": reference, "material_code": "PC_P3.1.9",
@@ -191,3 +191,21 @@ def test_verify_catches_an_edited_custody_lot_or_sum(driver, engine, db_url, tmp
         with engine.begin() as connection:
             connection.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": old, "id": key})
     assert verify(driver, engine, db_url, tmp_path).ok
+
+
+def test_a_generation_logs_the_credit_expired_by_its_day_first_as_the_generators_act(driver, engine):
+    """R-M4, R-M6: credit received more than 12 months before the generation expires first, in the
+    generation's transaction, logged by whoever generated; the ARCs then draw the credit left."""
+    r = Reprocessor(driver, starts_on="2025-01-01")
+    r.receive("2025-02-10", t(10), reference="INV-OLD")  # expires on 2026-02-10, before today (2026-03-02)
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(1000)), r.g.token)
+    assert _entries(engine, "custody.credit_expired") == []  # the sale drew nothing, and expiry waits for a draw
+    block = driver.ok("/generations", {"lot_id": lot["id"], "mass": t(40)}, r.g.token)
+    [expired] = _entries(engine, "custody.credit_expired")
+    [generated] = _entries(engine, "block.generated")
+    assert expired["payload"] == {"account": r.account, "on": "2026-03-02", "expired_kg": {**ZERO, "PC": "10000.000"}}
+    assert expired["actor"] == generated["actor"] and generated["payload"]["serial"] == block["serial"]
+    assert r.balance()["credit_kg"] == {**ZERO, "PC": "60000.000"}  # 110 t received, 10 t expired, 40 t drawn
