@@ -127,6 +127,31 @@ def test_a_narrowed_scope_applies_from_its_date_and_cannot_be_back_dated(driver,
     driver.generate(gen.token, lot["id"], mass=t(1))
 
 
+
+def test_a_site_struck_off_today_stops_generating_from_its_lot_processed_today(driver, engine, clock):
+    """R-G5 at generation: the register as it stands now. A lot processed today at a listed site, whose
+    site an amendment effective today then strikes off, generates nothing (RMS 7.4.3, 8.3.2)."""
+    gen = driver.generator()
+    gen.certificate = driver.certificate(gen.certifier, gen.id, facility_scope="multi-site")["number"]
+    depot = driver.facility(gen.token, gen.id, name=DEPOT["name"], address=DEPOT["address"])
+    driver.determination(gen.certifier, depot["id"])
+    driver.ok(f"/rms-certificates/{gen.certificate}/amend", {"effective_on": "2026-03-02", "facilities": [PLANT, DEPOT]},
+              gen.certifier, status=200)
+    lot = driver.ok("/lots", _lot_body(gen, "2026-03-02", depot["id"]), gen.token)
+    driver.sell(gen.token, lot["id"], t(10), on="2026-03-02")
+    driver.ok(f"/rms-certificates/{gen.certificate}/amend", {"effective_on": "2026-03-02", "facilities": [PLANT]},
+              gen.certifier, status=200)
+    before = snapshot(engine)
+    problem = assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": t(1)}, gen.token), 422,
+                             "facility_not_certified")
+    assert problem["rule"] == "R-G5" and problem["detail"].startswith("the certificate covers Plant 1 (US), not this "
+                                                                     "facility"), problem
+    assert snapshot(engine) == before
+    # listed again from today, the same lot generates
+    driver.ok(f"/rms-certificates/{gen.certificate}/amend", {"effective_on": "2026-03-02", "facilities": [PLANT, DEPOT]},
+              gen.certifier, status=200)
+    driver.generate(gen.token, lot["id"], mass=t(1))
+
 # --- R-G5 strict ---------------------------------------------------------------------------------
 
 
