@@ -101,6 +101,24 @@ def test_nothing_is_offered_a_year_after_processing(driver, engine, clock):
                    "lot_too_old")
 
 
+
+def test_nothing_is_offered_for_a_lot_processed_before_its_determination_s_basis_date(driver, engine, clock):
+    """R-A8: the determination's new operation started on 2026-02-10; a lot processed before it
+    backs nothing, one processed that day does."""
+    gen = driver.generator()
+    driver.determination(gen.certifier, gen.facility_id,
+                         newness={"basis": "new_operation", "operation_start": "2026-02-10"})
+    early = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(2), processed_on="2026-02-09")
+    driver.sell(gen.token, early["id"], t(2))
+    assert _preview(engine, clock, gen.token, early["id"]) == {"PC": (Decimal("0.000"), "basis_date")}
+    assert _offer(engine, clock, gen.token, early["id"]).binding.why == (
+        "the lot was processed on 2026-02-09, before the basis date 2026-02-10: only new output is additional (R-A8)")
+    assert_problem(driver.post("/generations", {"lot_id": early["id"], "mass": kg(1)}, gen.token), 422,
+                   "processed_before_basis")
+    first_day = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(2), processed_on="2026-02-10")
+    driver.sell(gen.token, first_day["id"], t(2))
+    assert _preview(engine, clock, gen.token, first_day["id"]) == {"PC": (Decimal("2000.000"), "lot")}
+
 def test_a_line_s_determination_and_the_facility_s_ceiling_bind(driver, engine, clock):
     """A 1 000 t plant with a 400 t line, each with a determination: a lot on the line has
     what is left of the line's 400 t; a lot elsewhere what is left of the plant's 1 000 t once
