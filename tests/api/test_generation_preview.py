@@ -119,15 +119,19 @@ def test_nothing_is_offered_for_a_lot_processed_before_its_determination_s_basis
     driver.sell(gen.token, first_day["id"], t(2))
     assert _preview(engine, clock, gen.token, first_day["id"]) == {"PC": (Decimal("2000.000"), "lot")}
 
+
 def test_a_line_s_determination_and_the_facility_s_ceiling_bind(driver, engine, clock):
     """A 1 000 t plant with a 400 t line, each with a determination: a lot on the line has
     what is left of the line's 400 t; a lot elsewhere what is left of the plant's 1 000 t once
     the line's generations are counted (R-A2, R-A9: the two never stack)."""
     gen = driver.generator()
+    # a line of another plant first, so this plant's line id is not 1 (True == 1 as a key and in SQL)
+    driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line A", "capacity": t(10)}, gen.token)
     plant = driver.facility(gen.token, gen.id, capacity=t(1000), name="Two-level plant")
     line = driver.ok(f"/facilities/{plant['id']}/lines", {"name": "Line 1", "capacity": t(400)}, gen.token)
     driver.determination(gen.certifier, plant["id"])
     driver.determination(gen.certifier, plant["id"], line_id=line["id"])
+    assert line["id"] != 1
     elsewhere = driver.lot(gen.token, plant["id"], gen.certificate, mass=t(1000))
     driver.sell(gen.token, elsewhere["id"], t(1000))
     driver.generate(gen.token, elsewhere["id"], mass=t(50))  # the plant has used more than the line
