@@ -141,7 +141,10 @@ def test_r_a3_generation_under_a_not_additional_determination_is_refused(driver,
     driver.sell(gen.token, lot["id"], t(5))
     problem = _refused(driver, engine, "/generations", {"lot_id": lot["id"]}, gen.token, 422,
                        "not_additional", "R-A3")
-    assert "not additional" in problem["detail"]
+    # the refusal gives every reason the determination recorded, in order
+    reasons = driver.get(f"/determinations/{determination['id']}", gen.certifier).get_json()["reasons"]
+    assert len(reasons) > 1
+    assert problem["detail"] == "the facility is not additional for 2026: " + "; ".join(reasons)
     # The control: the generator's additional facility generates the same lot shape.
     control = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(5))
     driver.sell(gen.token, control["id"], t(5))
