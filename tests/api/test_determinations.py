@@ -126,3 +126,31 @@ def test_only_a_body_certifying_the_participant_in_the_determinations_year_withd
                        "a certifier acts only for the participants its body certifies")
     assert problem["rule"] == "R-X10"
     driver.ok(f"/determinations/{gen.determination_id}/withdraw", {"reason": "r"}, gen.certifier, status=200)
+
+
+def test_a_facility_year_s_usage_counts_only_its_own_lots_of_that_year(driver, engine):
+    """R-A9: the eligible volume of a facility-year is used by the ARCs of the lots the facility
+    processed that year, and by nothing else: not another facility's, not the year before's or
+    after's (the year's first and last days are in it)."""
+    gen = driver.generator()
+    small = driver.facility(gen.token, gen.id, capacity=t(1000), name="Small plant")
+    other = driver.facility(gen.token, gen.id, capacity=t(1000), name="Plant 2")
+    for facility, year in ((small, 2025), (small, 2026), (other, 2026)):  # 1 t each (0.1% of 1 000 t)
+        driver.determination(gen.certifier, facility["id"], mandate_share="0.999", certification_year=year)
+
+    def sold_lot(facility, processed_on):
+        lot = driver.lot(gen.token, facility["id"], gen.certificate, mass=t(5), processed_on=processed_on)
+        driver.sell(gen.token, lot["id"], t(5), on="2026-03-02")
+        return lot
+
+    elsewhere, first_day, last_day = (sold_lot(other, "2026-01-01"), sold_lot(small, "2026-01-01"),
+                                      sold_lot(small, "2025-12-31"))
+    driver.generate(gen.token, elsewhere["id"], mass=t("0.6"))
+    driver.generate(gen.token, first_day["id"], mass=t("0.4"))
+    driver.generate(gen.token, last_day["id"], mass=t(1))  # 2025: none of the 1 t used yet
+    driver.generate(gen.token, first_day["id"], mass=t("0.6"))  # 2026: 0.4 t of 1 t used
+    for lot, over in ((first_day, "0.001"), (last_day, "0.001"), (elsewhere, "0.401")):  # each year used up
+        problem = assert_problem(driver.post("/generations", {"lot_id": lot["id"], "mass": t(over)}, gen.token), 422,
+                                 "eligible_volume_exceeded")
+        assert problem["rule"] == "R-A9", problem
+    driver.generate(gen.token, elsewhere["id"], mass=t("0.4"))  # the other plant's 1 t: 0.6 t used
