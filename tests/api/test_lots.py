@@ -1,0 +1,131 @@
+"""Lots and their dispositions through the HTTP API, on SQLite and PostgreSQL (R-B1–R-B8):
+what a lot's ``lot.registered`` entry and a disposition's ``lot.disposition`` entry hold,
+field by field (R-B6: the log keeps the lot's canonical content), and the bounds of each
+check, each side tried: the processing date (not after today), a disposition's date
+(between processing and today), a reference registered once per generator, a claim's
+status against a split lot's. Today is 2026-03-02 (tests/conftest.py NOW)."""
+
+from __future__ import annotations
+
+from tests.api.driver import DIGEST, snapshot, t
+from tests.api.test_determinations import _entries
+from tests.api.test_errors_and_health import assert_problem
+
+
+def _refused(driver, engine, path: str, body: dict, token: str, status: int, code: str, field: str,
+             detail: str, rule: str | None = None) -> None:
+    before = snapshot(engine)
+    problem = assert_problem(driver.post(path, body, token), status, code)
+    assert (problem["detail"], problem.get("rule")) == (detail, rule), problem
+    assert field in problem["errors"], problem
+    assert snapshot(engine) == before, "a refused request changed the database or the log"
+
+
+def _sale(on: str, mass: dict | None, claim: str | None = None, kind: str = "sale") -> dict:
+    body = {"kind": kind, "on": on, "counterparty": "  Brand Co ", "claim": claim}
+    if mass is not None:
+        body["mass"] = mass
+    return body
+
+
+def test_a_split_lot_on_a_line_is_logged_with_every_field(driver, engine):
+    gen = driver.generator()
+    driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line A", "capacity": t(10)}, gen.token)
+    line = driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line B", "capacity": t(100)}, gen.token)
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, "PI_P3.1.5", t(10), pc_mass=t(6), pi_mass=t(4),
+                     line_id=line["id"], reference="SPLIT-1", processed_on="2026-03-02")
+    [entry] = _entries(engine, "lot.registered")
+    assert entry["payload"] == {
+        "lot": lot["id"], "generator": gen.id, "facility": gen.facility_id, "line": line["id"],
+        "reference": "SPLIT-1", "material_code": "PI_P3.1.5", "recycled_status": "PI", "mass_kg": "10000.000",
+        "pc_kg": "6000.000", "non_plastic_fraction": "0.01", "lhv_mj_per_kg": None, "processed_on": "2026-03-02",
+        "rms_certificate": gen.certificate,
+        "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass_kg": "12000000.000"}],
+                       "transformation": "physical", "description": "sort, wash, extrude", "factor": "83.333",
+                       "justification": "measured yield Q4 2025",
+                       "outputs": [{"material_code": "PI_P3.1.5", "mass_kg": "10000.000"}]},
+        "inputs": [], "evidence": [DIGEST]}
+    assert entry["index"] == lot["log"]["index"]
+    assert (lot["line_id"], lot["pc_kg"], lot["pi_kg"]) == (line["id"], "6000.000", "4000.000")
+
+
+def test_a_peq_lot_logs_its_heating_value(driver, engine):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, "PC_P2.1.1", t(2), lhv_mj_per_kg="42.5")
+    [entry] = _entries(engine, "lot.registered")
+    assert entry["payload"]["lhv_mj_per_kg"] == "42.5" and entry["payload"]["pc_kg"] is None
+    assert entry["payload"]["conversion"]["transformation"] == "chemical"
+    assert lot["lhv_mj_per_kg"] == "42.5"
+
+
+def test_a_lot_is_processed_today_at_the_latest(driver, engine):
+    gen = driver.generator()
+    body = {"facility_id": gen.facility_id, "reference": "TOMORROW", "material_code": "PC_P3.1.9", "mass": t(1),
+            "non_plastic_fraction": "0", "processed_on": "2026-03-03", "rms_certificate": gen.certificate,
+            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(1)}], "transformation": "physical",
+                           "description": "d", "factor": "100", "justification": "j",
+                           "outputs": [{"material_code": "PC_P3.1.9", "mass": t(1)}]}}
+    _refused(driver, engine, "/lots", body, gen.token, 400, "date_in_future", "processed_on",
+             "processed_on is in the future")
+    body["processed_on"] = "2026-03-02"
+    assert driver.ok("/lots", body, gen.token)["processed_on"] == "2026-03-02"
+
+
+def test_a_reference_is_registered_once_per_generator(driver, engine):
+    gen = driver.generator()
+    driver.lot(gen.token, gen.facility_id, gen.certificate, reference="LOT-A")
+    body = {"facility_id": gen.facility_id, "reference": "LOT-A", "material_code": "PC_P3.1.9", "mass": t(1),
+            "non_plastic_fraction": "0", "processed_on": "2026-02-01", "rms_certificate": gen.certificate,
+            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(1)}], "transformation": "physical",
+                           "description": "d", "factor": "100", "justification": "j",
+                           "outputs": [{"material_code": "PC_P3.1.9", "mass": t(1)}]}}
+    _refused(driver, engine, "/lots", body, gen.token, 409, "lot_reference_taken", "reference",
+             "lot reference LOT-A is already registered", "R-B1")
+    other = driver.generator("Other Recycling")  # another generator's lot may have the same reference
+    body.update(facility_id=other.facility_id, rms_certificate=other.certificate)
+    assert driver.ok("/lots", body, other.token)["reference"] == "LOT-A"
+
+
+def test_a_disposition_is_dated_between_processing_and_today(driver, engine):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(4), processed_on="2026-02-01")
+    for on in ("2026-01-31", "2026-03-03"):
+        _refused(driver, engine, f"/lots/{lot['id']}/dispositions", _sale(on, t(1)), gen.token, 400, "invalid_date",
+                 "on", "a disposition is dated between processing and today")
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-01", t(1)), gen.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-03-02", t(1), kind="consumption"), gen.token)
+    first, second = _entries(engine, "lot.disposition")
+    assert first["payload"] == {"lot": lot["id"], "disposition": first["payload"]["disposition"], "kind": "sale",
+                                "on": "2026-02-01", "counterparty": "Brand Co", "mass_kg": "1000",
+                                "requested": first["payload"]["requested"], "claim": None, "claimed_kg": "0.000",
+                                "claimed_pc_kg": "0.000"}
+    assert (second["payload"]["kind"], second["payload"]["on"]) == ("consumption", "2026-03-02")
+    assert second["payload"]["disposition"] == first["payload"]["disposition"] + 1
+
+
+def test_a_disposition_beyond_the_lot_is_refused_and_no_mass_takes_the_rest(driver, engine):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(4))
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(3)), gen.token)
+    _refused(driver, engine, f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t("1.001")), gen.token, 422,
+             "lot_over_allocated", "mass", "requested 1001.000 kg but only 1000.000 kg of the lot are left to "
+             "dispose of", "R-B3")
+    sold = driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", None), gen.token)  # the rest
+    assert sold["sold_kg"] == "4000.000"
+    _refused(driver, engine, f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", None), gen.token, 422,
+             "lot_over_allocated", "mass", "requested 0.000 kg but only 0.000 kg of the lot are left to dispose of",
+             "R-B3")
+
+
+def test_a_split_lot_s_sale_may_carry_a_post_consumer_claim_for_its_post_consumer_part(driver, engine):
+    """R-B3, RMS 5.1.2.3: a PI-coded lot documented as 6 t PC + 4 t PI carries a PC claim (its best
+    status is PC); an undocumented PI lot does not."""
+    gen = driver.generator()
+    split = driver.lot(gen.token, gen.facility_id, gen.certificate, "PI_P3.1.5", t(10), pc_mass=t(6), pi_mass=t(4))
+    sold = driver.ok(f"/lots/{split['id']}/dispositions", _sale("2026-02-15", t(2), "RMS 50% PC MB"), gen.token)
+    assert sold["claimed_kg"] == "1000.000"
+    [entry] = _entries(engine, "lot.disposition")
+    assert (entry["payload"]["claimed_kg"], entry["payload"]["claimed_pc_kg"]) == ("1000.000", "1000.000")
+    plain = driver.lot(gen.token, gen.facility_id, gen.certificate, "PI_P3.1.5", t(10))
+    _refused(driver, engine, f"/lots/{plain['id']}/dispositions", _sale("2026-02-15", t(2), "RMS 50% PC MB"),
+             gen.token, 422, "claim_exceeds_status", "claim", "a PI lot cannot carry a PC claim", "R-B3")
