@@ -231,7 +231,9 @@ def test_a_lying_period_summary_in_a_signed_log_fails_verification(engine, db_ur
     index = _append_signed(engine, config, "custody.period_closed", _summary(
         9001, 2, inputs_kg="4000.000", certified_inputs_kg="5000.000", closing_kg="5000.000"))
     _fails_at(engine, config, tmp_path, index, "R-M5")
-    report = __import__("tests.integration.test_verify", fromlist=["run_verify"]).run_verify(engine, config)
+    from tests.integration.test_verify import run_verify
+
+    report = run_verify(engine, config)
     assert "inputs_kg" in str(report.error) and "closing_kg" not in str(report.error), report.failure()
 
 
