@@ -252,14 +252,27 @@ def test_batch_outputs_are_rechecked_against_the_replayed_batch():
                                                    "claimed_kg": PC, "drawn_kg": PC}))
     assert _rules(over) == ["R-M3"] and "batch's inputs were 1000.000" in str(over.findings[0]), over.findings
     over.close()
-    # Claims above the batch's certified input (two 30% claims on 1 000 kg of a 300 kg batch).
+    # An input after an output begins a new batch (RMS 6.4.3.3): its own average, 50%, not the 36.7% of all
+    # the inputs; above it is a finding.
+    first = [("custody.account_opened", _average(1, "average-content-batch")),
+             ("custody.input_received", _ac_input(1, "2025-02-01", "2000.000", "600.000", "INV-1")),
+             ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30)),
+             ("custody.output_recorded", _ac_output(1, "2025-02-03", "1000.000", 30)),
+             ("custody.input_received", _ac_input(1, "2025-02-04", "1000.000", "500.000", "INV-2"))]
+    fine = _replayed(*first, ("custody.output_recorded", _ac_output(1, "2025-02-05", "1000.000", 50)))
+    assert fine.findings == [], fine.findings
+    fine.close()
+    above = _replayed(*first, ("custody.output_recorded", _ac_output(1, "2025-02-05", "1000.000", 51)))
+    assert _rules(above) == ["R-M3"] and "exceeds the batch's average" in str(above.findings[0]), above.findings
+    above.close()
+    # Claims above the batch's certified input: a second 30% claim on a 30% batch of 1 000 kg already out
+    # (the average allows it; together they claim 450 kg of 300 kg — and 1 500 kg of 1 000 kg are out).
     twice = _replayed(("custody.account_opened", _average(1, "average-content-batch")),
-                      ("custody.input_received", _ac_input(1, "2025-02-01", "2000.000", "600.000", "INV-1")),
+                      ("custody.input_received", _ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1")),
                       ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30)),
-                      ("custody.output_recorded", _ac_output(1, "2025-02-03", "1000.000", 30)),
-                      ("custody.input_received", _ac_input(1, "2025-02-04", "1000.000", "300.000", "INV-2")),
-                      ("custody.output_recorded", _ac_output(1, "2025-02-05", "1000.000", 31)))
-    assert _rules(twice) == ["R-M3"] and "exceeds the batch's average" in str(twice.findings[0]), twice.findings
+                      ("custody.output_recorded", _ac_output(1, "2025-02-03", "500.000", 30)))
+    assert _rules(twice) == ["R-M3", "R-M3"], twice.findings
+    assert "claims would reach 450.000 kg, above its 300.000 kg" in str(twice.findings[0]), twice.findings
     twice.close()
 
 
@@ -289,6 +302,11 @@ def test_an_output_whose_claimed_kg_is_not_its_claim_is_a_finding():
                       ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30, "0.000")))
     assert _rules(state) == ["R-M3"] and "designates" in str(state.findings[0]), state.findings
     state.close()
+    # An output with no claim claims nothing.
+    state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", {**_output(1, "2025-02-02", "100.000"), "claim": None}))
+    assert _rules(state) == ["R-M3"] and "no claim" in str(state.findings[0]), state.findings
+    state.close()
     # A mass-balance account's output carrying an AC claim is refused live: a finding too.
     state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
                       ("custody.output_recorded", {**_output(1, "2025-02-02", "100.000"), "claim": "RMS 100% PC AC"}))
@@ -314,6 +332,10 @@ def test_period_summaries_are_compared_with_the_entries_before_them():
                           ("custody.period_closed", _summary(1, 2, **{**true, field: lie})))
         assert _rules(state) == ["R-M5"] and f"says {field} " in str(state.findings[0]), (field, state.findings)
         state.close()
+    # Periods close in order.
+    state = _replayed(*entries, ("custody.period_closed", _summary(1, 2, **{**true, "opening_kg": "0.000"})))
+    assert _rules(state) == ["R-M5"] and "period 1 closes first" in str(state.findings[0]), state.findings
+    state.close()
     # A lie carried forward is reported once: the next opening is the logged closing.
     state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
                       ("custody.period_closed", _summary(1, 2, **{**true, "closing_kg": "9000.000"})),
@@ -343,4 +365,17 @@ def test_lot_draws_count_in_the_period_row_of_the_lots_facility():
     apply(state, 5, "custody.period_closed", _summary(1, 2, inputs_kg="5000.000", certified_inputs_kg="5000.000",
                                                       claimed_kg="500.000", closing_kg="1500.000"))
     assert state.findings == [], state.findings
+    state.close()
+
+
+def test_expired_credit_is_charged_to_the_first_facility_in_the_period_of_its_day():
+    """``book._expire``: the expiry of 2026-02-01 (period 14 of a monthly account from 2025-01-01)."""
+    from registry.replay.custody_periods import sorted_rows
+
+    state = _replayed(("custody.account_opened", {**_opened(1), "facilities": [3, 1]}),
+                      ("custody.input_received", {**_input(1, "INV-1"), "facility": 1}),
+                      ("custody.credit_expired", {"account": 1, "on": "2026-02-01", "expired_kg": _kg("5000.000")}))
+    assert state.findings == [], state.findings
+    rows = {key: row["expired_kg"] for key, row in sorted_rows(state)}
+    assert rows == {(1, 2, 1): Decimal(0), (1, 14, 3): Decimal("5000")}
     state.close()
