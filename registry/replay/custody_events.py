@@ -19,7 +19,8 @@ from datetime import date
 from decimal import Decimal
 
 from registry.custody import credit
-from registry.custody.rules import STATUSES, ZERO, covers_lot, zeros
+from registry.claims import parse_claim
+from registry.custody.rules import SEGREGATION, STATUSES, ZERO, covers_lot, require_not_above, zeros
 from registry.errors import RuleViolation
 from registry.replay import custody_periods
 from registry.replay.state import State, dec, fail
@@ -49,9 +50,20 @@ def _due(book: dict, day: date) -> dict[str, Decimal]:
     """Move every receipt expiring on or before ``day`` out of the queue; its cumulative credit is due."""
     queue: deque = book["queue"]
     while queue and queue[0][0] <= day:
-        _, cum = queue.popleft()
+        _, cum, _ = queue.popleft()
         book["due"] = cum
     return book["due"]
+
+
+def _not_above(book: dict, day: date, claim: str) -> None:
+    """R-M3, segregation (RMS 6.4.2.2; ``services._incoming_claim``): the claim is not above that of the
+    oldest receipt whose credit is not used up, first in, first out. With none left the draw is an
+    overdraft, which ``_draw`` reports (R-M4)."""
+    _due(book, day)
+    drawn = book["drawn"]
+    incoming = next((c for _, cum, c in book["queue"] if any(cum[st] > drawn[st] for st in STATUSES)), None)
+    if incoming is not None:
+        require_not_above(parse_claim(claim, field="claim", rule="R-M3"), parse_claim(incoming, rule="R-M3"))
 
 
 def _draw(s: State, i: int, book: dict, account: int, day: date, draws: dict[str, Decimal]) -> None:
@@ -97,7 +109,7 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         _due(book, day)
         book["credited"] = {st: book["credited"][st] + added[st] for st in STATUSES}
         if any(added[st] for st in STATUSES):
-            book["queue"].append((date.fromisoformat(p["expires_on"]), dict(book["credited"])))
+            book["queue"].append((date.fromisoformat(p["expires_on"]), dict(book["credited"]), p.get("claim")))
         custody_periods.input_received(s, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
                                        _total(_statuses(i, p["certified_kg"], "certified_kg")), _total(added))
     elif kind == "custody.credit_expired":
@@ -110,6 +122,8 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         custody_periods.credit_expired(s, p["account"], book, day, _total(gone))
     elif kind == "custody.output_recorded":
         draws = _statuses(i, p["drawn_kg"], "drawn_kg")
+        if book["system"] == SEGREGATION and p.get("claim") is not None:
+            s.note(i, lambda: _not_above(book, day, p["claim"]))  # R-M3, RMS 6.4.2.2
         custody_periods.output_recorded(s, i, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
                                         _statuses(i, p["claimed_kg"], "claimed_kg"), _total(draws))  # R-M3
         _draw(s, i, book, p["account"], day, draws)

@@ -379,3 +379,26 @@ def test_expired_credit_is_charged_to_the_first_facility_in_the_period_of_its_da
     rows = {key: row["expired_kg"] for key, row in sorted_rows(state)}
     assert rows == {(1, 2, 1): Decimal(0), (1, 14, 3): Decimal("5000")}
     state.close()
+
+
+def test_a_segregated_claim_above_the_incoming_one_is_a_finding():
+    """R-M3, segregation (RMS 6.4.2.2): an output passes on the claim of the oldest receipt whose credit
+    is not used up, or a lower one — first 50% material, then (its credit drawn) 100% material."""
+    def received(kg: str, percent: int, reference: str) -> tuple:
+        certified = format(Decimal(kg) * percent / 100, ".3f")
+        return ("custody.input_received", {**_input(1, reference, kg=kg), "claim": f"RMS {percent}% PC MB",
+                                           "certified_kg": _kg(certified), "credit_kg": _kg(certified)})
+
+    def sold(on: str, kg: str, percent: int) -> tuple:
+        claimed = format(Decimal(kg) * percent / 100, ".3f")
+        return ("custody.output_recorded", {**_output(1, on, kg), "claim": f"RMS {percent}% PC MB",
+                                            "claimed_kg": _kg(claimed), "drawn_kg": _kg(claimed)})
+
+    entries = [("custody.account_opened", {**_opened(1), "control_system": "segregation"}),
+               received("1000.000", 50, "INV-1"), received("1000.000", 100, "INV-2")]
+    above = _replayed(*entries, sold("2025-02-02", "100.000", 100))
+    assert _rules(above) == ["R-M3"] and "arrived as RMS 50% PC MB" in str(above.findings[0]), above.findings
+    above.close()
+    fine = _replayed(*entries, sold("2025-02-02", "1000.000", 50), sold("2025-02-03", "100.000", 100))
+    assert fine.findings == [], fine.findings
+    fine.close()
