@@ -1,7 +1,7 @@
 """Replay of custody events (R-M7, R-L7c): re-derive every account's credit
 from the ``custody.*`` entries alone and report, as findings, a balance that
-went negative, an input received twice, and credit used after it expired
-(R-M2, R-M4). The period rows and the batch, with the R-M3 re-checks at each
+went negative, an input received twice, credit used after it expired
+(R-M2, R-M4), and a segregated output's claim above the incoming one (R-M3). The period rows and the batch, with the R-M3 re-checks at each
 output and the comparison of a ``custody.period_closed`` summary with the
 entries before it (R-M5), are `registry.replay.custody_periods`.
 
