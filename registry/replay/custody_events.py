@@ -110,8 +110,8 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         book["credited"] = {st: book["credited"][st] + added[st] for st in STATUSES}
         if any(added[st] for st in STATUSES):
             book["queue"].append((date.fromisoformat(p["expires_on"]), dict(book["credited"]), p.get("claim")))
-        custody_periods.input_received(s, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
-                                       _total(_statuses(i, p["certified_kg"], "certified_kg")), _total(added))
+        custody_periods.input_received(s, i, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
+                                       _statuses(i, p["certified_kg"], "certified_kg"), added)  # R-M2
     elif kind == "custody.credit_expired":
         gone = _statuses(i, p["expired_kg"], "expired_kg")
         expected = credit.expiring(_due(book, day), book["drawn"])

@@ -7,10 +7,12 @@ account, period n and facility, the replay keeps the sums the live
 produced as ``services`` keeps it (``CustodyAccount.batch_*``, RMS 6.4.3.3).
 With them it
 
-* re-checks R-M3 at every ``custody.output_recorded``: the claim designates the
-  logged kilograms, fits the control system, and for average content stays
-  within the batch's or the rolling window's average, claims never above the
-  certified input (the rule functions the services call, ``registry.custody.rules``);
+* re-checks at every ``custody.input_received`` that the certified and credited
+  kilograms are what its claim gives (R-M2), and R-M3 at every
+  ``custody.output_recorded``: the claim designates the logged kilograms, fits
+  the control system, and for average content stays within the batch's or the
+  rolling window's average, claims never above the certified input (the rule
+  functions the services call, ``registry.custody.rules``);
 * compares at ``custody.period_closed`` the logged volume summary's totals with
   what the entries before it add up to (R-M5);
 * hands `registry.custody.verify` the rows and batches to compare with the live
@@ -59,6 +61,7 @@ def opened(book: dict, p: dict) -> None:
     """``custody.account_opened``: the account's periods and an empty batch."""
     book.update(starts_on=date.fromisoformat(p["starts_on"]), period_months=int(p["period_months"]),
                 window=int(p["window_periods"]), sites=set(), closed=0, closing=ZERO,
+                factor=Decimal(p.get("conversion_factor") or "1"),
                 batch={"open": False, **dict.fromkeys(BATCH_KG, ZERO)})
 
 
@@ -78,19 +81,41 @@ def _row(s: State, account: int, book: dict, day: date, facility) -> dict:
     return row
 
 
-def input_received(s: State, account: int, book: dict, p: dict, day: date, mass: Decimal, certified: Decimal,
-                   added: Decimal) -> None:
+def input_received(s: State, i: int, account: int, book: dict, p: dict, day: date, mass: Decimal,
+                   certified: dict[str, Decimal], added: dict[str, Decimal]) -> None:
     """``services.receive_input``: a batch begins with the first input after an output (RMS 6.4.3.3)."""
+    try:
+        _check_input(book, p, mass, certified, added)
+    except RegistryError as error:
+        s.finding(fail(i, f"{error.rule}: account {account}: {error.detail}"))
+    certified_kg, added_kg = sum(certified.values(), ZERO), sum(added.values(), ZERO)
     batch = book["batch"]
     if not batch["open"]:
         batch.update(dict.fromkeys(BATCH_KG, ZERO))
     batch["open"] = True
     batch["input_kg"] += mass
-    batch["certified_kg"] += certified
+    batch["certified_kg"] += certified_kg
     row = _row(s, account, book, day, p.get("facility"))
     row["input_kg"] += mass
-    row["certified_kg"] += certified
-    row["credit_kg"] += added
+    row["certified_kg"] += certified_kg
+    row["credit_kg"] += added_kg
+
+
+def _check_input(book: dict, p: dict, mass: Decimal, certified: dict[str, Decimal], added: dict[str, Decimal]) -> None:
+    """R-M2, R-M3 (``services.receive_input``): a mass-balance claim never enters a higher system; the
+    certified kilograms are what the input's claim designates on its mass (none without a claim), its
+    credit that after the conversion factor (credit systems; average content keeps none) — a certified
+    mass logged larger would raise the averages and the credit."""
+    claim = p.get("claim")
+    expected = rules.zeros()
+    if claim is not None:
+        parsed = parse_claim(claim, field="claim", rule="R-M2")
+        rules.require_input_fits(book["system"], parsed)
+        expected = rules.by_status(parsed, mass)
+    credit = rules.apply_factor(expected, book["factor"]) if book["system"] in rules.CREDIT_SYSTEMS else rules.zeros()
+    if certified != expected or added != credit:
+        raise RegistryError(f"the input of {mass} kg with claim {claim!r} logs {certified} kg certified and "
+                            f"{added} kg credit; the claim designates {expected} kg, credit {credit} kg", rule="R-M2")
 
 
 def output_recorded(s: State, i: int, account: int, book: dict, p: dict, day: date, mass: Decimal,

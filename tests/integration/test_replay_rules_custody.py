@@ -386,19 +386,42 @@ def test_a_segregated_claim_above_the_incoming_one_is_a_finding():
     is not used up, or a lower one — first 50% material, then (its credit drawn) 100% material."""
     def received(kg: str, percent: int, reference: str) -> tuple:
         certified = format(Decimal(kg) * percent / 100, ".3f")
-        return ("custody.input_received", {**_input(1, reference, kg=kg), "claim": f"RMS {percent}% PC MB",
+        return ("custody.input_received", {**_input(1, reference, kg=kg), "claim": f"RMS {percent}% PC AC",
                                            "certified_kg": _kg(certified), "credit_kg": _kg(certified)})
 
     def sold(on: str, kg: str, percent: int) -> tuple:
         claimed = format(Decimal(kg) * percent / 100, ".3f")
-        return ("custody.output_recorded", {**_output(1, on, kg), "claim": f"RMS {percent}% PC MB",
+        return ("custody.output_recorded", {**_output(1, on, kg), "claim": f"RMS {percent}% PC AC",
                                             "claimed_kg": _kg(claimed), "drawn_kg": _kg(claimed)})
 
     entries = [("custody.account_opened", {**_opened(1), "control_system": "segregation"}),
                received("1000.000", 50, "INV-1"), received("1000.000", 100, "INV-2")]
     above = _replayed(*entries, sold("2025-02-02", "100.000", 100))
-    assert _rules(above) == ["R-M3"] and "arrived as RMS 50% PC MB" in str(above.findings[0]), above.findings
+    assert _rules(above) == ["R-M3"] and "arrived as RMS 50% PC AC" in str(above.findings[0]), above.findings
     above.close()
     fine = _replayed(*entries, sold("2025-02-02", "1000.000", 50), sold("2025-02-03", "100.000", 100))
+    assert fine.findings == [], fine.findings
+    fine.close()
+
+
+def test_an_input_whose_certified_or_credit_kg_is_not_its_claim_is_a_finding():
+    """R-M2 (``services.receive_input``): certified kilograms are what the claim designates on the mass,
+    credit that after the conversion factor; an average-content account keeps no credit; a mass-balance
+    claim never enters a higher system (R-M3). A certified mass logged larger would raise the averages."""
+    factor = {**_opened(1), "conversion_factor": "0.8"}
+    cases = [
+        (_opened(1), {**_input(1, "INV-1"), "certified_kg": _kg("6000.000"), "credit_kg": _kg("6000.000")}, "R-M2"),
+        (_opened(1), {**_input(1, "INV-1"), "claim": None}, "R-M2"),
+        (factor, _input(1, "INV-1"), "R-M2"),  # the credit is 80% of the certified mass
+        (_average(1, "average-content-batch"), {**_ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1"),
+                                                 "credit_kg": _kg("300.000")}, "R-M2"),
+        (_average(1, "average-content-batch"), _input(1, "INV-1"), "R-M3"),  # an MB claim into average content
+    ]
+    for opened, received, rule in cases:
+        state = _replayed(("custody.account_opened", opened), ("custody.input_received", received))
+        assert _rules(state) == [rule], (received, state.findings)
+        state.close()
+    fine = _replayed(("custody.account_opened", factor), ("custody.input_received", {
+        **_input(1, "INV-1"), "credit_kg": _kg("4000.000")}))
     assert fine.findings == [], fine.findings
     fine.close()
