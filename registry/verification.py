@@ -47,7 +47,7 @@ from registry.models import (
 from registry.models.integrity import VerificationRun
 from registry.models.lots import Disposition
 from registry.participant_details import contacts_digest
-from registry.custody.verify import compare_accounts
+from registry.custody.verify import compare_accounts, compare_periods
 from registry.replay import Replayer, State
 from registry.replay import disputes as replay_disputes
 from registry.replay.scratch import CACHE_RECORDS
@@ -239,6 +239,7 @@ def verify_registry(session: Session, verifiers: Sequence[Verifier | str], *, re
                 compare_accounts(session, replay.replayer.state)  # R-M7 (registry.custody.verify)
             except VerificationError as exc:
                 drift.append(exc)
+            drift.extend(compare_periods(session, replay.replayer.state))  # R-M3, R-M5 (registry.custody.verify)
             if drift:  # R-L7b: each one named, after the rule findings (R-L7c)
                 report.ok = False
                 report.error = report.error or drift[0]

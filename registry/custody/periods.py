@@ -31,11 +31,9 @@ def _window(uow: UnitOfWork, account: CustodyAccount, first: int, last: int) -> 
 
 def rolling_sites(uow: UnitOfWork, account: CustodyAccount, n: int) -> dict[int, tuple[Decimal, Decimal]]:
     """Per site, (certified, total) input over the window of periods ending with ``n`` (R-M3)."""
-    sites: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for row in _window(uow, account, n - account.window_periods + 1, n):
-        sites[row.facility_id][0] += row.certified_kg
-        sites[row.facility_id][1] += row.input_kg
-    return {fid: (c, t) for fid, (c, t) in sites.items() if t > 0}
+    first = n - account.window_periods + 1
+    return rules.window_sites(({"n": r.n, "facility_id": r.facility_id, "certified_kg": r.certified_kg,
+                                "input_kg": r.input_kg} for r in _window(uow, account, first, n)), first, n)
 
 
 # --- Balance, expiry, periods (R-M4, R-M5) -----------------------------------------------------------

@@ -5,7 +5,7 @@ in, values or a refusal out. The services and replay both call them.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -226,3 +226,72 @@ def multi_site_ceiling(sites: Mapping[int, tuple[Decimal, Decimal]], site: int) 
     if contributes:
         return overall, True
     return (own if own is not None and own < overall else None), False
+
+
+# --- Average content (R-M3; RMS 6.4.3.3-6.4.3.4). Plain values: the services pass the live rows,
+# replay (registry.replay.custody_periods) the rows it derived from the log — one place for each rule.
+
+#: The kilogram columns of a period row (registry.custody.models.CustodyPeriod), replayed alike.
+PERIOD_KG = ("input_kg", "certified_kg", "credit_kg", "output_kg", "claimed_kg", "drawn_kg", "expired_kg", "arc_kg")
+#: The batch being produced (RMS 6.4.3.3): ``CustodyAccount.batch_<key>`` ("open" is ``batch_open``).
+BATCH_KG = ("input_kg", "certified_kg", "output_kg", "claimed_kg")
+
+
+def require_batch(claim: RmsClaim, batch: Mapping[str, Decimal], claimed_kg: Decimal) -> None:
+    """R-M3, batch level (RMS 6.4.3.3, Example 6.2): the claim is at most the batch's
+    certified share, and the batch's claims never exceed its certified input. ``batch``:
+    input_kg, certified_kg, claimed_kg of the batch before this output."""
+    if batch["input_kg"] == 0:
+        require_within_average(claim, None, "batch's average content")
+    require_within_average(claim, fraction(batch["certified_kg"], batch["input_kg"]), "batch's average content")
+    if batch["claimed_kg"] + claimed_kg > batch["certified_kg"]:
+        raise RuleViolation(f"the batch's claims would reach {batch['claimed_kg'] + claimed_kg} kg, above its "
+                            f"{batch['certified_kg']} kg of certified input", field="claim",
+                            code="claim_exceeds_inputs", rule="R-M3")
+
+
+def require_batch_mass(batch: Mapping[str, Decimal], mass_kg: Decimal) -> None:
+    """R-M3 (RMS 6.4.3.3): a batch's outputs never exceed its inputs."""
+    if batch["output_kg"] + mass_kg > batch["input_kg"]:
+        raise RuleViolation(f"the batch's inputs were {batch['input_kg']} kg; {batch['output_kg']} kg "
+                            "of it are already out", field="mass", code="batch_exceeded", rule="R-M3")
+
+
+def window_sites(rows: Iterable[Mapping], first: int, last: int) -> dict[int, tuple[Decimal, Decimal]]:
+    """R-M3: per site, (certified, total) input of the period rows ``first``..``last``
+    (rows: mappings with n, facility_id, certified_kg, input_kg); sites with no input left out."""
+    sites: dict[int, list[Decimal]] = {}
+    for row in rows:
+        if first <= row["n"] <= last:
+            pair = sites.setdefault(row["facility_id"], [Decimal(0), Decimal(0)])
+            pair[0] += row["certified_kg"]
+            pair[1] += row["input_kg"]
+    return {fid: (c, t) for fid, (c, t) in sites.items() if t > 0}
+
+
+def require_rolling(claim: RmsClaim, rows: Iterable[Mapping], *, n: int, window_periods: int, multi_site: bool,
+                    site: int, claimed_kg: Decimal) -> None:
+    """R-M3, rolling average (RMS 6.4.3.4, Examples 6.4–6.6): the claim is at most the
+    average over the window ending with the output's period ``n`` — multi-site: the
+    overall average for a contributing site, its own below the 20% threshold (R-M5
+    ceiling, ``multi_site_ceiling``); and claims over the window never exceed the
+    certified input of the window plus one reconciliation period (6.4.3.4 v). ``rows``:
+    the account's period rows (n, facility_id, input_kg, certified_kg, claimed_kg) of
+    periods n - window_periods .. n, before this output."""
+    rows = list(rows)
+    first = max(1, n - window_periods + 1)
+    sites = window_sites(rows, first, n)
+    if multi_site and sites:
+        ceiling, contributes = multi_site_ceiling(sites, site)
+        what = (f"multi-site rolling average over periods {first}–{n}" if contributes else
+                "site's own rolling average (it is below 20% of the multi-site average, RMS 6.4.3.4 vi c)")
+    else:
+        c, t = sites.get(site, (Decimal(0), Decimal(0)))
+        ceiling, what = fraction(c, t), f"rolling average over periods {first}–{n}"
+    require_within_average(claim, ceiling, what)
+    claimed = sum((r["claimed_kg"] for r in rows if first <= r["n"] <= n), Decimal(0)) + claimed_kg
+    contributing = sum((r["certified_kg"] for r in rows if first - 1 <= r["n"] <= n), Decimal(0))
+    if claimed > contributing:
+        raise RuleViolation(f"claims over periods {first}–{n} would reach {claimed} kg, above the {contributing} kg "
+                            "of certified input of the window plus one reconciliation period (RMS 6.4.3.4 v)",
+                            field="claim", code="claim_exceeds_inputs", rule="R-M3")

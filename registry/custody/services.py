@@ -21,7 +21,7 @@ from registry.claims import RmsClaim, parse_claim
 from registry.custody import credit, rules
 from registry.custody.book import _LOWER, _check_day, _expire, _kg, _period, _set, _site, _total, _writable, sums
 from registry.custody.models import CustodyAccount, CustodyOutput, CustodyReceipt
-from registry.custody.periods import _window, rolling_sites
+from registry.custody.periods import _window
 from registry.custody.rules import STATUSES, ZERO
 from registry.db import UnitOfWork
 from registry.errors import Conflict, InvalidInput, RuleViolation
@@ -251,13 +251,11 @@ def record_output(uow: UnitOfWork, actor: Actor, account_id: int, *, on: date, c
         if system in rules.CREDIT_SYSTEMS:
             draws = credit.plan(claimed, credit.balance(sums(account, "credited"), sums(account, "drawn")))
         elif system == rules.BATCH:
-            _require_batch(account, parsed, mass.kg, _total(claimed))
+            rules.require_batch(parsed, _batch(account), _total(claimed))
         else:
             _require_rolling(uow, account, parsed, n, site, _total(claimed))
     if system == rules.BATCH:
-        if account.batch_output_kg + mass.kg > account.batch_input_kg:
-            raise RuleViolation(f"the batch's inputs were {account.batch_input_kg} kg; {account.batch_output_kg} kg "
-                                "of it are already out", field="mass", code="batch_exceeded", rule="R-M3")
+        rules.require_batch_mass(_batch(account), mass.kg)
         account.batch_output_kg += mass.kg
         account.batch_claimed_kg += _total(claimed)
         account.batch_open = False
@@ -300,40 +298,17 @@ def _incoming_claim(uow: UnitOfWork, account: CustodyAccount) -> RmsClaim | None
     return parse_claim(min(heads, key=lambda r: r.seq).claim)
 
 
-def _require_batch(account: CustodyAccount, claim: RmsClaim, mass_kg: Decimal, claimed_kg: Decimal) -> None:
-    """R-M3, batch level (RMS 6.4.3.3, Example 6.2): the claim is at most the batch's
-    certified share, and the batch's claims never exceed its certified input."""
-    if account.batch_input_kg == 0:
-        rules.require_within_average(claim, None, "batch's average content")
-    rules.require_within_average(claim, rules.fraction(account.batch_certified_kg, account.batch_input_kg),
-                                 "batch's average content")
-    if account.batch_claimed_kg + claimed_kg > account.batch_certified_kg:
-        raise RuleViolation(f"the batch's claims would reach {account.batch_claimed_kg + claimed_kg} kg, above its "
-                            f"{account.batch_certified_kg} kg of certified input", field="claim",
-                            code="claim_exceeds_inputs", rule="R-M3")
+def _batch(account: CustodyAccount) -> dict[str, Decimal]:
+    """The batch being produced (RMS 6.4.3.3) as plain values (``rules.BATCH_KG``)."""
+    return {k: getattr(account, f"batch_{k}") for k in rules.BATCH_KG}
 
 
 def _require_rolling(uow: UnitOfWork, account: CustodyAccount, claim: RmsClaim, n: int, site: int,
                      claimed_kg: Decimal) -> None:
-    """R-M3, rolling average (RMS 6.4.3.4, Examples 6.4–6.6): the claim is at most the
-    average over the window ending with the output's period — multi-site: the
-    overall average for a contributing site, its own below the 20% threshold; and
-    claims over the window never exceed the certified input of the window plus one
-    reconciliation period (6.4.3.4 v)."""
+    """R-M3, rolling average (RMS 6.4.3.4): ``rules.require_rolling`` on the period rows of
+    the window plus one reconciliation period."""
     first = max(1, n - account.window_periods + 1)
-    sites = rolling_sites(uow, account, n)
-    if len(account.facility_ids) > 1 and sites:
-        ceiling, contributes = rules.multi_site_ceiling(sites, site)
-        what = (f"multi-site rolling average over periods {first}–{n}" if contributes else
-                "site's own rolling average (it is below 20% of the multi-site average, RMS 6.4.3.4 vi c)")
-    else:
-        c, t = sites.get(site, (Decimal(0), Decimal(0)))
-        ceiling, what = rules.fraction(c, t), f"rolling average over periods {first}–{n}"
-    rules.require_within_average(claim, ceiling, what)
-    rows = _window(uow, account, max(1, first - 1), n)
-    claimed = sum((r.claimed_kg for r in rows if r.n >= first), Decimal(0)) + claimed_kg
-    contributing = sum((r.certified_kg for r in rows), Decimal(0))
-    if claimed > contributing:
-        raise RuleViolation(f"claims over periods {first}–{n} would reach {claimed} kg, above the {contributing} kg "
-                            "of certified input of the window plus one reconciliation period (RMS 6.4.3.4 v)",
-                            field="claim", code="claim_exceeds_inputs", rule="R-M3")
+    rows = [{k: getattr(r, k) for k in ("n", "facility_id", *rules.PERIOD_KG)}
+            for r in _window(uow, account, max(1, first - 1), n)]
+    rules.require_rolling(claim, rows, n=n, window_periods=account.window_periods,
+                          multi_site=len(account.facility_ids) > 1, site=site, claimed_kg=claimed_kg)

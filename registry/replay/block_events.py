@@ -150,7 +150,8 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
     account = lot_account(lot)
     eligible = account.eligible_kg(b["recycled_status"]) if b["recycled_status"] in account.components() else None
     unit_checks.generation(i, p, lot, b["recycled_status"], eligible, base)  # R-U6
-    custody_events.lot_drawn(s, i, "the generation", b["lot"], lot, p, {**zeros(), b["recycled_status"]: base})
+    custody_events.lot_drawn(s, i, "the generation", b["lot"], lot, p, {**zeros(), b["recycled_status"]: base},
+                             arcs=True)
     lot["used_kg"] += base
     if b["recycled_status"] == "PC" and lot["pc_kg"] is not None:
         lot["used_pc_kg"] += base

@@ -1,7 +1,9 @@
 """Replay of custody events (R-M7, R-L7c): re-derive every account's credit
 from the ``custody.*`` entries alone and report, as findings, a balance that
-went negative, an input received twice, and credit used after it expired
-(R-M2, R-M4).
+went negative, an input received twice, credit used after it expired
+(R-M2, R-M4), and a segregated output's claim above the incoming one (R-M3). The period rows and the batch, with the R-M3 re-checks at each
+output and the comparison of a ``custody.period_closed`` summary with the
+entries before it (R-M5), are `registry.replay.custody_periods`.
 
 Per account and status the replay keeps the same running sums as the live
 account (``registry.custody.credit``): credit received and credit drawn, and
@@ -17,8 +19,10 @@ from datetime import date
 from decimal import Decimal
 
 from registry.custody import credit
-from registry.custody.rules import STATUSES, ZERO, covers_lot, zeros
+from registry.claims import parse_claim
+from registry.custody.rules import SEGREGATION, STATUSES, ZERO, covers_lot, require_not_above, zeros
 from registry.errors import RuleViolation
+from registry.replay import custody_periods
 from registry.replay.state import State, dec, fail
 
 
@@ -38,13 +42,28 @@ def _statuses(i: int, raw, what: str) -> dict[str, Decimal]:
     return {st: dec(i, raw.get(st), f"{what}.{st}") for st in STATUSES}
 
 
+def _total(values: dict[str, Decimal]) -> Decimal:
+    return sum(values.values(), ZERO)
+
+
 def _due(book: dict, day: date) -> dict[str, Decimal]:
     """Move every receipt expiring on or before ``day`` out of the queue; its cumulative credit is due."""
     queue: deque = book["queue"]
     while queue and queue[0][0] <= day:
-        _, cum = queue.popleft()
+        _, cum, _ = queue.popleft()
         book["due"] = cum
     return book["due"]
+
+
+def _not_above(book: dict, day: date, claim: str) -> None:
+    """R-M3, segregation (RMS 6.4.2.2; ``services._incoming_claim``): the claim is not above that of the
+    oldest receipt whose credit is not used up, first in, first out. With none left the draw is an
+    overdraft, which ``_draw`` reports (R-M4)."""
+    _due(book, day)
+    drawn = book["drawn"]
+    incoming = next((c for _, cum, c in book["queue"] if any(cum[st] > drawn[st] for st in STATUSES)), None)
+    if incoming is not None:
+        require_not_above(parse_claim(claim, field="claim", rule="R-M3"), parse_claim(incoming, rule="R-M3"))
 
 
 def _draw(s: State, i: int, book: dict, account: int, day: date, draws: dict[str, Decimal]) -> None:
@@ -70,6 +89,7 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         accounts[p["account"]] = {"credited": zeros(), "drawn": zeros(), "due": zeros(), "queue": deque(),
                                "system": p["control_system"], "participant": p.get("participant"),
                                "facilities": list(p.get("facilities") or []), "class": None}
+        custody_periods.opened(accounts[p["account"]], p)  # R-M3, R-M5: period rows and the batch
         return
     book = accounts.get(p.get("account"))
     if book is None:
@@ -89,7 +109,9 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         _due(book, day)
         book["credited"] = {st: book["credited"][st] + added[st] for st in STATUSES}
         if any(added[st] for st in STATUSES):
-            book["queue"].append((date.fromisoformat(p["expires_on"]), dict(book["credited"])))
+            book["queue"].append((date.fromisoformat(p["expires_on"]), dict(book["credited"]), p.get("claim")))
+        custody_periods.input_received(s, i, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
+                                       _statuses(i, p["certified_kg"], "certified_kg"), added)  # R-M2
     elif kind == "custody.credit_expired":
         gone = _statuses(i, p["expired_kg"], "expired_kg")
         expected = credit.expiring(_due(book, day), book["drawn"])
@@ -97,12 +119,18 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
             s.finding(fail(i, f"R-M4: account {p['account']}: {gone} kg expired on {day}, the receipts say "
                               f"{expected}"))
         book["drawn"] = {st: book["drawn"][st] + gone[st] for st in STATUSES}
+        custody_periods.credit_expired(s, p["account"], book, day, _total(gone))
     elif kind == "custody.output_recorded":
-        _draw(s, i, book, p["account"], day, _statuses(i, p["drawn_kg"], "drawn_kg"))
+        draws = _statuses(i, p["drawn_kg"], "drawn_kg")
+        if book["system"] == SEGREGATION and p.get("claim") is not None:
+            s.note(i, lambda: _not_above(book, day, p["claim"]))  # R-M3, RMS 6.4.2.2
+        custody_periods.output_recorded(s, i, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
+                                        _statuses(i, p["claimed_kg"], "claimed_kg"), _total(draws))  # R-M3
+        _draw(s, i, book, p["account"], day, draws)
         if isinstance(p.get("material_code"), str) and "_" in p["material_code"]:
             book["class"] = p["material_code"].split("_", 1)[1]
     elif kind == "custody.period_closed":
-        pass  # the summary is derived from the events before it
+        custody_periods.period_closed(s, i, p["account"], book, p)  # R-M5: the summary is the entries' sums
     else:
         raise fail(i, f"unknown custody event {kind!r}")
 
@@ -148,10 +176,12 @@ def lot_registered(s: State, i: int, p: dict) -> None:
                               f"processing on {p['processed_on']}"))
 
 
-def lot_drawn(s: State, i: int, what: str, lot_id, lot: dict, p: dict, claimed: dict[str, Decimal] | None) -> None:
-    """R-M6 at a ``block.generated`` (``claimed``: the base mass by status) or a claimed
+def lot_drawn(s: State, i: int, what: str, lot_id, lot: dict, p: dict, claimed: dict[str, Decimal] | None, *,
+              arcs: bool = False) -> None:
+    """R-M6 at a ``block.generated`` (``arcs``; ``claimed``: the base mass by status) or a claimed
     ``lot.disposition``: a custody lot's entry draws exactly that on its account, first in,
-    first out (the draw ``credit.plan`` gives), never overdrawn; a lot of no account draws nothing."""
+    first out (the draw ``credit.plan`` gives), never overdrawn; a lot of no account draws nothing.
+    The draw is added to the period row of the lot's facility (``custody_periods.lot_drew``)."""
     named = lot.get("custody_account")
     drawn = p.get("custody")
     if named is None or claimed is None:
@@ -175,6 +205,7 @@ def lot_drawn(s: State, i: int, what: str, lot_id, lot: dict, p: dict, claimed: 
         s.finding(fail(i, f"R-M6: {what} of lot {lot_id} drew {draws} kg of credit; first in, first out it "
                           f"draws {expected}"))
     _draw(s, i, book, named, day, draws)
+    custody_periods.lot_drew(s, named, book, day, lot.get("facility"), _total(draws), _total(claimed), arcs)
     book["class"] = lot["material_code"].split("_", 1)[1]
 
 

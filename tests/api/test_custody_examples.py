@@ -127,3 +127,45 @@ def test_r_m4_credit_expires_after_twelve_months(driver):
     entries = driver.get("/log/entries?start=0&end=100").get_json()["entries"]
     expired = [e for e in entries if e["type"] == "custody.credit_expired"]
     assert [e["payload"]["expired_kg"]["PC"] for e in expired] == ["4000.000"]
+
+
+def test_the_examples_replay_and_verify_cleanly(driver, engine, db_url, tmp_path):
+    """R-M3, R-M5, R-L7b: the worked examples' books (batch, rolling average single- and multi-site,
+    segregation), their periods closed: replay re-derives every period row, batch and summary from
+    the log and finds nothing to report — the live rules and the replayed ones are the same functions."""
+    from tests.api.test_participant_details import verify
+
+    b = book(driver, sites=3)
+    batch = b.open("average-content-batch", starts_on="2025-01-01", period_months=12)["id"]
+    b.receive(batch, "2025-06-02", t(7), "RMS 100% PC AC")
+    b.receive(batch, "2025-06-02", t(3), certified=False)
+    _created(b.output(batch, "2025-06-03", t(9), "RMS 70% AC"))
+    b.receive(batch, "2025-06-05", t(1), "RMS 100% PC AC")  # a new batch: 100%
+    _created(b.output(batch, "2025-06-06", t(1), "RMS 100% AC"))
+
+    start = date(2024, 10, 1)
+    rolling = b.open("average-content-rolling", starts_on=start.isoformat(), window_periods=6)["id"]
+    for period, (certified, virgin) in enumerate(TABLE_6_4, start=1):
+        day = add_months(start, period - 1).isoformat()
+        b.receive(rolling, day, t(certified), "RMS 100% PC AC")
+        b.receive(rolling, day, t(virgin), certified=False)
+        b.output(rolling, day, t(100), "RMS 15% AC")  # refused in periods 1-8
+
+    sites = b.open("average-content-rolling", facilities=b.facilities, starts_on="2025-01-01", period_months=12)["id"]
+    for facility, (certified, total) in zip(b.facilities, [(400, 1000), (350, 1000), (25, 500)], strict=True):
+        b.receive(sites, "2025-01-02", t(certified), "RMS 100% PC AC", facility_id=facility)
+        b.receive(sites, "2025-01-02", t(total - certified), certified=False, facility_id=facility)
+    _created(b.output(sites, "2025-01-03", t(10), "RMS 31% AC", facility_id=b.facilities[0]))
+    _created(b.output(sites, "2025-01-03", t(10), "RMS 5% AC", facility_id=b.facilities[2]))
+
+    segregation = b.open("segregation", starts_on="2025-01-01", period_months=12)["id"]
+    b.receive(segregation, "2025-03-02", t(1), "RMS 50% PC AC")
+    b.receive(segregation, "2025-03-02", t(1), "RMS 100% PC AC")
+    _created(b.output(segregation, "2025-03-03", t(1), "RMS 50% PC AC"))
+    _created(b.output(segregation, "2025-03-04", t("0.5"), "RMS 100% PC AC"))
+
+    for account, periods in ((batch, 1), (rolling, 15), (sites, 1), (segregation, 1)):
+        for n in range(1, periods + 1):
+            driver.ok(f"/custody/accounts/{account}/periods/{n}/close", None, b.token)
+    report = verify(driver, engine, db_url, tmp_path)
+    assert report.ok and not report.findings, report.failure()

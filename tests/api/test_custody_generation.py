@@ -8,6 +8,7 @@ write nothing; `arcreg verify` re-derives the sums and catches an edit."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -209,3 +210,100 @@ def test_a_generation_logs_the_credit_expired_by_its_day_first_as_the_generators
     assert expired["payload"] == {"account": r.account, "on": "2026-03-02", "expired_kg": {**ZERO, "PC": "10000.000"}}
     assert expired["actor"] == generated["actor"] and generated["payload"]["serial"] == block["serial"]
     assert r.balance()["credit_kg"] == {**ZERO, "PC": "60000.000"}  # 110 t received, 10 t expired, 40 t drawn
+
+
+# --- R-M3, R-M5, R-L7b: the period rows and batch columns against the log -----------------------------
+
+def _period_row(engine, account: int, n: int) -> dict:
+    from sqlmodel import select
+
+    from registry.custody.models import CustodyPeriod
+    from registry.custody.rules import PERIOD_KG
+
+    with session_factory(engine)() as session:
+        row = session.exec(select(CustodyPeriod).where(CustodyPeriod.account_id == account,
+                                                       CustodyPeriod.n == n)).one()
+        return {k: format(getattr(row, k), "f") for k in PERIOD_KG}
+
+
+def _lot_with_claimed_sale(driver, r: Reprocessor) -> dict:
+    """100 t received in period 1; a lot sold 800 t unclaimed (15 Feb) and 200 t at 25% (1 March: 50 t drawn)."""
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(800)), r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-03-01", t(200), "RMS 25% PC MB"), r.g.token)
+    return lot
+
+
+def test_an_arc_generation_counts_as_arc_kg_not_as_a_claim(driver, engine, clock, db_url, tmp_path):
+    """R-M6: ARCs from a custody lot draw credit (drawn_kg, arc_kg) but claim nothing: the period's
+    claimed_kg, and its summary's, are the claimed sale's alone; the closing balance counts both draws."""
+    r = Reprocessor(driver)
+    lot = _lot_with_claimed_sale(driver, r)
+    before = _period_row(engine, r.account, 3)
+    assert (before["claimed_kg"], before["drawn_kg"], before["arc_kg"]) == ("50000.000", "50000.000", "0.000")
+    driver.ok("/generations", {"lot_id": lot["id"], "mass": t(30)}, r.g.token)  # today, 2 March: period 3
+    after = _period_row(engine, r.account, 3)
+    assert after == {**before, "drawn_kg": "80000.000", "arc_kg": "30000.000"}
+    assert verify(driver, engine, db_url, tmp_path).ok
+
+    clock.set(datetime(2026, 4, 2, 9, 0, tzinfo=UTC))
+    for n in (1, 2, 3):
+        driver.ok(f"/custody/accounts/{r.account}/periods/{n}/close", None, r.g.token)
+    summary = driver.get(f"/custody/accounts/{r.account}/periods/3", r.g.token).get_json()
+    assert (summary["opening_kg"], summary["claimed_kg"], summary["outputs_kg"], summary["closing_kg"]) == (
+        "100000.000", "50000.000", "0.000", "20000.000"), summary
+    assert verify(driver, engine, db_url, tmp_path).ok  # the summaries are what the entries add up to
+
+
+def test_verify_catches_an_edited_custody_period_row_or_batch_column(driver, engine, db_url, tmp_path):
+    """R-L7b: a period row's kilograms (the rolling average, the period summaries and audits read
+    them) and the batch columns (the batch check reads them) are what the log adds up to."""
+    r = Reprocessor(driver)
+    lot = _lot_with_claimed_sale(driver, r)
+    driver.ok("/generations", {"lot_id": lot["id"], "mass": t(30)}, r.g.token)
+    assert verify(driver, engine, db_url, tmp_path).ok
+    period = "account_id = :a AND n = :n"
+    for table, column, where, key in (
+            ("custody_period", "certified_kg", period, {"a": r.account, "n": 1}),
+            ("custody_period", "input_kg", period, {"a": r.account, "n": 1}),
+            ("custody_period", "claimed_kg", period, {"a": r.account, "n": 3}),
+            ("custody_period", "arc_kg", period, {"a": r.account, "n": 3}),
+            ("custody_period", "drawn_kg", period, {"a": r.account, "n": 3}),
+            ("custody_account", "batch_certified_kg", "id = :a", {"a": r.account}),
+            ("custody_account", "batch_claimed_kg", "id = :a", {"a": r.account})):
+        with engine.begin() as connection:
+            old = connection.execute(text(f"SELECT {column} FROM {table} WHERE {where}"), key).scalar()
+            connection.execute(text(f"UPDATE {table} SET {column} = {column} + 1 WHERE {where}"), key)
+        report = verify(driver, engine, db_url, tmp_path)
+        named = [str(f) for f in report.findings if column in str(f)]
+        assert not report.ok and named and table.replace("custody_account", "custody account") in named[0], (
+            column, report.failure())
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE {table} SET {column} = :v WHERE {where}"), {**key, "v": old})
+    with engine.begin() as connection:  # a batch left open (the live batch check would start a new one)
+        connection.execute(text("UPDATE custody_account SET batch_open = :v WHERE id = :a"),
+                           {"v": False, "a": r.account})
+    report = verify(driver, engine, db_url, tmp_path)
+    assert not report.ok and "batch_open" in str(report.error), report.failure()
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE custody_account SET batch_open = :v WHERE id = :a"),
+                           {"v": True, "a": r.account})
+    # A row no entry explains, then a row the log made that is missing.
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO custody_period (account_id, n, facility_id, input_kg, certified_kg, "
+                                "credit_kg, output_kg, claimed_kg, drawn_kg, expired_kg, arc_kg) SELECT account_id, "
+                                "2, facility_id, 0, 0, 0, 0, 0, 0, 0, 0 FROM custody_period WHERE " + period),
+                           {"a": r.account, "n": 1})
+    report = verify(driver, engine, db_url, tmp_path)
+    assert not report.ok and "custody_period" in str(report.error) and "no log entry" in str(report.error)
+    for n in (2, 1, 3):  # the extra row goes; then period 1's row (before a live one), period 3's (the last)
+        with engine.begin() as connection:
+            connection.execute(text(f"DELETE FROM custody_period WHERE {period}"), {"a": r.account, "n": n})
+        if n == 2:
+            assert verify(driver, engine, db_url, tmp_path).ok
+            continue
+        report = verify(driver, engine, db_url, tmp_path)
+        missing = [str(f) for f in report.findings if f"custody_period ({r.account}, {n}, " in str(f)]
+        assert not report.ok and missing and "missing" in missing[0], report.failure()

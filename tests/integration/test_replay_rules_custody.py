@@ -181,3 +181,247 @@ def test_a_generation_that_draws_no_credit_or_too_much_is_a_finding():
     lot_drawn(state, 2, "the generation", 8, {"custody_account": None}, {"custody": drawn}, base)
     assert _rules(state) == ["R-M6"]
     state.close()
+
+
+# --- R-M3, R-M5: period rows, batches and summaries re-derived from the entries --------------------
+
+def _average(account: int, system: str) -> dict:
+    extra = {"window_periods": 3} if system == "average-content-rolling" else {"window_periods": 12}
+    return {**_opened(account), "control_system": system, **extra}
+
+
+def _ac_input(account: int, on: str, kg: str, pc: str, reference: str) -> dict:
+    percent = int(Decimal(pc) * 100 / Decimal(kg))
+    return {**_input(account, reference, on=on, kg=kg), "claim": f"RMS {percent}% PC AC",
+            "certified_kg": _kg(pc), "credit_kg": PC}
+
+
+def _ac_output(account: int, on: str, kg: str, percent: int, claimed: str | None = None) -> dict:
+    claimed = claimed if claimed is not None else format(Decimal(kg) * percent / 100, ".3f")
+    return {**_output(account, on, kg), "claim": f"RMS {percent}% PC AC", "claimed_kg": _kg(claimed),
+            "drawn_kg": PC}
+
+
+def _summary(account: int, n: int, **totals: str) -> dict:
+    """A ``custody.period_closed`` payload of a monthly account from 2025-01-01, its totals 0 unless given."""
+    fields = ("opening_kg", "inputs_kg", "certified_inputs_kg", "outputs_kg", "claimed_kg", "losses_kg",
+              "expired_kg", "closing_kg")
+    return {"account": account, "n": n, "starts_on": f"2025-{n:02d}-01", "ends_on": f"2025-{n:02d}-28",
+            **{f: "0.000" for f in fields}, **totals, "inputs_by_supplier": [], "outputs_by_customer": [],
+            "average": None}
+
+
+def test_a_batch_claim_above_its_average_in_a_signed_log_fails_verification(engine, db_url, tmp_path):
+    """RMS 6.4.3.3, Example 6.2: a batch of 1 000 kg with 300 kg certified input supports at most a
+    30% claim; a signed entry claiming 50% is an R-M3 finding."""
+    config = build_registry(engine, db_url, tmp_path)
+    _append_signed(engine, config, "custody.account_opened", _average(9001, "average-content-batch"))
+    _append_signed(engine, config, "custody.input_received", _ac_input(9001, "2025-02-01", "1000.000", "300.000",
+                                                                        "INV-B1"))
+    index = _append_signed(engine, config, "custody.output_recorded", _ac_output(9001, "2025-02-02", "1000.000", 50))
+    _fails_at(engine, config, tmp_path, index, "R-M3")
+
+
+def test_a_lying_period_summary_in_a_signed_log_fails_verification(engine, db_url, tmp_path):
+    """R-M5: period 2 received 5 000 kg; a signed summary saying 4 000 kg is a finding naming inputs_kg."""
+    config = build_registry(engine, db_url, tmp_path)
+    _append_signed(engine, config, "custody.account_opened", _opened(9001))
+    _append_signed(engine, config, "custody.input_received", _input(9001, "INV-S1"))
+    _append_signed(engine, config, "custody.period_closed", _summary(9001, 1))
+    index = _append_signed(engine, config, "custody.period_closed", _summary(
+        9001, 2, inputs_kg="4000.000", certified_inputs_kg="5000.000", closing_kg="5000.000"))
+    _fails_at(engine, config, tmp_path, index, "R-M5")
+    from tests.integration.test_verify import run_verify
+
+    report = run_verify(engine, config)
+    assert "inputs_kg" in str(report.error) and "closing_kg" not in str(report.error), report.failure()
+
+
+def test_batch_outputs_are_rechecked_against_the_replayed_batch():
+    ok = _replayed(("custody.account_opened", _average(1, "average-content-batch")),
+                   ("custody.input_received", _ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1")),
+                   ("custody.output_recorded", _ac_output(1, "2025-02-02", "600.000", 30)),
+                   ("custody.output_recorded", _ac_output(1, "2025-02-03", "400.000", 30)))
+    assert ok.findings == [], ok.findings
+    ok.close()
+    # The first output took the whole batch: another one before a new input exceeds the batch's inputs.
+    over = _replayed(("custody.account_opened", _average(1, "average-content-batch")),
+                     ("custody.input_received", _ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1")),
+                     ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30)),
+                     ("custody.output_recorded", {**_output(1, "2025-02-03", "1.000"), "claim": None,
+                                                   "claimed_kg": PC, "drawn_kg": PC}))
+    assert _rules(over) == ["R-M3"] and "batch's inputs were 1000.000" in str(over.findings[0]), over.findings
+    over.close()
+    # An input after an output begins a new batch (RMS 6.4.3.3): its own average, 50%, not the 36.7% of all
+    # the inputs; above it is a finding.
+    first = [("custody.account_opened", _average(1, "average-content-batch")),
+             ("custody.input_received", _ac_input(1, "2025-02-01", "2000.000", "600.000", "INV-1")),
+             ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30)),
+             ("custody.output_recorded", _ac_output(1, "2025-02-03", "1000.000", 30)),
+             ("custody.input_received", _ac_input(1, "2025-02-04", "1000.000", "500.000", "INV-2"))]
+    fine = _replayed(*first, ("custody.output_recorded", _ac_output(1, "2025-02-05", "1000.000", 50)))
+    assert fine.findings == [], fine.findings
+    fine.close()
+    above = _replayed(*first, ("custody.output_recorded", _ac_output(1, "2025-02-05", "1000.000", 51)))
+    assert _rules(above) == ["R-M3"] and "exceeds the batch's average" in str(above.findings[0]), above.findings
+    above.close()
+    # Claims above the batch's certified input: a second 30% claim on a 30% batch of 1 000 kg already out
+    # (the average allows it; together they claim 450 kg of 300 kg — and 1 500 kg of 1 000 kg are out).
+    twice = _replayed(("custody.account_opened", _average(1, "average-content-batch")),
+                      ("custody.input_received", _ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1")),
+                      ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30)),
+                      ("custody.output_recorded", _ac_output(1, "2025-02-03", "500.000", 30)))
+    assert _rules(twice) == ["R-M3", "R-M3"], twice.findings
+    assert "claims would reach 450.000 kg, above its 300.000 kg" in str(twice.findings[0]), twice.findings
+    twice.close()
+
+
+def test_rolling_average_outputs_are_rechecked_against_the_replayed_window():
+    """RMS 6.4.3.4: 200 kg certified of 1 000 kg is a 20% average; a 30% claim exceeds it, and
+    20% claims beyond the window's 200 kg of certified input exceed the inputs."""
+    opened = ("custody.account_opened", _average(1, "average-content-rolling"))
+    received = ("custody.input_received", _ac_input(1, "2025-01-10", "1000.000", "200.000", "INV-1"))
+    state = _replayed(opened, received, ("custody.output_recorded", _ac_output(1, "2025-01-20", "500.000", 30)))
+    assert _rules(state) == ["R-M3"] and "rolling average over periods 1–1" in str(state.findings[0])
+    state.close()
+    state = _replayed(opened, received, ("custody.output_recorded", _ac_output(1, "2025-01-20", "500.000", 20)),
+                      ("custody.output_recorded", _ac_output(1, "2025-02-20", "500.000", 20)))
+    assert state.findings == [], state.findings
+    state.close()
+    state = _replayed(opened, received, ("custody.output_recorded", _ac_output(1, "2025-01-20", "1000.000", 20)),
+                      ("custody.output_recorded", _ac_output(1, "2025-02-20", "1.000", 20)))
+    assert _rules(state) == ["R-M3"] and "above the 200.000 kg" in str(state.findings[0]), state.findings
+    state.close()
+
+
+def test_an_output_whose_claimed_kg_is_not_its_claim_is_a_finding():
+    """R-M3: the claimed kilograms are what the claim designates on the mass: 30% of 1 000 kg is
+    300 kg, not 0 (a claim logged with no kilograms would escape the bound on claims)."""
+    state = _replayed(("custody.account_opened", _average(1, "average-content-batch")),
+                      ("custody.input_received", _ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1")),
+                      ("custody.output_recorded", _ac_output(1, "2025-02-02", "1000.000", 30, "0.000")))
+    assert _rules(state) == ["R-M3"] and "designates" in str(state.findings[0]), state.findings
+    state.close()
+    # An output with no claim claims nothing.
+    state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", {**_output(1, "2025-02-02", "100.000"), "claim": None}))
+    assert _rules(state) == ["R-M3"] and "no claim" in str(state.findings[0]), state.findings
+    state.close()
+    # A mass-balance account's output carrying an AC claim is refused live: a finding too.
+    state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", {**_output(1, "2025-02-02", "100.000"), "claim": "RMS 100% PC AC"}))
+    assert _rules(state) == ["R-M3"], state.findings
+    state.close()
+
+
+def test_period_summaries_are_compared_with_the_entries_before_them():
+    """R-M5: every total of a ``custody.period_closed`` summary; the opening is the previous closing."""
+    entries = [("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+               ("custody.output_recorded", _output(1, "2025-02-03", "2000.000"))]
+    true = {"inputs_kg": "5000.000", "certified_inputs_kg": "5000.000", "outputs_kg": "2000.000",
+            "claimed_kg": "2000.000", "closing_kg": "3000.000"}
+    state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
+                      ("custody.period_closed", _summary(1, 2, **true)),
+                      ("custody.period_closed", _summary(1, 3, opening_kg="3000.000", closing_kg="3000.000")))
+    assert state.findings == [], state.findings
+    state.close()
+    for field, lie in (("inputs_kg", "4000.000"), ("certified_inputs_kg", "5000.001"), ("outputs_kg", "0.000"),
+                       ("claimed_kg", "1000.000"), ("losses_kg", "1.000"), ("expired_kg", "1.000"),
+                       ("closing_kg", "5000.000"), ("opening_kg", "1.000")):
+        state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
+                          ("custody.period_closed", _summary(1, 2, **{**true, field: lie})))
+        assert _rules(state) == ["R-M5"] and f"says {field} " in str(state.findings[0]), (field, state.findings)
+        state.close()
+    # Periods close in order.
+    state = _replayed(*entries, ("custody.period_closed", _summary(1, 2, **{**true, "opening_kg": "0.000"})))
+    assert _rules(state) == ["R-M5"] and "period 1 closes first" in str(state.findings[0]), state.findings
+    state.close()
+    # A lie carried forward is reported once: the next opening is the logged closing.
+    state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
+                      ("custody.period_closed", _summary(1, 2, **{**true, "closing_kg": "9000.000"})),
+                      ("custody.period_closed", _summary(1, 3, opening_kg="9000.000", closing_kg="9000.000")))
+    assert len(state.findings) == 1, state.findings
+    state.close()
+
+
+def test_lot_draws_count_in_the_period_row_of_the_lots_facility():
+    """R-M6 (``lots.draw``): an ARC generation adds to drawn_kg and arc_kg, a claimed sale to drawn_kg and
+    claimed_kg; the summary's claimed_kg excludes ARC draws, its closing balance includes them."""
+    from registry.replay.custody_events import lot_drawn
+    from registry.replay.custody_periods import sorted_rows
+
+    lot = {"custody_account": 1, "material_code": "PC_P3.1.9", "facility": 1}
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 7, lot, {"custody": {"account": 1, "on": "2025-02-03",
+                                                               "drawn_kg": _kg("3000.000")}},
+              {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)}, arcs=True)
+    lot_drawn(state, 3, "the claimed sale", 7, lot, {"custody": {"account": 1, "on": "2025-02-04",
+                                                                 "drawn_kg": _kg("500.000")}},
+              {"PC": Decimal("500.000"), "PI": Decimal(0), "R": Decimal(0)})
+    [((account, n, facility), row)] = list(sorted_rows(state))
+    assert (account, n, facility) == (1, 2, 1)
+    assert (row["arc_kg"], row["drawn_kg"], row["claimed_kg"]) == (Decimal("3000"), Decimal("3500"), Decimal("500"))
+    apply(state, 4, "custody.period_closed", _summary(1, 1))
+    apply(state, 5, "custody.period_closed", _summary(1, 2, inputs_kg="5000.000", certified_inputs_kg="5000.000",
+                                                      claimed_kg="500.000", closing_kg="1500.000"))
+    assert state.findings == [], state.findings
+    state.close()
+
+
+def test_expired_credit_is_charged_to_the_first_facility_in_the_period_of_its_day():
+    """``book._expire``: the expiry of 2026-02-01 (period 14 of a monthly account from 2025-01-01)."""
+    from registry.replay.custody_periods import sorted_rows
+
+    state = _replayed(("custody.account_opened", {**_opened(1), "facilities": [3, 1]}),
+                      ("custody.input_received", {**_input(1, "INV-1"), "facility": 1}),
+                      ("custody.credit_expired", {"account": 1, "on": "2026-02-01", "expired_kg": _kg("5000.000")}))
+    assert state.findings == [], state.findings
+    rows = {key: row["expired_kg"] for key, row in sorted_rows(state)}
+    assert rows == {(1, 2, 1): Decimal(0), (1, 14, 3): Decimal("5000")}
+    state.close()
+
+
+def test_a_segregated_claim_above_the_incoming_one_is_a_finding():
+    """R-M3, segregation (RMS 6.4.2.2): an output passes on the claim of the oldest receipt whose credit
+    is not used up, or a lower one — first 50% material, then (its credit drawn) 100% material."""
+    def received(kg: str, percent: int, reference: str) -> tuple:
+        certified = format(Decimal(kg) * percent / 100, ".3f")
+        return ("custody.input_received", {**_input(1, reference, kg=kg), "claim": f"RMS {percent}% PC AC",
+                                           "certified_kg": _kg(certified), "credit_kg": _kg(certified)})
+
+    def sold(on: str, kg: str, percent: int) -> tuple:
+        claimed = format(Decimal(kg) * percent / 100, ".3f")
+        return ("custody.output_recorded", {**_output(1, on, kg), "claim": f"RMS {percent}% PC AC",
+                                            "claimed_kg": _kg(claimed), "drawn_kg": _kg(claimed)})
+
+    entries = [("custody.account_opened", {**_opened(1), "control_system": "segregation"}),
+               received("1000.000", 50, "INV-1"), received("1000.000", 100, "INV-2")]
+    above = _replayed(*entries, sold("2025-02-02", "100.000", 100))
+    assert _rules(above) == ["R-M3"] and "arrived as RMS 50% PC AC" in str(above.findings[0]), above.findings
+    above.close()
+    fine = _replayed(*entries, sold("2025-02-02", "1000.000", 50), sold("2025-02-03", "100.000", 100))
+    assert fine.findings == [], fine.findings
+    fine.close()
+
+
+def test_an_input_whose_certified_or_credit_kg_is_not_its_claim_is_a_finding():
+    """R-M2 (``services.receive_input``): certified kilograms are what the claim designates on the mass,
+    credit that after the conversion factor; an average-content account keeps no credit; a mass-balance
+    claim never enters a higher system (R-M3). A certified mass logged larger would raise the averages."""
+    factor = {**_opened(1), "conversion_factor": "0.8"}
+    cases = [
+        (_opened(1), {**_input(1, "INV-1"), "certified_kg": _kg("6000.000"), "credit_kg": _kg("6000.000")}, "R-M2"),
+        (_opened(1), {**_input(1, "INV-1"), "claim": None}, "R-M2"),
+        (factor, _input(1, "INV-1"), "R-M2"),  # the credit is 80% of the certified mass
+        (_average(1, "average-content-batch"), {**_ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1"),
+                                                 "credit_kg": _kg("300.000")}, "R-M2"),
+        (_average(1, "average-content-batch"), _input(1, "INV-1"), "R-M3"),  # an MB claim into average content
+    ]
+    for opened, received, rule in cases:
+        state = _replayed(("custody.account_opened", opened), ("custody.input_received", received))
+        assert _rules(state) == [rule], (received, state.findings)
+        state.close()
+    fine = _replayed(("custody.account_opened", factor), ("custody.input_received", {
+        **_input(1, "INV-1"), "credit_kg": _kg("4000.000")}))
+    assert fine.findings == [], fine.findings
+    fine.close()
