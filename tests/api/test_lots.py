@@ -7,6 +7,16 @@ status against a split lot's. Today is 2026-03-02 (tests/conftest.py NOW)."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from registry import lots
+from registry.db import UnitOfWork, session_factory
+from registry.errors import InvalidInput
+from registry.identity import actor_of, authenticate
+from registry.units import parse_mass
 from tests.api.driver import DIGEST, snapshot, t
 from tests.api.test_determinations import _entries
 from tests.api.test_errors_and_health import assert_problem
@@ -129,3 +139,52 @@ def test_a_split_lot_s_sale_may_carry_a_post_consumer_claim_for_its_post_consume
     plain = driver.lot(gen.token, gen.facility_id, gen.certificate, "PI_P3.1.5", t(10))
     _refused(driver, engine, f"/lots/{plain['id']}/dispositions", _sale("2026-02-15", t(2), "RMS 50% PC MB"),
              gen.token, 422, "claim_exceeds_status", "claim", "a PI lot cannot carry a PC claim", "R-B3")
+
+
+# --- The domain's own checks: what a caller without the HTTP schema (the CLI, the demo) is refused ---
+
+
+def _as(engine, clock, token: str, action, *args, **kwargs):
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        result = action(uow, actor_of(authenticate(uow, token)), *args, **kwargs)
+        uow.commit()
+        return result
+
+
+def _domain_lot(gen, **conversion) -> dict:
+    ton = parse_mass({"value": "1", "unit": "t"})
+    return dict(facility_id=gen.facility_id, reference="DOMAIN-1", material_code="PC_P3.1.9", mass=ton,
+                processed_on=date(2026, 2, 1), rms_certificate=gen.certificate, non_plastic_fraction=Decimal(0),
+                conversion={"inputs": [{"material_code": "PC_P5.1.6", "mass": ton}], "transformation": "physical",
+                            "description": "d", "factor": Decimal(100), "justification": "j",
+                            "outputs": [{"material_code": "PC_P3.1.9", "mass": ton}], **conversion})
+
+
+@pytest.mark.parametrize(("conversion", "code", "field", "detail"), [
+    ({"transformation": "alchemy"}, "invalid_choice", "conversion.transformation",
+     "transformation must be one of physical, chemical"),
+    ({"factor": Decimal(0)}, "out_of_range", "conversion.factor", "the conversion factor is a percentage in (0, 100]"),
+    ({"factor": Decimal("100.001")}, "out_of_range", "conversion.factor",
+     "the conversion factor is a percentage in (0, 100]"),
+])
+def test_the_domain_refuses_a_conversion_it_cannot_document(driver, engine, clock, conversion, code, field, detail):
+    gen = driver.generator()
+    before = snapshot(engine)
+    with pytest.raises(InvalidInput) as refused:
+        _as(engine, clock, gen.token, lots.register_lot, **_domain_lot(gen, **conversion))
+    assert (refused.value.code, refused.value.field, refused.value.detail) == (code, field, detail)
+    assert snapshot(engine) == before
+    lot = _as(engine, clock, gen.token, lots.register_lot, **_domain_lot(gen))  # 100% documents 1 t from 1 t
+    assert lot.conversion["factor"] == "100"
+
+
+def test_the_domain_refuses_a_disposition_of_another_kind(driver, engine, clock):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(4))
+    before = snapshot(engine)
+    with pytest.raises(InvalidInput) as refused:
+        _as(engine, clock, gen.token, lots.add_disposition, lot["id"], kind="gift", on=date(2026, 2, 15),
+            counterparty="Brand Co")
+    assert (refused.value.code, refused.value.field, refused.value.detail) == (
+        "invalid_choice", "kind", "kind must be one of sale, consumption")
+    assert snapshot(engine) == before
