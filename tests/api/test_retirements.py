@@ -385,3 +385,58 @@ def test_racing_product_claims_never_exceed_the_product_mass(driver, engine, clo
               for serial in serials]
     outcome = _race(engine, clock, gen.token, bodies)
     assert outcome == Counter({"ok": 2, "exceeds_product_mass": 4})  # 4 t of the 5 t of PE
+
+
+def test_a_retirement_logs_every_claim_detail_it_was_given(driver, engine):
+    """R-R1–R-R8: what the entry keeps of a product claim with every optional detail, and of a bare
+    general claim (no key it was not given, so earlier entries keep their shape)."""
+    gen = driver.generator()
+    block = _holding(driver, gen, "PC_P3.1.5")
+    done = _retire(driver, gen.token, block["serial"], "3", claim_type="product", product=_product(("PE", t(3))),
+                   statement="  3 t in bottles  ", basis_mass=t(6), claim_date="2026-03-02",
+                   location={"country": "US", "subdivision": "US-OH"},
+                   period={"from": "2026-01-01", "to": "2026-12-31"}, claimed_status="PC", label_approval_ref="LBL-1")
+    payload = _entry(engine, done["log"]["index"]).payload
+    assert payload["claim"] == {
+        "type": "product", "reporting_year": 2026, "claim_date": "2026-03-02", "statement": "3 t in bottles",
+        "basis_kg": "6000.000", "claim_share": "0.5000",  # 3 t of ARCs on 6 t of product (RMS Example 8.3)
+        "product": {"name": "Bottle 1L", "composition": [{"arc_type": "PE", "mass": {"value": "3000.000",
+                                                                                     "unit": "kg"}}]},
+        "claimed_status": "PC", "label_approval_ref": "LBL-1", "location": {"country": "US", "subdivision": "US-OH"},
+        "period": {"from": "2026-01-01", "to": "2026-12-31"}}
+    assert {k: v for k, v in payload.items() if k not in ("claim", "retired", "remainder")} == {
+        "parent": block["serial"], "owner": gen.id, "quantity": "3.000", "beneficiary": "Brand Co",
+        "retired_on": "2026-03-02", "prev": block["log"]}
+    assert (payload["retired"]["serial"], payload["retired"]["quantity"]) == (done["block"]["serial"], "3.000")
+    assert (payload["remainder"]["serial"], payload["remainder"]["quantity"]) == (done["remainder"]["serial"], "7.000")
+    record = driver.get(f"/retirements/{done['id']}").get_json()
+    assert (record["statement"], record["claim_share"], record["basis_mass"]) == (
+        "3 t in bottles", "0.5000", {"value": "6000.000", "unit": "kg"})
+    assert (record["claimed_status"], record["label_approval_ref"], record["location"], record["period"]) == (
+        "PC", "LBL-1", {"country": "US", "subdivision": "US-OH"}, {"from": "2026-01-01", "to": "2026-12-31"})
+
+    bare = _retire(driver, gen.token, done["remainder"]["serial"], "7", statement="   ")
+    assert _entry(engine, bare["log"]["index"]).payload["claim"] == {
+        "type": "general", "reporting_year": 2026, "claim_date": None, "statement": None, "basis_kg": None,
+        "claim_share": None, "product": None}
+    assert _entry(engine, bare["log"]["index"]).payload["remainder"] is None
+
+
+@pytest.mark.parametrize(("overrides", "code", "field", "rule", "detail"), [
+    ({"beneficiary": "   "}, "beneficiary_required", "beneficiary", "R-R1", "a retirement names its beneficiary"),
+    ({"claim_type": "product"}, "composition_required", "product", "R-R3",
+     "a product claim needs the product and its composition (RMS 8.9.1.3)"),
+    ({"claim_type": "product", "product": {"name": "   ", "composition": [{"arc_type": "PP", "mass": t(1)}]}},
+     "product_name_required", "product.name", "R-R3", "a product claim names the product"),
+    ({"product": {"name": "Tray", "composition": [{"arc_type": "PP", "mass": t(1)}]}}, "product_not_allowed",
+     "product", "R-R3", "a general claim names no product; use claim_type 'product'"),
+    ({"reporting_year": 2025}, "invalid_reporting_year", "reporting_year", "R-R1",
+     "reporting_year must be between the generation year 2026 and 2027, got 2025"),
+    ({"reporting_year": 2028}, "invalid_reporting_year", "reporting_year", "R-R1",
+     "reporting_year must be between the generation year 2026 and 2027, got 2028"),
+])
+def test_each_claim_refusal_names_its_field_rule_and_reason(driver, engine, overrides, code, field, rule, detail):
+    gen = driver.generator()
+    serial = _holding(driver, gen)["serial"]
+    problem = _refused(driver, engine, gen.token, _body(serial, "1", **overrides), 400, code)
+    assert (problem["detail"], problem["rule"], list(problem["errors"])) == (detail, rule, [field]), problem
