@@ -202,13 +202,24 @@ def _ac_output(account: int, on: str, kg: str, percent: int, claimed: str | None
             "drawn_kg": PC}
 
 
-def _summary(account: int, n: int, **totals: str) -> dict:
-    """A ``custody.period_closed`` payload of a monthly account from 2025-01-01, its totals 0 unless given."""
+#: The breakdowns of a period that received ``_input`` (its default 5 000 kg).
+SUPPLIED = [{"supplier": "Sorter A", "certificate": "RMS-NSF-00077", "certified_kg": _kg("5000.000")}]
+
+
+def _sold(kg: str) -> list[dict]:
+    """The breakdown of a period that recorded ``_output`` of ``kg``."""
+    return [{"customer": "Brand Co", "claim": "RMS 100% PC MB", "mass_kg": kg, "claimed_kg": kg}]
+
+
+def _summary(account: int, n: int, inputs: list | None = None, outputs: list | None = None,
+             average: str | None = None, **totals: str) -> dict:
+    """A ``custody.period_closed`` payload of a monthly account from 2025-01-01, its totals 0 and
+    breakdowns empty unless given."""
     fields = ("opening_kg", "inputs_kg", "certified_inputs_kg", "outputs_kg", "claimed_kg", "losses_kg",
               "expired_kg", "closing_kg")
     return {"account": account, "n": n, "starts_on": f"2025-{n:02d}-01", "ends_on": f"2025-{n:02d}-28",
-            **{f: "0.000" for f in fields}, **totals, "inputs_by_supplier": [], "outputs_by_customer": [],
-            "average": None}
+            **{f: "0.000" for f in fields}, **totals, "inputs_by_supplier": inputs or [], "outputs_by_customer": outputs or [],
+            "average": average}
 
 
 def test_a_batch_claim_above_its_average_in_a_signed_log_fails_verification(engine, db_url, tmp_path):
@@ -229,7 +240,7 @@ def test_a_lying_period_summary_in_a_signed_log_fails_verification(engine, db_ur
     _append_signed(engine, config, "custody.input_received", _input(9001, "INV-S1"))
     _append_signed(engine, config, "custody.period_closed", _summary(9001, 1))
     index = _append_signed(engine, config, "custody.period_closed", _summary(
-        9001, 2, inputs_kg="4000.000", certified_inputs_kg="5000.000", closing_kg="5000.000"))
+        9001, 2, SUPPLIED, inputs_kg="4000.000", certified_inputs_kg="5000.000", closing_kg="5000.000"))
     _fails_at(engine, config, tmp_path, index, "R-M5")
     from tests.integration.test_verify import run_verify
 
@@ -319,7 +330,7 @@ def test_period_summaries_are_compared_with_the_entries_before_them():
     entries = [("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
                ("custody.output_recorded", _output(1, "2025-02-03", "2000.000"))]
     true = {"inputs_kg": "5000.000", "certified_inputs_kg": "5000.000", "outputs_kg": "2000.000",
-            "claimed_kg": "2000.000", "closing_kg": "3000.000"}
+            "claimed_kg": "2000.000", "closing_kg": "3000.000", "inputs": SUPPLIED, "outputs": _sold("2000.000")}
     state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
                       ("custody.period_closed", _summary(1, 2, **true)),
                       ("custody.period_closed", _summary(1, 3, opening_kg="3000.000", closing_kg="3000.000")))
@@ -362,7 +373,7 @@ def test_lot_draws_count_in_the_period_row_of_the_lots_facility():
     assert (account, n, facility) == (1, 2, 1)
     assert (row["arc_kg"], row["drawn_kg"], row["claimed_kg"]) == (Decimal("3000"), Decimal("3500"), Decimal("500"))
     apply(state, 4, "custody.period_closed", _summary(1, 1))
-    apply(state, 5, "custody.period_closed", _summary(1, 2, inputs_kg="5000.000", certified_inputs_kg="5000.000",
+    apply(state, 5, "custody.period_closed", _summary(1, 2, SUPPLIED, inputs_kg="5000.000", certified_inputs_kg="5000.000",
                                                       claimed_kg="500.000", closing_kg="1500.000"))
     assert state.findings == [], state.findings
     state.close()
