@@ -1,4 +1,4 @@
-"""Replay of custody period rows and batches (R-M3, R-M5, R-L7b, R-L7c).
+"""Replay of custody period rows, batches and summaries (R-M3, R-M5, R-M8, R-L7b, R-L7c).
 
 From the ``custody.*`` entries (and the custody lots' draws, R-M6) alone, per
 account, period n and facility, the replay keeps the sums the live
@@ -13,13 +13,21 @@ With them it
   the control system, and for average content stays within the batch's or the
   rolling window's average, claims never above the certified input (the rule
   functions the services call, ``registry.custody.rules``);
-* compares at ``custody.period_closed`` the logged volume summary's totals with
-  what the entries before it add up to (R-M5);
+* compares at ``custody.period_closed`` the logged volume summary — what certifiers
+  download for audits (R-M8) — with what the entries before it add up to (R-M5): its
+  totals, its ``inputs_by_supplier`` (certified kg by status per supplier name and
+  certificate, then uncertified kg per supplier name), its ``outputs_by_customer``
+  (mass and claimed kg per customer and claim) and its ``average`` (the rolling
+  window's, or the batch account's period average), grouped, ordered and shown by the
+  functions ``periods._summary`` calls (``rules.summary_breakdowns``,
+  ``rules.summary_average``); a difference is a finding naming the field;
 * hands `registry.custody.verify` the rows and batches to compare with the live
   tables (R-L7b), so an edited row or batch column is ``state_drift``.
 
 The rows live in the replay's scratch database (`registry.replay.scratch`),
-keyed so that text order is (account, n, facility) order.
+keyed so that text order is (account, n, facility) order; so do the lines of the
+breakdowns of periods not closed yet (keyed ``account:n:part:group``), dropped when
+their period closes, so memory does not grow with the log.
 """
 
 from __future__ import annotations
