@@ -35,8 +35,7 @@ def _set(row, prefix: str, values: dict[str, Decimal]) -> None:
         setattr(row, f"{prefix}_{_LOWER[s]}_kg", values[s])
 
 
-def _kg(values: dict[str, Decimal]) -> dict[str, str]:
-    return {s: format(values[s], "f") for s in STATUSES}
+_kg = rules.kg_text  # kilograms by status as logged (R-U3)
 
 
 def _total(values: dict[str, Decimal]) -> Decimal:

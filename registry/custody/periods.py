@@ -173,6 +173,7 @@ def _summary(uow: UnitOfWork, account: CustodyAccount, n: int, first: date, last
             .where(O.account_id == account.id, O.on >= first, O.on <= last).group_by(O.customer, O.claim)):
         by_customer[(customer, claim)][0] += mass
         by_customer[(customer, claim)][1] += sum(kg, ZERO)
+    inputs, outputs = rules.summary_breakdowns(by_supplier, uncertified, by_customer)
     summary = {
         "n": n, "starts_on": first.isoformat(), "ends_on": last.isoformat(),
         "opening_kg": format(opening, "f"), "inputs_kg": format(total["input_kg"], "f"),
@@ -182,20 +183,11 @@ def _summary(uow: UnitOfWork, account: CustodyAccount, n: int, first: date, last
                             if account.control_system == rules.MASS_BALANCE else ZERO, "f"),
         "expired_kg": format(total["expired_kg"], "f"),
         "closing_kg": format(opening + total["credit_kg"] - total["drawn_kg"] - total["expired_kg"], "f"),
-        "inputs_by_supplier": [{"supplier": name, "certificate": cert, "certified_kg": _kg(kg)}
-                               for (name, cert), kg in sorted(by_supplier.items(), key=lambda kv: str(kv[0]))]
-        + [{"supplier": name, "certificate": None, "uncertified_kg": format(kg, "f")}
-           for name, kg in sorted(uncertified.items())],
-        "outputs_by_customer": [{"customer": c, "claim": claim, "mass_kg": format(m, "f"), "claimed_kg": format(k, "f")}
-                                for (c, claim), (m, k) in sorted(by_customer.items(), key=lambda kv: str(kv[0]))],
-        "average": None,
+        "inputs_by_supplier": inputs, "outputs_by_customer": outputs,
+        "average": rules.summary_average(account.control_system, rolling_sites(uow, account, n)
+                                         if account.control_system == rules.ROLLING else {},
+                                         total["certified_kg"], total["input_kg"]),
     }
-    if account.control_system == rules.ROLLING:
-        sites = rolling_sites(uow, account, n)
-        summary["average"] = rules.shown(rules.fraction(sum((v[0] for v in sites.values()), Decimal(0)),
-                                                        sum((v[1] for v in sites.values()), Decimal(0))))
-    elif account.control_system == rules.BATCH:
-        summary["average"] = rules.shown(rules.fraction(total["certified_kg"], total["input_kg"]))
     return summary
 
 

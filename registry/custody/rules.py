@@ -295,3 +295,40 @@ def require_rolling(claim: RmsClaim, rows: Iterable[Mapping], *, n: int, window_
         raise RuleViolation(f"claims over periods {first}–{n} would reach {claimed} kg, above the {contributing} kg "
                             "of certified input of the window plus one reconciliation period (RMS 6.4.3.4 v)",
                             field="claim", code="claim_exceeds_inputs", rule="R-M3")
+
+
+# --- Volume summaries (R-M5, R-M8). Plain values: ``periods._summary`` passes the live sums, replay
+# (registry.replay.custody_periods) those it derived from the log — the same grouping, order and text.
+
+def kg_text(values: Mapping[str, Decimal]) -> dict[str, str]:
+    """Kilograms by status as logged (R-U3): ``{"PC": "1.000", ...}``."""
+    return {s: format(values[s], "f") for s in STATUSES}
+
+
+def summary_breakdowns(by_supplier: Mapping[tuple[str, str | None], Mapping[str, Decimal]],
+                       uncertified: Mapping[str, Decimal],
+                       by_customer: Mapping[tuple[str, str | None], tuple[Decimal, Decimal]]
+                       ) -> tuple[list[dict], list[dict]]:
+    """R-M5: a period summary's ``inputs_by_supplier`` — certified receipts per (supplier name,
+    certificate), their certified kg by status, then uncertified receipts per supplier name — and
+    ``outputs_by_customer`` — per (customer, claim), (mass, claimed kg) — each in its logged order."""
+    inputs = [{"supplier": name, "certificate": cert, "certified_kg": kg_text(kg)}
+              for (name, cert), kg in sorted(by_supplier.items(), key=lambda kv: str(kv[0]))]
+    inputs += [{"supplier": name, "certificate": None, "uncertified_kg": format(kg, "f")}
+               for name, kg in sorted(uncertified.items())]
+    outputs = [{"customer": c, "claim": claim, "mass_kg": format(m, "f"), "claimed_kg": format(k, "f")}
+               for (c, claim), (m, k) in sorted(by_customer.items(), key=lambda kv: str(kv[0]))]
+    return inputs, outputs
+
+
+def summary_average(control_system: str, window: Mapping[int, tuple[Decimal, Decimal]], certified_kg: Decimal,
+                    input_kg: Decimal) -> str | None:
+    """R-M5: a period summary's ``average`` — a rolling average's over the window's sites (``window``:
+    per site, (certified, total) input, ``window_sites``), a batch account's the period's certified
+    share of its input, no other system's."""
+    if control_system == ROLLING:
+        return shown(fraction(sum((c for c, _ in window.values()), Decimal(0)),
+                              sum((t for _, t in window.values()), Decimal(0))))
+    if control_system == BATCH:
+        return shown(fraction(certified_kg, input_kg))
+    return None

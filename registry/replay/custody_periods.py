@@ -1,4 +1,4 @@
-"""Replay of custody period rows and batches (R-M3, R-M5, R-L7b, R-L7c).
+"""Replay of custody period rows, batches and summaries (R-M3, R-M5, R-M8, R-L7b, R-L7c).
 
 From the ``custody.*`` entries (and the custody lots' draws, R-M6) alone, per
 account, period n and facility, the replay keeps the sums the live
@@ -13,17 +13,26 @@ With them it
   the control system, and for average content stays within the batch's or the
   rolling window's average, claims never above the certified input (the rule
   functions the services call, ``registry.custody.rules``);
-* compares at ``custody.period_closed`` the logged volume summary's totals with
-  what the entries before it add up to (R-M5);
+* compares at ``custody.period_closed`` the logged volume summary — what certifiers
+  download for audits (R-M8) — with what the entries before it add up to (R-M5): its
+  totals, its ``inputs_by_supplier`` (certified kg by status per supplier name and
+  certificate, then uncertified kg per supplier name), its ``outputs_by_customer``
+  (mass and claimed kg per customer and claim) and its ``average`` (the rolling
+  window's, or the batch account's period average), grouped, ordered and shown by the
+  functions ``periods._summary`` calls (``rules.summary_breakdowns``,
+  ``rules.summary_average``); a difference is a finding naming the field;
 * hands `registry.custody.verify` the rows and batches to compare with the live
   tables (R-L7b), so an edited row or batch column is ``state_drift``.
 
 The rows live in the replay's scratch database (`registry.replay.scratch`),
-keyed so that text order is (account, n, facility) order.
+keyed so that text order is (account, n, facility) order; so do the lines of the
+breakdowns of periods not closed yet (keyed ``account:n:part:group``), dropped when
+their period closes, so memory does not grow with the log.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -55,6 +64,48 @@ def sorted_rows(s: State) -> Iterator[tuple[tuple[int, int, int], dict]]:
     for key, row in _rows(s).sorted_items():
         account, n, facility = (int(part) for part in key.split(":"))
         yield (account, n, facility), row
+
+
+def _parts(s: State):
+    parts = getattr(s, "custody_parts", None)
+    if parts is None:
+        parts = s.custody_parts = s.db.map("custody_parts")
+    return parts
+
+
+def _part(s: State, account: int, book: dict, day: date, part: str, group, empty) -> dict:
+    """The sums of one line of the summary of ``day``'s period: ``part`` "i" (certified inputs of a
+    [supplier, certificate]), "u" (uncertified inputs of a supplier) or "o" (outputs of a
+    [customer, claim]); keyed ``account:n:part:group`` (the group as JSON)."""
+    parts = _parts(s)
+    key = f"{_prefix(account, _period(book, day))}{part}:{json.dumps(group)}"
+    kg = parts.get(key)
+    if kg is None:
+        kg = parts[key] = empty()
+    return kg
+
+
+def _prefix(account: int, n: int) -> str:
+    return f"{account:012d}:{n:06d}:"
+
+
+def _breakdowns(s: State, account: int, n: int) -> tuple[list[dict], list[dict]]:
+    """R-M5: period n's ``inputs_by_supplier`` and ``outputs_by_customer`` as ``periods._summary``
+    gives them (``rules.summary_breakdowns``), from the lines kept since its first entry; the lines
+    are dropped: a closed period takes no more entries."""
+    by_supplier, uncertified, by_customer = {}, {}, {}
+    parts = _parts(s)
+    for key, kg in list(parts.prefix_items(_prefix(account, n))):
+        _, _, part, group = key.split(":", 3)
+        group = json.loads(group)
+        if part == "i":
+            by_supplier[tuple(group)] = kg
+        elif part == "u":
+            uncertified[group] = kg["kg"]
+        else:
+            by_customer[tuple(group)] = (kg["mass_kg"], kg["claimed_kg"])
+    parts.drop_prefix(_prefix(account, n))
+    return rules.summary_breakdowns(by_supplier, uncertified, by_customer)
 
 
 def opened(book: dict, p: dict) -> None:
@@ -99,6 +150,13 @@ def input_received(s: State, i: int, account: int, book: dict, p: dict, day: dat
     row["input_kg"] += mass
     row["certified_kg"] += certified_kg
     row["credit_kg"] += added_kg
+    if p.get("claim") is not None:  # periods._summary: certified receipts per supplier and certificate
+        kg = _part(s, account, book, day, "i", [p.get("supplier_name"), p.get("supplier_certificate")],
+                   rules.zeros)
+        for status in rules.STATUSES:
+            kg[status] += certified[status]
+    else:  # uncertified ones per supplier name
+        _part(s, account, book, day, "u", p.get("supplier_name"), lambda: {"kg": ZERO})["kg"] += mass
 
 
 def _check_input(book: dict, p: dict, mass: Decimal, certified: dict[str, Decimal], added: dict[str, Decimal]) -> None:
@@ -139,6 +197,10 @@ def output_recorded(s: State, i: int, account: int, book: dict, p: dict, day: da
     row["output_kg"] += mass
     row["claimed_kg"] += claimed_kg
     row["drawn_kg"] += drawn
+    kg = _part(s, account, book, day, "o", [p.get("customer"), p.get("claim")],
+               lambda: {"mass_kg": ZERO, "claimed_kg": ZERO})  # periods._summary: per customer and claim
+    kg["mass_kg"] += mass
+    kg["claimed_kg"] += claimed_kg
 
 
 def _check_output(s: State, account: int, book: dict, p: dict, day: date, mass: Decimal,
@@ -212,9 +274,50 @@ def period_closed(s: State, i: int, account: int, book: dict, p: dict) -> None:
         if logged != value:
             s.finding(fail(i, f"R-M5: account {account}: period {n}'s summary says {field} {p.get(field)!r}, "
                               f"the entries before it add up to {value}"))
+    inputs, outputs = _breakdowns(s, account, n)
+    for field, lines in (("inputs_by_supplier", inputs), ("outputs_by_customer", outputs)):
+        logged = p.get(field)
+        if _values(logged) != _values(lines):
+            s.finding(fail(i, f"R-M5: account {account}: period {n}'s summary says {field} "
+                              f"{_first_difference(logged, lines)}"))
+    window = {}
+    if book["system"] == rules.ROLLING:
+        first = max(1, n - book["window"] + 1)
+        window = rules.window_sites(({"n": k, "facility_id": f, **rows[_key(account, k, f)]}
+                                     for k in range(first, n + 1) for f in sorted(book["sites"])
+                                     if _key(account, k, f) in rows), first, n)
+    average = rules.summary_average(book["system"], window, total["certified_kg"], total["input_kg"])
+    if _values(p.get("average"), kg=True) != _values(average, kg=True):
+        s.finding(fail(i, f"R-M5: account {account}: period {n}'s summary says average {p.get('average')!r}, "
+                          f"the entries before it give {average!r}"))
     book["closed"] = n
     logged_closing = _decimal(p.get("closing_kg"))
     book["closing"] = expected["closing_kg"] if logged_closing is None else logged_closing
+
+
+def _values(value, kg: bool = False):
+    """A logged summary part with its kilograms (under a key ending ``_kg``, or all with ``kg``) as
+    Decimals, compared by value; one that is not a finite decimal string stays apart."""
+    if isinstance(value, dict):
+        return {k: _values(v, kg or (isinstance(k, str) and k.endswith("_kg"))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_values(v, kg) for v in value]
+    if kg and value is not None:
+        number = _decimal(value)
+        return number if number is not None and number.is_finite() else ("not a decimal", value)
+    return value
+
+
+def _first_difference(logged, lines: list[dict]) -> str:
+    """Where a logged breakdown departs from the replayed one: its first differing line."""
+    if not isinstance(logged, list):
+        return f"{logged!r}, the entries before it give {lines!r}"
+    for k in range(max(len(logged), len(lines))):
+        mine = logged[k] if k < len(logged) else "no line"
+        theirs = lines[k] if k < len(lines) else "no line"
+        if _values(mine) != _values(theirs):
+            return f"line {k}: {mine!r}, the entries before it give {theirs!r}"
+    return repr(logged)
 
 
 def _decimal(value) -> Decimal | None:

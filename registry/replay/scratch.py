@@ -161,6 +161,27 @@ class ScratchMap:
             for k, v in rows:
                 yield k, _loads(v)
 
+    def _range(self, prefix: str) -> tuple[str, str]:
+        """The text keys starting with ``prefix`` are those in [prefix, upper) (code point order)."""
+        return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+    def prefix_items(self, prefix: str) -> Iterator[tuple[str, Any]]:
+        """Every (key, record) whose key is a text starting with ``prefix`` (not empty), in key
+        order: the cached ones are written out first, the range is read from the index."""
+        cached = [(k, v) for k, v in self.cache.items() if isinstance(k, str) and k.startswith(prefix)]
+        self.db.conn.executemany(self._put_sql, self._rows(cached))
+        cursor = self.db.conn.execute(f"SELECT k, v FROM {self.name} WHERE k >= ? AND k < ? ORDER BY k",
+                                      self._range(prefix))
+        while rows := cursor.fetchmany(_FETCH):
+            for k, v in rows:
+                yield k, _loads(v)
+
+    def drop_prefix(self, prefix: str) -> None:
+        """Forget every record whose key is a text starting with ``prefix`` (not empty)."""
+        for k in [k for k in self.cache if isinstance(k, str) and k.startswith(prefix)]:
+            del self.cache[k]
+        self.db.conn.execute(f"DELETE FROM {self.name} WHERE k >= ? AND k < ?", self._range(prefix))
+
     def values(self) -> Iterator[Any]:
         for _, v in self.sorted_items():
             yield v

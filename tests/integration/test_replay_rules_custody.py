@@ -202,13 +202,24 @@ def _ac_output(account: int, on: str, kg: str, percent: int, claimed: str | None
             "drawn_kg": PC}
 
 
-def _summary(account: int, n: int, **totals: str) -> dict:
-    """A ``custody.period_closed`` payload of a monthly account from 2025-01-01, its totals 0 unless given."""
+#: The breakdowns of a period that received ``_input`` (its default 5 000 kg).
+SUPPLIED = [{"supplier": "Sorter A", "certificate": "RMS-NSF-00077", "certified_kg": _kg("5000.000")}]
+
+
+def _sold(kg: str) -> list[dict]:
+    """The breakdown of a period that recorded ``_output`` of ``kg``."""
+    return [{"customer": "Brand Co", "claim": "RMS 100% PC MB", "mass_kg": kg, "claimed_kg": kg}]
+
+
+def _summary(account: int, n: int, inputs: list | None = None, outputs: list | None = None,
+             average: str | None = None, **totals: str) -> dict:
+    """A ``custody.period_closed`` payload of a monthly account from 2025-01-01, its totals 0 and
+    breakdowns empty unless given."""
     fields = ("opening_kg", "inputs_kg", "certified_inputs_kg", "outputs_kg", "claimed_kg", "losses_kg",
               "expired_kg", "closing_kg")
     return {"account": account, "n": n, "starts_on": f"2025-{n:02d}-01", "ends_on": f"2025-{n:02d}-28",
-            **{f: "0.000" for f in fields}, **totals, "inputs_by_supplier": [], "outputs_by_customer": [],
-            "average": None}
+            **{f: "0.000" for f in fields}, **totals, "inputs_by_supplier": inputs or [], "outputs_by_customer": outputs or [],
+            "average": average}
 
 
 def test_a_batch_claim_above_its_average_in_a_signed_log_fails_verification(engine, db_url, tmp_path):
@@ -229,7 +240,7 @@ def test_a_lying_period_summary_in_a_signed_log_fails_verification(engine, db_ur
     _append_signed(engine, config, "custody.input_received", _input(9001, "INV-S1"))
     _append_signed(engine, config, "custody.period_closed", _summary(9001, 1))
     index = _append_signed(engine, config, "custody.period_closed", _summary(
-        9001, 2, inputs_kg="4000.000", certified_inputs_kg="5000.000", closing_kg="5000.000"))
+        9001, 2, SUPPLIED, inputs_kg="4000.000", certified_inputs_kg="5000.000", closing_kg="5000.000"))
     _fails_at(engine, config, tmp_path, index, "R-M5")
     from tests.integration.test_verify import run_verify
 
@@ -319,7 +330,7 @@ def test_period_summaries_are_compared_with_the_entries_before_them():
     entries = [("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
                ("custody.output_recorded", _output(1, "2025-02-03", "2000.000"))]
     true = {"inputs_kg": "5000.000", "certified_inputs_kg": "5000.000", "outputs_kg": "2000.000",
-            "claimed_kg": "2000.000", "closing_kg": "3000.000"}
+            "claimed_kg": "2000.000", "closing_kg": "3000.000", "inputs": SUPPLIED, "outputs": _sold("2000.000")}
     state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
                       ("custody.period_closed", _summary(1, 2, **true)),
                       ("custody.period_closed", _summary(1, 3, opening_kg="3000.000", closing_kg="3000.000")))
@@ -362,7 +373,7 @@ def test_lot_draws_count_in_the_period_row_of_the_lots_facility():
     assert (account, n, facility) == (1, 2, 1)
     assert (row["arc_kg"], row["drawn_kg"], row["claimed_kg"]) == (Decimal("3000"), Decimal("3500"), Decimal("500"))
     apply(state, 4, "custody.period_closed", _summary(1, 1))
-    apply(state, 5, "custody.period_closed", _summary(1, 2, inputs_kg="5000.000", certified_inputs_kg="5000.000",
+    apply(state, 5, "custody.period_closed", _summary(1, 2, SUPPLIED, inputs_kg="5000.000", certified_inputs_kg="5000.000",
                                                       claimed_kg="500.000", closing_kg="1500.000"))
     assert state.findings == [], state.findings
     state.close()
@@ -425,3 +436,151 @@ def test_an_input_whose_certified_or_credit_kg_is_not_its_claim_is_a_finding():
         **_input(1, "INV-1"), "credit_kg": _kg("4000.000")}))
     assert fine.findings == [], fine.findings
     fine.close()
+
+
+# --- R-M5, R-M8: a summary's breakdowns and average, what certifiers download for audits -------------
+
+def _received(account: int, reference: str, supplier: str, certificate: str | None, kg: str, percent: int | None,
+              on: str = "2025-02-01") -> tuple:
+    """An input of ``kg`` to mass-balance account ``account``: ``percent``% PC MB, uncertified when None."""
+    claimed = None if percent is None else format(Decimal(kg) * percent / 100, ".3f")
+    return ("custody.input_received", {
+        **_input(account, reference, on=on, kg=kg), "supplier_name": supplier, "supplier_certificate": certificate,
+        "claim": None if percent is None else f"RMS {percent}% PC MB",
+        "certified_kg": PC if claimed is None else _kg(claimed), "credit_kg": PC if claimed is None else _kg(claimed)})
+
+
+def _shipped(account: int, customer: str, kg: str, claimed: bool, on: str = "2025-02-10") -> tuple:
+    """An output of ``kg`` of mass-balance account ``account``: RMS 100% PC MB, or no claim."""
+    return ("custody.output_recorded", {
+        **_output(account, on, kg), "customer": customer, "claim": "RMS 100% PC MB" if claimed else None,
+        "claimed_kg": _kg(kg) if claimed else PC, "drawn_kg": _kg(kg) if claimed else PC})
+
+
+#: A mass-balance account (1), a rolling average over 3 periods (2) and a batch account (3).
+BREAKDOWN_LOG = [
+    ("custody.account_opened", _opened(1)),
+    _received(1, "INV-1", "Sorter A", "RMS-NSF-00077", "5000.000", 100),
+    _received(1, "INV-2", "Sorter B", "RMS-NSF-00078", "2000.000", 100),
+    _received(1, "INV-3", "Sorter A", "RMS-NSF-00079", "1000.000", 60),
+    _received(1, "INV-4", "Local Co", None, "300.000", None),
+    _received(1, "INV-5", "Local Co", None, "200.000", None),
+    _received(1, "INV-6", "Sorter A", "RMS-NSF-00077", "1000.000", 100, on="2025-03-01"),  # period 3
+    _shipped(1, "Brand Co", "1000.000", True), _shipped(1, "Brand Co", "500.000", False),
+    _shipped(1, "Acme", "200.000", True),
+    ("custody.account_opened", _average(2, "average-content-rolling")),
+    ("custody.input_received", _ac_input(2, "2025-01-10", "1000.000", "200.000", "INV-R1")),
+    ("custody.input_received", _ac_input(2, "2025-02-10", "1000.000", "400.000", "INV-R2")),
+    ("custody.account_opened", _average(3, "average-content-batch")),
+    ("custody.input_received", _ac_input(3, "2025-02-01", "1000.000", "300.000", "INV-B1")),
+    ("custody.input_received", {**_ac_input(3, "2025-02-02", "1000.000", "500.000", "INV-B2"),
+                                "supplier_name": "Sorter B", "supplier_certificate": "RMS-NSF-00078"}),
+    ("custody.output_recorded", _ac_output(3, "2025-02-03", "1000.000", 30)),
+]
+
+
+def _true_summaries() -> list[dict]:
+    """What ``periods._summary`` logs for BREAKDOWN_LOG's periods 1 and 2: certified suppliers in
+    (name, certificate) order, then uncertified ones by name; customers in (customer, claim) order,
+    a claim before no claim (``str`` of the pair, as the live close sorts)."""
+    return [
+        _summary(1, 1), _summary(1, 2, [
+            {"supplier": "Sorter A", "certificate": "RMS-NSF-00077", "certified_kg": _kg("5000.000")},
+            {"supplier": "Sorter A", "certificate": "RMS-NSF-00079", "certified_kg": _kg("600.000")},
+            {"supplier": "Sorter B", "certificate": "RMS-NSF-00078", "certified_kg": _kg("2000.000")},
+            {"supplier": "Local Co", "certificate": None, "uncertified_kg": "500.000"}], [
+            {"customer": "Acme", "claim": "RMS 100% PC MB", "mass_kg": "200.000", "claimed_kg": "200.000"},
+            {"customer": "Brand Co", "claim": "RMS 100% PC MB", "mass_kg": "1000.000", "claimed_kg": "1000.000"},
+            {"customer": "Brand Co", "claim": None, "mass_kg": "500.000", "claimed_kg": "0.000"}],
+            inputs_kg="8500.000", certified_inputs_kg="7600.000", outputs_kg="1700.000", claimed_kg="1200.000",
+            closing_kg="6400.000"),
+        _summary(2, 1, [{"supplier": "Sorter A", "certificate": "RMS-NSF-00077", "certified_kg": _kg("200.000")}],
+                 average="0.200", inputs_kg="1000.000", certified_inputs_kg="200.000"),
+        # the window of period 2 holds periods 1 and 2: 600 kg certified of 2 000 kg
+        _summary(2, 2, [{"supplier": "Sorter A", "certificate": "RMS-NSF-00077", "certified_kg": _kg("400.000")}],
+                 average="0.300", inputs_kg="1000.000", certified_inputs_kg="400.000"),
+        _summary(3, 1), _summary(3, 2, [
+            {"supplier": "Sorter A", "certificate": "RMS-NSF-00077", "certified_kg": _kg("300.000")},
+            {"supplier": "Sorter B", "certificate": "RMS-NSF-00078", "certified_kg": _kg("500.000")}], [
+            {"customer": "Brand Co", "claim": "RMS 30% PC AC", "mass_kg": "1000.000", "claimed_kg": "300.000"}],
+            average="0.400", inputs_kg="2000.000", certified_inputs_kg="800.000", outputs_kg="1000.000",
+            claimed_kg="300.000"),
+    ]
+
+
+def _closed(summaries: list[dict]) -> State:
+    return _replayed(*BREAKDOWN_LOG, *(("custody.period_closed", summary) for summary in summaries))
+
+
+def test_a_truthful_summarys_breakdowns_and_average_replay_with_no_finding():
+    """R-M5, R-L7c: several suppliers (one with two certificates, an uncertified one with two receipts),
+    several customers and claims (one with none), a rolling-average and a batch account's averages.
+    The kilograms compare by value; a closed period's lines are dropped from the scratch database."""
+    state = _closed(_true_summaries())
+    assert state.findings == [], state.findings
+    assert [key for key, _ in state.custody_parts.prefix_items("000000000001:000002:")] == []
+    assert [key[:20] for key, _ in state.custody_parts.prefix_items("000000000001:")] == ["000000000001:000003:"]
+    state.close()
+    summaries = _true_summaries()
+    summaries[1]["inputs_by_supplier"][3]["uncertified_kg"] = "500"
+    summaries[3]["average"] = "0.3"
+    state = _closed(summaries)
+    assert state.findings == [], state.findings
+    state.close()
+
+
+def _lie(n: int, field: str, change) -> list[str]:
+    """The findings when summary ``n`` of ``_true_summaries`` has ``field`` changed by ``change``."""
+    summaries = _true_summaries()
+    if callable(change):
+        change(summaries[n][field])
+    else:
+        summaries[n][field] = change
+    state = _closed(summaries)
+    findings = [str(f) for f in state.findings]
+    state.close()
+    return findings
+
+
+def _names(findings: list[str], field: str) -> bool:
+    return len(findings) == 1 and "R-M5" in findings[0] and f"summary says {field} " in findings[0]
+
+
+def test_a_summary_lying_about_its_inputs_by_supplier_is_a_finding():
+    """R-M5: a certified kg by status, a line left out or added, a certificate, the order of the lines."""
+    field = "inputs_by_supplier"
+    for change in (lambda lines: lines[0]["certified_kg"].update(PC="4999.000"),
+                   lambda lines: lines[2]["certified_kg"].update(PI="1.000"),
+                   lambda lines: lines.pop(),
+                   lambda lines: lines[3].update(uncertified_kg="300.000"),
+                   lambda lines: lines.append({"supplier": "Ghost", "certificate": None, "uncertified_kg": "1.000"}),
+                   lambda lines: lines[1].update(certificate="RMS-NSF-00077"),
+                   lambda lines: lines.reverse(), []):
+        findings = _lie(1, field, change)
+        assert _names(findings, field), findings
+    assert "line 3" in _lie(1, field, lambda lines: lines.pop())[0]
+    # a batch account's suppliers too
+    assert _names(_lie(5, field, lambda lines: lines.pop(0)), field)
+
+
+def test_a_summary_lying_about_its_outputs_by_customer_is_a_finding():
+    """R-M5: a mass, a claimed kg, a claim, a customer, a line left out, the order of the lines."""
+    field = "outputs_by_customer"
+    for change in (lambda lines: lines[0].update(mass_kg="100.000"),
+                   lambda lines: lines[1].update(claimed_kg="900.000"),
+                   lambda lines: lines[2].update(claim="RMS 100% PC MB"),
+                   lambda lines: lines[0].update(customer="Brand Co"),
+                   lambda lines: lines.pop(1),
+                   lambda lines: lines.reverse(), None):
+        findings = _lie(1, field, change)
+        assert _names(findings, field), findings
+    assert _names(_lie(5, field, lambda lines: lines[0].update(claimed_kg="400.000")), field)
+
+
+def test_a_summary_lying_about_its_average_is_a_finding():
+    """R-M5: the rolling window's average (over its periods, not the period alone), the batch
+    account's period average, and none for mass balance."""
+    for n, lie in ((3, "0.400"), (3, None), (2, "0.300"), (5, "0.500"), (5, None), (1, "0.894"),
+                   (3, "not a number")):
+        findings = _lie(n, "average", lie)
+        assert _names(findings, "average"), (n, lie, findings)

@@ -125,3 +125,21 @@ def test_scratch_map_writes_back_mutated_records_and_orders_keys_like_sqlite():
             m.get([1])  # unhashable, as for a dict: the replay names the entry
     finally:
         db.close()
+
+
+def test_prefix_items_and_drop_prefix_see_cached_and_written_records():
+    """The replay's per-period lines (registry.replay.custody_periods): the records whose text key
+    starts with a prefix, in key order, whether cached or written out; dropped from both."""
+    db = ScratchDb(cache_records=2)
+    m = db.map("lines")
+    for key in ("a:1:x", "a:1:y", "a:10:z", "a:2:x", "b:1:x"):
+        m[key] = {"kg": Decimal("1.500")}
+        db.trim()  # most records are written out, the last stays cached
+    m[7] = {"kg": Decimal(1)}
+    m["a:1:x"]["kg"] += 1  # a cached change is seen
+    assert [(k, v["kg"]) for k, v in m.prefix_items("a:1:")] == [("a:1:x", Decimal("2.500")),
+                                                                ("a:1:y", Decimal("1.500"))]
+    m.drop_prefix("a:1:")
+    assert list(m.prefix_items("a:1:")) == [] and "a:1:x" not in m
+    assert [k for k, _ in m.sorted_items()] == [7, "a:10:z", "a:2:x", "b:1:x"]
+    db.close()
