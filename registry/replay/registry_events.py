@@ -9,10 +9,10 @@ from registry import certificate_history, certification, classification, lot_rul
 from registry.certification import CertificateEvent, held_in_year
 from registry.claims import parse_claim
 from registry.custody import rules as custody_rules
-from registry.errors import RegistryError, RuleViolation
+from registry.errors import RuleViolation
 from registry.lot_account import LotAccount
 from registry.replay import certificate_state, custody_events, unit_checks
-from registry.replay.state import ZERO, State, broken, dec, fail
+from registry.replay.state import ZERO, State, dec, fail
 
 
 def lot_account(row: dict) -> LotAccount:

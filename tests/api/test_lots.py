@@ -38,6 +38,15 @@ def _sale(on: str, mass: dict | None, claim: str | None = None, kind: str = "sal
     return body
 
 
+def _one_tonne(gen, **overrides) -> dict:
+    """A 1 t lot documented as 1 t from 1 t (factor 100)."""
+    return {"facility_id": gen.facility_id, "reference": "LOT-1", "material_code": "PC_P3.1.9", "mass": t(1),
+            "non_plastic_fraction": "0", "processed_on": "2026-02-01", "rms_certificate": gen.certificate,
+            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(1)}], "transformation": "physical",
+                           "description": "d", "factor": "100", "justification": "j",
+                           "outputs": [{"material_code": "PC_P3.1.9", "mass": t(1)}]}, **overrides}
+
+
 def test_a_split_lot_on_a_line_is_logged_with_every_field(driver, engine):
     gen = driver.generator()
     driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line A", "capacity": t(10)}, gen.token)
@@ -70,11 +79,7 @@ def test_a_peq_lot_logs_its_heating_value(driver, engine):
 
 def test_a_lot_is_processed_today_at_the_latest(driver, engine):
     gen = driver.generator()
-    body = {"facility_id": gen.facility_id, "reference": "TOMORROW", "material_code": "PC_P3.1.9", "mass": t(1),
-            "non_plastic_fraction": "0", "processed_on": "2026-03-03", "rms_certificate": gen.certificate,
-            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(1)}], "transformation": "physical",
-                           "description": "d", "factor": "100", "justification": "j",
-                           "outputs": [{"material_code": "PC_P3.1.9", "mass": t(1)}]}}
+    body = _one_tonne(gen, reference="TOMORROW", processed_on="2026-03-03")
     _refused(driver, engine, "/lots", body, gen.token, 400, "date_in_future", "processed_on",
              "processed_on is in the future")
     body["processed_on"] = "2026-03-02"
@@ -84,11 +89,7 @@ def test_a_lot_is_processed_today_at_the_latest(driver, engine):
 def test_a_reference_is_registered_once_per_generator(driver, engine):
     gen = driver.generator()
     driver.lot(gen.token, gen.facility_id, gen.certificate, reference="LOT-A")
-    body = {"facility_id": gen.facility_id, "reference": "LOT-A", "material_code": "PC_P3.1.9", "mass": t(1),
-            "non_plastic_fraction": "0", "processed_on": "2026-02-01", "rms_certificate": gen.certificate,
-            "conversion": {"inputs": [{"material_code": "PC_P5.1.6", "mass": t(1)}], "transformation": "physical",
-                           "description": "d", "factor": "100", "justification": "j",
-                           "outputs": [{"material_code": "PC_P3.1.9", "mass": t(1)}]}}
+    body = _one_tonne(gen, reference="LOT-A")
     _refused(driver, engine, "/lots", body, gen.token, 409, "lot_reference_taken", "reference",
              "lot reference LOT-A is already registered", "R-B1")
     other = driver.generator("Other Recycling")  # another generator's lot may have the same reference

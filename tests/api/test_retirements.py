@@ -5,9 +5,7 @@ rules, the public record and its offline-verifiable proof."""
 from __future__ import annotations
 
 import inspect
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,12 +16,12 @@ from chainlog import merkle
 from chainlog.checkpoint import open_checkpoint
 from chainlog.keys import parse_vkey
 from registry.db import UnitOfWork, session_factory
-from registry.errors import InvalidInput, RegistryError
-from registry.identity import actor_of, authenticate
+from registry.errors import InvalidInput
 from registry.holdings import MAX_LIMIT, encode_cursor
 from registry.retirements import list_retirements, retire
 from tests.api.driver import kg, snapshot, t
 from tests.api.test_errors_and_health import assert_problem
+from tests.races import race
 
 
 def _holding(driver, gen, material_code="PC_P3.1.9", mass=t(10), **overrides) -> dict:
@@ -345,23 +343,7 @@ def test_openapi_describes_retirements(client):
 
 def _race(engine, clock, token, bodies) -> Counter:
     """Run one retirement per body at once, each in its own connection (R-T4)."""
-    barrier = threading.Barrier(len(bodies))
-    sessions = session_factory(engine)
-    with UnitOfWork(sessions, clock) as uow:
-        actor = actor_of(authenticate(uow, token))
-
-    def attempt(body):
-        barrier.wait()
-        try:
-            with UnitOfWork(sessions, clock) as uow:
-                retire(uow, actor, **body)
-                uow.commit()
-                return "ok"
-        except RegistryError as exc:
-            return exc.code
-
-    with ThreadPoolExecutor(len(bodies)) as pool:
-        return Counter(pool.map(attempt, bodies))
+    return race(engine, clock, token, [lambda uow, actor, body=body: retire(uow, actor, **body) for body in bodies])
 
 
 def test_racing_retirements_of_one_block_retire_it_once(driver, engine, clock):

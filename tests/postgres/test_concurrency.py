@@ -17,6 +17,7 @@ from registry.identity import actor_of, authenticate
 from registry.models import Block
 from registry.transfers import transfer
 from tests.api.driver import t
+from tests.races import race
 from tests.serverproc import call, serving
 
 ORIGINAL = Decimal("100.000")
@@ -53,23 +54,7 @@ def _assert_conserved(engine, brand: int, moved_successes: int, quantity: Decima
 
 def _race(engine, clock, token, attempts, body_for):
     """Run ``attempts`` transfers at once, each in its own connection."""
-    barrier = threading.Barrier(attempts)
-    sessions = session_factory(engine)
-
-    def attempt(i):
-        with UnitOfWork(sessions, clock) as uow:
-            actor = actor_of(authenticate(uow, token))
-        barrier.wait()
-        try:
-            with UnitOfWork(sessions, clock) as uow:
-                transfer(uow, actor, **body_for(uow))
-                uow.commit()
-                return "ok"
-        except RegistryError as exc:
-            return exc.code
-
-    with ThreadPoolExecutor(attempts) as pool:
-        return Counter(pool.map(attempt, range(attempts)))
+    return race(engine, clock, token, [lambda uow, actor: transfer(uow, actor, **body_for(uow))] * attempts)
 
 
 def test_racing_full_transfers_move_the_block_once(pg_driver, pg_wide_engine, pg_clock):

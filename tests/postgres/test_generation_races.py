@@ -6,9 +6,7 @@ is either a commit or a named refusal; any other error fails the test."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -16,36 +14,13 @@ from sqlmodel import func, select
 
 import chainlog.store
 from registry import generation, lots
-from registry.db import UnitOfWork, session_factory
-from registry.errors import RegistryError
-from registry.identity import actor_of, authenticate
+from registry.db import session_factory
 from registry.models import Block, Determination, Lot
 from registry.units import parse_mass
 from tests.api.driver import t
+from tests.races import race
 
 THREADS = 12
-
-
-def _race(engine, clock, token: str, actions: list) -> Counter:
-    """Run every action at once, each in its own connection and transaction: ``action(uow, actor)``.
-    Returns the count of outcomes, "ok" or the refusal's code; anything else is raised."""
-    barrier = threading.Barrier(len(actions))
-    sessions = session_factory(engine)
-
-    def attempt(action):
-        with UnitOfWork(sessions, clock) as uow:
-            actor = actor_of(authenticate(uow, token))
-        barrier.wait()
-        try:
-            with UnitOfWork(sessions, clock) as uow:
-                action(uow, actor)
-                uow.commit()
-                return "ok"
-        except RegistryError as exc:
-            return exc.code
-
-    with ThreadPoolExecutor(len(actions)) as pool:
-        return Counter(pool.map(attempt, actions))
 
 
 def _generate(lot_id: int, tonnes: str):
@@ -79,7 +54,7 @@ def test_racing_generations_of_one_lot_use_its_mass_once(pg_driver, pg_wide_engi
     gen = pg_driver.generator()
     lot = pg_driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
     pg_driver.sell(gen.token, lot["id"], t(10))
-    outcome = _race(pg_wide_engine, pg_clock, gen.token, [_generate(lot["id"], "2")] * THREADS)
+    outcome = race(pg_wide_engine, pg_clock, gen.token, [_generate(lot["id"], "2")] * THREADS)
     assert outcome == Counter({"ok": 5, "lot_over_allocated": THREADS - 5}), outcome
     after = _lot(pg_wide_engine, lot["id"])
     assert after.used_kg == Decimal("10000.000") == _generated_kg(pg_wide_engine, lot["id"])
@@ -94,7 +69,7 @@ def test_racing_claimed_sales_and_generations_never_count_a_kilogram_twice(pg_dr
     lot = pg_driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
     pg_driver.sell(gen.token, lot["id"], t(4))
     actions = [_generate(lot["id"], "2"), _claimed_sale(lot["id"], "2")] * (THREADS // 2)
-    outcome = _race(pg_wide_engine, pg_clock, gen.token, actions)
+    outcome = race(pg_wide_engine, pg_clock, gen.token, actions)
     assert outcome == Counter({"ok": 2 + 3, "lot_over_allocated": THREADS - 5}), outcome
     after = _lot(pg_wide_engine, lot["id"])
     assert (after.sold_kg, after.claimed_kg, after.used_kg) == (Decimal("10000.000"), Decimal("6000.000"),
@@ -113,7 +88,7 @@ def test_racing_generations_of_two_lots_stay_within_the_facility_year(pg_driver,
     first, second = (pg_driver.lot(gen.token, plant["id"], gen.certificate, mass=t(5)) for _ in range(2))
     for lot in (first, second):
         pg_driver.sell(gen.token, lot["id"], t(5))
-    outcome = _race(pg_wide_engine, pg_clock, gen.token,
+    outcome = race(pg_wide_engine, pg_clock, gen.token,
                     [_generate(first["id"], "0.3"), _generate(second["id"], "0.3")] * (THREADS // 2))
     assert outcome == Counter({"ok": 3, "eligible_volume_exceeded": THREADS - 3}), outcome
     used = _generated_kg(pg_wide_engine, first["id"]) + _generated_kg(pg_wide_engine, second["id"])
