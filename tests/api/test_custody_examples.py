@@ -39,15 +39,21 @@ ROLLING_6_4 = ["0.109", "0.113", "0.118", "0.122", "0.126", "0.130", "0.139", "0
                "0.162", "0.161", "0.159", "0.155"]
 
 
+
+def _fed_table_6_4(b, account: int, start: date):
+    """Each period of Table 6.4 in turn, its certified and virgin input received: (period, day)."""
+    for period, (certified, virgin) in enumerate(TABLE_6_4, start=1):
+        day = add_months(start, period - 1).isoformat()
+        b.receive(account, day, t(certified), "RMS 100% PC AC")
+        b.receive(account, day, t(virgin), certified=False)
+        yield period, day
+
 def test_example_6_4_rolling_average_every_period(driver):
     """A 6-month rolling average: a 15% claim is refused in periods 1–8 and accepted in 9–15."""
     b = book(driver)
     start = date(2024, 10, 1)
     account = b.open("average-content-rolling", starts_on=start.isoformat(), window_periods=6)["id"]
-    for period, (certified, virgin) in enumerate(TABLE_6_4, start=1):
-        day = add_months(start, period - 1).isoformat()
-        b.receive(account, day, t(certified), "RMS 100% PC AC")
-        b.receive(account, day, t(virgin), certified=False)
+    for period, day in _fed_table_6_4(b, account, start):
         assert b.balance(account, day)["rolling_average"] == ROLLING_6_4[period - 1], period
         answer = b.output(account, day, t(100), "RMS 15% AC")
         if period <= 8:
@@ -145,10 +151,7 @@ def test_the_examples_replay_and_verify_cleanly(driver, engine, db_url, tmp_path
 
     start = date(2024, 10, 1)
     rolling = b.open("average-content-rolling", starts_on=start.isoformat(), window_periods=6)["id"]
-    for period, (certified, virgin) in enumerate(TABLE_6_4, start=1):
-        day = add_months(start, period - 1).isoformat()
-        b.receive(rolling, day, t(certified), "RMS 100% PC AC")
-        b.receive(rolling, day, t(virgin), certified=False)
+    for _, day in _fed_table_6_4(b, rolling, start):
         b.output(rolling, day, t(100), "RMS 15% AC")  # refused in periods 1-8
 
     sites = b.open("average-content-rolling", facilities=b.facilities, starts_on="2025-01-01", period_months=12)["id"]
