@@ -154,3 +154,34 @@ def test_a_facility_year_s_usage_counts_only_its_own_lots_of_that_year(driver, e
                                  "eligible_volume_exceeded")
         assert problem["rule"] == "R-A9", problem
     driver.generate(gen.token, elsewhere["id"], mass=t("0.4"))  # the other plant's 1 t: 0.6 t used
+
+
+def test_a_determination_supersedes_only_the_current_one_of_its_own_facility_line_and_year(driver, engine):
+    """R-A7: recording a determination supersedes the current one for the same facility, line and
+    certification year, and nothing else: not the line's when it is the facility's (or the reverse),
+    not another year's, not another facility's, not one already superseded or withdrawn."""
+    gen = driver.generator()
+    driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line A", "capacity": t(10)}, gen.token)
+    other = driver.facility(gen.token, gen.id, capacity=t(1000), name="Plant 2")
+    line = driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line B", "capacity": t(100)}, gen.token)
+    on_line = driver.determination(gen.certifier, gen.facility_id, line_id=line["id"])
+    last_year = driver.determination(gen.certifier, gen.facility_id, certification_year=2025)
+    elsewhere = driver.determination(gen.certifier, other["id"])
+    withdrawn = driver.determination(gen.certifier, gen.facility_id, certification_year=2027)
+    driver.ok(f"/determinations/{withdrawn['id']}/withdraw", {"reason": "r"}, gen.certifier, status=200)
+
+    second = driver.determination(gen.certifier, gen.facility_id)  # supersedes gen.determination_id only
+    third = driver.determination(gen.certifier, gen.facility_id)  # supersedes the second only
+    again = driver.determination(gen.certifier, gen.facility_id, certification_year=2027)  # nothing current
+    status = {d: driver.get(f"/determinations/{d}", gen.certifier).get_json()["status"]
+              for d in (gen.determination_id, second["id"], third["id"], on_line["id"], last_year["id"],
+                        elsewhere["id"], withdrawn["id"], again["id"])}
+    assert status == {gen.determination_id: "superseded", second["id"]: "superseded", third["id"]: "current",
+                      on_line["id"]: "current", last_year["id"]: "current", elsewhere["id"]: "current",
+                      withdrawn["id"]: "withdrawn", again["id"]: "current"}
+    logged = {e["payload"]["determination"]: e["payload"]["supersedes"]
+              for e in _entries(engine, "determination.recorded")}
+    assert (logged[second["id"]], logged[third["id"]], logged[again["id"]]) == (gen.determination_id, second["id"],
+                                                                                 None)
+    assert driver.get(f"/determinations/{gen.determination_id}", gen.certifier).get_json()["superseded_by"] == \
+        second["id"]
