@@ -189,3 +189,72 @@ def test_the_domain_refuses_a_disposition_of_another_kind(driver, engine, clock)
     assert (refused.value.code, refused.value.field, refused.value.detail) == (
         "invalid_choice", "kind", "kind must be one of sale, consumption")
     assert snapshot(engine) == before
+
+
+def _one_tonne_input(**overrides) -> dict:
+    return {"supplier_certificate": "RMS-NSF-00001", "reference": "X", "material_code": "PC_P5.1.6", "mass": t(1),
+            **overrides}
+
+
+@pytest.mark.parametrize(("case", "status", "code", "rule", "field", "detail"), [
+    ({"rms_certificate": "RMS-NSF-99999"}, 400, "certificate_not_found", None, "rms_certificate",
+     "no RMS certificate RMS-NSF-99999"),
+    ({"rms_certificate": "{other}"}, 422, "certificate_invalid", "R-B1", "rms_certificate",
+     "certificate {other} belongs to another participant, and does not list this one as a member of its group on "
+     "2026-02-01"),
+    ({"processed_on": "2024-12-31"}, 422, "certificate_invalid", "R-B1", "rms_certificate",
+     "certificate {own} was not valid on 2024-12-31"),
+    ({"receipts": [{"receipt_id": 1}]}, 400, "custody_account_required", "R-M6", "receipts",
+     "receipts are cited by lots of a custody account: name it in custody_account_id"),
+    ({"inputs": [_one_tonne_input(received_on="2026-02-02")]}, 400, "input_after_processing", "R-B8",
+     "inputs.0.received_on", "an input received on 2026-02-02 cannot be processed on 2026-02-01"),
+    ({"inputs": [_one_tonne_input(supplier_certificate="NOPE")]}, 400, "invalid_certificate_number", "R-C1",
+     "inputs.0.supplier_certificate", "inputs.0.supplier_certificate 'NOPE' is not an RMS certification number…"),
+    ({"inputs": [_one_tonne_input(material_code="ZZ")]}, 400, "unknown_material_code", "R-K1",
+     "inputs.0.material_code", "inputs.0.material_code 'ZZ' is not an RMS material ID code…"),
+    ({"conversion.inputs": [{"material_code": "ZZ", "mass": t(1)}]}, 400, "unknown_material_code", "R-K1",
+     "conversion.inputs.0.material_code", "conversion.inputs.0.material_code 'ZZ' is not an RMS material ID code…"),
+    ({"conversion.outputs": [{"material_code": "ZZ", "mass": t(1)}]}, 400, "unknown_material_code", "R-K1",
+     "conversion.outputs.0.material_code",
+     "conversion.outputs.0.material_code 'ZZ' is not an RMS material ID code…"),
+])
+def test_each_lot_refusal_names_its_field_rule_and_reason(driver, engine, case, status, code, rule, field, detail):
+    """R-X1, R-X2: the problem names the field, the rule and the reason (``…``: the words go on), and
+    nothing is written. An input received the day it is processed is accepted."""
+    gen = driver.generator()
+    other = driver.generator("Other Recycling")
+    body = _one_tonne(gen)
+    for key, value in case.items():
+        if key.startswith("conversion."):
+            body["conversion"][key.split(".")[1]] = value
+        else:
+            body[key] = value.format(other=other.certificate) if isinstance(value, str) else value
+    before = snapshot(engine)
+    problem = assert_problem(driver.post("/lots", body, gen.token), status, code)
+    detail = detail.format(other=other.certificate, own=gen.certificate)
+    if detail.endswith("…"):
+        assert problem["detail"].startswith(detail[:-1]), problem
+    else:
+        assert problem["detail"] == detail, problem
+    assert (problem.get("rule"), list(problem["errors"])) == (rule, [field]), problem
+    assert snapshot(engine) == before
+
+
+def test_an_input_received_the_day_it_is_processed_is_cited(driver, engine):
+    gen = driver.generator()
+    supplier = driver.generator("Supplier Recycling")
+    lot = driver.ok("/lots", _one_tonne(gen, inputs=[_one_tonne_input(supplier_certificate=supplier.certificate,
+                                                                       received_on="2026-02-01")]), gen.token)
+    assert lot["inputs"] == [{"supplier_certificate": supplier.certificate, "reference": "X",
+                              "material_code": "PC_P5.1.6", "mass_kg": "1000.000", "received_on": "2026-02-01"}]
+
+
+def test_the_domain_reads_an_input_s_date_of_receipt_given_as_text(driver, engine, clock):
+    """A domain caller (the demo, the CLI) may give ``received_on`` as an ISO date: it is read as one."""
+    gen = driver.generator()
+    ton = parse_mass({"value": "1", "unit": "t"})
+    late = {"supplier_certificate": gen.certificate, "reference": "X", "material_code": "PC_P5.1.6", "mass": ton,
+            "received_on": "2026-02-02"}
+    with pytest.raises(InvalidInput) as refused:
+        _as(engine, clock, gen.token, lots.register_lot, **_domain_lot(gen), inputs=[late])
+    assert (refused.value.code, refused.value.field) == ("input_after_processing", "inputs.0.received_on")
