@@ -258,3 +258,14 @@ def test_the_domain_reads_an_input_s_date_of_receipt_given_as_text(driver, engin
     with pytest.raises(InvalidInput) as refused:
         _as(engine, clock, gen.token, lots.register_lot, **_domain_lot(gen), inputs=[late])
     assert (refused.value.code, refused.value.field) == ("input_after_processing", "inputs.0.received_on")
+
+
+def test_the_last_gram_of_a_lot_is_disposed_of_when_no_mass_is_given(driver, engine):
+    """R-B3: no mass takes whatever is left, however little (here half a kilogram), and then nothing."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(4))
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t("3.9995")), gen.token)
+    sold = driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", None), gen.token)
+    assert sold["sold_kg"] == "4000.000"
+    [_, rest] = _entries(engine, "lot.disposition")
+    assert rest["payload"]["mass_kg"] == "0.500"
