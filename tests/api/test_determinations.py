@@ -185,3 +185,18 @@ def test_a_determination_supersedes_only_the_current_one_of_its_own_facility_lin
                                                                                  None)
     assert driver.get(f"/determinations/{gen.determination_id}", gen.certifier).get_json()["superseded_by"] == \
         second["id"]
+
+
+def test_an_administrator_records_a_determination_and_a_member_does_not(driver, engine):
+    """R-X10: certifiers (of a body certifying the participant) and administrators record
+    determinations; a participant's own member does not."""
+    gen = driver.generator()
+    body = {"facility_id": gen.facility_id, "certification_year": 2026, "mandate_share": "0",
+            "newness": NEW_OPERATION, "class_b": CLASS_B, "evidence": [DIGEST]}
+    before = snapshot(engine)
+    assert_problem(driver.post("/determinations", body, gen.token), 403, "forbidden_role")
+    assert snapshot(engine) == before
+    recorded = driver.ok("/determinations", body, driver.admin)
+    assert (recorded["status"], recorded["outcome"]) == ("current", "additional")
+    [*_, entry] = _entries(engine, "determination.recorded")
+    assert entry["payload"]["supersedes"] == gen.determination_id and entry["payload"]["body"] is None
