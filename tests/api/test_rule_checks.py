@@ -125,6 +125,7 @@ def test_r_b5_a_fully_used_lot_refuses_any_claim(driver, engine):
     with pytest.raises(RuleViolation) as refused:
         claimed_zero_sale(used["id"])
     assert (refused.value.code, refused.value.rule, refused.value.field) == ("disclaimer_required", "R-B5", "claim")
+    assert refused.value.detail == "ARCs were generated for the whole lot: its sales carry no RMS claim"
     assert snapshot(engine) == before
 
 
