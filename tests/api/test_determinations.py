@@ -200,3 +200,21 @@ def test_an_administrator_records_a_determination_and_a_member_does_not(driver, 
     assert (recorded["status"], recorded["outcome"]) == ("current", "additional")
     [*_, entry] = _entries(engine, "determination.recorded")
     assert entry["payload"]["supersedes"] == gen.determination_id and entry["payload"]["body"] is None
+
+
+def test_a_capacity_increase_names_its_line_where_the_facility_runs_several(driver, engine):
+    """P7.2.4.7 iv: only the facility's own lines count — a plant with one line takes a facility-level
+    capacity determination while another plant runs two lines; the plant with two must name the line."""
+    gen = driver.generator()
+    capacity = {"basis": "capacity", "invested_on": "2026-02-01", "before": t(500), "after": t(800)}
+    two = driver.facility(gen.token, gen.id, capacity=t(1000), name="Bigger plant")
+    for name in ("Line A", "Line B"):
+        driver.ok(f"/facilities/{two['id']}/lines", {"name": name, "capacity": t(400)}, gen.token)
+    driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line C", "capacity": t(400)}, gen.token)
+    assert driver.determination(gen.certifier, gen.facility_id, newness=capacity)["outcome"] == "additional"
+    before = snapshot(engine)
+    body = {"facility_id": two["id"], "certification_year": 2026, "mandate_share": "0", "newness": capacity,
+            "class_b": CLASS_B, "evidence": [DIGEST]}
+    problem = assert_problem(driver.post("/determinations", body, gen.certifier), 422, "line_required")
+    assert problem["rule"] == "R-A5"
+    assert snapshot(engine) == before
