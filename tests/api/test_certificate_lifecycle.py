@@ -349,3 +349,17 @@ def _lot_body(gen, processed_on, facility_id=None, certificate=None):
                            "justification": "measured yield", "outputs": [{"material_code": "PC_P3.1.9",
                                                                            "mass": mass}]},
             "evidence": [DIGEST]}
+
+
+def test_a_group_member_s_site_is_certified_since_the_group_certificate_listed_it(driver, engine):
+    """P7.2.2.2, R-C6: a determination for a group member's site reads its continuous certification
+    from the group certificate that lists the site (held by the group's leader, not the member)."""
+    from tests.api.test_determinations import _entries
+
+    certifier = driver.certifier()
+    leader = driver.participant("Group Leader")["id"]
+    member, _, plant, site = _member(driver, "Buckeye Sorting")
+    assert _group(driver, certifier, leader, [{"participant_id": member, "facilities": [site]}]).status_code == 201
+    driver.determination(certifier, plant)
+    [entry] = _entries(engine, "determination.recorded")
+    assert entry["payload"]["certified_since"] == "2025-01-01"
