@@ -206,10 +206,10 @@ def test_a_capacity_increase_names_its_line_where_the_facility_runs_several(driv
     """P7.2.4.7 iv: only the facility's own lines count — a plant with one line takes a facility-level
     capacity determination while another plant runs two lines; the plant with two must name the line."""
     gen = driver.generator()
-    capacity = {"basis": "capacity", "invested_on": "2026-02-01", "before": t(500), "after": t(800)}
+    capacity = {"basis": "capacity", "invested_on": "2026-02-01", "before": t(200), "after": t(300)}
     two = driver.facility(gen.token, gen.id, capacity=t(1000), name="Bigger plant")
-    for name in ("Line A", "Line B"):
-        driver.ok(f"/facilities/{two['id']}/lines", {"name": name, "capacity": t(400)}, gen.token)
+    line_a, _ = (driver.ok(f"/facilities/{two['id']}/lines", {"name": name, "capacity": t(400)}, gen.token)
+                 for name in ("Line A", "Line B"))
     driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line C", "capacity": t(400)}, gen.token)
     assert driver.determination(gen.certifier, gen.facility_id, newness=capacity)["outcome"] == "additional"
     before = snapshot(engine)
@@ -218,3 +218,5 @@ def test_a_capacity_increase_names_its_line_where_the_facility_runs_several(driv
     problem = assert_problem(driver.post("/determinations", body, gen.certifier), 422, "line_required")
     assert problem["rule"] == "R-A5"
     assert snapshot(engine) == before
+    named = driver.determination(gen.certifier, two["id"], newness=capacity, line_id=line_a["id"])
+    assert (named["line_id"], named["outcome"]) == (line_a["id"], "additional")
