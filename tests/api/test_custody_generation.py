@@ -307,3 +307,23 @@ def test_verify_catches_an_edited_custody_period_row_or_batch_column(driver, eng
         report = verify(driver, engine, db_url, tmp_path)
         missing = [str(f) for f in report.findings if f"custody_period ({r.account}, {n}, " in str(f)]
         assert not report.ok and missing and "missing" in missing[0], report.failure()
+
+
+def test_a_claimed_sale_of_a_custody_lot_expires_old_credit_first_and_names_the_claim_when_short(driver, engine):
+    """R-M4, R-M6: a claimed sale draws the account's credit like an output — the credit expired by its
+    day is logged first, as the seller's act; a claim beyond the credit left is refused on ``claim``."""
+    r = Reprocessor(driver, starts_on="2025-01-01")
+    r.receive("2025-02-10", t(10), reference="INV-OLD")  # expires on 2026-02-10
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(200), "RMS 25% PC MB"), r.g.token)
+    [expired] = _entries(engine, "custody.credit_expired")
+    [sale] = _entries(engine, "lot.disposition")
+    assert expired["payload"] == {"account": r.account, "on": "2026-02-15", "expired_kg": {**ZERO, "PC": "10000.000"}}
+    assert expired["actor"] == sale["actor"] and expired["index"] < sale["index"]
+    before = snapshot(engine)
+    problem = assert_problem(r.post(f"/lots/{lot['id']}/dispositions", _sale("2026-02-16", t(300), "RMS 20% PC MB")),
+                             422, "insufficient_credit")  # 60 t claimed, 50 t of credit left
+    assert problem["rule"] == "R-M4" and list(problem["errors"]) == ["claim"], problem
+    assert snapshot(engine) == before
