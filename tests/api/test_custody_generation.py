@@ -327,3 +327,19 @@ def test_a_claimed_sale_of_a_custody_lot_expires_old_credit_first_and_names_the_
                              422, "insufficient_credit")  # 60 t claimed, 50 t of credit left
     assert problem["rule"] == "R-M4" and list(problem["errors"]) == ["claim"], problem
     assert snapshot(engine) == before
+
+
+def test_a_claimed_sale_of_a_custody_lot_carries_a_claim_its_control_system_allows(driver, engine):
+    """R-M3 (RMS 6.5.8.2): a mass-balance account's output never carries an average-content claim —
+    the lot's claimed sale is refused on ``claim`` and writes nothing; an MB claim on it is taken."""
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    before = snapshot(engine)
+    problem = assert_problem(r.post(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(200), "RMS 25% PC AC")),
+                             422, "claim_upgrade")
+    assert problem["rule"] == "R-M3" and list(problem["errors"]) == ["claim"], problem
+    assert "RMS 25% PC AC" in problem["detail"] and "6.5.8.2" in problem["detail"], problem
+    assert snapshot(engine) == before
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(200), "RMS 25% PC MB"), r.g.token)
