@@ -61,3 +61,16 @@ def require_in_use_period(generation_year: int, today: date) -> None:
             code="outside_use_period",
             rule="R-E1",
         )
+
+
+def require_past_use_period(generation_year: int, today: date) -> None:
+    """A block expires only once its use period is over (R-E1, RMS 8.7.4): on
+    ``today``, a block generated in ``generation_year`` that is still inside it
+    cannot be expired. RuleViolation ``inside_use_period``."""
+    if today <= use_period_end(generation_year):
+        raise RuleViolation(
+            f"certificates generated in {generation_year} are in use until {use_period_end(generation_year)} "
+            f"(RMS 8.8.4.1): they cannot expire on {today}",
+            code="inside_use_period",
+            rule="R-E1",
+        )

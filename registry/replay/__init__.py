@@ -88,9 +88,9 @@ class Replayer:
             elif kind in offers.KINDS:
                 offers.closed(s, index, kind, payload, leaf, when)
             elif kind == "block.expired" and offers.is_held(s, payload):  # R-T6: expires like any other
-                offers.expired(s, index, payload, leaf)
+                offers.expired(s, index, payload, leaf, when)
             elif kind in ("block.expired", "block.forfeited", "block.cancelled"):
-                block_events.ended(s, index, kind, payload, leaf)
+                block_events.ended(s, index, kind, payload, leaf, when)
             elif kind.startswith("custody."):
                 custody_events.apply(s, index, kind, payload, leaf)  # R-M4, R-M7
             elif kind == "block.disputed":

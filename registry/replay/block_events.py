@@ -227,12 +227,25 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
                                         "beneficiary": p.get("beneficiary"), "index": i}
 
 
-def ended(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
+def check_expiry(s: State, i: int, block: dict, p: dict, time: str | None) -> None:
+    """R-E1, R-L7c: ``block.expired`` names the block's use-period end, and its day is past it."""
+    end = use_period.use_period_end(block["generation_year"])
+    if p.get("use_period_end") != end.isoformat():
+        raise fail(i, f"block.expired: block {block['serial']} is in use until {end}, "
+                      f"the entry says {p.get('use_period_end')!r}")
+    if time is not None:
+        s.note(i, lambda: use_period.require_past_use_period(block["generation_year"],
+                                                             date.fromisoformat(time[:10])))
+
+
+def ended(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | None = None) -> None:
     """block.expired (R-E1), block.forfeited (R-E4), block.cancelled (R-E5)."""
     target = kind.split(".", 1)[1]
     b = block_record(i, p)
     serial = b["serial"]
     block = _active(s, i, serial, kind)
+    if kind == "block.expired":
+        check_expiry(s, i, block, p, time)
     _check_prev(s, i, serial, p, block["link"])
     _same(i, serial, {**block, "state": target}, b, BLOCK_FIELDS)
     if kind == "block.forfeited" and (  # R-E4: only what the removed generator still holds

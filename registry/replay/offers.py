@@ -20,7 +20,7 @@ from datetime import date
 
 from registry import use_period
 from registry.offers import rules
-from registry.replay.block_events import _check_prev, _same, _set
+from registry.replay.block_events import _check_prev, _same, _set, check_expiry
 from registry.replay.state import BLOCK_FIELDS, State, block_record, fail
 
 KINDS = tuple(rules.CLOSING)
@@ -101,7 +101,7 @@ def is_held(s: State, p: dict) -> bool:
     return block is not None and block["state"] == "offered"
 
 
-def expired(s: State, i: int, p: dict, leaf: str | None) -> None:
+def expired(s: State, i: int, p: dict, leaf: str | None, time: str | None = None) -> None:
     """block.expired of a held block (R-E1, R-T6): it expires like any other,
     and its offer closes as lapsed."""
     serial = p.get("serial")
@@ -110,6 +110,7 @@ def expired(s: State, i: int, p: dict, leaf: str | None) -> None:
     offer = _pending(s, i, "block.expired", oid)
     if offer["serial"] != serial:
         raise fail(i, f"block.expired: offer {oid} holds block {offer['serial']}, not {serial}")
+    check_expiry(s, i, block, p, time)  # R-E1
     _check_prev(s, i, serial, p, block["link"])
     after = {**block, "state": "expired"}
     _same(i, serial, after, block_record(i, p), BLOCK_FIELDS)

@@ -9,6 +9,7 @@ removed (pure replay)."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 
 import pytest
 
@@ -65,8 +66,9 @@ def test_an_extra_mark_is_a_finding(driver, log):  # noqa: F811
     log.assert_refused_at(bad)
 
 
-def test_a_disputed_block_that_ends_is_a_finding(driver, log):  # noqa: F811
+def test_a_disputed_block_that_ends_is_a_finding(driver, clock, log):  # noqa: F811
     gen, bought, held, clean = _disputed_registry(driver)
+    clock.set(datetime(2028, 1, 2, 9, 0, tzinfo=UTC))  # past its use period: only the dispute is wrong (R-E1)
     split = log.last("block.transferred")  # its remainder is the held block, lineage unchanged since
     assert split.payload["remainder"]["serial"] == held
     payload = {**split.payload["remainder"], "state": "expired", "use_period_end": "2027-12-31",

@@ -1,0 +1,161 @@
+"""R-T6 and R-E1 in replay (R-L7c), on SQLite and PostgreSQL: what `arcreg verify`
+re-checks at an offer's closing entry and at a block's expiry.
+
+As in `test_replay_rules`: a real registry built through the HTTP API, then one
+entry appended by a writer that bypasses the services (hashed, chained and
+signed like any other), a copy of what the services would write, changed only
+where the rule is broken. The replay must refuse it at its index. Each fault
+has its control: the same entry without the fault replays, and the run ends
+as ``state_drift`` without an index (the tables do not hold what the extra
+entry did), so the fault is what the replay refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.api.test_offers import World
+from tests.integration.test_replay_rules import log  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def world(driver, engine) -> World:
+    return World(driver, engine)
+
+
+def _closing(log, offer_index: int, outcome: str, owner: int, **changes) -> dict:  # noqa: F811
+    """The entry that closes the offer logged at ``offer_index``: its held block back as
+    active with ``owner``, linked to the offer's entry (what `registry.offers.services` writes)."""
+    made = next(e for e in log.entries() if e.index == offer_index)
+    held = made.payload["moved"]
+    last = log.last_of(held["serial"])  # the offer's entry, unless the block moved on since
+    return {**held, "state": "active", "owner": owner, "offer": offer_index, "from": made.payload["from"],
+            "to": made.payload["to"], "prev": {"index": last["_index"], "leaf_hash": last["_leaf"]}, **changes}
+
+
+def _two_offers(world) -> tuple[dict, dict]:
+    """Two pending offers to the brand: 40 t of the block, then 5 t of its remainder."""
+    response = world.driver.post("/transfers", {"serial": world.block["serial"], "quantity": "40.000",
+                                                "to_participant_id": world.brand}, world.gen.token)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    world.block = response.get_json()["remainder"]
+    return response.get_json()["offer"], world.offer("5.000")
+
+
+def _drifts(log) -> None:  # noqa: F811
+    report = log.verify()
+    assert (report.error.kind, report.error.index) == ("state_drift", None), report.failure()
+
+
+def _at(clock, days: int) -> None:
+    clock.set(clock.now() + timedelta(days=days))
+
+
+@pytest.mark.parametrize("days, refused", [(4, True), (3, False)])
+def test_an_acceptance_after_the_lapse_date_is_refused(world, clock, log, days, refused):  # noqa: F811
+    """R-T6: an offer may be accepted through its lapse date, never after it."""
+    offer = world.offer(lapses_on=(clock.today() + timedelta(days=3)).isoformat())
+    log.assert_verifies()
+    _at(clock, days)
+    index = log.append("block.offer_accepted", _closing(log, offer["id"], "accepted", world.brand), "system")
+    log.assert_refused_at(index) if refused else _drifts(log)
+
+
+@pytest.mark.parametrize("days, refused", [(3, True), (4, False)])
+def test_a_lapse_before_the_day_after_the_lapse_date_is_refused(world, clock, log, days, refused):  # noqa: F811
+    """R-T6: the lapse job returns an offer on the first day after its lapse date, not before."""
+    offer = world.offer(lapses_on=(clock.today() + timedelta(days=3)).isoformat())
+    _at(clock, days)
+    index = log.append("block.offer_lapsed", _closing(log, offer["id"], "lapsed", world.gen.id), "system")
+    log.assert_refused_at(index) if refused else _drifts(log)
+
+
+@pytest.mark.parametrize("party", ["recipient", "sender"])
+def test_an_acceptance_with_a_party_not_active_is_refused(driver, world, log, party):  # noqa: F811
+    """R-T3, R-P3: an accepted offer completes a transfer between two active participants."""
+    offer = world.offer()
+    suspended = world.brand if party == "recipient" else world.gen.id
+    driver.ok(f"/participants/{suspended}/suspend", {"reason": "audit"}, status=200)
+    log.assert_verifies()
+    index = log.append("block.offer_accepted", _closing(log, offer["id"], "accepted", world.brand), "system")
+    log.assert_refused_at(index)
+
+
+def test_an_acceptance_outside_the_use_period_is_refused(world, clock, log):  # noqa: F811
+    """R-E1: an offer made on the use period's last day cannot be accepted the day after (also
+    past its lapse date, which the use period caps); its acceptance on that last day replays."""
+    clock.set(clock.now().replace(year=2027, month=12, day=31))
+    offer = world.offer()
+    assert offer["lapses_on"] == "2027-12-31"
+    _at(clock, 1)
+    index = log.append("block.offer_accepted", _closing(log, offer["id"], "accepted", world.brand), "system")
+    report = log.verify()
+    assert (report.error.kind, report.error.index) == ("replay_inconsistent", index), report.failure()
+    assert any("R-E1" in str(f) and f.index == index for f in report.findings), report.findings
+
+
+@pytest.mark.parametrize("fault", ["unknown offer", "offer as a bool", "closed twice", "another serial",
+                                   "another sender", "another recipient", "owner unchanged", "not active"])
+def test_a_closing_entry_that_does_not_close_its_pending_offer_is_refused(world, log, fault):  # noqa: F811
+    """R-T6: a closing entry closes a pending offer, names its block, sender and recipient, and gives
+    the block back as active to the recipient (accepted) — serial range unchanged."""
+    offer, other = _two_offers(world)  # the second, for "another serial"
+    log.assert_verifies()
+    payload = _closing(log, offer["id"], "accepted", world.brand)
+    if fault == "closed twice":  # rejected, then the same block offered again: the first offer is closed
+        world.act(offer["id"], "reject", world.brand_token)
+        again = world.driver.post("/transfers", {"serial": offer["block"]["serial"], "quantity": "40.000",
+                                                 "to_participant_id": world.brand}, world.gen.token)
+        assert again.status_code == 202 and again.get_json()["offer"]["block"]["serial"] == offer["block"]["serial"]
+        log.assert_verifies()
+        payload = _closing(log, offer["id"], "accepted", world.brand)
+    changes = {"unknown offer": {"offer": other["id"] + 1000}, "offer as a bool": {"offer": True},
+               "closed twice": {}, "another serial": {"serial": other["block"]["serial"]},
+               "another sender": {"from": world.other}, "another recipient": {"to": world.other},
+               "owner unchanged": {"owner": world.gen.id}, "not active": {"state": "offered"}}[fault]
+    index = log.append("block.offer_accepted", {**payload, **changes}, "system")
+    log.assert_refused_at(index)
+
+
+def test_the_control_a_faithful_closing_entry_replays(world, log):  # noqa: F811
+    offer = world.offer()
+    log.append("block.offer_accepted", _closing(log, offer["id"], "accepted", world.brand), "system")
+    _drifts(log)
+
+
+def _expiry(log, serial: str, **changes) -> dict:  # noqa: F811
+    """``block.expired`` of ``serial`` as the expiry job writes it (2026 blocks are in use until 2027-12-31)."""
+    record = log.last_of(serial)
+    return {**{k: v for k, v in record.items() if not k.startswith("_")}, "state": "expired",
+            "use_period_end": "2027-12-31", "prev": {"index": record["_index"], "leaf_hash": record["_leaf"]},
+            **changes}
+
+
+@pytest.mark.parametrize("on, changes, refused", [
+    (datetime(2027, 12, 31, 23, 59, tzinfo=UTC), {}, True),  # the use period's last day: still in use
+    (datetime(2028, 1, 1, 0, 0, tzinfo=UTC), {}, False),
+    (datetime(2028, 1, 1, 0, 0, tzinfo=UTC), {"use_period_end": "2028-12-31"}, True),
+    (datetime(2028, 1, 1, 0, 0, tzinfo=UTC), {"use_period_end": None}, True),
+])
+def test_a_block_expires_only_after_its_use_period(world, clock, log, on, changes, refused):  # noqa: F811
+    """R-E1, RMS 8.7.4: ``block.expired`` is refused before the end of 31 December of Y + 1, and when it
+    names another use-period end."""
+    clock.set(on)
+    index = log.append("block.expired", _expiry(log, world.block["serial"], **changes), "system")
+    log.assert_refused_at(index) if refused else _drifts(log)
+
+
+@pytest.mark.parametrize("on, its_own, refused", [
+    (datetime(2027, 6, 1, 9, 0, tzinfo=UTC), True, True),  # inside the use period
+    (datetime(2028, 1, 2, 9, 0, tzinfo=UTC), False, True),  # names another pending offer than the one holding it
+    (datetime(2028, 1, 2, 9, 0, tzinfo=UTC), True, False),
+])
+def test_a_held_block_expires_only_after_its_use_period_and_with_its_offer(world, clock, log, on, its_own,
+                                                                           refused):  # noqa: F811
+    """R-E1 with R-T6: a block held by an offer expires like any other, and closes that offer."""
+    offer, second = _two_offers(world)
+    clock.set(on)
+    payload = _expiry(log, offer["block"]["serial"], offer=offer["id"] if its_own else second["id"])
+    index = log.append("block.expired", payload, "system")
+    log.assert_refused_at(index) if refused else _drifts(log)
