@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from chainlog.errors import VerificationError
+
 from registry.replay.custody_events import apply
 from registry.replay.state import State
 from tests.integration.test_replay_rules_double_counting import _append_signed, _fails_at
@@ -584,3 +588,80 @@ def test_a_summary_lying_about_its_average_is_a_finding():
                    (3, "not a number")):
         findings = _lie(n, "average", lie)
         assert _names(findings, "average"), (n, lie, findings)
+
+
+# --- what replay refuses outright, and the R-M4/R-M6 checks no other test reached --------------------
+
+@pytest.mark.parametrize("entries, index, words", [
+    ([("custody.account_opened", _opened(1)), ("custody.account_opened", _opened(1))], 1, "opened twice"),
+    ([("custody.account_opened", _opened(1)), ("custody.input_received", _input(2, "INV-1"))], 1,
+     "no custody account 2"),
+    ([("custody.account_opened", _opened(1)), ("custody.input_received", {**_input(1, "INV-1"), "credit_kg": "5"})],
+     1, "credit_kg must be an object of PC, PI, R"),
+    ([("custody.account_opened", _opened(1)), ("custody.input_reversed", {"account": 1})], 1,
+     "unknown custody event 'custody.input_reversed'"),
+])
+def test_an_entry_replay_cannot_apply_is_refused_at_its_index(entries, index, words):
+    """A second opening, an entry on an account never opened, kilograms not by status, an unknown
+    custody event: the log records something its earlier entries make impossible."""
+    with pytest.raises(VerificationError) as caught:
+        _replayed(*entries).close()
+    assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", index)
+    assert words in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("expired_kg, finding", [("4000.000", False), ("5000.000", True), ("3999.999", True)])
+def test_an_expiry_of_other_than_the_receipts_unused_credit_is_a_finding(expired_kg, finding):
+    """R-M4: on its day, the credit that expires is what the receipts due then left undrawn —
+    5 t received, 1 t drawn: 4 t, neither more (hiding credit) nor less (keeping it alive)."""
+    state = _replayed(("custody.account_opened", _opened(1)),
+                      ("custody.input_received", _input(1, "INV-1", on="2024-03-10")),
+                      ("custody.output_recorded", _output(1, "2025-03-09", "1000.000")),
+                      ("custody.credit_expired", {"account": 1, "on": "2025-03-10", "expired_kg": _kg(expired_kg)}))
+    assert [(f.index, str(f).split(": ", 1)[1][:4]) for f in state.findings] == ([(3, "R-M4")] if finding else [])
+    state.close()
+
+
+@pytest.mark.parametrize("changes", [{"custody_account": 5}, {"generator": 2}, {"facility": 2},
+                                     {"material_code": "PC_P3.1.8"}])
+def test_a_lot_naming_an_account_that_is_not_its_credit_account_is_a_finding(changes):
+    """R-M6: the account a lot names is its generator's, at its facility, for its product (once the
+    account has a product); another participant's, another facility's, another product's or none."""
+    from registry.replay.custody_events import lot_drawn, lot_registered
+
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 6, {"custody_account": 1, "material_code": "PC_P3.1.9"},
+              {"custody": {"account": 1, "on": "2025-03-01", "drawn_kg": _kg("1.000")}},
+              {"PC": Decimal("1.000"), "PI": Decimal(0), "R": Decimal(0)})  # the account's product: P3.1.9
+    assert state.findings == []
+    lot_registered(state, 3, {**_lot(1), **changes})
+    assert _rules(state) == ["R-M6"] and "which is not its generator's credit account" in str(state.findings[0])
+    assert state.findings[0].index == 3
+    state.close()
+
+
+@pytest.mark.parametrize("processed_on, finding", [("2025-01-31", True), ("2025-02-01", False)])
+def test_a_lot_citing_a_receipt_received_after_its_processing_is_a_finding(processed_on, finding):
+    """R-M6: a lot's inputs were received on or before it was processed."""
+    from registry.replay.custody_events import lot_registered
+
+    state = _custody_state()  # INV-1 received on 2025-02-01
+    lot_registered(state, 2, {**_lot(1, [{"receipt": 1, "log": {"index": 1, "leaf_hash": None}}]),
+                              "processed_on": processed_on})
+    assert _rules(state) == (["R-M6"] if finding else [])
+    if finding:
+        assert "after processing on 2025-01-31" in str(state.findings[0]) and state.findings[0].index == 2
+    state.close()
+
+
+@pytest.mark.parametrize("drawn", ["2999.999", "3000.001"])
+def test_a_generation_drawing_other_than_its_base_mass_is_a_finding(drawn):
+    """R-M6: ARCs on 3 t of a custody lot draw exactly 3 t of its account's credit, first in, first out."""
+    from registry.replay.custody_events import lot_drawn
+
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 7, {"custody_account": 1, "material_code": "PC_P3.1.9"},
+              {"custody": {"account": 1, "on": "2025-03-01", "drawn_kg": _kg(drawn)}},
+              {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)})
+    assert _rules(state) == ["R-M6"] and "first in, first out it draws" in str(state.findings[0])
+    state.close()
