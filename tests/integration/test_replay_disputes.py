@@ -108,3 +108,64 @@ def test_a_deleted_mark_is_found_by_the_replay(driver, engine, log):  # noqa: F8
     with pytest.raises(VerificationError) as caught:
         replay(tail).close()
     assert caught.value.index == finding["index"]
+
+
+def _replay_changed(engine, change) -> tuple[int, VerificationError]:
+    """Replay the log with ``change(entries)`` applied (pure replay); the error it raises."""
+    entries = _pure(engine)
+    index = change(entries)
+    with pytest.raises(VerificationError) as caught:
+        replay(entries).close()
+    return index, caught.value
+
+
+def _mark(entries: list[dict], serial: str) -> dict:
+    return next(e for e in entries if e["type"] == "block.disputed" and e["payload"]["serial"] == serial)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("finding", -1, "names finding -1"),  # R-C5: the finding that requires the mark, by its entry
+    ("certificate", "RMS-OTHER-1", "of RMS-OTHER-1, not entry"),
+    ("serial", "PC_P_PP_ARC-2026-9-000000000001-000000000001", "was never created"),
+    ("state", "retired", "is active (the entry says retired)"),
+])
+def test_a_mark_that_misnames_its_finding_or_block_is_refused_at_it(driver, engine, log, field, value,
+                                                                     words):  # noqa: F811
+    """R-C5: a ``block.disputed`` mark names the finding that requires it (entry and certificate), a block
+    that exists, and the block's state as replayed."""
+    gen, bought, held, clean = _disputed_registry(driver)
+
+    def change(entries):
+        mark = _mark(entries, held)
+        mark["payload"][field] = value
+        return mark["index"]
+
+    index, error = _replay_changed(engine, change)
+    assert (error.kind, error.index) == ("replay_inconsistent", index) and words in str(error), str(error)
+
+
+def test_a_block_disputed_twice_is_refused(driver, log):  # noqa: F811
+    gen, bought, held, clean = _disputed_registry(driver)
+    log.assert_verifies()
+    mark = log.last("block.disputed", serial=held)
+    bad = log.append("block.disputed", mark.payload, mark.actor)
+    log.assert_refused_at(bad)
+    assert "already disputed" in str(log.verify().error)
+
+
+@pytest.mark.parametrize("kind, shift, words", [
+    ("block.dispute_upheld", 0, "only a retired block's finding is upheld"),  # R-C5: held is active
+    ("block.dispute_cleared", 1, "names dispute entry"),
+])
+def test_a_decision_that_does_not_fit_its_dispute_is_refused(driver, log, kind, shift, words):  # noqa: F811
+    """R-C5: only a retired block's finding is upheld; a decision names its block's open dispute entry."""
+    gen, bought, held, clean = _disputed_registry(driver)
+    driver.ok(f"/blocks/{bought}/dispute/clear", {"reason": "certifier"}, status=200)
+    cleared = log.last("block.dispute_cleared", serial=bought)  # a real decision, as the template
+    mark = log.last("block.disputed", serial=held)
+    log.assert_verifies()
+    payload = {**cleared.payload, "serial": held, "dispute_entry": mark.index + shift}
+    bad = log.append(kind, payload, cleared.actor)
+    report = log.verify()
+    assert (report.error.kind, report.error.index) == ("replay_inconsistent", bad), report.failure()
+    assert words in str(report.error), report.failure()
