@@ -1,0 +1,297 @@
+"""R-L7b/R-L7c: each registry-event check of the offline replay
+(`registry.replay.registry_events`, `amendments`, `certificate_state`,
+`name_rules`) refuses what it claims to, on SQLite and PostgreSQL.
+
+The method of `test_replay_rules`: a real registry built through the HTTP
+API verifies; then one entry is appended past the services — a copy of an
+entry they wrote, changed only where the rule is broken — and verification
+fails as ``replay_inconsistent`` at exactly that entry. A control appends
+the same entry without the fault: it replays, and verification ends later
+(``state_drift`` without an index: no table holds what only the log says),
+so the fault is what the replay refuses.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+from registry.db import session_factory
+from registry.jobs import run_daily_jobs
+from tests.api.driver import t
+from tests.api.test_certificate_lifecycle import _member
+from tests.integration.test_replay_rules import Log, log  # noqa: F401  (fixture)
+
+BIG = 10**6  # an id no table holds
+
+
+def assert_replays(log: Log) -> None:
+    """The control: replay accepts every entry; only the tables lack the appended one."""
+    report = log.verify()
+    assert (report.error.kind, report.error.index) == ("state_drift", None), report.failure()
+
+
+def assert_refused_naming(log: Log, index: int, words: str) -> None:
+    """Refused at ``index`` by the check whose message says ``words`` (not by replay's
+    generic guard against a payload that cannot be applied)."""
+    report = log.verify()
+    assert (report.error.kind, report.error.index) == ("replay_inconsistent", index), report.failure()
+    assert words in str(report.error), report.failure()
+
+
+def _copy(entry, **changes) -> dict:
+    return {**copy.deepcopy(entry.payload), **changes}
+
+
+# --- _new: an id recorded twice -----------------------------------------------------------------
+
+
+def test_a_facility_registered_twice_is_refused(driver, log):
+    """R-L7c: an id is recorded once (`_new`): a second facility.registered of the same
+    facility, identical to the first, is refused (were it accepted, the tables would match)."""
+    gen = driver.generator()
+    log.assert_verifies()
+    real = log.last("facility.registered", facility=gen.facility_id)
+    bad = log.append("facility.registered", _copy(real), real.actor)
+    log.assert_refused_at(bad)
+
+
+# --- participants: generator removal (R-E4) and participant.updated (RMS 8.1.4) ----------------------
+
+
+def _removed_generator(driver, engine, clock):
+    """A generator whose certificate expired 2026-12-31, removed by the daily job on 2028-01-02 (R-E4)."""
+    gen = driver.participant("Lapsed Plastics")
+    certifier = driver.certifier()
+    driver.certificate(certifier, gen["id"], issued_on="2025-01-01", expires_on="2026-12-31")
+    clock.set(datetime(2028, 1, 2, 9, 0, tzinfo=UTC))
+    assert run_daily_jobs(session_factory(engine), clock)["removal"]["removed"] == 1
+    return gen
+
+
+def test_a_generator_removal_replays_and_a_second_one_is_refused(driver, log, engine, clock):
+    """R-E4: removal ends the generator registration once; the status stays. The real
+    removal verifies; the same entry again is refused (`participant`: already removed)."""
+    gen = _removed_generator(driver, engine, clock)
+    log.assert_verifies()
+    real = log.last("participant.generator_removed", participant=gen["id"])
+    assert real.payload["status"] == "active"
+    bad = log.append("participant.generator_removed", _copy(real), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_generator_removal_changing_the_status_is_refused(driver, log, engine, clock):
+    """R-E4: participant.generator_removed leaves the status as it is; one recording
+    another status is refused (and the legacy participant.removed must say "removed")."""
+    gen = _removed_generator(driver, engine, clock)
+    other = driver.participant("Trading House")
+    real = log.last("participant.generator_removed", participant=gen["id"])
+    moved = {**_copy(real), **{k: log.last("participant.activated", participant=other["id"]).payload[k]
+                               for k in ("participant", "name", "country")}}
+    bad = log.append("participant.generator_removed", {**moved, "status": "suspended"}, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_legacy_removal_must_record_the_removed_status(driver, log, engine, clock):
+    """R-E4, migration 0011: a legacy participant.removed sets the status "removed"; one
+    recording the unchanged status is refused."""
+    gen = _removed_generator(driver, engine, clock)
+    other = driver.participant("Trading House")
+    real = log.last("participant.generator_removed", participant=gen["id"])
+    payload = {**_copy(real), "participant": other["id"], "name": "Trading House"}
+    bad = log.append("participant.removed", {**payload, "status": "active"}, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_generator_removal_control(driver, log, engine, clock):
+    """The control of the two tests above: the removal of another participant with its
+    status unchanged replays (the table has no removal: state_drift)."""
+    gen = _removed_generator(driver, engine, clock)
+    other = driver.participant("Trading House")
+    real = log.last("participant.generator_removed", participant=gen["id"])
+    log.append("participant.generator_removed", {**_copy(real), "participant": other["id"],
+                                                 "name": "Trading House"}, real.actor)
+    assert_replays(log)
+
+
+def _updated(driver, log):
+    participant = driver.participant("Cascade Trading")
+    response = driver.client.patch(f"/api/v1/participants/{participant['id']}", json={"name": "Cascade Trading LLC"},
+                                   headers={"Authorization": f"Bearer {driver.admin}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    log.assert_verifies()
+    return log.last("participant.updated", participant=participant["id"])
+
+
+def test_a_participant_update_to_a_blank_name_is_refused(driver, log):
+    """RMS 8.1.4, R-L7c: participant.updated needs a name; a blank one is refused
+    (`registry.names.check_name` leaves emptiness to the caller, so only this check sees it)."""
+    real = _updated(driver, log)
+    bad = log.append("participant.updated", _copy(real, name="   "), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_participant_update_with_an_unknown_transfer_setting_is_refused(driver, log):
+    """R-T6: incoming_transfers is "automatic" or "review"; anything else is refused."""
+    real = _updated(driver, log)
+    bad = log.append("participant.updated", _copy(real, incoming_transfers="sometimes"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_participant_update_control(driver, log):
+    """The control: the same update with another valid name and setting replays."""
+    real = _updated(driver, log)
+    log.append("participant.updated", _copy(real, name="Cascade Trading Inc", incoming_transfers="review"),
+               real.actor)
+    assert_replays(log)
+
+
+# --- RMS certificates: events (R-C5), groups and amendments (R-C6) ----------------------------------
+
+
+def test_a_certificate_event_outside_its_validity_is_refused(driver, log):
+    """R-C5: a suspension or reinstatement is dated within the certificate's validity
+    (2025-01-01 to 2027-12-31): a reinstatement dated 2028-06-01 is refused."""
+    gen = driver.generator()
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-02-01", "reason": "audit"},
+              gen.certifier, status=200)
+    log.assert_verifies()
+    real = log.last("certificate.suspended", certificate=gen.certificate)
+    bad = log.append("certificate.reinstated", _copy(real, on="2028-06-01"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_certificate_event_control(driver, log):
+    """The control: the same reinstatement dated within the validity replays."""
+    gen = driver.generator()
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-02-01", "reason": "audit"},
+              gen.certifier, status=200)
+    real = log.last("certificate.suspended", certificate=gen.certificate)
+    log.append("certificate.reinstated", _copy(real, on="2026-03-01"), real.actor)
+    assert_replays(log)
+
+
+def _group_of(driver, log):
+    """A group certificate (RMS-NSF-70001) of a leader listing one US member, as the service wrote it."""
+    from tests.api.test_certificate_lifecycle import _group
+
+    certifier = driver.certifier()
+    leader = driver.participant("Group Leader")["id"]
+    a, a_token, a_plant, a_site = _member(driver, "Buckeye Sorting")
+    assert _group(driver, certifier, leader, [{"participant_id": a, "facilities": [a_site]}]).status_code == 201
+    log.assert_verifies()
+    return certifier, a_site, log.last("certificate.recorded", certificate="RMS-NSF-70001")
+
+
+def test_a_group_certificate_spanning_two_countries_is_refused(driver, log):
+    """R-C6 (P3.1.4): a group's members are in one country: a group certificate listing
+    a Mexican member beside a US one is refused."""
+    _, _, real = _group_of(driver, log)
+    mx, _, _, mx_site = _member(driver, "Monterrey Reciclaje", "MX")
+    payload = _copy(real, certificate="RMS-NSF-70002")
+    payload["members"] = [*payload["members"], mx]
+    payload["facilities"] = [*payload["facilities"], mx_site]
+    bad = log.append("certificate.recorded", payload, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_group_certificate_without_members_is_refused(driver, log):
+    """R-C6: a group lists at least one member."""
+    _, _, real = _group_of(driver, log)
+    bad = log.append("certificate.recorded", _copy(real, certificate="RMS-NSF-70002", members=[], facilities=[]),
+                     real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_group_certificate_control(driver, log):
+    """The control: the same group certificate under another number replays."""
+    _, _, real = _group_of(driver, log)
+    log.append("certificate.recorded", _copy(real, certificate="RMS-NSF-70002"), real.actor)
+    assert_replays(log)
+
+
+def _group_amended(driver, log):
+    """The group amended from today to list a second US member beside the first (the first
+    stays listed), and a determination by the group's body for the new member's plant."""
+    certifier, a_site, _ = _group_of(driver, log)
+    a = log.last("certificate.recorded", certificate="RMS-NSF-70001").payload["members"][0]
+    b, b_token, b_plant, b_site = _member(driver, "Maumee Plastics")
+    driver.ok("/rms-certificates/RMS-NSF-70001/amend", {
+        "effective_on": "2026-03-02", "members": [{"participant_id": a, "facilities": [a_site]},
+                                                  {"participant_id": b, "facilities": [b_site]}]},
+        certifier, status=200)
+    driver.determination(certifier, b_plant)
+    return log.last("certificate.amended", certificate="RMS-NSF-70001")
+
+
+def test_a_member_added_by_a_group_amendment_is_certified_by_the_group(driver, log):
+    """R-C6, R-X10: a member a group amendment adds holds the group's certificate: the
+    group's body may record a determination for its plant, and the log verifies."""
+    _group_amended(driver, log)
+    log.assert_verifies()
+
+
+def test_a_group_amendment_spanning_two_countries_is_refused(driver, log):
+    """R-C6 (P3.1.4): an amendment of a group certificate keeps its members in one
+    country: one adding a Mexican member is refused."""
+    real = _group_amended(driver, log)
+    mx, _, _, mx_site = _member(driver, "Monterrey Reciclaje", "MX")
+    payload = _copy(real)
+    payload["members"] = [*payload["members"], mx]
+    payload["facilities"] = [*payload["facilities"], mx_site]
+    bad = log.append("certificate.amended", payload, real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_group_amendment_control(driver, log):
+    """The control: the same amendment again, all members in the US, replays."""
+    real = _group_amended(driver, log)
+    log.append("certificate.amended", _copy(real), real.actor)
+    assert_replays(log)
+
+
+def _site_amendment(driver, log):
+    from tests.integration.test_replay_certificate_history import _renewed_and_amended
+
+    gen, _ = _renewed_and_amended(driver)
+    log.assert_verifies()
+    return gen, log.last("certificate.amended", certificate=gen.certificate)
+
+
+def test_an_amendment_listing_members_of_a_certificate_that_is_no_group_is_refused(driver, log):
+    """R-C6: only a group certificate lists member participants."""
+    gen, real = _site_amendment(driver, log)
+    bad = log.append("certificate.amended", _copy(real, members=[gen.id]), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_site_amendment_control(driver, log):
+    """The control: the same amendment without members replays."""
+    gen, real = _site_amendment(driver, log)
+    log.append("certificate.amended", _copy(real), real.actor)
+    assert_replays(log)
+
+
+# --- facilities and lines (R-A9) ------------------------------------------------------------------
+
+
+def _line(driver, log):
+    gen = driver.generator()
+    line = driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line A", "capacity": t(10)}, gen.token)
+    log.assert_verifies()
+    return log.last("facility.line_registered", line=line["id"])
+
+
+def test_lines_beyond_their_facility_s_capacity_are_refused(driver, log):
+    """R-A9: a facility's lines are parts of it: a line taking their capacity past the
+    facility's 20 000 t is refused."""
+    real = _line(driver, log)
+    bad = log.append("facility.line_registered", _copy(real, line=BIG, capacity_kg="20000000.000"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_line_control(driver, log):
+    """The control: another line within the facility's capacity replays."""
+    real = _line(driver, log)
+    log.append("facility.line_registered", _copy(real, line=BIG, capacity_kg="19990000.000"), real.actor)
+    assert_replays(log)
