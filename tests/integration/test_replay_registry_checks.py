@@ -20,7 +20,10 @@ from registry.db import session_factory
 from registry.jobs import run_daily_jobs
 from tests.api.driver import t
 from tests.api.test_certificate_lifecycle import _member
-from tests.integration.test_replay_rules import Log, log  # noqa: F401  (fixture)
+from tests.integration import test_replay_rules
+from tests.integration.test_replay_rules import Log
+
+log = test_replay_rules.log  # the fixture
 
 BIG = 10**6  # an id no table holds
 
@@ -294,4 +297,136 @@ def test_line_control(driver, log):
     """The control: another line within the facility's capacity replays."""
     real = _line(driver, log)
     log.append("facility.line_registered", _copy(real, line=BIG, capacity_kg="19990000.000"), real.actor)
+    assert_replays(log)
+
+
+# --- lots (R-B1, R-G5) --------------------------------------------------------------------------------
+
+
+def _lot(driver, log):
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
+    log.assert_verifies()
+    return gen, log.last("lot.registered", lot=lot["id"])
+
+
+def test_a_lot_at_another_participant_s_facility_is_refused(driver, log):
+    """R-B1, R-L7c: a generator registers lots at its own facilities: a lot of the
+    generator at another participant's plant (also named "Plant 1", so the generator's
+    certificate would list it) is refused."""
+    gen, real = _lot(driver, log)
+    other = driver.participant("Northwind Packaging")
+    plant = driver.facility(driver.member(other["id"]), other["id"])
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="FORGED", facility=plant["id"]), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_lot_control(driver, log):
+    """The control: the same lot at the generator's own plant replays."""
+    gen, real = _lot(driver, log)
+    log.append("lot.registered", _copy(real, lot=BIG, reference="FORGED"), real.actor)
+    assert_replays(log)
+
+
+def test_a_certificate_recorded_before_sites_were_listed_covers_its_lots_sites(driver, log):
+    """R-G5 (migration 0018, docs/decisions.md): a certificate recorded without sites
+    and before sites were listed strictly covers the sites of the lots citing it, in the
+    order they were registered (`certificate_state.adopt_site`): such a lot replays,
+    where one citing a certificate listing no site is refused (R-G5)."""
+    gen, real = _lot(driver, log)
+    cert = log.last("certificate.recorded", certificate=gen.certificate)
+    legacy = {k: v for k, v in _copy(cert, certificate="RMS-NSF-LEGACY", facilities=[]).items() if k != "strict_sites"}
+    log.append("certificate.recorded", legacy, cert.actor)
+    log.append("lot.registered", _copy(real, lot=BIG, reference="LEGACY", rms_certificate="RMS-NSF-LEGACY"),
+               real.actor)
+    assert_replays(log)
+
+
+def test_a_strict_certificate_listing_no_site_covers_no_lot(driver, log):
+    """The counterpart of the test above: the same certificate recorded strictly (no
+    sites, strict_sites) covers no site, so the lot citing it is refused (R-G5)."""
+    gen, real = _lot(driver, log)
+    cert = log.last("certificate.recorded", certificate=gen.certificate)
+    log.append("certificate.recorded", _copy(cert, certificate="RMS-NSF-LEGACY", facilities=[]), cert.actor)
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="LEGACY", rms_certificate="RMS-NSF-LEGACY"),
+                     real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_site_registered_before_countries_were_logged_is_not_held_to_the_site_list(driver, log):
+    """R-G5: a facility logged without a country (before the field) cannot be matched
+    with a certificate's sites, so its lots are not refused for it: a lot at such a
+    plant, which the certificate does not list by name, replays."""
+    gen, real = _lot(driver, log)
+    site = log.last("facility.registered", facility=gen.facility_id)
+    legacy = {k: v for k, v in _copy(site, facility=BIG, name="Unlisted plant").items() if k != "country"}
+    log.append("facility.registered", legacy, site.actor)
+    log.append("lot.registered", _copy(real, lot=BIG, reference="LEGACY", facility=BIG), real.actor)
+    assert_replays(log)
+
+
+def test_a_lot_at_a_site_its_certificate_does_not_list_is_refused(driver, log):
+    """The counterpart of the test above: the same plant with its country is held to the
+    certificate's sites, and the lot is refused (R-G5)."""
+    gen, real = _lot(driver, log)
+    site = log.last("facility.registered", facility=gen.facility_id)
+    log.append("facility.registered", _copy(site, facility=BIG, name="Unlisted plant"), site.actor)
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="LEGACY", facility=BIG), real.actor)
+    log.assert_refused_at(bad)
+
+
+# --- dispositions (R-B3, R-B4) ------------------------------------------------------------------------
+
+
+def _sale(driver, log, claim=None, **lot):
+    gen = driver.generator()
+    made = driver.lot(gen.token, gen.facility_id, gen.certificate, **lot)
+    driver.sell(gen.token, made["id"], t(4) if claim else t(5), claim=claim)
+    log.assert_verifies()
+    return log.last("lot.disposition", lot=made["id"])
+
+
+def test_a_sale_claiming_more_than_it_sold_is_refused(driver, log):
+    """R-B3: a sale claims at most its own mass: 6 t claimed on a sale of 5 t is
+    refused, though the lot (10 t, 10 t sold) would have room for the claim."""
+    real = _sale(driver, log, mass=t(10))
+    bad = log.append("lot.disposition", _copy(real, disposition=BIG, claimed_kg="6000.000"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_a_sale_claiming_more_post_consumer_than_it_claims_is_refused(driver, log):
+    """R-B2, R-B3: a claim's post-consumer part is part of the claim: 2 t PC of 1 t claimed is refused."""
+    real = _sale(driver, log, mass=t(10))
+    bad = log.append("lot.disposition", _copy(real, disposition=BIG, claimed_kg="1000.000",
+                                              claimed_pc_kg="2000.000"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_sale_claim_control(driver, log):
+    """The control: the same sale claiming all of its 5 t, 1 t of it PC, replays."""
+    real = _sale(driver, log, mass=t(10))
+    log.append("lot.disposition", _copy(real, disposition=BIG, claimed_kg="5000.000", claimed_pc_kg="1000.000"),
+               real.actor)
+    assert_replays(log)
+
+
+def _split_sale(driver, log):
+    """A split lot (6 t PC, 4 t PI) and a sale of 4 t claiming 4 t PC."""
+    return _sale(driver, log, claim="RMS 100% PC MB", material_code="PI_P3.1.5", mass=t(10), pc_mass=t(6),
+                 pi_mass=t(4))
+
+
+def test_a_sale_overdrawing_the_post_consumer_component_is_refused(driver, log):
+    """R-B2, R-B4: per component, claimed + ARC mass stays within it: a second sale of
+    4 t claiming 4 t PC makes 8 t PC claimed of a 6 t PC component, and is refused."""
+    real = _split_sale(driver, log)
+    assert (real.payload["claimed_kg"], real.payload["claimed_pc_kg"]) == ("4000.000", "4000.000")
+    bad = log.append("lot.disposition", _copy(real, disposition=BIG), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_split_sale_control(driver, log):
+    """The control: the same sale claiming 2 t of it as PC (6 t PC, 2 t PI in all) replays."""
+    real = _split_sale(driver, log)
+    log.append("lot.disposition", _copy(real, disposition=BIG, claimed_pc_kg="2000.000"), real.actor)
     assert_replays(log)
