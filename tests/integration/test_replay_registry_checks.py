@@ -430,3 +430,106 @@ def test_split_sale_control(driver, log):
     real = _split_sale(driver, log)
     log.append("lot.disposition", _copy(real, disposition=BIG, claimed_pc_kg="2000.000"), real.actor)
     assert_replays(log)
+
+
+# --- retirement.amended (R-R7, R-P3) ------------------------------------------------------------------
+
+BAVARIA = {"country": "DE", "subdivision": "DE-BY"}
+YEAR_2026 = {"from": "2026-01-01", "to": "2026-12-31"}
+FIRST_HALF = {"from": "2026-02-01", "to": "2026-06-30"}
+
+
+def _amended(driver, log):
+    """A retirement on 2026-03-02 with a location and a period, amended the same day
+    (statement set, period narrowed, location cleared): as the services wrote it."""
+    from tests.api.test_retirements import _holding, _retire
+
+    gen = driver.generator()
+    done = _retire(driver, gen.token, _holding(driver, gen)["serial"], "4", beneficiary="Corner Shop GmbH",
+                   location=BAVARIA, period=YEAR_2026)
+    driver.ok(f"/retirements/{done['id']}/amendments", {"statement": "Our 2026 PP bottles", "period": FIRST_HALF,
+                                                         "location": None}, gen.token)
+    real = log.last("retirement.amended", serial=done["serial"])
+    assert real.payload["changes"]["period"] == {"from": YEAR_2026, "to": FIRST_HALF}
+    return gen, real
+
+
+def _next(real, **changes) -> dict:
+    """A further amendment of the same retirement: the statement changed again, from what it now is."""
+    return _copy(real, changes={"statement": {"from": "Our 2026 PP bottles", "to": "Our 2026 PE trays"}}, **changes)
+
+
+def test_an_amended_claim_period_and_location_replay(driver, log):
+    """R-R7: the replayed retirement takes each amended detail (the period and the
+    location as their two columns each), so the log verifies against the tables."""
+    _amended(driver, log)
+    log.assert_verifies()
+
+
+def test_an_amendment_of_a_retirement_the_log_never_recorded_is_refused(driver, log):
+    """R-R7, R-L7c: an amendment names a retirement the log recorded."""
+    _, real = _amended(driver, log)
+    bad = log.append("retirement.amended", _next(real, serial="PP-2026-999-1-1000"), real.actor)
+    assert_refused_naming(log, bad, "no retirement")
+
+
+def test_an_amendment_by_another_participant_is_refused(driver, log):
+    """R-R7: only the participant that retired the certificates amends the claim."""
+    _, real = _amended(driver, log)
+    other = driver.participant("Northwind Packaging")
+    bad = log.append("retirement.amended", _next(real, owner=other["id"]), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_an_amendment_misdating_the_retirement_is_refused(driver, log):
+    """R-R7: the retirement date the window runs from is the one the log recorded."""
+    _, real = _amended(driver, log)
+    bad = log.append("retirement.amended", _next(real, retired_on="2026-02-20"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_an_amendment_whose_changes_are_not_an_object_is_refused(driver, log):
+    """R-L7c: changes is an object of fields."""
+    _, real = _amended(driver, log)
+    bad = log.append("retirement.amended", _copy(real, changes=[["statement", "Our 2026 PE trays"]]), real.actor)
+    assert_refused_naming(log, bad, "changes is not an object")
+
+
+def test_an_amendment_misstating_the_old_value_is_refused(driver, log):
+    """R-R7: each change's old value is what the claim held until then (here the entry
+    repeats the first amendment, whose old period the claim no longer holds)."""
+    _, real = _amended(driver, log)
+    bad = log.append("retirement.amended", _copy(real, changes={"period": {"from": YEAR_2026, "to": None}}),
+                     real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_an_amendment_dated_another_day_than_its_entry_is_refused(driver, log):
+    """R-R7: the amendment is dated by its entry's own time (2026-03-02), not by what it says."""
+    _, real = _amended(driver, log)
+    bad = log.append("retirement.amended", _next(real, amended_on="2026-03-01"), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_an_amendment_by_a_suspended_participant_is_refused(driver, log):
+    """R-P3: a suspended participant amends nothing."""
+    gen, real = _amended(driver, log)
+    driver.ok(f"/participants/{gen.id}/suspend", {"reason": "audit"}, status=200)
+    log.assert_verifies()
+    bad = log.append("retirement.amended", _next(real), real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_an_amendment_of_a_field_that_is_no_claim_detail_is_refused(driver, log):
+    """R-R7, RMS 8.8.3: the retired quantity never changes (`amendments.check_amendment`)."""
+    _, real = _amended(driver, log)
+    bad = log.append("retirement.amended", _copy(real, changes={"quantity": {"from": "4.000", "to": "5.000"}}),
+                     real.actor)
+    log.assert_refused_at(bad)
+
+
+def test_amendment_control(driver, log):
+    """The control: a further amendment of the statement, rightly stated, replays."""
+    _, real = _amended(driver, log)
+    log.append("retirement.amended", _next(real), real.actor)
+    assert_replays(log)
