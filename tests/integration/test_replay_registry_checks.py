@@ -31,6 +31,7 @@ BIG = 10**6  # an id no table holds
 def assert_replays(log: Log) -> None:
     """The control: replay accepts every entry; only the tables lack the appended one."""
     report = log.verify()
+    assert not report.ok, "the appended entry is in no table: verification cannot pass"
     assert (report.error.kind, report.error.index) == ("state_drift", None), report.failure()
 
 
@@ -38,6 +39,7 @@ def assert_refused_naming(log: Log, index: int, words: str) -> None:
     """Refused at ``index`` by the check whose message says ``words`` (not by replay's
     generic guard against a payload that cannot be applied)."""
     report = log.verify()
+    assert not report.ok, f"entry {index} was accepted by the replay"
     assert (report.error.kind, report.error.index) == ("replay_inconsistent", index), report.failure()
     assert words in str(report.error), report.failure()
 
@@ -533,3 +535,69 @@ def test_amendment_control(driver, log):
     _, real = _amended(driver, log)
     log.append("retirement.amended", _next(real), real.actor)
     assert_replays(log)
+
+
+# --- names and product claims (R-R5, R-R3) ---------------------------------------------------------------
+
+
+def test_a_lot_reference_that_is_not_text_is_refused(driver, log):
+    """R-R5, R-L7c: a name the rules check (here a lot reference) is text."""
+    _, real = _lot(driver, log)
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference=12345), real.actor)
+    assert_refused_naming(log, bad, "reference is not a string")
+
+
+def _product_retirement(driver, monkeypatch, bypass: str, first: list, second: list) -> int:
+    """Two retirements of 1 PE certificate each for the product "Tub" of Acme Foods in 2026,
+    composed of ``first`` then ``second``: the second written with the service's ``bypass``
+    check switched off (as an older writer, or an operator holding the signing key, could).
+    Returns the second one's log index."""
+    from registry import retirements
+    from tests.api.test_name_identity import _pe_block
+
+    gen = driver.generator()
+    serial = _pe_block(driver, gen, 10)
+
+    def body(composition):
+        return {"serial": serial, "quantity": "1", "beneficiary": "Acme Foods", "claim_type": "product",
+                "reporting_year": 2026, "product": {"name": "Tub", "composition": composition}}
+
+    serial = driver.ok("/retirements", body(first), gen.token)["remainder"]["serial"]
+    target = retirements.claims if bypass == "check_product_claim" else retirements
+    monkeypatch.setattr(target, bypass, lambda *args, **kwargs: None)
+    second = driver.ok("/retirements", body(second), gen.token)
+    monkeypatch.undo()
+    return second["log"]["index"]
+
+
+def _item(arc_type: str, tonnes) -> dict:
+    return {"arc_type": arc_type, "mass": t(tonnes)}
+
+
+def test_a_product_claim_of_a_type_the_product_does_not_contain_is_refused(driver, log, monkeypatch):
+    """R-R3: certificates are claimed for a product containing their ARC type: PE
+    certificates for a product stated as PP only are refused."""
+    bad = _product_retirement(driver, monkeypatch, "check_product_claim", [_item("PE", 5)], [_item("PP", 5)])
+    assert_refused_naming(log, bad, "R-R3")
+
+
+def test_restating_the_retired_type_s_mass_is_refused(driver, log, monkeypatch):
+    """R-R5: a product's composition is its mass for the year: PE stated as 5 t, then 8 t,
+    is refused (though 2 PE certificates are within either)."""
+    bad = _product_retirement(driver, monkeypatch, "_check_same_composition", [_item("PE", 5)], [_item("PE", 8)])
+    log.assert_refused_at(bad)
+
+
+def test_restating_a_type_not_retired_yet_is_refused(driver, log, monkeypatch):
+    """R-R5: a type stated in the composition keeps its first mass even before any of its
+    certificates is retired: PP stated as 3 t beside PE, then as 4 t, is refused."""
+    bad = _product_retirement(driver, monkeypatch, "_check_same_composition",
+                              [_item("PE", 5), _item("PP", 3)], [_item("PE", 5), _item("PP", 4)])
+    log.assert_refused_at(bad)
+
+
+def test_product_claim_control(driver, log, monkeypatch):
+    """The control: the same two retirements stating the same composition verify."""
+    _product_retirement(driver, monkeypatch, "_check_same_composition",
+                        [_item("PE", 5), _item("PP", 3)], [_item("PE", 5), _item("PP", 3)])
+    log.assert_verifies()
