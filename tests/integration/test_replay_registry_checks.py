@@ -339,8 +339,9 @@ def test_a_certificate_recorded_before_sites_were_listed_covers_its_lots_sites(d
     cert = log.last("certificate.recorded", certificate=gen.certificate)
     legacy = {k: v for k, v in _copy(cert, certificate="RMS-NSF-LEGACY", facilities=[]).items() if k != "strict_sites"}
     log.append("certificate.recorded", legacy, cert.actor)
-    log.append("lot.registered", _copy(real, lot=BIG, reference="LEGACY", rms_certificate="RMS-NSF-LEGACY"),
-               real.actor)
+    for lot in (BIG, BIG + 1):  # the second lot at the same site adds no site
+        log.append("lot.registered", _copy(real, lot=lot, reference=f"LEGACY-{lot}", rms_certificate="RMS-NSF-LEGACY"),
+                   real.actor)
     assert_replays(log)
 
 
