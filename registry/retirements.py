@@ -156,7 +156,6 @@ def retire_block(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decima
     ``{item, items}`` of a bulk retirement (R-T7, `registry.bulk.services`),
     recorded in the entry. Returns the record, the retired block and the
     remainder of a partial retirement."""
-    quantity = getattr(quantity, "value", quantity)
     claim_type = claims.check_claim_type(claim_type)
     beneficiary = check_name("beneficiary", beneficiary or "")  # R-R5: no look-alike names
     if not beneficiary:

@@ -18,6 +18,7 @@ from chainlog.keys import parse_vkey
 from registry.db import UnitOfWork, session_factory
 from registry.errors import InvalidInput
 from registry.holdings import MAX_LIMIT, encode_cursor
+from registry.identity import actor_of, authenticate
 from registry.retirements import list_retirements, retire
 from tests.api.driver import kg, snapshot, t
 from tests.api.test_errors_and_health import assert_problem
@@ -276,6 +277,22 @@ def test_the_domain_checks_the_page_limit_itself(engine, clock):
         assert list_retirements(uow, None, cursor=encode_cursor("0")).items == []
         # The default page, for callers that do not ask: 100 records.
         assert inspect.signature(list_retirements).parameters["limit"].default == 100
+
+
+@pytest.mark.parametrize("beneficiary", [None, "", "   "])
+def test_the_domain_refuses_a_retirement_naming_no_beneficiary(driver, engine, clock, beneficiary):
+    """R-R1: a domain caller (the workspace form, the demo) that gives no beneficiary at all is refused
+    like the API's blank one, by code, field and words, and nothing is written (R-X2)."""
+    gen = driver.generator()
+    block = _holding(driver, gen)
+    before = snapshot(engine)
+    with UnitOfWork(session_factory(engine), clock) as uow:
+        with pytest.raises(InvalidInput) as info:
+            retire(uow, actor_of(authenticate(uow, gen.token)), serial=block["serial"], quantity=Decimal("1"),
+                   beneficiary=beneficiary, claim_type="general", reporting_year=2026)
+    assert (info.value.code, info.value.field, info.value.rule, info.value.detail) == (
+        "beneficiary_required", "beneficiary", "R-R1", "a retirement names its beneficiary")
+    assert snapshot(engine) == before
 
 
 def test_public_record_carries_a_proof_that_verifies(driver, engine):
