@@ -224,14 +224,18 @@ def test_r_a5_the_phase_out_exemption_generates_post_consumer_only(driver, log, 
         _replays(log)
 
 
-def test_r_b2_a_block_of_a_status_the_lot_does_not_have_is_refused(driver, log):
-    """R-B2: a whole post-consumer lot has no PI component to generate from."""
+@pytest.mark.parametrize("requested", ["2000 kg", "the rest"])
+def test_r_b2_a_block_of_a_status_the_lot_does_not_have_is_refused(driver, log, requested):
+    """R-B2: a whole post-consumer lot has no PI component to generate from, whatever the request
+    (R-U6 has no ledger for a component the lot does not have: the derivation check names R-B2)."""
     gen = driver.generator()
     _, _, real = _generated(driver, log, gen)
     p = _generation_beside(real, 3001, 2000, Decimal(5000), Decimal(10000))
+    if requested == "the rest":
+        p["requested"] = None
     bad = log.append("block.generated", _reserial({**p, "recycled_status": "PI", "arc_code": "PI_P_PP_ARC"}),
                      real.actor)
-    _refused(log, bad)
+    _refused(log, bad, says="R-B2")
 
 
 def test_r_k2_a_block_from_material_that_cannot_generate_is_refused(driver, log):
@@ -247,15 +251,21 @@ def test_r_k2_a_block_from_material_that_cannot_generate_is_refused(driver, log)
     _refused(log, bad, says="R-K2")
 
 
-def test_r_k4_a_block_from_no_base_mass_is_refused(driver, log):
+@pytest.mark.parametrize("base_kg", ["0.000", "2000.000"])
+def test_r_k4_a_block_from_no_base_mass_is_refused(driver, log, base_kg):
     """R-K4: a block's quantity follows from its base mass; 2 certificates from 0 kg cannot. (An entry
-    from before requests were logged, so that only the derivation looks at the mass.)"""
+    from before requests were logged, so that only the derivation looks at the mass; the control, from
+    2 000 kg, replays: R-U6 passes over entries without a request.)"""
     gen = driver.generator()
     _, _, real = _generated(driver, log, gen)
-    p = _generation_beside(real, 3001, 2000, Decimal(3000), Decimal(10000))
+    used = Decimal(3000) + Decimal(base_kg)
+    p = _generation_beside(real, 3001, 2000, used, Decimal(10000))
     del p["requested"]
-    bad = log.append("block.generated", {**p, "base_kg": "0.000"}, real.actor)
-    _refused(log, bad, says="R-K4")
+    bad = log.append("block.generated", {**p, "base_kg": base_kg}, real.actor)
+    if base_kg == "0.000":
+        _refused(log, bad, says="R-K4")
+    else:
+        _replays(log)
 
 
 # --- R-U6 (unit_checks) ----------------------------------------------------------------------
@@ -382,9 +392,9 @@ def test_r_t2_a_move_without_a_remainder_moves_the_whole_block_under_its_serial(
     p = _whole_transfer(log, block["serial"], buyer, gen.id)
     if fault == "renamed":
         p["moved"]["serial"] = format_serial("PC_P_PP_ARC", 2026, gen.id, 1, 3000).replace("-2026-", "-2026-0")
-    else:  # the lower 1 000 units, and no remainder for the other 2 000
+    else:  # the lower 1 000 units (with all the base mass), and no remainder for the other 2 000
         split = _split_transfer(log, block["serial"], buyer, gen.id, 1000)
-        p.update(quantity=split["quantity"], moved=split["moved"])
+        p.update(quantity=split["quantity"], moved={**split["moved"], "base_kg": p["moved"]["base_kg"]})
     bad = log.append("block.transferred", p, _actor(log, "block.transferred"))
     _refused(log, bad)
 
