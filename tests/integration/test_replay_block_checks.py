@@ -268,6 +268,28 @@ def test_r_k4_a_block_from_no_base_mass_is_refused(driver, log, base_kg):
         _replays(log)
 
 
+@pytest.mark.parametrize("certificate", ["RMS-NSF-99999", None])
+def test_r_g1_a_block_from_a_lot_citing_a_certificate_no_entry_recorded_is_refused(driver, log, certificate):
+    """R-G1 (last bullet), R-G5: the lot's own certificate, as the log recorded it. Reached only through a
+    facility logged without its country (before R-G5 listed sites), where the lot's registration cannot
+    check its site; the generation then finds no certificate. (Were the check gone, the missing record
+    would fail as a payload that cannot be applied, at the same index: the message tells them apart.)"""
+    gen = driver.generator()
+    lot, _, real = _generated(driver, log, gen)
+    site = log.last("facility.registered", facility=gen.facility_id)
+    legacy = {k: v for k, v in site.payload.items() if k != "country"}
+    legacy.update(facility=gen.facility_id + 1000, name="Plant 100")
+    log.append("facility.registered", legacy, site.actor)
+    registered = log.last("lot.registered", lot=lot["id"])
+    log.append("lot.registered", {**registered.payload, "lot": lot["id"] + 1000, "reference": "LOT-LEGACY",
+                                  "facility": legacy["facility"], "rms_certificate": certificate},
+               registered.actor)
+    p = _generation_beside(real, 3001, 2000, Decimal(2000), Decimal(10000))
+    p.update(lot=lot["id"] + 1000, lot_reference="LOT-LEGACY", prev=_lot_link(log, lot["id"] + 1000))
+    bad = log.append("block.generated", p, real.actor)
+    _refused(log, bad, says="which no earlier entry recorded")
+
+
 # --- R-U6 (unit_checks) ----------------------------------------------------------------------
 
 
