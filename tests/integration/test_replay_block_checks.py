@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
@@ -85,7 +85,7 @@ def _split_transfer(log: Log, serial: str, holder: int, to: int, units: int) -> 
     block, prev = _block(log, serial)
     first, last = block["first"], block["last"]
     base = Decimal(block["base_kg"])
-    lower = (base * units / (last - first + 1)).quantize(Decimal("0.001"))
+    lower = (base * units / (last - first + 1)).quantize(Decimal("0.001"), rounding=ROUND_DOWN)
     moved = _reserial({**block, "first": first, "last": first + units - 1, "owner": to,
                        "quantity": format(Decimal(units).scaleb(-3), ".3f"), "base_kg": format(lower, "f")})
     rest = _reserial({**block, "first": first + units, "quantity": format(Decimal(last - first + 1 - units)
@@ -413,7 +413,7 @@ def test_r_t2_a_move_without_a_remainder_moves_the_whole_block_under_its_serial(
     gen, buyer, block = _held_by_buyer(driver, log)
     p = _whole_transfer(log, block["serial"], buyer, gen.id)
     if fault == "renamed":
-        p["moved"]["serial"] = format_serial("PC_P_PP_ARC", 2026, gen.id, 1, 3000).replace("-2026-", "-2026-0")
+        p["moved"]["serial"] = format_serial("PI_P_PP_ARC", 2026, gen.id, 1, 3000)  # the same units, renamed
     else:  # the lower 1 000 units (with all the base mass), and no remainder for the other 2 000
         split = _split_transfer(log, block["serial"], buyer, gen.id, 1000)
         p.update(quantity=split["quantity"], moved={**split["moved"], "base_kg": p["moved"]["base_kg"]})
