@@ -111,6 +111,39 @@ def test_r_g2_a_block_generated_under_a_serial_already_issued_is_refused(driver,
     _refused(log, bad)
 
 
+@pytest.mark.parametrize("serial", ["units 7001..9000", "another generator", "another year", "another ARC code",
+                                    None])
+def test_r_g2_a_block_generated_under_a_serial_not_naming_its_units_is_refused(driver, log, serial):
+    """R-G2: the serial is ``{ARC ID code}-{year}-{generator id}-{first}-{last}``: a block of units
+    3001..5000 may not be issued as 7001..9000 (nor under another generator, year or ARC code): the
+    public would hold serials whose units the registry never counted (control: its own serial)."""
+    gen = driver.generator()
+    _, _, real = _generated(driver, log, gen)
+    p = _generation_beside(real, 3001, 2000, Decimal(5000), Decimal(10000))
+    named = {"units 7001..9000": ("PC_P_PP_ARC", 2026, gen.id, 7001, 9000),
+             "another generator": ("PC_P_PP_ARC", 2026, gen.id + 1, 3001, 5000),
+             "another year": ("PC_P_PP_ARC", 2027, gen.id, 3001, 5000),
+             "another ARC code": ("PI_P_PP_ARC", 2026, gen.id, 3001, 5000)}.get(serial)
+    if named:
+        p["serial"] = format_serial(*named)
+    bad = log.append("block.generated", p, real.actor)
+    if named:
+        _refused(log, bad)
+    else:
+        _replays(log)
+
+
+@pytest.mark.parametrize("child", ["moved", "remainder"])
+def test_r_g2_a_split_part_under_a_serial_not_naming_its_units_is_refused(driver, log, child):
+    """R-G2: a split's parts are numbered by their units too (the control is in
+    test_r_g2_a_split_names_new_serials_for_its_parts)."""
+    gen, buyer, block = _held_by_buyer(driver, log)
+    p = _split_transfer(log, block["serial"], buyer, gen.id, 1000)
+    p[child]["serial"] = format_serial("PC_P_PP_ARC", 2026, gen.id, 5001, 6000 if child == "moved" else 7000)
+    bad = log.append("block.transferred", p, _actor(log, "block.transferred"))
+    _refused(log, bad)
+
+
 @pytest.mark.parametrize("fault", ["owner", "state", "foreign lot"])
 def test_r_g1_a_block_generated_for_another_owner_or_from_another_generators_lot_is_refused(driver, log, fault):
     """R-G1: a block is generated active, for its generator, from one of the generator's own lots."""
