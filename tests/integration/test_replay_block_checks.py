@@ -11,8 +11,9 @@ hold the crafted entry (``state_drift``, no index).
 A few checks are backed by a later one that refuses the same entry at the
 same index (a generic "payload cannot be applied", R-A8 after a
 non-current determination, R-A2 after a not-additional one, the remainder's
-own record after a whole move): those tests also assert a fragment of the
-message, the one thing that tells which check refused the entry.
+own record after a whole move, the serial check after a reused serial):
+those tests also assert a fragment of the message, the one thing that tells
+which check refused the entry.
 """
 
 from __future__ import annotations
@@ -103,12 +104,14 @@ def _actor(log: Log, kind: str = "block.generated") -> str:
 
 
 def test_r_g2_a_block_generated_under_a_serial_already_issued_is_refused(driver, log):
-    """R-G2: a serial is issued once. The entry's range (3001..5000) is new, its serial the first block's."""
+    """R-G2: a serial is issued once. The entry's range (3001..5000) is new, its serial the first block's.
+    (Were the check gone, the serial check would refuse the entry at the same index, as a serial not
+    naming its units; one that did would overlap the first block: the message tells them apart.)"""
     gen = driver.generator()
     _, block, real = _generated(driver, log, gen)
     p = _generation_beside(real, 3001, 2000, Decimal(5000), Decimal(10000))
     bad = log.append("block.generated", {**p, "serial": block["serial"]}, real.actor)
-    _refused(log, bad)
+    _refused(log, bad, says="generated twice")
 
 
 @pytest.mark.parametrize("serial", ["units 7001..9000", "another generator", "another year", "another ARC code",
@@ -467,14 +470,16 @@ def test_r_t2_a_move_of_the_whole_block_names_no_remainder(driver, log):
 @pytest.mark.parametrize("child", ["moved", "remainder", None])
 def test_r_g2_a_split_names_new_serials_for_its_parts(driver, log, child):
     """R-G2: a split's parts are new blocks; naming an existing serial (here the parent's) is refused
-    (control: the real serials)."""
+    (control: the real serials). (Were the check gone, the serial check would refuse the entry at the same
+    index: an existing serial names units no part of an active block can have again. The message tells
+    them apart.)"""
     gen, buyer, block = _held_by_buyer(driver, log)
     p = _split_transfer(log, block["serial"], buyer, gen.id, 1000)
     if child:
         p[child]["serial"] = block["serial"]
     bad = log.append("block.transferred", p, _actor(log, "block.transferred"))
     if child:
-        _refused(log, bad)
+        _refused(log, bad, says="already exists")
     else:
         _replays(log)
 
