@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from registry import certification, classification, quantities, use_period
 from registry.additionality import ceiling
+from registry.blocks import format_serial
 from registry.errors import RegistryError
 from registry.custody.rules import zeros
 from registry.replay import certificate_state, custody_events, generation_checks, unit_checks
@@ -48,6 +49,13 @@ def _set(s: State, block: dict, i: int, leaf: str | None, determination) -> None
     block["link"] = (i, leaf)
     block["determination"] = determination
     s.blocks[block["serial"]] = block
+
+
+def _check_serial(i: int, b: dict) -> None:
+    """R-G2: a new block's serial names its ARC code, year, generator and units."""
+    named = format_serial(b["arc_code"], b["generation_year"], b["generator"], b["first"], b["last"])
+    if b["serial"] != named:
+        raise fail(i, f"R-G2: block {b['serial']}: its fields give the serial {named}")
 
 
 def _check_derived(i: int, b: dict, lot: dict) -> None:
@@ -124,6 +132,7 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
     serial = b["serial"]
     if serial in s.blocks:
         raise fail(i, f"block {serial} is generated twice")
+    _check_serial(i, b)
     lot = s.lots.get(b["lot"])
     if lot is None or lot["generator"] != b["generator"] or b["owner"] != b["generator"] or b["state"] != "active":
         raise fail(i, f"block {serial}: generated from lot {b['lot']} by {b['generator']} for {b['owner']}")
@@ -219,6 +228,7 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
         for child in (out, rem):
             if child["serial"] in s.blocks:
                 raise fail(i, f"{kind}: block {child['serial']} already exists")
+            _check_serial(i, child)
         parent["state"] = "split"  # history, not a holding (registry.blocks.split)
         _set(s, out, i, leaf, parent["determination"])
         _set(s, rem, i, leaf, parent["determination"])
