@@ -15,7 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chainlog.errors import VerificationError
+from registry.replay import replay
 from tests.api.test_offers import World
+from tests.integration.test_replay_disputes import _pure
 from tests.integration.test_replay_rules import log  # noqa: F401  (the fixture)
 
 
@@ -159,3 +162,23 @@ def test_a_held_block_expires_only_after_its_use_period_and_with_its_offer(world
     payload = _expiry(log, offer["block"]["serial"], offer=offer["id"] if its_own else second["id"])
     index = log.append("block.expired", payload, "system")
     log.assert_refused_at(index) if refused else _drifts(log)
+
+
+@pytest.mark.parametrize("days, words", [
+    (31, "R-T6: block.offered: lapses on"),  # more than 30 days after its day
+    (-1, "R-T6: block.offered: lapses on"),  # before its day
+    (None, "lapses_on must be a date"),
+])
+def test_an_offer_lapsing_outside_its_window_is_refused_at_it(world, clock, engine, days, words):
+    """R-T6: an offer lapses between its day and 30 days after it (within the use period); replayed
+    offline, the offer's entry with another date is refused at its index — with 30 days it replays."""
+    offer = world.offer()
+    entries = _pure(engine)
+    made = next(e for e in entries if e["index"] == offer["id"])
+    made["payload"]["lapses_on"] = None if days is None else (clock.today() + timedelta(days=days)).isoformat()
+    with pytest.raises(VerificationError) as caught:
+        replay(entries).close()
+    assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", offer["id"]), str(caught.value)
+    assert words in str(caught.value), str(caught.value)
+    made["payload"]["lapses_on"] = (clock.today() + timedelta(days=30)).isoformat()
+    replay(entries).close()
