@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import select
@@ -29,7 +28,7 @@ from registry.notifications import announce
 from registry.models import Block, Retirement
 from registry.names import check_name, identity_key
 from registry.transfers import check_movable, lock_for_move
-from registry.units import format_milli
+from registry.units import Mass, format_milli
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,7 @@ def retire(uow: UnitOfWork, actor: Actor, **request) -> Retirement:
 
 def retire_block(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decimal, beneficiary: str,
                  claim_type: str, reporting_year: int, claim_date: date | None = None,
-                 statement: str | None = None, basis_mass: Any = None,
+                 statement: str | None = None, basis_mass: Mass | None = None,
                  product: ProductClaim | Mapping | None = None, claimed_status: str | None = None,
                  label_approval_ref: str | None = None, location: Mapping | None = None,
                  period: Mapping | None = None,
@@ -162,7 +161,7 @@ def retire_block(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decima
         raise InvalidInput("a retirement names its beneficiary", field="beneficiary",
                            code="beneficiary_required", rule="R-R1")
     statement = (statement.strip() or None) if statement else None
-    basis_kg = None if basis_mass is None else getattr(basis_mass, "kg", basis_mass)
+    basis_kg = None if basis_mass is None else basis_mass.kg
     claimed = _product(product)
     where = claim_details.parse_location(location)  # R-R6: on behalf of a beneficiary, where and when
     when = claim_details.parse_period(period)
