@@ -28,7 +28,7 @@ def _active(s: State, i: int, serial, kind: str) -> dict:
     return block
 
 
-def _check_prev(s: State, i: int, serial: str, p: dict, link: tuple | None) -> None:
+def _check_prev(i: int, serial: str, p: dict, link: tuple | None) -> None:
     """R-L2b: the entry must link to the last entry of the block's (or lot's) lineage."""
     prev = p.get("prev")
     if link is None or not isinstance(prev, dict) or prev.get("index") != link[0] or (
@@ -141,7 +141,7 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
         raise fail(i, f"block {serial}: generator {b['generator']} is not active")
     if generator.get("generator_removed"):  # R-E4
         raise fail(i, f"block {serial}: generator {b['generator']} was removed as a generator (R-E4)")
-    _check_prev(s, i, serial, p, lot["link"])
+    _check_prev(i, serial, p, lot["link"])
     key = (b["generator"], b["generation_year"])
     if b["first"] <= s.serial_high.get(key, 0):  # R-G2: serial ranges never overlap
         raise fail(i, f"block {serial} overlaps serials already issued (up to {s.serial_high[key]})")
@@ -190,7 +190,7 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
     if time is not None:  # R-E1, R-T3: only inside the use period, dated by the entry's time
         s.note(i, lambda: use_period.require_in_use_period(parent["generation_year"], date.fromisoformat(time[:10])))
     serial = parent["serial"]
-    _check_prev(s, i, serial, p, parent["link"])
+    _check_prev(i, serial, p, parent["link"])
     holder = p.get("from") if transfer else p.get("owner")
     if parent["owner"] != holder:
         raise fail(i, f"{kind}: block {serial} is held by {parent['owner']}, not {holder}")
@@ -256,7 +256,7 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
     block = _active(s, i, serial, kind)
     if kind == "block.expired":
         check_expiry(s, i, block, p, time)
-    _check_prev(s, i, serial, p, block["link"])
+    _check_prev(i, serial, p, block["link"])
     _same(i, serial, {**block, "state": target}, b, BLOCK_FIELDS)
     if kind == "block.forfeited" and (  # R-E4: only what the removed generator still holds
             not s.participants.get(p.get("participant"), {}).get("generator_removed")

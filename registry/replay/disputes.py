@@ -128,7 +128,7 @@ def decided(s: State, i: int, kind: str, p: dict, leaf: str | None) -> None:
     outcome = DECISIONS[kind]
     if outcome == "cancelled":  # R-E5 for any holder; the lot's eligible mass is NOT restored
         _active(s, i, serial, kind)
-        _check_prev(s, i, serial, p, block["link"])
+        _check_prev(i, serial, p, block["link"])
         _same(i, serial, {**block, "state": "cancelled"}, block_record(i, p), BLOCK_FIELDS)
         block = {**block, "state": "cancelled"}
         _set(s, block, i, leaf, block["determination"])

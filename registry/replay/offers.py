@@ -76,7 +76,7 @@ def closed(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | N
         raise fail(i, f"{kind}: offer {oid} holds block {serial}, the entry names {p.get('serial')!r}")
     if (p.get("from"), p.get("to")) != (offer["from"], offer["to"]):
         raise fail(i, f"{kind}: offer {oid} is from {offer['from']} to {offer['to']}")
-    _check_prev(s, i, serial, p, block["link"])
+    _check_prev(i, serial, p, block["link"])
     owner = offer["to"] if outcome == "accepted" else offer["from"]
     after = {**block, "state": "active", "owner": owner}
     _same(i, serial, after, block_record(i, p), BLOCK_FIELDS)
@@ -111,7 +111,7 @@ def expired(s: State, i: int, p: dict, leaf: str | None, time: str | None = None
     if offer["serial"] != serial:
         raise fail(i, f"block.expired: offer {oid} holds block {offer['serial']}, not {serial}")
     check_expiry(s, i, block, p, time)  # R-E1
-    _check_prev(s, i, serial, p, block["link"])
+    _check_prev(i, serial, p, block["link"])
     after = {**block, "state": "expired"}
     _same(i, serial, after, block_record(i, p), BLOCK_FIELDS)
     _set(s, after, i, leaf, block["determination"])

@@ -47,6 +47,10 @@ def test_a_registry_with_disputes_and_decisions_verifies(driver, log):  # noqa: 
     driver.ok(f"/blocks/{bought}/dispute/cancel", {"reason": "certifier"}, status=200)
     driver.ok(f"/blocks/{held}/dispute/clear", {"reason": "certifier"}, status=200)
     log.assert_verifies()  # the decisions replay, and the block_dispute rows match the log
+    # A cleared block is no longer disputed: it moves again, and replay agrees (R-C5).
+    other = driver.participant("Second Brand")
+    driver.ok("/transfers", {"serial": held, "quantity": "1.000", "to_participant_id": other["id"]}, gen.token)
+    log.assert_verifies()
 
 
 def test_a_back_dated_finding_without_its_marks_is_a_finding(driver, log):  # noqa: F811
