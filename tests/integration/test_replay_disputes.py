@@ -173,3 +173,56 @@ def test_a_decision_that_does_not_fit_its_dispute_is_refused(driver, log, kind, 
     report = log.verify()
     assert (report.error.kind, report.error.index) == ("replay_inconsistent", bad), report.failure()
     assert words in str(report.error), report.failure()
+
+
+def _retired_and_disputed(driver):
+    """A generator that retired 1 t of its block, then a back-dated suspension: the
+    retired part and the remainder are both disputed (R-C5 marks retired blocks too)."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), processed_on="2026-02-01")
+    driver.sell(gen.token, lot["id"], t(10))
+    block = driver.generate(gen.token, lot["id"])
+    retired = driver.ok("/retirements", {"serial": block["serial"], "quantity": "1.000", "beneficiary": "Acme",
+                                         "claim_type": "general", "reporting_year": 2026}, gen.token)
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-01-15", "reason": "audit"},
+              gen.certifier, status=200)
+    return retired["block"]["serial"], retired["remainder"]["serial"]
+
+
+def test_a_retired_blocks_dispute_is_not_cancelled(driver, log):  # noqa: F811
+    """R-C5, R-E5: a cancellation ends an active block; a retired block's finding is
+    upheld or cleared, never cancelled."""
+    retired, remainder = _retired_and_disputed(driver)
+    driver.ok(f"/blocks/{remainder}/dispute/cancel", {"reason": "certifier"}, status=200)
+    cancelled = log.last("block.dispute_cancelled", serial=remainder)  # a real decision, as the template
+    log.assert_verifies()
+    mark = log.last("block.disputed", serial=retired)
+    bad = log.append("block.dispute_cancelled", {**cancelled.payload, "serial": retired, "dispute_entry": mark.index},
+                     cancelled.actor)
+    log.assert_refused_at(bad)
+    assert "is retired, not active" in str(log.verify().error)
+
+
+@pytest.mark.parametrize("fault", [None, "another lineage link", "quantity changed", "quantity as a number"])
+def test_a_cancellation_that_does_not_fit_its_block_is_refused_at_it(driver, log, fault):  # noqa: F811
+    """R-C5, R-E5, R-L2b: a dispute's cancellation links to its block's last entry and keeps
+    its fields (quantities as decimal strings, R-U3)."""
+    gen, bought, held, clean = _disputed_registry(driver)
+    driver.ok(f"/blocks/{bought}/dispute/cancel", {"reason": "certifier"}, status=200)
+    template = log.last("block.dispute_cancelled", serial=bought).payload  # a real decision
+    log.assert_verifies()
+    split = log.last("block.transferred")  # its remainder is the held block, lineage unchanged since
+    fields = split.payload["remainder"]
+    assert fields["serial"] == held
+    link = {"index": split.index, "leaf_hash": split.leaf_hash.hex()}
+    payload = {**template, **fields, "state": "cancelled", "prev": link,
+               "dispute_entry": log.last("block.disputed", serial=held).index}
+    changes = {None: {}, "another lineage link": {"prev": {**link, "index": split.index - 1}},
+               "quantity changed": {"quantity": "1.000", "last": fields["first"] + 999},
+               "quantity as a number": {"quantity": 8}}[fault]
+    bad = log.append("block.dispute_cancelled", {**payload, **changes}, "system")
+    report = log.verify()
+    if fault is None:  # the control: replay accepts it; only the tables, not written, differ
+        assert (report.error.kind, report.error.index) == ("state_drift", None), report.failure()
+    else:
+        assert (report.error.kind, report.error.index) == ("replay_inconsistent", bad), report.failure()
