@@ -99,10 +99,12 @@ def test_an_acceptance_outside_the_use_period_is_refused(world, clock, log):  # 
 
 
 @pytest.mark.parametrize("fault", ["unknown offer", "offer as a bool", "closed twice", "another serial",
-                                   "another sender", "another recipient", "owner unchanged", "not active"])
+                                   "another sender", "another recipient", "owner unchanged", "not active",
+                                   "another lineage link", "quantity as a number"])
 def test_a_closing_entry_that_does_not_close_its_pending_offer_is_refused(world, log, fault):  # noqa: F811
     """R-T6: a closing entry closes a pending offer, names its block, sender and recipient, and gives
-    the block back as active to the recipient (accepted) — serial range unchanged."""
+    the block back as active to the recipient (accepted) — serial range unchanged, linked to the
+    block's last entry (R-L2b), quantities as decimal strings (R-U3)."""
     offer, other = _two_offers(world)  # the second, for "another serial"
     log.assert_verifies()
     payload = _closing(log, offer["id"], "accepted", world.brand)
@@ -116,7 +118,9 @@ def test_a_closing_entry_that_does_not_close_its_pending_offer_is_refused(world,
     changes = {"unknown offer": {"offer": other["id"] + 1000}, "offer as a bool": {"offer": True},
                "closed twice": {}, "another serial": {"serial": other["block"]["serial"]},
                "another sender": {"from": world.other}, "another recipient": {"to": world.other},
-               "owner unchanged": {"owner": world.gen.id}, "not active": {"state": "offered"}}[fault]
+               "owner unchanged": {"owner": world.gen.id}, "not active": {"state": "offered"},
+               "another lineage link": {"prev": {**payload["prev"], "index": payload["prev"]["index"] - 1}},
+               "quantity as a number": {"quantity": 40}}[fault]
     index = log.append("block.offer_accepted", {**payload, **changes}, "system")
     log.assert_refused_at(index)
 
