@@ -86,3 +86,41 @@ def test_replay_refuses_a_bulk_marker_out_of_range(state):
     with pytest.raises(Exception) as refused:
         bulk.before(state, 0, "block.retired", _retired(0, 1001))
     assert "R-T7" in str(refused.value)
+
+
+@pytest.mark.parametrize("marker", [{"item": 0, "items": 0}, {"item": -1, "items": 3}, {"item": 3, "items": 3},
+                                    {"item": True, "items": 3}, {"item": 0, "items": True}, {"item": 0.0, "items": 3},
+                                    {"item": 0, "items": 3.0}, {"item": "0", "items": 3}, {"items": 3}, [0, 3]])
+def test_replay_refuses_a_bulk_marker_that_is_not_two_integers_in_range(state, marker):
+    """R-T7: ``bulk`` is ``{item, items}``, integers (not bools or floats), 0 <= item < items."""
+    with pytest.raises(Exception) as refused:
+        bulk.before(state, 4, "block.retired", {"bulk": marker})
+    assert "R-T7" in str(refused.value) and refused.value.index == 4
+
+
+def test_replay_accepts_the_largest_bulk_and_a_bulk_of_one(state):
+    """R-T7: up to `MAX_ITEMS` items; a bulk of one item closes at once."""
+    bulk.before(state, 0, "block.retired", _retired(0, bulk.MAX_ITEMS))
+    assert state.open_bulk == [0, 1, bulk.MAX_ITEMS]
+    state.open_bulk = None
+    bulk.before(state, 1, "block.retired", _retired(0, 1))
+    assert state.open_bulk is None
+    bulk.before(state, 2, "block.transferred", {})
+    bulk.finish(state)
+    assert state.findings == []
+
+
+def test_replay_finds_an_item_of_another_bulk_size_and_each_gap_once(state):
+    """R-T7: item 1 of 4 does not continue a bulk of 3 (a stray, and the bulk of 3 still misses
+    its item 1); a gap is one finding, not one per entry."""
+    bulk.before(state, 0, "block.retired", _retired(0, 3))
+    bulk.before(state, 1, "block.retired", _retired(1, 4))
+    assert [f.index for f in state.findings] == [1] and "follows no item 0" in str(state.findings[0])
+    bulk.before(state, 2, "block.retired", _retired(0, 2))
+    bulk.before(state, 3, "block.transferred", {})
+    bulk.before(state, 4, "block.transferred", {})
+    state.entries = 5
+    bulk.finish(state)
+    assert [f.index for f in state.findings] == [1, 2, 3]
+    assert "at entry 0 lists 3 items; item 1 is missing" in str(state.findings[1])
+    assert "at entry 2 lists 2 items; item 1 is missing" in str(state.findings[2])
