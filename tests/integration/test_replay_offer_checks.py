@@ -153,18 +153,28 @@ def test_a_block_expires_only_after_its_use_period(world, clock, log, on, change
     log.assert_refused_at(index) if refused else _drifts(log)
 
 
-@pytest.mark.parametrize("on, its_own, refused", [
-    (datetime(2027, 6, 1, 9, 0, tzinfo=UTC), True, True),  # inside the use period
-    (datetime(2028, 1, 2, 9, 0, tzinfo=UTC), False, True),  # names another pending offer than the one holding it
-    (datetime(2028, 1, 2, 9, 0, tzinfo=UTC), True, False),
+AFTER_USE = datetime(2028, 1, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("on, its_own, changes, refused", [
+    (datetime(2027, 6, 1, 9, 0, tzinfo=UTC), True, {}, True),  # inside the use period
+    (AFTER_USE, False, {}, True),  # names another pending offer than the one holding it
+    (AFTER_USE, True, {"prev": "earlier"}, True),  # not linked to the block's last entry (R-L2b)
+    (AFTER_USE, True, {"quantity": "39.000", "last": "-1000"}, True),  # another block's fields
+    (AFTER_USE, True, {"quantity": 40}, True),  # a quantity as a number (R-U3)
+    (AFTER_USE, True, {}, False),
 ])
-def test_a_held_block_expires_only_after_its_use_period_and_with_its_offer(world, clock, log, on, its_own,
+def test_a_held_block_expires_only_after_its_use_period_and_with_its_offer(world, clock, log, on, its_own, changes,
                                                                            refused):  # noqa: F811
     """R-E1 with R-T6: a block held by an offer expires like any other, and closes that offer."""
     offer, second = _two_offers(world)
     clock.set(on)
     payload = _expiry(log, offer["block"]["serial"], offer=offer["id"] if its_own else second["id"])
-    index = log.append("block.expired", payload, "system")
+    if changes.get("prev") == "earlier":
+        changes = {"prev": {**payload["prev"], "index": payload["prev"]["index"] - 1}}
+    elif changes.get("last") == "-1000":
+        changes = {**changes, "last": payload["last"] - 1000}
+    index = log.append("block.expired", {**payload, **changes}, "system")
     log.assert_refused_at(index) if refused else _drifts(log)
 
 
@@ -184,5 +194,6 @@ def test_an_offer_lapsing_outside_its_window_is_refused_at_it(world, clock, engi
         replay(entries).close()
     assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", offer["id"]), str(caught.value)
     assert words in str(caught.value), str(caught.value)
-    made["payload"]["lapses_on"] = (clock.today() + timedelta(days=30)).isoformat()
-    replay(entries).close()
+    for days in (30, 0):  # the window's both ends replay
+        made["payload"]["lapses_on"] = (clock.today() + timedelta(days=days)).isoformat()
+        replay(entries).close()
