@@ -162,6 +162,7 @@ AFTER_USE = datetime(2028, 1, 2, 9, 0, tzinfo=UTC)
     (AFTER_USE, True, {"prev": "earlier"}, True),  # not linked to the block's last entry (R-L2b)
     (AFTER_USE, True, {"quantity": "39.000", "last": "-1000"}, True),  # another block's fields
     (AFTER_USE, True, {"quantity": 40}, True),  # a quantity as a number (R-U3)
+    (AFTER_USE, True, {"offer": 10 ** 6}, True),  # names no offer at all
     (AFTER_USE, True, {}, False),
 ])
 def test_a_held_block_expires_only_after_its_use_period_and_with_its_offer(world, clock, log, on, its_own, changes,
