@@ -226,3 +226,64 @@ def test_a_cancellation_that_does_not_fit_its_block_is_refused_at_it(driver, log
         assert (report.error.kind, report.error.index) == ("state_drift", None), report.failure()
     else:
         assert (report.error.kind, report.error.index) == ("replay_inconsistent", bad), report.failure()
+
+
+def test_a_mark_after_another_entry_is_a_finding(driver, engine, log):  # noqa: F811
+    """R-C5: a finding's marks are written with it, so they follow it at once; an entry in
+    between closes the finding (its missing marks are a finding) and a late mark is one too."""
+    gen, bought, held, clean = _disputed_registry(driver)
+    driver.participant("Late Buyer")  # an entry after the marks
+    log.assert_verifies()
+    late = {}
+
+    def swap(entries):  # the last mark and the entry after it change places
+        mark = [e for e in entries if e["type"] == "block.disputed"][-1]
+        after = entries[mark["index"] + 1]
+        assert after["type"] == "participant.registered"
+        late["serial"] = mark["payload"]["serial"]
+        for key in ("type", "payload", "leaf_hash", "time"):
+            mark[key], after[key] = after[key], mark[key]
+        return next(e for e in entries if e["type"] == "certificate.suspended")["index"]
+
+    index, error = _replay_changed(engine, swap)
+    assert (error.kind, error.index) == ("replay_inconsistent", index), str(error)
+    assert f"no block.disputed entry for {late['serial']}" in str(error), str(error)
+
+
+@pytest.mark.parametrize("move", ["transfer", "retirement"])
+def test_a_disputed_block_that_moves_is_a_finding(driver, engine, log, move):  # noqa: F811
+    """R-C5: a disputed block neither moves nor is retired until its dispute is decided. The log
+    of a block cleared and then moved, replayed without the clearing, is refused at the move."""
+    gen, bought, held, clean = _disputed_registry(driver)
+    driver.ok(f"/blocks/{held}/dispute/clear", {"reason": "certifier"}, status=200)
+    if move == "transfer":
+        buyer = driver.participant("Second Brand")
+        driver.ok("/transfers", {"serial": held, "quantity": "1.000", "to_participant_id": buyer["id"]}, gen.token)
+    else:
+        driver.ok("/retirements", {"serial": held, "quantity": "1.000", "beneficiary": "Acme",
+                                   "claim_type": "general", "reporting_year": 2026}, gen.token)
+    log.assert_verifies()
+
+    def unclear(entries):
+        cleared = next(e for e in entries if e["type"] == "block.dispute_cleared")
+        cleared["type"] = "removed.entry"  # skipped by the replay: as if it were not there
+        return entries[-1]["index"]
+
+    index, error = _replay_changed(engine, unclear)
+    assert (error.kind, error.index) == ("replay_inconsistent", index), str(error)
+    assert f"block {held} is disputed" in str(error), str(error)
+
+
+def test_a_block_disputed_still_is_not_marked_again(driver, log):  # noqa: F811
+    """R-C5: a later finding that again makes a lot's day not valid marks only its blocks not
+    disputed already; the open disputes stand. Suspended from 15 January and reinstated from the
+    16th, the certificate covers the 1 February lot again, and its blocks' disputes are still open
+    when a revocation from 5 January makes that lot's day (and the 10 January lot's) not valid."""
+    gen, bought, held, clean = _disputed_registry(driver)
+    driver.ok(f"/rms-certificates/{gen.certificate}/reinstate", {"on": "2026-01-16", "reason": "cleared"},
+              gen.certifier, status=200)
+    driver.ok(f"/rms-certificates/{gen.certificate}/revoke", {"on": "2026-01-05", "reason": "fraud"},
+              gen.certifier, status=200)
+    marks = [e.payload["serial"] for e in log.entries() if e.type == "block.disputed"]
+    assert sorted(marks) == sorted([bought, held, clean])  # the second finding marked only the clean one
+    log.assert_verifies()
