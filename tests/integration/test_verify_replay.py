@@ -5,6 +5,7 @@ entry — in memory (pure replay) and offline through `arcreg verify-log`."""
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 import subprocess
 
 import pytest
@@ -109,3 +110,35 @@ def verifier_signer(config):
     from registry.signing import load_signer
 
     return load_signer(config)
+
+
+def _records(payload: dict) -> list[dict]:
+    """The block records an entry carries: itself, or its moved, remainder and retired parts."""
+    return [r for r in (payload, payload.get("moved"), payload.get("remainder"), payload.get("retired"))
+            if isinstance(r, dict) and "serial" in r and "quantity" in r]
+
+
+def test_every_lineage_link_and_block_record_is_checked_at_its_entry(engine, db_url, tmp_path):
+    """R-L2b, R-U3, in every kind of entry of a real log: a link to another entry than its block's
+    (or lot's) last one is refused at that entry, and so is a block record whose quantity is a
+    number, not a decimal string."""
+    build_registry(engine, db_url, tmp_path)
+    entries = _entries(engine)
+    linked = [e for e in entries if isinstance(e["payload"].get("prev"), dict)]
+    recorded = [e for e in entries if _records(e["payload"])]
+    kinds = {"block.generated", "block.transferred", "block.retired", "block.expired", "block.cancelled"}
+    assert kinds <= {e["type"] for e in linked} and kinds <= {e["type"] for e in recorded}
+
+    def refused_at(index: int, change) -> None:
+        changed = copy.deepcopy(entries)
+        change(changed[index]["payload"])
+        with pytest.raises(VerificationError) as caught:
+            replay(changed).close()
+        assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", index), \
+            (entries[index]["type"], str(caught.value))
+
+    for e in linked:
+        refused_at(e["index"], lambda p: p["prev"].update(index=p["prev"]["index"] - 1))
+    for e in recorded:
+        for n in range(len(_records(e["payload"]))):
+            refused_at(e["index"], lambda p, n=n: _records(p)[n].update(quantity=int(Decimal(_records(p)[n]["quantity"]))))
