@@ -121,7 +121,7 @@ def _records(payload: dict) -> list[dict]:
 def test_every_lineage_link_and_block_record_is_checked_at_its_entry(engine, db_url, tmp_path):
     """R-L2b, R-U3, in every kind of entry of a real log: a link to another entry than its block's
     (or lot's) last one is refused at that entry, and so is a block record whose quantity is a
-    number, not a decimal string."""
+    number, not a decimal string, or whose owner is not the one the replay derives."""
     build_registry(engine, db_url, tmp_path)
     entries = _entries(engine)
     linked = [e for e in entries if isinstance(e["payload"].get("prev"), dict)]
@@ -142,3 +142,4 @@ def test_every_lineage_link_and_block_record_is_checked_at_its_entry(engine, db_
     for e in recorded:
         for n in range(len(_records(e["payload"]))):
             refused_at(e["index"], lambda p, n=n: _records(p)[n].update(quantity=int(Decimal(_records(p)[n]["quantity"]))))
+            refused_at(e["index"], lambda p, n=n: _records(p)[n].update(owner=_records(p)[n]["owner"] + 1000))
