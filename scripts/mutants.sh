@@ -17,6 +17,8 @@
 #
 # Inspect one mutant afterwards:
 #   cd .mutants/<key> && ../../.venv/bin/mutmut show <mutant name>
+# The survivors so far, by kind (words only, index dropped, code), while a run goes on:
+#   .venv/bin/python scripts/mutants_report.py <key>
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
