@@ -26,16 +26,17 @@ from registry.replay.state import BLOCK_FIELDS, State, block_record, fail
 KINDS = tuple(rules.CLOSING)
 
 
-def _setting(s: State, pid) -> str:
-    return s.participants.get(pid, {}).get("incoming_transfers", rules.AUTOMATIC)
+def _reviews(s: State, pid) -> bool:
+    """Whether the participant reviews incoming transfers (else, and before migration 0020: automatic)."""
+    return s.participants.get(pid, {}).get("incoming_transfers") == rules.REVIEW
 
 
 def before(s: State, i: int, kind: str, p: dict) -> None:
     """R-T6: a transfer to a reviewing recipient is an offer, and only then."""
-    if kind == "block.transferred" and _setting(s, p.get("to")) == rules.REVIEW:
+    if kind == "block.transferred" and _reviews(s, p.get("to")):
         s.finding(fail(i, f"R-T6: block.transferred to participant {p.get('to')}, which reviews incoming "
                           "transfers: it must be an offer"))
-    elif kind == "block.offered" and _setting(s, p.get("to")) != rules.REVIEW:
+    elif kind == "block.offered" and not _reviews(s, p.get("to")):
         s.finding(fail(i, f"R-T6: block.offered to participant {p.get('to')}, which accepts transfers "
                           "automatically"))
 
