@@ -19,6 +19,10 @@
 #   cd .mutants/<key> && ../../.venv/bin/mutmut show <mutant name>
 # The survivors so far, by kind (words only, index dropped, code), while a run goes on:
 #   .venv/bin/python scripts/mutants_report.py <key>
+# A function every test runs (a replay step) meets its unit test as late as its slowest integration
+# test: stop the run, try its unchecked mutants against the fast tests first, then resume the run
+# (cd .mutants/<key> && ../../.venv/bin/mutmut run --max-children 1):
+#   .venv/bin/python scripts/mutants_prescreen.py <key> 'registry.replay.bulk.*' tests/unit/registry/test_x.py
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
