@@ -124,3 +124,21 @@ def test_replay_finds_an_item_of_another_bulk_size_and_each_gap_once(state):
     assert [f.index for f in state.findings] == [1, 2, 3]
     assert "at entry 0 lists 3 items; item 1 is missing" in str(state.findings[1])
     assert "at entry 2 lists 2 items; item 1 is missing" in str(state.findings[2])
+
+
+def test_replay_reads_a_bulk_marker_on_retirements_only(state):
+    """R-T7: only ``block.retired`` entries are bulk items; a marker on another entry neither opens
+    a bulk nor continues one."""
+    bulk.before(state, 0, "block.transferred", _retired(0, 2))
+    assert state.open_bulk is None
+    bulk.before(state, 1, "block.retired", _retired(0, 2))
+    bulk.before(state, 2, "block.transferred", _retired(1, 2))  # not item 1: the bulk misses it
+    assert [f.index for f in state.findings] == [2]
+
+
+def test_replay_names_the_first_entry_of_a_bulk_it_finds_incomplete(state):
+    for i, item in enumerate((0, 1, 2)):
+        bulk.before(state, 7 + i, "block.retired", _retired(item, 4))
+    bulk.before(state, 10, "block.expired", {})
+    assert [f.index for f in state.findings] == [10]
+    assert "the bulk retirement at entry 7 lists 4 items; item 3 is missing" in str(state.findings[0])
