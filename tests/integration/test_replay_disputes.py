@@ -287,3 +287,12 @@ def test_a_block_disputed_still_is_not_marked_again(driver, log):  # noqa: F811
     marks = [e.payload["serial"] for e in log.entries() if e.type == "block.disputed"]
     assert sorted(marks) == sorted([bought, held, clean])  # the second finding marked only the clean one
     log.assert_verifies()
+
+
+def test_a_finding_on_a_certificate_no_lot_cites_disputes_nothing(driver, log):  # noqa: F811
+    """R-C5: suspending or revoking a certificate that no lot cites marks no block, and replays."""
+    gen = driver.generator()
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-01-15", "reason": "audit"},
+              gen.certifier, status=200)
+    assert not [e for e in log.entries() if e.type == "block.disputed"]
+    log.assert_verifies()
