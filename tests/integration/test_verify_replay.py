@@ -139,7 +139,13 @@ def test_every_lineage_link_and_block_record_is_checked_at_its_entry(engine, db_
 
     for e in linked:
         refused_at(e["index"], lambda p: p["prev"].update(index=p["prev"]["index"] - 1))
+    def as_number(record: dict) -> None:
+        record["quantity"] = int(Decimal(record["quantity"]))
+
+    def another_owner(record: dict) -> None:
+        record["owner"] += 1000
+
     for e in recorded:
         for n in range(len(_records(e["payload"]))):
-            refused_at(e["index"], lambda p, n=n: _records(p)[n].update(quantity=int(Decimal(_records(p)[n]["quantity"]))))
-            refused_at(e["index"], lambda p, n=n: _records(p)[n].update(owner=_records(p)[n]["owner"] + 1000))
+            for change in (as_number, another_owner):
+                refused_at(e["index"], lambda p, n=n, change=change: change(_records(p)[n]))
