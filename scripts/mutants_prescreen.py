@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(key: str, pattern: str, tests: list[str]) -> None:
     work = ROOT / ".mutants" / key / "mutants"
+    missing = [t for t in tests if not (work / t.split("::")[0]).is_file() or Path(t).is_absolute() or ".." in t]
+    if missing:  # a test outside the run's copy imports the unmutated code: its passes would mean nothing
+        sys.exit(f"not tests of the run's copy ({work}): {' '.join(missing)}; copy them into it first")
     killed = tried = 0
     for meta in sorted(work.rglob("*.py.meta")):
         data = json.loads(meta.read_text())
