@@ -531,6 +531,28 @@ def test_an_amendment_of_a_field_that_is_no_claim_detail_is_refused(driver, log)
     log.assert_refused_at(bad)
 
 
+def test_details_set_where_none_was_and_cleared_replay_as_the_tables_hold_them(driver, log):
+    """R-R7, R-L7b: a claim with no location is given one (a subdivision too) and its period is
+    cleared; a second amendment states those as the old values and changes them again. Replay
+    reads an absent detail as None and each set or cleared detail into its columns, so both
+    amendments replay and the tables match."""
+    from tests.api.test_retirements import _holding, _retire
+
+    gen = driver.generator()
+    done = _retire(driver, gen.token, _holding(driver, gen)["serial"], "4", period=YEAR_2026)
+    driver.ok(f"/retirements/{done['id']}/amendments", {"location": BAVARIA, "period": None}, gen.token)
+    first = log.last("retirement.amended", serial=done["serial"])
+    assert first.payload["changes"] == {"location": {"from": None, "to": BAVARIA},
+                                        "period": {"from": YEAR_2026, "to": None}}
+    log.assert_verifies()
+    driver.ok(f"/retirements/{done['id']}/amendments", {"location": {"country": "AT"}, "period": FIRST_HALF},
+              gen.token)
+    second = log.last("retirement.amended", serial=done["serial"])
+    assert second.payload["changes"]["location"]["from"] == BAVARIA
+    assert second.payload["changes"]["period"] == {"from": None, "to": FIRST_HALF}
+    log.assert_verifies()
+
+
 def test_amendment_control(driver, log):
     """The control: a further amendment of the statement, rightly stated, replays."""
     _, real = _amended(driver, log)
