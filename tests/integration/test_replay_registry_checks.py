@@ -553,6 +553,20 @@ def test_details_set_where_none_was_and_cleared_replay_as_the_tables_hold_them(d
     log.assert_verifies()
 
 
+def test_an_amendment_replayed_without_entry_times_is_dated_by_what_it_says(driver, log):
+    """R-R7: `Replayer.apply` takes an entry's time as optional; without it an amendment is
+    dated by its own ``amended_on`` (and the claim still takes the new values)."""
+    from registry.replay import replay
+
+    _, real = _amended(driver, log)
+    lines = [{"index": e.index, "type": e.type, "payload": e.payload} for e in log.entries()]
+    state = replay(lines)
+    try:
+        assert state.retirements[real.payload["serial"]]["statement"] == "Our 2026 PP bottles"
+    finally:
+        state.close()
+
+
 def test_amendment_control(driver, log):
     """The control: a further amendment of the statement, rightly stated, replays."""
     _, real = _amended(driver, log)
