@@ -1,20 +1,23 @@
 """Try a paused mutation run's unchecked mutants against a few fast tests first (docs/testing.md).
 
     .venv/bin/python scripts/mutants_prescreen.py KEY 'registry.replay.bulk.*' tests/unit/registry/test_x.py ...
-    PRESCREEN_JOBS=2 PRESCREEN_TIMEOUT=300 ...   # parallel mutants (default 2), seconds before one is abandoned
+    .venv/bin/python scripts/mutants_prescreen.py KEY @names.txt tests/...   # just the mutants listed in a file
+    PRESCREEN_JOBS=2 ...                         # mutants tried at once (default 2)
 
 mutmut orders mutants by the worst-case time of the tests covering them, but not the tests of one
 mutant: a function every test runs (a replay step called for each entry) is tried against the slow
-integration tests as often as against the unit test written for it. This runs each unchecked mutant
-whose name matches the pattern against the given tests only (in the order given, SQLite, stop at the
-first failure), with mutmut's own switch (``MUTANT_UNDER_TEST``), and records a failing run as killed
-(exit code 1) in the run's ``.meta`` files. The rest stay unchecked: `mutmut run` (resumed in
-``.mutants/KEY``) then runs each of them against every test that covers it, as before. Stop the run
+integration tests as often as against the unit test written for it. This tries each undecided mutant
+whose name matches the pattern against the given tests only (SQLite, stop at the first failure), with
+mutmut's own switch (``MUTANT_UNDER_TEST``), and records a failing run as killed (exit code 1) in the
+run's ``.meta`` files. The rest stay undecided: `mutmut run` (resumed in ``.mutants/KEY``) then runs
+each of them against every test that covers it, or a later prescreen with other tests. Stop the run
 first: mutmut writes the same files.
 
-The tests are collected once in this process (the imports are the slow part of a short run); each
-mutant then runs in a forked child, as mutmut's own runner does. A child that outlives the timeout is
-killed and its mutant left unchecked (an endless loop is mutmut's to call a timeout).
+Fast because: the tests are run once in this process first, recording which of them reach each mutated
+function and how long each takes (mutmut's "stats" switch); each mutant then runs in a forked child
+(the imports are done) against only the tests that reach its function, the ones that killed earlier
+mutants of that function first, then the fastest. A child that outlives 60 s plus three times its
+tests' time is killed and its mutant left undecided (an endless loop is mutmut's to call a timeout).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql"]
 
 
 def _unchecked(work: Path, pattern: str) -> list[tuple[Path, str]]:
+    """The undecided mutants whose name matches ``pattern`` (a glob, or ``@FILE``: the names listed in FILE)."""
+    names = set(Path(pattern[1:]).read_text().split()) if pattern.startswith("@") else None
     found = []
     for meta in sorted(work.rglob("*.py.meta")):
         for name, code in sorted(json.loads(meta.read_text())["exit_code_by_key"].items()):
-            if code is None and fnmatch.fnmatch(name, pattern):
+            if code is None and (name in names if names is not None else fnmatch.fnmatch(name, pattern)):
                 found.append((meta, name))
     return found
 
