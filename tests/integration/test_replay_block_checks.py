@@ -304,6 +304,22 @@ def test_r_k4_a_block_from_no_base_mass_is_refused(driver, log, base_kg):
         _replays(log)
 
 
+def test_r_k5_a_block_from_a_contaminated_lot_claims_only_its_capped_mass(driver, log):
+    """R-K5 (P6.2.2): 5% ash caps the claim at 96.94% of the mass, so 1 000 kg make 0.969
+    certificate. Replay derives the same quantity from the lot's logged non-plastic fraction (the
+    real generation verifies); a copy claiming the whole 1.000 is refused at its entry."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), non_plastic_fraction="0.05")
+    driver.sell(gen.token, lot["id"], t(10))
+    block = driver.generate(gen.token, lot["id"], mass=t(1))
+    assert block["quantity"] == "0.969"
+    log.assert_verifies()
+    real = log.last("block.generated", serial=block["serial"])
+    bad = log.append("block.generated", _generation_beside(real, 970, 1000, Decimal(2000), Decimal(10000)),
+                     real.actor)
+    _refused(log, bad, says="R-K2/R-K4")
+
+
 @pytest.mark.parametrize("certificate", ["RMS-NSF-99999", None])
 def test_r_g1_a_block_from_a_lot_citing_a_certificate_no_entry_recorded_is_refused(driver, log, certificate):
     """R-G1 (last bullet), R-G5: the lot's own certificate, as the log recorded it. Reached only through a
