@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.api.test_certificate_lifecycle import DEPOT, PLANT, _gen, _group, _lot_body, _member
+from tests.integration.test_replay_registry_checks import assert_refused_naming, assert_replays
 from tests.integration.test_replay_rules import log  # noqa: F401  (fixture)
 
 
@@ -44,6 +45,32 @@ def test_a_back_dated_amendment_is_refused(driver, log):
     real = log.last("certificate.amended")
     bad = log.append("certificate.amended", {**real.payload, "effective_on": "2026-01-01"}, real.actor)
     log.assert_refused_at(bad)
+
+
+def test_an_amendment_effective_before_its_entrys_day_is_refused(driver, log, clock):
+    """R-C6 (RMS 7.4.3): an amendment takes effect from the day it is recorded or later. Logged on
+    2026-03-10, one effective on 2026-03-05 (after the amendment in force, from 2026-03-02) reaches
+    back; its control, effective on the day it is logged, replays."""
+    gen, _ = _renewed_and_amended(driver)
+    real = log.last("certificate.amended")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    log.append("certificate.amended", {**real.payload, "effective_on": "2026-03-10"}, real.actor)
+    assert_replays(log)
+    bad = log.append("certificate.amended", {**real.payload, "effective_on": "2026-03-05"}, real.actor)
+    assert_refused_naming(log, bad, "before today")
+
+
+def test_an_amendment_effective_before_the_amendment_in_force_is_refused(driver, log):
+    """R-C6: an amendment follows the version in force. With one effective from 2026-06-01, another
+    logged the same day (2026-03-02) but effective from 2026-04-01 is refused, though not before
+    its own day."""
+    gen, _ = _renewed_and_amended(driver)
+    driver.ok(f"/rms-certificates/{gen.certificate}/amend", {"effective_on": "2026-06-01", "facilities": [PLANT]},
+              gen.certifier, status=200)
+    log.assert_verifies()
+    real = log.last("certificate.amended")
+    bad = log.append("certificate.amended", {**real.payload, "effective_on": "2026-04-01"}, real.actor)
+    assert_refused_naming(log, bad, "before the amendment in force")
 
 
 def test_a_lot_at_a_site_listed_only_from_a_later_day_is_refused(driver, log, clock):

@@ -553,11 +553,13 @@ def test_details_set_where_none_was_and_cleared_replay_as_the_tables_hold_them(d
     log.assert_verifies()
 
 
-def test_an_amendment_replayed_without_entry_times_is_dated_by_what_it_says(driver, log):
-    """R-R7: `Replayer.apply` takes an entry's time as optional; without it an amendment is
-    dated by its own ``amended_on`` (and the claim still takes the new values)."""
+def test_amendments_replayed_without_entry_times_are_dated_by_what_they_say(driver, log):
+    """R-R7, R-C6: `Replayer.apply` takes an entry's time as optional; without it a claim's
+    amendment is dated by its own ``amended_on`` and a certificate's by its ``effective_on`` (and
+    the claim still takes the new values)."""
     from registry.replay import replay
 
+    _site_amendment(driver, log)
     _, real = _amended(driver, log)
     lines = [{"index": e.index, "type": e.type, "payload": e.payload} for e in log.entries()]
     state = replay(lines)
