@@ -120,7 +120,7 @@ def _records(payload: dict) -> list[dict]:
 
 def test_every_lineage_link_and_block_record_is_checked_at_its_entry(engine, db_url, tmp_path):
     """R-L2b, R-U3, in every kind of entry of a real log: a link to another entry than its block's
-    (or lot's) last one is refused at that entry, and so is a block record whose quantity is a
+    (or lot's) last one, by its index or by its leaf hash, is refused at that entry, and so is a block record whose quantity is a
     number, not a decimal string, or whose owner is not the one the replay derives."""
     build_registry(engine, db_url, tmp_path)
     entries = _entries(engine)
@@ -137,8 +137,13 @@ def test_every_lineage_link_and_block_record_is_checked_at_its_entry(engine, db_
         assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", index), \
             (entries[index]["type"], str(caught.value))
 
+    def another_leaf(link: dict) -> None:  # the right index, another entry's hash
+        link["leaf_hash"] = ("1" if link["leaf_hash"][0] == "0" else "0") + link["leaf_hash"][1:]
+
     for e in linked:
         refused_at(e["index"], lambda p: p["prev"].update(index=p["prev"]["index"] - 1))
+        refused_at(e["index"], lambda p: another_leaf(p["prev"]))
+
     def as_number(record: dict) -> None:
         record["quantity"] = int(Decimal(record["quantity"]))
 
