@@ -200,6 +200,36 @@ def test_a_group_certificate_spanning_two_countries_is_refused(driver, log):
     log.assert_refused_at(bad)
 
 
+def test_a_group_certificate_with_members_in_two_countries_but_sites_in_one_is_refused(driver, log):
+    """R-C6 (P3.1.4): the members' own countries count, not only their listed sites': a Mexican
+    member listed with a US site is refused."""
+    _, a_site, real = _group_of(driver, log)
+    mx, _, _, _ = _member(driver, "Monterrey Reciclaje", "MX")
+    payload = _copy(real, certificate="RMS-NSF-70002")
+    payload["members"] = [*payload["members"], mx]
+    payload["facilities"] = [*payload["facilities"], {**a_site, "name": "Second US site", "participant": mx}]
+    bad = log.append("certificate.recorded", payload, real.actor)
+    assert_refused_naming(log, bad, "one country")
+
+
+def test_a_group_certificate_listing_a_site_in_another_country_is_refused(driver, log):
+    """R-C6 (P3.1.4): and the listed sites' countries count too: US members with a Canadian site."""
+    _, a_site, real = _group_of(driver, log)
+    payload = _copy(real, certificate="RMS-NSF-70002")
+    payload["facilities"] = [*payload["facilities"], {**a_site, "name": "Windsor site", "country": "CA"}]
+    bad = log.append("certificate.recorded", payload, real.actor)
+    assert_refused_naming(log, bad, "one country")
+
+
+def test_a_group_certificate_listing_a_participant_no_entry_recorded_is_refused(driver, log):
+    """R-L7c: a group's members are participants the log recorded."""
+    _, _, real = _group_of(driver, log)
+    payload = _copy(real, certificate="RMS-NSF-70002")
+    payload["members"] = [*payload["members"], 10**6]
+    bad = log.append("certificate.recorded", payload, real.actor)
+    assert_refused_naming(log, bad, "not known from earlier entries")
+
+
 def test_a_group_certificate_without_members_is_refused(driver, log):
     """R-C6: a group lists at least one member."""
     _, _, real = _group_of(driver, log)
