@@ -248,6 +248,14 @@ def check_expiry(s: State, i: int, block: dict, p: dict, time: str | None) -> No
                                                              date.fromisoformat(time[:10])))
 
 
+def _in_force(s: State, did) -> int:
+    """R-A7: a determination, or the one that superseded it (and inherited its year's used volume),
+    as `registry.corrections` follows the chain."""
+    while (newer := s.determinations[did].get("superseded_by")) is not None:
+        did = newer
+    return did
+
+
 def ended(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | None = None) -> None:
     """block.expired (R-E1), block.forfeited (R-E4), block.cancelled (R-E5)."""
     target = kind.split(".", 1)[1]
@@ -273,6 +281,10 @@ def ended(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
         det = s.determinations.get(p.get("determination"))
         if det is None:
             raise fail(i, f"{kind}: determination {p.get('determination')} is unknown")
+        restored = _in_force(s, block["determination"])
+        if p.get("determination") != restored:  # R-E5, R-A7: where the service gives the volume back
+            raise fail(i, f"{kind}: block {serial}: its volume goes back to determination {restored}, "
+                          f"not {p.get('determination')}")
         det["used_kg"] -= block["base_kg"]
         for scope in _scopes(lot):
             s.used[scope] = s.used.get(scope, ZERO) - block["base_kg"]

@@ -516,6 +516,37 @@ def test_r_e5_a_cancel_naming_an_unknown_determination_is_refused(driver, log):
     _refused(log, bad, says="is unknown")
 
 
+def test_r_e5_a_cancel_giving_the_volume_back_to_another_determination_is_refused(driver, log):
+    """R-E5, R-A2: a cancelled block's base mass goes back to the determination it was generated
+    under. An entry giving it to the determination of another plant (which has used enough for the
+    balances to stay positive) would let that plant generate 2 t more than its eligible volume."""
+    gen = driver.generator()
+    _, second, cancelled = _cancellation(driver, log, gen)
+    other = driver.facility(gen.token, gen.id, name="Plant 2")
+    elsewhere = driver.determination(gen.certifier, other["id"])
+    lot = driver.lot(gen.token, other["id"], gen.certificate, mass=t(5))
+    driver.sell(gen.token, lot["id"], t(5))
+    driver.generate(gen.token, lot["id"], mass=t(3))
+    log.assert_verifies()
+    payload = _ended(log, second, "cancelled", reason="wrong", determination=elsewhere["id"], lot_used_kg="0.000",
+                     disclaimer_required=False, determination_used_kg="1000.000")
+    bad = log.append("block.cancelled", payload, cancelled.actor)
+    _refused(log, bad, says="goes back to determination")
+
+
+def test_r_e5_a_cancel_after_a_supersession_gives_the_volume_to_the_superseding_determination(driver, log):
+    """R-E5, R-A7: the control: once its determination is superseded (the year's used volume
+    inherited), a block's cancellation gives the volume back to the superseding one, as the
+    service does; the log verifies."""
+    gen = driver.generator()
+    lot = _lot(driver, gen, t(5), t(5))
+    block = driver.generate(gen.token, lot["id"], mass=t(2))
+    newer = driver.determination(gen.certifier, gen.facility_id, mandate_share="0.5")
+    driver.ok(f"/blocks/{block['serial']}/cancel", {"reason": "mass entered twice"}, status=200)
+    assert log.last("block.cancelled", serial=block["serial"]).payload["determination"] == newer["id"]
+    log.assert_verifies()
+
+
 def test_r_e5_a_cancelled_pc_block_of_a_split_lot_returns_its_mass_to_the_pc_component(driver, log):
     """R-E5, R-B2: cancelling the PC block of a split lot gives its mass back to the PC component,
     which then generates it again; the replay agrees, so the log verifies."""
