@@ -3,14 +3,16 @@
     .venv/bin/python scripts/mutants_prescreen.py KEY 'registry.replay.bulk.*' tests/unit/registry/test_x.py ...
     .venv/bin/python scripts/mutants_prescreen.py KEY @names.txt tests/...   # just the mutants listed in a file
     PRESCREEN_JOBS=2 ...                         # mutants tried at once (default 2)
+    PRESCREEN_RETRY=1 ...                        # also the mutants earlier prescreens recorded as survived
 
 mutmut orders mutants by the worst-case time of the tests covering them, but not the tests of one
 mutant: a function every test runs (a replay step called for each entry) is tried against the slow
 integration tests as often as against the unit test written for it. This tries each undecided mutant
 whose name matches the pattern against the given tests only (SQLite, stop at the first failure), with
 mutmut's own switch (``MUTANT_UNDER_TEST``), and records a failing run as killed (exit code 1) in the
-run's ``.meta`` files. The rest stay undecided: `mutmut run` (resumed in ``.mutants/KEY``) then runs
-each of them against every test that covers it, or a later prescreen with other tests. Stop the run
+run's ``.meta`` files, a passing run as survived (0; with PRESCREEN_RETRY=1, left as it was). A
+later prescreen with more tests retries the survivors (PRESCREEN_RETRY=1), or `mutmut run` (resumed in
+``.mutants/KEY``, after resetting them) runs each against every test that covers it. Stop the run
 first: mutmut writes the same files.
 
 Fast because: the tests are run once in this process first, recording which of them reach each mutated
@@ -35,20 +37,21 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql"]
 
 
-def _unchecked(work: Path, pattern: str) -> list[tuple[Path, str]]:
+def _unchecked(work: Path, pattern: str, retry: bool) -> list[tuple[Path, str]]:
     """The undecided mutants whose name matches ``pattern`` (a glob, or ``@FILE``: the names listed in FILE)."""
     names = set(Path(pattern[1:]).read_text().split()) if pattern.startswith("@") else None
     found = []
     for meta in sorted(work.rglob("*.py.meta")):
         for name, code in sorted(json.loads(meta.read_text())["exit_code_by_key"].items()):
-            if code is None and (name in names if names is not None else fnmatch.fnmatch(name, pattern)):
+            if (code is None or (retry and code == 0)) and (
+                    name in names if names is not None else fnmatch.fnmatch(name, pattern)):
                 found.append((meta, name))
     return found
 
 
-def _record_kill(meta: Path, name: str) -> None:
+def _record(meta: Path, name: str, code: int) -> None:
     data = json.loads(meta.read_text())
-    data["exit_code_by_key"][name] = 1
+    data["exit_code_by_key"][name] = code
     meta.write_text(json.dumps(data))
 
 
@@ -118,7 +121,8 @@ def main(key: str, pattern: str, tests: list[str]) -> None:
     sys.path.insert(0, str(work))
     by_function, duration = _coverage(tests)  # also imports everything, once, before the forks
     killers: dict[str, list[str]] = defaultdict(list)  # per function, the tests that killed its mutants, latest first
-    todo = _unchecked(work, pattern)
+    retry = os.environ.get("PRESCREEN_RETRY") == "1"
+    todo = _unchecked(work, pattern, retry)
     running: dict[int, tuple[Path, str, float, float, int]] = {}
     killed = 0
 
@@ -135,8 +139,10 @@ def main(key: str, pattern: str, tests: list[str]) -> None:
         failed = os.read(read_fd, 65536).decode().split()
         os.close(read_fd)
         code = os.waitstatus_to_exitcode(status)
+        if code == 0 and not retry:  # survived these tests: recorded, so that the next prescreen passes it by
+            _record(meta, name, 0)
         if code == 1 and failed:  # a test failed (2-5: interrupted, usage, nothing collected; <0: killed): not a kill
-            _record_kill(meta, name)
+            _record(meta, name, 1)
             killed += 1
             function = killers[_function(name)]
             if failed[0] in function:
@@ -146,7 +152,7 @@ def main(key: str, pattern: str, tests: list[str]) -> None:
               f"{' by ' + failed[0] if failed else ''}", flush=True)
 
     for meta, name in todo:
-        if json.loads(meta.read_text())["exit_code_by_key"].get(name) is not None:
+        if json.loads(meta.read_text())["exit_code_by_key"].get(name) not in ((None, 0) if retry else (None,)):
             continue  # decided meanwhile (marked skipped by mutants_skip_words.py, say)
         covering = by_function.get(_function(name), set())
         if not covering:
