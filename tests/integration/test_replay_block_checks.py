@@ -547,6 +547,53 @@ def test_r_e5_a_cancel_after_a_supersession_gives_the_volume_to_the_superseding_
     log.assert_verifies()
 
 
+@pytest.mark.parametrize("field", ["lot_used_kg", "determination_used_kg"])
+def test_r_e5_a_cancel_stating_a_restored_balance_as_a_number_is_refused(driver, log, field):
+    """R-U3: the balances a cancellation restores are decimal strings, like every quantity."""
+    gen = driver.generator()
+    _, second, cancelled = _cancellation(driver, log, gen)
+    log.assert_verifies()
+    details = {k: cancelled.payload[k] for k in ("reason", "determination")}
+    payload = {**_ended(log, second, "cancelled", **details, lot_used_kg="0.000", disclaimer_required=False,
+                        determination_used_kg="0.000"), field: 0}
+    bad = log.append("block.cancelled", payload, cancelled.actor)
+    _refused(log, bad, says="must be a decimal string")
+
+
+def test_r_e5_a_cancel_gives_the_facilitys_eligible_volume_back_once(driver, log):
+    """R-E5, R-A2: a cancelled block's base mass is the facility's to generate again, exactly once.
+    Of 1 000 kg eligible, 600 kg generated and cancelled, then 400 kg: the log verifies; 600 kg more
+    (the control) replays, and 100 kg after them are refused at their entry."""
+    gen = driver.generator()
+    small = driver.facility(gen.token, gen.id, capacity=t(1000), name="Small plant")
+    driver.determination(gen.certifier, small["id"], mandate_share="0.999")
+    lot = _lot(driver, gen, t(5), t(5), facility_id=small["id"])
+    first = driver.generate(gen.token, lot["id"], mass=t("0.6"))  # units 1..600
+    driver.ok(f"/blocks/{first['serial']}/cancel", {"reason": "mass entered twice"}, status=200)
+    again = driver.generate(gen.token, lot["id"], mass=t("0.4"))  # units 601..1000
+    log.assert_verifies()
+    real = log.last("block.generated", serial=again["serial"])
+    log.append("block.generated", _generation_beside(real, 1001, 600, Decimal(1000), Decimal(5000)), real.actor)
+    _replays(log)
+    bad = log.append("block.generated", _generation_beside(real, 1601, 100, Decimal(1100), Decimal(5000)),
+                     real.actor)
+    _refused(log, bad, says="eligible volume")
+
+
+def test_r_b5_a_cancel_lifts_the_disclaimer_of_a_lot_no_longer_used_in_full(driver, log):
+    """R-B5, R-E5: a lot whose whole mass made ARCs needs the disclaimer on its claims; once a block
+    of it is cancelled it no longer does, so its next generation of part of the mass says so, and
+    the log verifies."""
+    gen = driver.generator()
+    lot = _lot(driver, gen, t(5), t(5))
+    whole = driver.generate(gen.token, lot["id"])
+    assert log.last("block.generated", serial=whole["serial"]).payload["disclaimer_required"] is True
+    driver.ok(f"/blocks/{whole['serial']}/cancel", {"reason": "mass entered twice"}, status=200)
+    part = driver.generate(gen.token, lot["id"], mass=t(2))
+    assert log.last("block.generated", serial=part["serial"]).payload["disclaimer_required"] is False
+    log.assert_verifies()
+
+
 def test_r_e5_a_cancelled_pc_block_of_a_split_lot_returns_its_mass_to_the_pc_component(driver, log):
     """R-E5, R-B2: cancelling the PC block of a split lot gives its mass back to the PC component,
     which then generates it again; the replay agrees, so the log verifies."""

@@ -108,3 +108,25 @@ def test_a_facility_lot_generates_under_the_facility_determination_beside_a_line
     block = driver.generate(gen.token, lot["id"], mass=t("0.1"))
     log.assert_verifies()
     assert log.last("block.generated", serial=block["serial"]).payload["determination"] == on_plant["id"]
+
+
+def test_r_a9_a_cancel_on_a_line_gives_the_facilitys_ceiling_back_once(driver, log):
+    """R-E5, R-A9: a block cancelled on a line gives its mass back to the facility-year as well as to
+    the line. Facility and line 1 000 kg each (the ceiling 1 000 kg): 600 kg on the line, cancelled,
+    then 400 kg on it; 600 kg more off the line (the control) replays, 100 kg after them do not."""
+    gen = driver.generator()
+    plant, line, on_plant, on_line = _line_plant(driver, gen, capacity=t(2), line_capacity=t(1),
+                                                 facility_mandate="0.5")
+    lot = _sold_lot(driver, gen, plant, line)
+    first = driver.generate(gen.token, lot["id"], mass=t("0.6"))  # units 1..600
+    driver.ok(f"/blocks/{first['serial']}/cancel", {"reason": "mass entered twice"}, status=200)
+    driver.generate(gen.token, lot["id"], mass=t("0.4"))  # units 601..1000
+    elsewhere = _sold_lot(driver, gen, plant)
+    block = driver.generate(gen.token, elsewhere["id"], mass=t("0.1"))  # units 1001..1100, off the line
+    log.assert_verifies()
+    real = log.last("block.generated", serial=block["serial"])
+    assert real.payload["determination"] == on_plant["id"]
+    log.append("block.generated", _generation_beside(real, 1101, 500, Decimal(600), Decimal(5000)), real.actor)
+    _replays(log)
+    bad = log.append("block.generated", _generation_beside(real, 1601, 100, Decimal(700), Decimal(5000)), real.actor)
+    _refused(log, bad, "the facility")
