@@ -547,6 +547,16 @@ def test_r_e5_a_cancel_after_a_supersession_gives_the_volume_to_the_superseding_
     log.assert_verifies()
 
 
+def test_r_e5_a_block_cancelled_twice_is_refused_at_the_second(driver, log):
+    """R-E5, R-L7c: only an active block ends; the same cancellation again is refused at its entry."""
+    gen = driver.generator()
+    _, _, cancelled = _cancellation(driver, log, gen)
+    log.assert_verifies()
+    again = {**cancelled.payload, "prev": {"index": cancelled.index, "leaf_hash": cancelled.leaf_hash.hex()}}
+    bad = log.append("block.cancelled", again, cancelled.actor)
+    _refused(log, bad, says="not active")
+
+
 @pytest.mark.parametrize("field", ["lot_used_kg", "determination_used_kg"])
 def test_r_e5_a_cancel_stating_a_restored_balance_as_a_number_is_refused(driver, log, field):
     """R-U3: the balances a cancellation restores are decimal strings, like every quantity."""
