@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MESSAGE_CALLS = {"fail", "broken"}  # (index, message...): the index must stay, the rest is words
 MESSAGE_ERRORS = {"RegistryError", "RuleViolation", "VerificationError"}  # built in replay only to be reported
 # registry_events._get/_new(index, table, key, what), state.dec(index, value, what): ``what`` ("participant",
-# "lot_used_kg") only names the key or field in
-# the refusal
+# "lot_used_kg") only names the key or field in the refusal
 NAMED_IN_MESSAGE = {"_get": 3, "_new": 3, "dec": 2}
 SKIPPED = 34
 
