@@ -500,6 +500,43 @@ def test_r_g2_a_split_names_new_serials_for_its_parts(driver, log, child):
         _replays(log)
 
 
+# --- block.forfeited (block_events.ended, R-E4) -----------------------------------------------
+
+
+def _forfeiting(driver, engine, clock):
+    """A generator holding a block it generated and one it bought from another generator, its
+    certificate suspended from 2026-04-01: the daily job of 2027-04-02 removes it as a generator
+    and forfeits the one it generated (R-E4, RMS 8.5.1)."""
+    from registry.db import session_factory
+    from registry.jobs import run_daily_jobs
+
+    gen, other = driver.generator("Suspended Polymers"), driver.generator("Other Polymers")
+    own = driver.generate(gen.token, _lot(driver, gen, t(5), t(5))["id"])
+    bought = driver.generate(other.token, _lot(driver, other, t(5), t(5))["id"])
+    driver.ok("/transfers", {"serial": bought["serial"], "quantity": bought["quantity"],
+                             "to_participant_id": gen.id}, other.token)
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-04-01", "reason": "audit"},
+              gen.certifier, status=200)
+    clock.set(datetime(2027, 4, 2, 9, 0, tzinfo=UTC))
+    assert run_daily_jobs(session_factory(engine), clock)["removal"] == {"status": "ran", "removed": 1,
+                                                                         "forfeited": 1}
+    return gen, own, bought
+
+
+def test_r_e4_the_forfeit_of_a_removed_generators_own_block_replays(driver, log, engine, clock):
+    gen, own, _ = _forfeiting(driver, engine, clock)
+    assert log.last("block.forfeited", serial=own["serial"]).payload["participant"] == gen.id
+    log.assert_verifies()
+
+
+def test_r_e4_a_forfeit_of_a_block_the_removed_generator_bought_is_refused(driver, log, engine, clock):
+    """RMS 8.5.1: what a removed generator holds but did not generate is not forfeited."""
+    gen, _, bought = _forfeiting(driver, engine, clock)
+    log.assert_verifies()
+    bad = log.append("block.forfeited", _ended(log, bought, "forfeited", participant=gen.id), "system")
+    _refused(log, bad, says="not held by its removed generator")
+
+
 # --- block.cancelled (block_events.ended) ----------------------------------------------------
 
 
