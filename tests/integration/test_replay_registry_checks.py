@@ -353,6 +353,19 @@ def test_a_lot_at_another_participant_s_facility_is_refused(driver, log):
     log.assert_refused_at(bad)
 
 
+def test_a_peq_lot_from_a_physical_transformation_is_refused(driver, log):
+    """R-G6 (P6.1.3): a P2 intermediate, which generates PEQ, comes from chemical recycling: the
+    same lot logged with a physical transformation is refused at its entry."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, "PC_P2.1.1", t(2), lhv_mj_per_kg="42.5")
+    log.assert_verifies()
+    real = log.last("lot.registered", lot=lot["id"])
+    assert real.payload["conversion"]["transformation"] == "chemical"
+    conversion = {**real.payload["conversion"], "transformation": "physical"}
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="FORGED", conversion=conversion), real.actor)
+    assert_refused_naming(log, bad, "R-G6")
+
+
 def test_lot_control(driver, log):
     """The control: the same lot at the generator's own plant replays."""
     gen, real = _lot(driver, log)
