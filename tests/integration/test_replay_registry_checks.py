@@ -366,6 +366,29 @@ def test_a_peq_lot_from_a_physical_transformation_is_refused(driver, log):
     assert_refused_naming(log, bad, "R-G6")
 
 
+def test_inputs_replay_against_their_supplier_certificates_events(driver, log):
+    """R-B8: a cited input is dated by its receipt, or by the lot's processing day when the lot
+    states none, and its supplier certificate's suspension counts. Lots citing a certificate
+    suspended 2026-01-10 to 2026-01-20 with inputs received before and after, and one with no
+    receipt date (processed 2026-02-01), verify; a copy received during the suspension is refused."""
+    from tests.api.test_supplier_inputs import _input, _supplier, driver_lot_body
+
+    gen = driver.generator()
+    number, certifier = _supplier(driver)
+    driver.ok(f"/rms-certificates/{number}/suspend", {"on": "2026-01-10", "reason": "audit"}, certifier, status=200)
+    driver.ok(f"/rms-certificates/{number}/reinstate", {"on": "2026-01-20", "reason": "fixed"}, certifier,
+              status=200)
+    body = driver_lot_body(driver, gen)
+    for reference, received in (("BEFORE", {"received_on": "2026-01-05"}), ("AFTER", {"received_on": "2026-01-25"}),
+                                ("UNDATED", {})):
+        lot = driver.ok("/lots", dict(body, reference=reference, inputs=[_input(number, **received)]), gen.token)
+    log.assert_verifies()
+    real = log.last("lot.registered", lot=lot["id"])
+    inputs = [{**real.payload["inputs"][0], "received_on": "2026-01-15"}]
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="FORGED", inputs=inputs), real.actor)
+    assert_refused_naming(log, bad, "R-B8")
+
+
 def test_lot_control(driver, log):
     """The control: the same lot at the generator's own plant replays."""
     gen, real = _lot(driver, log)
