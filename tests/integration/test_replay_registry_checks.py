@@ -411,6 +411,36 @@ def test_a_certificate_recorded_before_sites_were_listed_covers_its_lots_sites(d
     assert_replays(log)
 
 
+def test_an_amended_certificate_covers_only_the_sites_it_lists(driver, log):
+    """R-G5, R-C6: an amendment lists the certificate's sites from its day; a lot at another
+    facility of the holder, listed nowhere, is refused (an amendment never makes a certificate
+    adopt the sites of its lots)."""
+    gen, real = _site_amendment(driver, log)
+    plant_2 = driver.facility(gen.token, gen.id, name="Plant 2")
+    made = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), processed_on="2026-03-02")
+    log.assert_verifies()
+    lot = log.last("lot.registered", lot=made["id"])
+    bad = log.append("lot.registered", _copy(lot, lot=BIG, reference="ELSEWHERE", facility=plant_2["id"]), lot.actor)
+    assert_refused_naming(log, bad, "R-G5")
+
+
+def test_a_certificate_recorded_before_sites_were_listed_stops_adopting_once_amended(driver, log):
+    """R-G5 (migration 0018): a legacy certificate adopts its lots' sites only until an amendment
+    lists its sites; after one, a lot at a site it does not list is refused."""
+    gen, real = _lot(driver, log)
+    cert = log.last("certificate.recorded", certificate=gen.certificate)
+    legacy = {k: v for k, v in _copy(cert, certificate="RMS-NSF-LEGACY", facilities=[]).items() if k != "strict_sites"}
+    log.append("certificate.recorded", legacy, cert.actor)
+    amendment = {"certificate": "RMS-NSF-LEGACY", "effective_on": "2026-03-02", "activities": cert.payload["activities"],
+                 "product_groups": cert.payload.get("product_groups"), "control_systems": cert.payload.get("control_systems"),
+                 "facilities": [{"name": "Depot 9", "address": "9 Dock St", "country": "US"}], "members": None}
+    log.append("certificate.amended", {**{k: v for k, v in cert.payload.items() if k in ("body",)}, **amendment},
+               cert.actor)
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="LEGACY", rms_certificate="RMS-NSF-LEGACY"),
+                     real.actor)
+    assert_refused_naming(log, bad, "R-G5")
+
+
 def test_a_strict_certificate_listing_no_site_covers_no_lot(driver, log):
     """The counterpart of the test above: the same certificate recorded strictly (no
     sites, strict_sites) covers no site, so the lot citing it is refused (R-G5)."""
