@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/mutants_prescreen.py KEY 'registry.replay.bulk.*' tests/unit/registry/test_x.py ...
     .venv/bin/python scripts/mutants_prescreen.py KEY @names.txt tests/...   # just the mutants listed in a file
+    ... tests/x.py --deselect=tests/x.py::test_y     # pytest options pass through
     PRESCREEN_JOBS=2 ...                         # mutants tried at once (default 2)
     PRESCREEN_RETRY=1 ...                        # also the mutants earlier prescreens recorded as survived
 
@@ -113,7 +114,8 @@ def _child(name: str, tests: list[str], ordered: list[str], report_fd: int) -> N
 
 def main(key: str, pattern: str, tests: list[str]) -> None:
     work = ROOT / ".mutants" / key / "mutants"
-    missing = [t for t in tests if not (work / t.split("::")[0]).is_file() or Path(t).is_absolute() or ".." in t]
+    missing = [t for t in tests if not t.startswith("-") and (
+        not (work / t.split("::")[0]).is_file() or Path(t).is_absolute() or ".." in t)]
     if missing:  # a test outside the run's copy imports the unmutated code: its passes would mean nothing
         sys.exit(f"not tests of the run's copy ({work}): {' '.join(missing)}; copy them into it first")
     jobs = int(os.environ.get("PRESCREEN_JOBS", "2"))
