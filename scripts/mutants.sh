@@ -23,6 +23,9 @@
 # test: stop the run, try its unchecked mutants against the fast tests first, then resume the run
 # (cd .mutants/<key> && ../../.venv/bin/mutmut run --max-children 1):
 #   .venv/bin/python scripts/mutants_prescreen.py <key> 'registry.replay.bulk.*' tests/unit/registry/test_x.py
+# For the replay parts, skip the words-only mutants first and keep results across machines:
+#   .venv/bin/python scripts/mutants_skip_words.py <key>
+#   .venv/bin/python scripts/mutants_results.py save|restore <key>     # docs/mutants/<key>.json
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
