@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.api.driver import t
 from tests.api.test_certificate_lifecycle import DEPOT, PLANT, _gen, _group, _lot_body, _member
 from tests.integration.test_replay_registry_checks import assert_refused_naming, assert_replays
 from tests.integration.test_replay_rules import log  # noqa: F401  (fixture)
@@ -30,6 +31,19 @@ def test_renewals_amendments_and_groups_replay(driver, log):
     a, a_token, a_plant, a_site = _member(driver, "Buckeye Sorting")
     assert _group(driver, certifier, leader, [{"participant_id": a, "facilities": [a_site]}]).status_code == 201
     driver.ok("/lots", _lot_body(_gen(a, a_token, certifier, a_plant), "2026-02-01"), a_token)
+    log.assert_verifies()
+
+
+def test_a_certificate_renewed_twice_keeps_its_first_period(driver, log):
+    """R-C6: each renewal adds a period; the first stays. Renewed for 2028-2030 and 2031-2033, the
+    certificate still covers a lot processed and a generation made in 2026, and the log verifies."""
+    gen = driver.generator()
+    for issued, expires in (("2028-02-01", "2030-12-31"), ("2031-01-01", "2033-12-31")):
+        driver.ok(f"/rms-certificates/{gen.certificate}/renew", {"issued_on": issued, "expires_on": expires},
+                  gen.certifier, status=200)
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(5))
+    driver.sell(gen.token, lot["id"], t(5))
+    driver.generate(gen.token, lot["id"])
     log.assert_verifies()
 
 
