@@ -37,12 +37,18 @@ def test_an_input_under_a_revoked_supplier_certificate_is_refused(driver, engine
     assert lot["inputs"][0]["received_on"] == "2025-05-31"
 
 
-def test_a_suspension_on_the_input_day_is_refused_and_after_reinstatement_accepted(driver, engine):
-    gen = driver.generator()
+def suspended_supplier(driver) -> str:
+    """A supplier certificate suspended from 2026-01-10, reinstated on 2026-01-20."""
     number, certifier = _supplier(driver)
     driver.ok(f"/rms-certificates/{number}/suspend", {"on": "2026-01-10", "reason": "audit"}, certifier, status=200)
     driver.ok(f"/rms-certificates/{number}/reinstate", {"on": "2026-01-20", "reason": "fixed"}, certifier,
               status=200)
+    return number
+
+
+def test_a_suspension_on_the_input_day_is_refused_and_after_reinstatement_accepted(driver, engine):
+    gen = driver.generator()
+    number = suspended_supplier(driver)
     body = driver_lot_body(driver, gen)
     _refused(driver, engine, gen.token, dict(body, inputs=[_input(number, received_on="2026-01-15")]), 422,
              "supplier_certificate_invalid", path="/lots")

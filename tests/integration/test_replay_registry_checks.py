@@ -371,13 +371,10 @@ def test_inputs_replay_against_their_supplier_certificates_events(driver, log):
     states none, and its supplier certificate's suspension counts. Lots citing a certificate
     suspended 2026-01-10 to 2026-01-20 with inputs received before and after, and one with no
     receipt date (processed 2026-02-01), verify; a copy received during the suspension is refused."""
-    from tests.api.test_supplier_inputs import _input, _supplier, driver_lot_body
+    from tests.api.test_supplier_inputs import _input, driver_lot_body, suspended_supplier
 
     gen = driver.generator()
-    number, certifier = _supplier(driver)
-    driver.ok(f"/rms-certificates/{number}/suspend", {"on": "2026-01-10", "reason": "audit"}, certifier, status=200)
-    driver.ok(f"/rms-certificates/{number}/reinstate", {"on": "2026-01-20", "reason": "fixed"}, certifier,
-              status=200)
+    number = suspended_supplier(driver)
     body = driver_lot_body(driver, gen)
     for reference, received in (("BEFORE", {"received_on": "2026-01-05"}), ("AFTER", {"received_on": "2026-01-25"}),
                                 ("UNDATED", {})):
