@@ -332,6 +332,19 @@ def test_line_control(driver, log):
     assert_replays(log)
 
 
+def test_a_determination_by_a_body_whose_certificate_has_events_replays(driver, log):
+    """R-X10: the body's certificate for the participant is read with its events (here a
+    suspension and a reinstatement, before the determination's year is over): it still holds it
+    for the year, and the log verifies."""
+    gen = driver.generator()
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-02-10", "reason": "audit"}, gen.certifier,
+              status=200)
+    driver.ok(f"/rms-certificates/{gen.certificate}/reinstate", {"on": "2026-02-20", "reason": "fixed"},
+              gen.certifier, status=200)
+    driver.determination(gen.certifier, gen.facility_id, mandate_share="0.5")
+    log.assert_verifies()
+
+
 # --- lots (R-B1, R-G5) --------------------------------------------------------------------------------
 
 
