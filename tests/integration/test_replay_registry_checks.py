@@ -61,6 +61,25 @@ def test_a_facility_registered_twice_is_refused(driver, log):
     log.assert_refused_at(bad)
 
 
+def test_a_certificate_recorded_twice_is_refused(driver, log):
+    """R-L7c, R-C3: the same RMS certificate recorded again (identical) is refused at its entry."""
+    gen = driver.generator()
+    log.assert_verifies()
+    real = log.last("certificate.recorded", certificate=gen.certificate)
+    bad = log.append("certificate.recorded", _copy(real), real.actor)
+    assert_refused_naming(log, bad, "recorded twice")
+
+
+def test_a_lot_of_a_participant_no_entry_recorded_is_refused(driver, log):
+    """R-L7c: a lot's generator is a participant the log recorded, named at the lot's entry."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
+    log.assert_verifies()
+    real = log.last("lot.registered", lot=lot["id"])
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="NOBODY", generator=10**6), real.actor)
+    assert_refused_naming(log, bad, "not known from earlier entries")
+
+
 # --- participants: generator removal (R-E4) and participant.updated (RMS 8.1.4) ----------------------
 
 
