@@ -364,6 +364,17 @@ def test_a_determination_by_a_body_whose_certificate_has_events_replays(driver, 
     log.assert_verifies()
 
 
+def test_an_event_dated_before_a_later_dated_revocation_replays(driver, log):
+    """R-C3: nothing follows a revocation *from its date*: a certificate revoked from 2026-06-01 may
+    still be suspended from 2026-04-01, recorded after the revocation, and the log verifies."""
+    gen = driver.generator()
+    driver.ok(f"/rms-certificates/{gen.certificate}/revoke", {"on": "2026-06-01", "reason": "audit"}, gen.certifier,
+              status=200)
+    driver.ok(f"/rms-certificates/{gen.certificate}/suspend", {"on": "2026-04-01", "reason": "audit"}, gen.certifier,
+              status=200)
+    log.assert_verifies()
+
+
 # --- lots (R-B1, R-G5) --------------------------------------------------------------------------------
 
 
