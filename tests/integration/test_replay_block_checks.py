@@ -524,6 +524,7 @@ def _forfeiting(driver, engine, clock):
 
 
 def test_r_e4_the_forfeit_of_a_removed_generators_own_block_replays(driver, log, engine, clock):
+    """R-E4: the forfeit the daily job writes, of a block its removed generator generated and holds."""
     gen, own, _ = _forfeiting(driver, engine, clock)
     assert log.last("block.forfeited", serial=own["serial"]).payload["participant"] == gen.id
     log.assert_verifies()
