@@ -70,6 +70,15 @@ def test_a_certificate_recorded_twice_is_refused(driver, log):
     assert_refused_naming(log, bad, "recorded twice")
 
 
+def test_a_certificate_of_a_participant_no_entry_recorded_is_refused(driver, log):
+    """R-L7c: a certificate's holder is a participant the log recorded, named at the certificate's entry."""
+    gen = driver.generator()
+    log.assert_verifies()
+    real = log.last("certificate.recorded", certificate=gen.certificate)
+    bad = log.append("certificate.recorded", _copy(real, certificate="RMS-NSF-NOBODY", participant=10**6), real.actor)
+    assert_refused_naming(log, bad, "not known from earlier entries")
+
+
 def test_a_lot_of_a_participant_no_entry_recorded_is_refused(driver, log):
     """R-L7c: a lot's generator is a participant the log recorded, named at the lot's entry."""
     gen = driver.generator()
