@@ -309,8 +309,7 @@ def test_r_k5_a_block_from_a_contaminated_lot_claims_only_its_capped_mass(driver
     certificate. Replay derives the same quantity from the lot's logged non-plastic fraction (the
     real generation verifies); a copy claiming the whole 1.000 is refused at its entry."""
     gen = driver.generator()
-    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10), non_plastic_fraction="0.05")
-    driver.sell(gen.token, lot["id"], t(10))
+    lot = _lot(driver, gen, t(10), t(10), non_plastic_fraction="0.05")
     block = driver.generate(gen.token, lot["id"], mass=t(1))
     assert block["quantity"] == "0.969"
     log.assert_verifies()

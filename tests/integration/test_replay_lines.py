@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from tests.api.driver import t
 from tests.integration.test_replay_block_checks import _refused, _replays
-from tests.integration.test_replay_rules import _generation_beside, log
+from tests.integration.test_replay_rules import _generation_beside, _lot, log
 
 __all__ = ["log"]  # the fixture, used by name
 
@@ -32,10 +32,8 @@ def _line_plant(driver, gen, *, capacity, line_capacity, facility_mandate="0"):
 
 
 def _sold_lot(driver, gen, plant, line=None):
-    extra = {"line_id": line["id"]} if line is not None else {}
-    lot = driver.lot(gen.token, plant["id"], gen.certificate, mass=t(5), **extra)
-    driver.sell(gen.token, lot["id"], t(5))
-    return lot
+    """5 t sold at the plant, on the line if one is given."""
+    return _lot(driver, gen, t(5), t(5), facility_id=plant["id"], **({"line_id": line["id"]} if line else {}))
 
 
 def _line_generation(driver, log, gen, plant, line, mass, on_line):

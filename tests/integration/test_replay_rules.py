@@ -89,8 +89,8 @@ def log(app, engine) -> Log:
     return Log(app, engine)
 
 
-def _lot(driver, gen, mass, sold, facility_id=None) -> dict:
-    lot = driver.lot(gen.token, facility_id or gen.facility_id, gen.certificate, mass=mass)
+def _lot(driver, gen, mass, sold, facility_id=None, **overrides) -> dict:
+    lot = driver.lot(gen.token, facility_id or gen.facility_id, gen.certificate, mass=mass, **overrides)
     driver.sell(gen.token, lot["id"], sold)
     return lot
 
