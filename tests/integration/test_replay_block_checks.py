@@ -652,3 +652,31 @@ def test_r_e5_a_cancelled_pc_block_of_a_split_lot_returns_its_mass_to_the_pc_com
     driver.ok(f"/blocks/{block['serial']}/cancel", {"reason": "mass entered twice"}, status=200)
     assert driver.generate(gen.token, lot["id"], component="PC")["quantity"] == "6.000"
     log.assert_verifies()
+
+
+@pytest.mark.parametrize("draw", ["none", "too_little", "exact"])
+def test_r_m6_a_generation_on_a_custody_lot_draws_its_base_mass_of_credit(driver, log, draw):
+    """R-M6: ARCs from a lot of a mass-balance account draw exactly their base mass of the account's
+    credit. A copy of a real generation for 1 000 more units that draws nothing, or 1 kg too
+    little, is refused at its own entry; the same copy drawing its 1 000 kg replays (control)."""
+    from tests.api.test_custody_generation import Reprocessor, _sale
+
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(1000)), r.g.token)
+    block = driver.generate(r.g.token, lot["id"], mass=t(3))
+    log.assert_verifies()
+    real = log.last("block.generated", serial=block["serial"])
+    assert real.payload["custody"]["drawn_kg"]["PC"] == "3000.000"
+    p = _generation_beside(real, 3001, 1000, Decimal(4000), Decimal(1000000))
+    if draw == "none":
+        del p["custody"]
+    else:
+        p["custody"]["drawn_kg"]["PC"] = "999.000" if draw == "too_little" else "1000.000"
+    index = log.append("block.generated", p, real.actor)
+    if draw == "exact":
+        _replays(log)
+    else:
+        _refused(log, index, says="R-M6")
