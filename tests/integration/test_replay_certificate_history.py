@@ -47,11 +47,32 @@ def test_a_certificate_renewed_twice_keeps_its_first_period(driver, log):
     log.assert_verifies()
 
 
+def test_a_group_members_generation_under_the_group_certificate_replays(driver, log):
+    """R-C6, R-P2: a member certified only by the group certificate listing it (held by the group's
+    leader) generates ARCs; replay finds that certificate through the member and the log verifies."""
+    certifier = driver.certifier()
+    leader = driver.participant("Group Leader")["id"]
+    member, token, plant, site = _member(driver, "Buckeye Sorting")
+    assert _group(driver, certifier, leader, [{"participant_id": member, "facilities": [site]}]).status_code == 201
+    driver.determination(certifier, plant)
+    lot = driver.ok("/lots", _lot_body(_gen(member, token, certifier, plant), "2026-02-01"), token)
+    driver.sell(token, lot["id"], t(10))
+    driver.generate(token, lot["id"])
+    log.assert_verifies()
+
+
+def test_a_renewal_of_a_certificate_no_entry_recorded_is_refused(driver, log):
+    gen, _ = _renewed_and_amended(driver)
+    real = log.last("certificate.renewed")
+    bad = log.append("certificate.renewed", {**real.payload, "certificate": "RMS-NSF-99999"}, real.actor)
+    assert_refused_naming(log, bad, "RMS-NSF-99999")
+
+
 def test_an_overlapping_renewal_is_refused(driver, log):
     gen, _ = _renewed_and_amended(driver)
     real = log.last("certificate.renewed")
     bad = log.append("certificate.renewed", {**real.payload, "issued_on": "2030-06-01"}, real.actor)
-    log.assert_refused_at(bad)
+    assert_refused_naming(log, bad, "R-C6: certificate.renewed")
 
 
 def test_a_back_dated_amendment_is_refused(driver, log):
