@@ -229,6 +229,30 @@ def test_r_a3_a_generation_under_a_not_additional_determination_is_refused(drive
     _refused(log, bad, says="is not additional")
 
 
+@pytest.mark.parametrize("processed_on", ["2026-01-14", "2026-01-15"])
+def test_r_a8_a_block_from_a_lot_processed_before_its_operation_existed_is_refused(driver, log, processed_on):
+    """R-A8 (P7.2.3): under a new-operation determination from 15 January, a lot processed on
+    14 January is not the operation's output. Replay reads the basis date from the logged
+    determination: a copy of a real generation citing such a lot is refused at its entry; the same
+    copy citing a lot of 15 January replays (control)."""
+    gen = driver.generator()
+    plant = driver.facility(gen.token, gen.id, capacity=t(1000), name="New plant")
+    driver.determination(gen.certifier, plant["id"], newness={"basis": "new_operation", "operation_start": "2026-01-15"})
+    first = _lot(driver, gen, t(10), t(10), facility_id=plant["id"], processed_on="2026-01-15")
+    block = driver.generate(gen.token, first["id"], mass=t(3))
+    log.assert_verifies()
+    real = log.last("block.generated", serial=block["serial"])
+    other = _lot(driver, gen, t(10), t(10), facility_id=plant["id"], processed_on=processed_on,
+                 reference=f"LOT-{processed_on}")
+    p = _generation_beside(real, 3001, 2000, Decimal(2000), Decimal(10000))
+    p.update(lot=other["id"], lot_reference=other["reference"], prev=_lot_link(log, other["id"]))
+    index = log.append("block.generated", p, real.actor)
+    if processed_on == "2026-01-14":
+        _refused(log, index, says="before the additional operation")
+    else:
+        _replays(log)
+
+
 def _phase_out(driver, clock):
     """A phase-out (PC only, R-A5) determination for a plant, and a split 10 t lot there (6 t PC, 4 t PI), sold."""
     clock.set(datetime(2025, 6, 2, tzinfo=UTC))

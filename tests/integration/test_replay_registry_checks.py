@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 
+import pytest
+
 from registry.db import session_factory
 from registry.jobs import run_daily_jobs
 from tests.api.driver import t
@@ -785,3 +787,23 @@ def test_product_claim_control(driver, log, monkeypatch):
     _product_retirement(driver, monkeypatch, "_check_same_composition",
                         [_item("PE", 5), _item("PP", 3)], [_item("PE", 5), _item("PP", 3)])
     log.assert_verifies()
+
+
+# --- determination.recorded: fields replay cannot read, an unknown predecessor -----------------------
+
+
+@pytest.mark.parametrize("changes, says", [
+    ({"used_kg": "lots"}, "used_kg"),
+    ({"used_kg": 0}, "used_kg"),
+    ({"eligible_kg": "plenty"}, "eligible_kg"),
+    ({"supersedes": BIG}, str(BIG)),
+])
+def test_a_determination_whose_volumes_or_predecessor_replay_cannot_read_is_refused(driver, log, changes, says):
+    """R-L7c, R-A7, R-U3: a determination's used and eligible volumes are decimal strings and the
+    determination it supersedes is one the log recorded; anything else is refused at its own entry
+    (a copy of a real determination, new id, with one field changed)."""
+    gen = driver.generator()
+    log.assert_verifies()
+    real = log.last("determination.recorded", determination=gen.determination_id)
+    bad = log.append("determination.recorded", _copy(real, determination=BIG + 1, **changes), real.actor)
+    assert_refused_naming(log, bad, says)
