@@ -227,6 +227,10 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
     _get(i, s.facilities, p.get("facility"), "facility")
     _require_certified_by(s, i, kind, p.get("body"), p.get("facility"), p.get("year"))
     used = dec(i, p.get("used_kg"), "used_kg")
+    key = (p.get("facility"), p.get("line"), p.get("year"))
+    if p.get("supersedes") != s.current_determinations.get(key):  # R-A7: one current per facility (line) and year
+        raise fail(i, f"R-A7: determination {did} supersedes {p.get('supersedes')}, but the current determination "
+                      f"of facility {key[0]}, line {key[1]}, {key[2]} is {s.current_determinations.get(key)}")
     inherited = ZERO
     if p.get("supersedes") is not None:
         previous = _get(i, s.determinations, p["supersedes"], "determination")
@@ -240,7 +244,7 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
                              "eligible_kg": dec(i, p.get("eligible_kg"), "eligible_kg"), "used_kg": used,
                              "facility": p.get("facility"), "line": p.get("line"), "year": p.get("year"),
                              "pc_only": p.get("pc_only"), "newness": (p.get("record") or {}).get("newness") or {}}
-    s.current_determinations[(p.get("facility"), p.get("line"), p.get("year"))] = did
+    s.current_determinations[key] = did
 
 
 def _check_lot_rules(s: State, i: int, p: dict, mass) -> None:

@@ -704,3 +704,21 @@ def test_r_m6_a_generation_on_a_custody_lot_draws_its_base_mass_of_credit(driver
         _replays(log)
     else:
         _refused(log, index, says="R-M6")
+
+
+@pytest.mark.parametrize("change", [{"lot_used_kg": "5000.001"}, {"lot_used_kg": 5000}, {"disclaimer_required": True},
+                                    {}])
+def test_r_b5_a_generation_stating_another_lot_balance_or_disclaimer_is_refused(driver, log, change):
+    """R-L7b, R-B5: a generation states the lot's used mass after it (a decimal string) and whether the
+    lot now needs the disclaimer; each must be what replay derives. A copy of a real generation for
+    2 000 more units of a 10 t lot (5 000 kg used, no disclaimer) stating 1 g more, the mass as a
+    number, or a disclaimer is refused at its entry; stating neither replays (control)."""
+    gen = driver.generator()
+    _, _, real = _generated(driver, log, gen)
+    p = _generation_beside(real, 3001, 2000, Decimal(5000), Decimal(10000))
+    assert (p["lot_used_kg"], p["disclaimer_required"]) == ("5000.000", False)
+    index = log.append("block.generated", {**p, **change}, real.actor)
+    if change:
+        _refused(log, index)
+    else:
+        _replays(log)

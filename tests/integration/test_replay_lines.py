@@ -128,3 +128,18 @@ def test_r_a9_a_cancel_on_a_line_gives_the_facilitys_ceiling_back_once(driver, l
     _replays(log)
     bad = log.append("block.generated", _generation_beside(real, 1601, 100, Decimal(700), Decimal(5000)), real.actor)
     _refused(log, bad, "the facility")
+
+
+def test_r_a8_after_the_lines_determination_is_withdrawn_its_lots_generate_under_the_facilitys(driver, log):
+    """R-A8, R-A7: a withdrawn determination covers nothing. Once the line's is withdrawn, a lot on
+    the line generates under the facility's determination, and replay finds that one covering it
+    (the withdrawal takes the line's out of the current determinations) — the log verifies."""
+    gen = driver.generator()
+    plant, line, on_plant, on_line = _line_plant(driver, gen, capacity=t(3), line_capacity=t(1))
+    _line_generation(driver, log, gen, plant, line, t("0.6"), on_line)
+    driver.ok(f"/determinations/{on_line['id']}/withdraw", {"reason": "new audit findings"}, gen.certifier,
+              status=200)
+    lot = _sold_lot(driver, gen, plant, line)
+    block = driver.generate(gen.token, lot["id"], mass=t(1))
+    assert log.last("block.generated", serial=block["serial"]).payload["determination"] == on_plant["id"]
+    log.assert_verifies()

@@ -801,9 +801,31 @@ def test_product_claim_control(driver, log, monkeypatch):
 def test_a_determination_whose_volumes_or_predecessor_replay_cannot_read_is_refused(driver, log, changes, says):
     """R-L7c, R-A7, R-U3: a determination's used and eligible volumes are decimal strings and the
     determination it supersedes is one the log recorded; anything else is refused at its own entry
-    (a copy of a real determination, new id, with one field changed)."""
+    (a copy of a real determination superseding it, new id, with one field changed)."""
     gen = driver.generator()
     log.assert_verifies()
     real = log.last("determination.recorded", determination=gen.determination_id)
-    bad = log.append("determination.recorded", _copy(real, determination=BIG + 1, **changes), real.actor)
+    bad = log.append("determination.recorded", _copy(real, **{"determination": BIG + 1,
+                                                              "supersedes": gen.determination_id, **changes}),
+                     real.actor)
     assert_refused_naming(log, bad, says)
+
+
+@pytest.mark.parametrize("supersedes", ["nothing", "another facility's", "the current one"])
+def test_r_a7_a_determination_supersedes_exactly_the_current_one_of_its_facility_and_year(driver, log, supersedes):
+    """R-A7: a facility (or line) has one current determination a year; a new one supersedes it and
+    inherits its used volume. A copy of the real one under a new id that supersedes nothing (a second
+    current determination) or another facility's current one is refused at its entry; superseding
+    the current one replays (control)."""
+    gen = driver.generator()
+    plant = driver.facility(gen.token, gen.id, name="Plant 2")
+    elsewhere = driver.determination(gen.certifier, plant["id"])
+    log.assert_verifies()
+    real = log.last("determination.recorded", determination=gen.determination_id)
+    target = {"nothing": None, "another facility's": elsewhere["id"], "the current one": gen.determination_id}
+    bad = log.append("determination.recorded", _copy(real, determination=BIG + 1, supersedes=target[supersedes]),
+                     real.actor)
+    if supersedes == "the current one":
+        assert_replays(log)
+    else:
+        assert_refused_naming(log, bad, "R-A7")
