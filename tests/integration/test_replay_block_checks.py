@@ -722,3 +722,17 @@ def test_r_b5_a_generation_stating_another_lot_balance_or_disclaimer_is_refused(
         _refused(log, index)
     else:
         _replays(log)
+
+
+@pytest.mark.parametrize("first", [3000, 3001])
+def test_r_g2_a_generation_starting_on_the_last_issued_unit_is_refused(driver, log, first):
+    """R-G2: serial ranges never share a unit. After units 1..3000, a copy starting at unit 3000
+    (one unit shared) is refused at its entry; one starting at 3001 replays (control)."""
+    gen = driver.generator()
+    _, _, real = _generated(driver, log, gen)
+    p = _generation_beside(real, first, 2000, Decimal(5000), Decimal(10000))
+    index = log.append("block.generated", p, real.actor)
+    if first == 3000:
+        _refused(log, index, says="overlaps serials")
+    else:
+        _replays(log)

@@ -829,3 +829,23 @@ def test_r_a7_a_determination_supersedes_exactly_the_current_one_of_its_facility
         assert_replays(log)
     else:
         assert_refused_naming(log, bad, "R-A7")
+
+
+@pytest.mark.parametrize("kind, changes, says", [
+    ("determination.recorded", {"supersedes": "same"}, "recorded twice"),
+    ("determination.recorded", {"determination": BIG + 2, "supersedes": "same", "facility": BIG}, f"facility {BIG}"),
+    ("determination.withdrawn", {"determination": BIG}, f"determination {BIG}"),
+])
+def test_a_determination_entry_on_an_id_replay_cannot_place_is_refused(driver, log, kind, changes, says):
+    """R-L7c: a determination is recorded once, for a facility the log recorded, and only a recorded
+    one is withdrawn. The real determination recorded again (superseding itself), one for an unknown
+    facility, and the withdrawal of an unknown determination are each refused at their own entry."""
+    gen = driver.generator()
+    log.assert_verifies()
+    real = log.last("determination.recorded", determination=gen.determination_id)
+    if kind == "determination.recorded":
+        payload = _copy(real, **{**changes, "supersedes": gen.determination_id})
+    else:
+        payload = {"determination": changes["determination"], "reason": "error", "body": real.payload.get("body")}
+    bad = log.append(kind, payload, real.actor)
+    assert_refused_naming(log, bad, says)
