@@ -736,3 +736,19 @@ def test_r_g2_a_generation_starting_on_the_last_issued_unit_is_refused(driver, l
         _refused(log, index, says="overlaps serials")
     else:
         _replays(log)
+
+
+def test_r_k5_a_split_of_a_contaminated_lots_block_rounds_its_parts_base_mass_down(driver, log):
+    """R-K5, R-G2: 1 000 kg of a lot with 5% ash make 969 units, so a unit stands for 1.0319… kg of
+    base mass. Transferring one unit splits the block: the part moved gets 1.031 kg (rounded down),
+    the remainder the other 998.969 kg. Replay re-derives the same split (rounding half-even, it
+    would give 1.032 and refuse the service's own entry), and the log verifies."""
+    gen = driver.generator()
+    lot = _lot(driver, gen, t(10), t(10), non_plastic_fraction="0.05")
+    block = driver.generate(gen.token, lot["id"], mass=t(1))
+    assert block["quantity"] == "0.969"
+    buyer, _ = _buyer(driver)
+    driver.ok("/transfers", {"serial": block["serial"], "quantity": "0.001", "to_participant_id": buyer}, gen.token)
+    moved = log.last("block.transferred", parent=block["serial"]).payload
+    assert (moved["moved"]["base_kg"], moved["remainder"]["base_kg"]) == ("1.031", "998.969")
+    log.assert_verifies()

@@ -849,3 +849,18 @@ def test_a_determination_entry_on_an_id_replay_cannot_place_is_refused(driver, l
         payload = {"determination": changes["determination"], "reason": "error", "body": real.payload.get("body")}
     bad = log.append(kind, payload, real.actor)
     assert_refused_naming(log, bad, says)
+
+
+@pytest.mark.parametrize("capacity", [20000, "a lot", "20000.000"])
+def test_a_facility_whose_capacity_is_not_a_decimal_string_is_refused(driver, log, capacity):
+    """R-U3, R-L7c: a facility's yearly capacity (the base of its eligible volume, R-A9) is a decimal
+    string. A copy of a real facility.registered under a new id with the capacity as a number or as
+    words is refused at its entry; with a decimal string it replays (control)."""
+    gen = driver.generator()
+    log.assert_verifies()
+    real = log.last("facility.registered", facility=gen.facility_id)
+    bad = log.append("facility.registered", _copy(real, facility=BIG, capacity_kg=capacity), real.actor)
+    if capacity == "20000.000":
+        assert_replays(log)
+    else:
+        assert_refused_naming(log, bad, "capacity_kg")
