@@ -754,11 +754,11 @@ def test_r_k5_a_split_of_a_contaminated_lots_block_rounds_its_parts_base_mass_do
     log.assert_verifies()
 
 
-@pytest.mark.parametrize("fault", ["sender", "quantity as a number", None])
+@pytest.mark.parametrize("fault", ["sender", "quantity as a number", "nothing", None])
 def test_r_t2_a_transfer_by_another_than_the_holder_or_of_a_quantity_as_a_number_is_refused(driver, log, fault):
-    """R-T2, R-U3: a transfer is sent by the block's holder, of a quantity written as a decimal
+    """R-T2, R-U3: a transfer is sent by the block's holder, of more than nothing, written as a decimal
     string. The whole of a real 3 t block sent by the buyer who does not hold it, or with its
-    quantity as a number, is refused at its entry; sent by its holder it replays (control)."""
+    quantity as a number or as 0.000, is refused at its entry; sent by its holder it replays (control)."""
     gen = driver.generator()
     _, block, _ = _generated(driver, log, gen)
     buyer, _ = _buyer(driver)
@@ -768,6 +768,8 @@ def test_r_t2_a_transfer_by_another_than_the_holder_or_of_a_quantity_as_a_number
         p["from"] = buyer
     elif fault == "quantity as a number":
         p["quantity"] = 3
+    elif fault == "nothing":
+        p["quantity"] = "0.000"
     index = log.append("block.transferred", p, _actor(log))
     if fault is None:
         _replays(log)

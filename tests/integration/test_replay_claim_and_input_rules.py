@@ -77,6 +77,25 @@ def test_replay_accepts_a_lesser_claimed_status():
                                                       label_approval_ref="LA-1"))
 
 
+@pytest.mark.parametrize("claim, code, field", [
+    ({"location": {"country": "DE", "subdivision": "FR-IDF"}}, "subdivision_not_in_country", "claim.location.subdivision"),
+    ({"location": "Germany"}, "invalid_location", "claim.location"),
+    ({"period": {"from": "2026-03-01", "to": "2026-01-01"}}, "period_reversed", "claim.period"),
+])
+def test_replay_refuses_a_claim_location_or_period_the_services_refuse(claim, code, field):
+    """R-R6: the retirement's claim location and period are re-checked with the services' parsers,
+    naming the claim's field."""
+    with pytest.raises(RegistryError) as refused:
+        claim_rules.check("block.retired", _retired_entry("PC_P_PP_ARC", "product", **claim))
+    assert (refused.value.code, refused.value.field.startswith(field)) == (code, True)
+
+
+def test_replay_accepts_a_claim_location_and_period_the_services_accept():
+    claim_rules.check("block.retired", _retired_entry("PC_P_PP_ARC", "product", location={"country": "DE",
+                                                                                          "subdivision": "DE-BY"},
+                                                      period={"from": "2026-01-01", "to": "2026-03-01"}))
+
+
 def test_a_lot_citing_an_input_under_an_invalid_supplier_certificate_is_a_finding(engine, db_url, tmp_path, monkeypatch):
     """R-B8 in replay: a signed `lot.registered` entry whose input cites a certificate of the register on a
     day it was not yet valid (received 2000-01-01) is reported at its index; the same entry citing a number

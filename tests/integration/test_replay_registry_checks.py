@@ -867,21 +867,33 @@ def test_a_facility_whose_capacity_is_not_a_decimal_string_is_refused(driver, lo
 
 
 @pytest.mark.parametrize("fault, says", [("twice", "recorded twice"), ("unknown facility", f"facility {BIG}"),
-                                         ("suspended", "is suspended"), (None, None)])
+                                         ("suspended", "is suspended"), ("capacity as a number", "capacity_kg"),
+                                         (None, None)])
 def test_a_line_registration_replay_cannot_place_is_refused(driver, log, fault, says):
     """R-L7c, R-X10: a production line is registered once, on a facility the log recorded, by a
     participant that is not suspended. A copy of a real line registration for the same line, on an
-    unknown facility, or (new id) after the owner's suspension is refused at its entry; a new line
-    replays (control)."""
+    unknown facility, or (new id) after the owner's suspension or with its capacity as a number is
+    refused at its entry; a new line replays (control)."""
     gen = driver.generator()
     line = driver.ok(f"/facilities/{gen.facility_id}/lines", {"name": "Line 1", "capacity": t(1)}, gen.token)
     if fault == "suspended":
         driver.ok(f"/participants/{gen.id}/suspend", {"reason": "audit"}, status=200)
     log.assert_verifies()
     real = log.last("facility.line_registered", line=line["id"])
-    changes = {"twice": {}, "unknown facility": {"line": BIG, "facility": BIG}}.get(fault, {"line": BIG})
+    changes = {"twice": {}, "unknown facility": {"line": BIG, "facility": BIG},
+               "capacity as a number": {"line": BIG, "capacity_kg": 1000}}.get(fault, {"line": BIG})
     bad = log.append("facility.line_registered", _copy(real, **changes), real.actor)
     if fault is None:
         assert_replays(log)
     else:
         assert_refused_naming(log, bad, says)
+
+
+def test_a_lot_registered_twice_is_refused(driver, log):
+    """R-L7c: a lot is registered once: the real lot.registered again, identical, is refused at its entry."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
+    log.assert_verifies()
+    real = log.last("lot.registered", lot=lot["id"])
+    bad = log.append("lot.registered", _copy(real), real.actor)
+    assert_refused_naming(log, bad, "recorded twice")
