@@ -897,3 +897,16 @@ def test_a_lot_registered_twice_is_refused(driver, log):
     real = log.last("lot.registered", lot=lot["id"])
     bad = log.append("lot.registered", _copy(real), real.actor)
     assert_refused_naming(log, bad, "recorded twice")
+
+
+@pytest.mark.parametrize("field, value", [("non_plastic_fraction", "1%"), ("pc_kg", 5000), ("lhv_mj_per_kg", 43)])
+def test_a_lot_whose_quantities_are_not_decimal_strings_is_refused(driver, log, field, value):
+    """R-U3, R-L7c: a lot's non-plastic fraction, post-consumer mass and heating value are decimal
+    strings: a copy of a real lot (new id) with one of them as a number or a percentage (the log
+    holds no binary floats) is refused at its entry."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
+    log.assert_verifies()
+    real = log.last("lot.registered", lot=lot["id"])
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="LOT-NUMBERS", **{field: value}), real.actor)
+    assert_refused_naming(log, bad, field)
