@@ -146,3 +146,30 @@ def test_a_determination_claiming_continuity_across_a_gap_is_refused(driver, log
     bad = log.append("determination.recorded", {**real.payload, "determination": 10**6, "supersedes": real.payload[
         "determination"], "certified_since": "2023-01-01"}, real.actor)
     log.assert_refused_at(bad)
+
+
+def test_a_generation_from_a_lot_at_a_site_its_certificate_dropped_that_day_is_refused(driver, log):
+    """R-G5, R-C6: generation re-checks the lot's site against the certificate's scope in force on the
+    processing day, as the register stands at the generation. A lot at the depot processed on
+    2026-03-02, then an amendment effective that same day listing the plant only: the depot's lot
+    generates nothing (the service refuses), and a copy of a real generation citing it is refused at
+    its entry."""
+    from decimal import Decimal
+
+    from tests.integration.test_replay_block_checks import _lot_link, _refused
+    from tests.integration.test_replay_rules import _generation_beside
+
+    gen, depot = _renewed_and_amended(driver)
+    at_depot = driver.ok("/lots", _lot_body(gen, "2026-03-02", depot["id"]), gen.token)
+    driver.sell(gen.token, at_depot["id"], t(10), on="2026-03-02")
+    at_plant = driver.ok("/lots", _lot_body(gen, "2026-03-02"), gen.token)
+    driver.sell(gen.token, at_plant["id"], t(10), on="2026-03-02")
+    driver.ok(f"/rms-certificates/{gen.certificate}/amend", {"effective_on": "2026-03-02", "facilities": [PLANT]},
+              gen.certifier, status=200)
+    assert driver.generate(gen.token, at_depot["id"], status=422)["code"] == "facility_not_certified"
+    block = driver.generate(gen.token, at_plant["id"], mass=t(1))
+    log.assert_verifies()
+    real = log.last("block.generated", serial=block["serial"])
+    p = _generation_beside(real, 1001, 1000, Decimal(1000), Decimal(10000))
+    p.update(lot=at_depot["id"], lot_reference=at_depot["reference"], prev=_lot_link(log, at_depot["id"]))
+    _refused(log, log.append("block.generated", p, real.actor), says="R-G5")

@@ -910,3 +910,21 @@ def test_a_lot_whose_quantities_are_not_decimal_strings_is_refused(driver, log, 
     real = log.last("lot.registered", lot=lot["id"])
     bad = log.append("lot.registered", _copy(real, lot=BIG, reference="LOT-NUMBERS", **{field: value}), real.actor)
     assert_refused_naming(log, bad, field)
+
+
+@pytest.mark.parametrize("fault, says", [("twice", "recorded twice"), ("unknown lot", f"lot {BIG}"),
+                                         ("suspended", "is suspended")])
+def test_a_disposition_replay_cannot_place_is_refused(driver, log, fault, says):
+    """R-L7c, R-X10: a lot's sale is recorded once, on a lot the log recorded, by a participant that is
+    not suspended. A copy of a real disposition, the same again, on an unknown lot, or (new id) after
+    the generator's suspension, is refused at its entry."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
+    driver.sell(gen.token, lot["id"], t(1))
+    if fault == "suspended":
+        driver.ok(f"/participants/{gen.id}/suspend", {"reason": "audit"}, status=200)
+    log.assert_verifies()
+    real = log.last("lot.disposition", lot=lot["id"])
+    changes = {"twice": {}, "unknown lot": {"disposition": BIG, "lot": BIG}}.get(fault, {"disposition": BIG})
+    bad = log.append("lot.disposition", _copy(real, **changes), real.actor)
+    assert_refused_naming(log, bad, says)
