@@ -228,9 +228,10 @@ def determination(s: State, i: int, kind: str, p: dict) -> None:
     _require_certified_by(s, i, kind, p.get("body"), p.get("facility"), p.get("year"))
     used = dec(i, p.get("used_kg"), "used_kg")
     key = (p.get("facility"), p.get("line"), p.get("year"))
-    if p.get("supersedes") != s.current_determinations.get(key):  # R-A7: one current per facility (line) and year
+    current = s.current_determinations.get(key)
+    if p.get("supersedes") != current:  # R-A7: one current per facility (line) and year
         raise fail(i, f"R-A7: determination {did} supersedes {p.get('supersedes')}, but the current determination "
-                      f"of facility {key[0]}, line {key[1]}, {key[2]} is {s.current_determinations.get(key)}")
+                      f"of facility {key[0]}, line {key[1]}, {key[2]} is {current}")
     inherited = ZERO
     if p.get("supersedes") is not None:
         previous = _get(i, s.determinations, p["supersedes"], "determination")

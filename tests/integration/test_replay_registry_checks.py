@@ -930,17 +930,22 @@ def test_a_disposition_replay_cannot_place_is_refused(driver, log, fault, says):
     assert_refused_naming(log, bad, says)
 
 
+def _real_sale(driver, log):
+    """The entry of a real sale of 1 t of a 10 t lot, once the log verifies."""
+    gen = driver.generator()
+    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
+    driver.sell(gen.token, lot["id"], t(1))
+    log.assert_verifies()
+    return log.last("lot.disposition", lot=lot["id"])
+
+
 @pytest.mark.parametrize("mass, says", [("9000.001", "leaves more sold"), ("0.000", "leaves more sold"),
                                         (9000, "mass_kg"), ("9000.000", None), ("1.000", None)])
 def test_r_b3_a_sale_beyond_the_lots_unsold_mass_or_of_nothing_is_refused(driver, log, mass, says):
     """R-B3: a lot's sales never exceed its mass, and a sale sells something, written as a decimal
     string. A 10 t lot with 1 t sold: a copy of the real sale (new id, no logged request) of 9 000.001 kg,
     of nothing, or of a number is refused at its entry; of the 9 000 kg left, or of 1 kg, it replays."""
-    gen = driver.generator()
-    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
-    driver.sell(gen.token, lot["id"], t(1))
-    log.assert_verifies()
-    real = log.last("lot.disposition", lot=lot["id"])
+    real = _real_sale(driver, log)
     p = _copy(real, disposition=BIG, mass_kg=mass)
     p.pop("requested", None)
     bad = log.append("lot.disposition", p, real.actor)
@@ -954,11 +959,7 @@ def test_r_b3_a_sale_beyond_the_lots_unsold_mass_or_of_nothing_is_refused(driver
 def test_a_sale_whose_claimed_mass_is_not_a_decimal_string_is_refused(driver, log, field):
     """R-U3, R-L7c: a sale's claimed masses are decimal strings: a copy of the real sale (new id) with
     one as a number is refused at its entry."""
-    gen = driver.generator()
-    lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(10))
-    driver.sell(gen.token, lot["id"], t(1))
-    log.assert_verifies()
-    real = log.last("lot.disposition", lot=lot["id"])
+    real = _real_sale(driver, log)
     p = _copy(real, disposition=BIG, **{field: 0})
     p.pop("requested", None)
     assert_refused_naming(log, log.append("lot.disposition", p, real.actor), field)
