@@ -343,26 +343,54 @@ def test_r_k5_a_block_from_a_contaminated_lot_claims_only_its_capped_mass(driver
     _refused(log, bad, says="R-K2/R-K4")
 
 
-@pytest.mark.parametrize("certificate", ["RMS-NSF-99999", None])
-def test_r_g1_a_block_from_a_lot_citing_a_certificate_no_entry_recorded_is_refused(driver, log, certificate):
-    """R-G1 (last bullet), R-G5: the lot's own certificate, as the log recorded it. Reached only through a
-    facility logged without its country (before R-G5 listed sites), where the lot's registration cannot
-    check its site; the generation then finds no certificate. (Were the check gone, the missing record
-    would fail as a payload that cannot be applied, at the same index: the message tells them apart.)"""
+_ELSEWHERE = 10**6  # the legacy plant's determination and sale: ids no table holds
+
+
+def _generated_at_a_legacy_site(driver, log, certificate) -> int:
+    """A real generation, then (written to the log) a plant logged without its country (before R-G5
+    listed sites), "Plant 100", which the certificate does not list; a lot there citing ``certificate``,
+    its sale, a determination for the plant and a 2 t generation from the lot (``certificate`` "own":
+    the generator's own). Returns the generation's index."""
     gen = driver.generator()
     lot, _, real = _generated(driver, log, gen)
     site = log.last("facility.registered", facility=gen.facility_id)
     legacy = {k: v for k, v in site.payload.items() if k != "country"}
     legacy.update(facility=gen.facility_id + 1000, name="Plant 100")
     log.append("facility.registered", legacy, site.actor)
+    determination = log.last("determination.recorded")
+    older = {k: v for k, v in determination.payload.items() if k != "certified_since"}  # logged before it was
+    log.append("determination.recorded", {**older, "determination": _ELSEWHERE, "facility": legacy["facility"],
+                                          "used_kg": "0.000"}, determination.actor)
     registered = log.last("lot.registered", lot=lot["id"])
     log.append("lot.registered", {**registered.payload, "lot": lot["id"] + 1000, "reference": "LOT-LEGACY",
-                                  "facility": legacy["facility"], "rms_certificate": certificate},
+                                  "facility": legacy["facility"],
+                                  "rms_certificate": gen.certificate if certificate == "own" else certificate},
                registered.actor)
+    sale = log.last("lot.disposition", lot=lot["id"])
+    log.append("lot.disposition", {**sale.payload, "lot": lot["id"] + 1000, "disposition": _ELSEWHERE},
+               sale.actor)
     p = _generation_beside(real, 3001, 2000, Decimal(2000), Decimal(10000))
-    p.update(lot=lot["id"] + 1000, lot_reference="LOT-LEGACY", prev=_lot_link(log, lot["id"] + 1000))
-    bad = log.append("block.generated", p, real.actor)
+    p.update(lot=lot["id"] + 1000, lot_reference="LOT-LEGACY", prev=_lot_link(log, lot["id"] + 1000),
+             determination=_ELSEWHERE)
+    return log.append("block.generated", p, real.actor)
+
+
+@pytest.mark.parametrize("certificate", ["RMS-NSF-99999", None])
+def test_r_g1_a_block_from_a_lot_citing_a_certificate_no_entry_recorded_is_refused(driver, log, certificate):
+    """R-G1 (last bullet), R-G5: the lot's own certificate, as the log recorded it. Reached only through a
+    facility logged without its country (before R-G5 listed sites), where the lot's registration cannot
+    check its site; the generation then finds no certificate. (Were the check gone, the missing record
+    would fail as a payload that cannot be applied, at the same index: the message tells them apart.)"""
+    bad = _generated_at_a_legacy_site(driver, log, certificate)
     _refused(log, bad, says="which no earlier entry recorded")
+
+
+def test_r_g5_a_block_from_a_lot_at_a_site_logged_without_its_country_replays(driver, log):
+    """R-G5: the control of the test above, citing the generator's own certificate: a plant logged
+    without its country cannot be matched with the certificate's sites (by country and name), so the
+    generation is not refused for the site, as the lot's registration was not."""
+    _generated_at_a_legacy_site(driver, log, "own")
+    _replays(log)
 
 
 # --- R-U6 (unit_checks) ----------------------------------------------------------------------

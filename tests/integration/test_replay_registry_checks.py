@@ -899,6 +899,14 @@ def test_a_lot_registered_twice_is_refused(driver, log):
     assert_refused_naming(log, bad, "recorded twice")
 
 
+def test_a_lot_at_a_facility_no_entry_registered_is_refused(driver, log):
+    """R-B1, R-L7c: a lot is registered at a facility an earlier entry registered: the real lot at
+    facility 1000000 is refused at its entry."""
+    _, real = _lot(driver, log)
+    bad = log.append("lot.registered", _copy(real, lot=BIG, reference="NOWHERE", facility=BIG), real.actor)
+    assert_refused_naming(log, bad, str(BIG))
+
+
 @pytest.mark.parametrize("field, value", [("non_plastic_fraction", "1%"), ("pc_kg", 5000), ("lhv_mj_per_kg", 43)])
 def test_a_lot_whose_quantities_are_not_decimal_strings_is_refused(driver, log, field, value):
     """R-U3, R-L7c: a lot's non-plastic fraction, post-consumer mass and heating value are decimal
