@@ -15,7 +15,9 @@ from sqlmodel import select
 from chainlog import store
 from registry import claims, retirements, statements
 from registry.errors import RegistryError
-from registry.replay import claim_rules
+from registry.replay import claim_rules, name_rules
+from registry.replay.state import State
+from chainlog.errors import VerificationError
 from registry.clock import FrozenClock
 from registry.config import Config
 from registry.db import UnitOfWork, session_factory
@@ -121,3 +123,62 @@ def test_a_lot_citing_an_input_under_an_invalid_supplier_certificate_is_a_findin
     report = run_verify(engine, config)
     assert any(f.index == bad and "R-B8" in str(f) for f in report.findings), report.failure()
     assert not any(f.index == unknown for f in report.findings), report.failure()
+
+
+# --- registry/replay/name_rules.py: a product's composition (R-R3, R-R5), entry by entry ----------------
+
+
+@pytest.fixture
+def state():
+    s = State()
+    yield s
+    s.close()
+
+
+def _product_retired(year: int, quantity: str, *composition: tuple[str, str]) -> dict:
+    """A ``block.retired`` payload: ``quantity`` PE certificates claimed for Acme Foods' product "Tub" in
+    ``year``, composed of (ARC type, kg as the log writes it) items."""
+    return {"beneficiary": "Acme Foods", "retired": {"arc_type": "PE", "quantity": quantity},
+            "claim": {"type": "product", "reporting_year": year,
+                      "product": {"name": "Tub", "composition": [
+                          {"arc_type": type_, "mass": {"value": kg, "unit": "kg"}} for type_, kg in composition]}}}
+
+
+def test_replay_adds_up_a_composition_that_repeats_a_type(state):
+    """R-R3: repeated types add up (`claims.composition_by_type`): 1 t of PE and 1 t of PE hold 2 PE
+    certificates; a third is refused at its entry."""
+    name_rules.check(state, 7, "block.retired", _product_retired(2026, "2", ("PE", "1000.000"), ("PE", "1000.000")))
+    with pytest.raises(VerificationError) as refused:
+        name_rules.check(state, 8, "block.retired", _product_retired(2026, "1", ("PE", "1000.000"),
+                                                                     ("PE", "1000.000")))
+    assert refused.value.index == 8 and "R-R5" in str(refused.value)
+
+
+def test_replay_keeps_a_product_s_composition_per_reporting_year(state):
+    """R-R5: the composition is the product's mass for the year: "Tub" may hold 5 t of PE in 2026 and
+    8 t in 2027; restated as 8 t within 2026 it is refused at its entry."""
+    name_rules.check(state, 7, "block.retired", _product_retired(2026, "1", ("PE", "5000.000")))
+    name_rules.check(state, 8, "block.retired", _product_retired(2027, "1", ("PE", "8000.000")))
+    with pytest.raises(VerificationError) as refused:
+        name_rules.check(state, 9, "block.retired", _product_retired(2026, "1", ("PE", "8000.000")))
+    assert refused.value.index == 9 and "earlier 5000.000 kg" in str(refused.value)
+
+
+@pytest.mark.parametrize("quantity, kg, says", [("1", 5000, "mass must be"), (1, "5000.000", "quantity must be")])
+def test_replay_refuses_a_product_claim_s_quantities_that_are_not_decimal_strings(state, quantity, kg, says):
+    """R-U3: the composition's masses and the retired quantity are decimal strings, never numbers:
+    refused at the entry (the quantity, read first by the block's own replay, is checked here too)."""
+    with pytest.raises(VerificationError) as refused:
+        name_rules.check(state, 7, "block.retired", _product_retired(2026, quantity, ("PE", kg)))
+    assert refused.value.index == 7 and f"{says} a decimal string" in str(refused.value)
+
+
+def test_replay_checks_the_names_the_services_check(state):
+    """R-R5 covers the names that claims and certificates carry (participants, lot references,
+    beneficiaries, products). A facility's name is taken as written by the services (R-G5 matches it with
+    its certificate's sites exactly, so a look-alike matches nothing): replay does likewise."""
+    look_alike = "Pl\u0430nt 1"  # a Cyrillic "а" among Latin letters
+    name_rules.check(state, 7, "facility.registered", {"name": look_alike})
+    with pytest.raises(VerificationError) as refused:
+        name_rules.check(state, 8, "participant.registered", {"name": look_alike})
+    assert refused.value.index == 8 and "R-R5" in str(refused.value)
