@@ -140,6 +140,19 @@ def check_claim_type(raw: Any) -> str:
     return raw
 
 
+def check_product_named(claim_type: str, named: bool) -> None:
+    """R-R3 (RMS 8.9.1.3): a product claim names the product and its
+    composition; a general claim names none: an unchecked product on a
+    general claim would read like a verified product claim in the public
+    record (R-R2), so it is refused rather than dropped."""
+    if claim_type == "product" and not named:
+        raise InvalidInput("a product claim needs the product and its composition (RMS 8.9.1.3)",
+                           field="product", code="composition_required", rule="R-R3")
+    if claim_type == "general" and named:
+        raise InvalidInput("a general claim names no product; use claim_type 'product'",
+                           field="product", code="product_not_allowed", rule="R-R3")
+
+
 def composition_by_type(composition: list[CompositionItem] | tuple[CompositionItem, ...]) -> dict[str, Decimal]:
     """Mass per ARC type in a product; repeated types add up."""
     if not composition:

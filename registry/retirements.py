@@ -165,14 +165,7 @@ def retire_block(uow: UnitOfWork, actor: Actor, *, serial: str, quantity: Decima
     claimed = _product(product)
     where = claim_details.parse_location(location)  # R-R6: on behalf of a beneficiary, where and when
     when = claim_details.parse_period(period)
-    if claim_type == "product" and claimed is None:
-        raise InvalidInput("a product claim needs the product and its composition (RMS 8.9.1.3)",
-                           field="product", code="composition_required", rule="R-R3")
-    if claim_type == "general" and claimed is not None:
-        # An unchecked product on a general claim would read like a verified
-        # product claim in the public record (R-R2): refuse rather than drop it.
-        raise InvalidInput("a general claim names no product; use claim_type 'product'",
-                           field="product", code="product_not_allowed", rule="R-R3")
+    claims.check_product_named(claim_type, claimed is not None)  # R-R3
     if claimed is not None:
         claims.composition_by_type(claimed.composition)  # bad input is a 400 before the block is read
     share = None if basis_kg is None else claims.claim_share(quantity, basis_kg)  # R-R4 helper

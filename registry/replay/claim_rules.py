@@ -1,8 +1,9 @@
 """Replay re-checks a retirement's claim dates and product-claim details
-(R-L7c, R-R4, R-R8) with the services' own functions, at the entry's
+(R-L7c, R-R3, R-R4, R-R8) with the services' own functions, at the entry's
 retirement date: a claim dated before the retirement or more than a year
-after it, a claimed status above the certificates', product-claim details
-on a general claim, or a location or claim period R-R6 refuses are findings
+after it, a claimed status above the certificates', a product claim naming
+no product or a general claim naming one, product-claim details on a general
+claim, or a location or claim period R-R6 refuses are findings
 at that entry. Amendments are re-checked by `registry.replay.amendments`."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def check(kind: str, p: dict) -> None:
     claim = p["claim"]
     retired_on = date.fromisoformat(p["retired_on"])
     claim_date = date.fromisoformat(claim["claim_date"]) if claim.get("claim_date") else None
+    claims.check_product_named(claim["type"], claim.get("product") is not None)  # R-R3
     claims.check_claim_date(claim_date, retired_on)  # R-R4
     statements.check_claim_date_within_year(claim_date, retired_on)  # R-R8
     status, _ = statements.product_claim_details(

@@ -58,20 +58,40 @@ def test_a_rule_breaking_claim_date_in_a_signed_log_is_a_finding(engine, db_url,
     assert any(f.index == index and rule in str(f) for f in report.findings), report.failure()
 
 
+_TUB = {"name": "Tub", "composition": [{"arc_type": "PP", "mass": {"value": "500.000", "unit": "kg"}}]}
+
+
 def _retired_entry(arc_code: str, claim_type: str, **claim) -> dict:
+    """A ``block.retired`` payload's claim (a product claim names the product "Tub" unless ``claim`` says)."""
+    named = {"product": _TUB} if claim_type == "product" else {}
     return {"retired_on": "2026-03-02", "retired": {"arc_code": arc_code},
-            "claim": {"type": claim_type, "claim_date": None, **claim}}
+            "claim": {"type": claim_type, "claim_date": None, **named, **claim}}
 
 
 @pytest.mark.parametrize("arc_code,claim_type,claim,code", [
     ("PI_P_PP_ARC", "product", {"claimed_status": "PC"}, "claimed_status_too_high"),
     ("PC_P_PP_ARC", "general", {"claimed_status": "PC"}, "product_claim_only"),
     ("PC_P_PP_ARC", "general", {"label_approval_ref": "LA-1"}, "product_claim_only"),
+    ("PC_P_PP_ARC", "product", {"product": None}, "composition_required"),  # R-R3: no product named
+    ("PC_P_PP_ARC", "general", {"product": _TUB}, "product_not_allowed"),  # R-R3
 ])
 def test_replay_refuses_product_claim_details_the_services_refuse(arc_code, claim_type, claim, code):
     with pytest.raises(RegistryError) as refused:
         claim_rules.check("block.retired", _retired_entry(arc_code, claim_type, **claim))
     assert refused.value.code == code
+
+
+def test_a_general_claim_naming_a_product_in_a_signed_log_is_a_finding(engine, db_url, tmp_path, monkeypatch):
+    """R-R3, R-L7c: a general claim naming a product would read like a verified product claim (R-R2),
+    unchecked against the product's composition: written with the check bypassed, verify reports it at
+    its entry."""
+    config = Config(database_url=db_url, clock=START.isoformat(), signing_key_file=tmp_path / "key.pem")
+    index = _retire_bypassing(engine, config, monkeypatch, claims, "check_product_named",
+                              product={"name": "Tub", "composition": [{"arc_type": "PP", "mass": Decimal(5000)}]})
+    monkeypatch.undo()
+    report = run_verify(engine, config)
+    assert any(f.index == index and "R-R3: a general claim names no product" in str(f)
+               for f in report.findings), report.failure()
 
 
 def test_replay_accepts_a_lesser_claimed_status():
