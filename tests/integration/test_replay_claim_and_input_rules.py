@@ -155,12 +155,13 @@ def state():
     s.close()
 
 
-def _product_retired(year: int, quantity: str, *composition: tuple[str, str]) -> dict:
-    """A ``block.retired`` payload: ``quantity`` PE certificates claimed for Acme Foods' product "Tub" in
-    ``year``, composed of (ARC type, kg as the log writes it) items."""
-    return {"beneficiary": "Acme Foods", "retired": {"arc_type": "PE", "quantity": quantity},
+def _product_retired(year: int, quantity: str, *composition: tuple[str, str], arc_type: str = "PE",
+                     product: str = "Tub") -> dict:
+    """A ``block.retired`` payload: ``quantity`` ``arc_type`` certificates claimed for Acme Foods'
+    ``product`` in ``year``, composed of (ARC type, kg as the log writes it) items."""
+    return {"beneficiary": "Acme Foods", "retired": {"arc_type": arc_type, "quantity": quantity},
             "claim": {"type": "product", "reporting_year": year,
-                      "product": {"name": "Tub", "composition": [
+                      "product": {"name": product, "composition": [
                           {"arc_type": type_, "mass": {"value": kg, "unit": "kg"}} for type_, kg in composition]}}}
 
 
@@ -182,6 +183,27 @@ def test_replay_keeps_a_product_s_composition_per_reporting_year(state):
     with pytest.raises(VerificationError) as refused:
         name_rules.check(state, 9, "block.retired", _product_retired(2026, "1", ("PE", "8000.000")))
     assert refused.value.index == 9 and "earlier 5000.000 kg" in str(refused.value)
+
+
+def test_replay_counts_each_product_s_certificates_against_its_own_mass(state):
+    """R-R5: the cap is per (beneficiary, product, year, type): "Tub" and "Lid", 1 t of PE each, hold one
+    PE certificate each; a second for "Tub" is refused at its entry."""
+    name_rules.check(state, 7, "block.retired", _product_retired(2026, "1", ("PE", "1000.000")))
+    name_rules.check(state, 8, "block.retired", _product_retired(2026, "1", ("PE", "1000.000"), product="Lid"))
+    with pytest.raises(VerificationError) as refused:
+        name_rules.check(state, 9, "block.retired", _product_retired(2026, "1", ("PE", "1000.000")))
+    assert refused.value.index == 9 and "'Tub'" in str(refused.value) and "R-R5" in str(refused.value)
+
+
+def test_replay_counts_a_type_first_stated_beside_another_from_zero(state):
+    """R-R5: "Tub" of 5 t PE and 3 t PP: after a PE retirement, 3 PP certificates fit the PP stated with
+    it; a fourth is refused at its entry."""
+    tub = (("PE", "5000.000"), ("PP", "3000.000"))
+    name_rules.check(state, 7, "block.retired", _product_retired(2026, "1", *tub))
+    name_rules.check(state, 8, "block.retired", _product_retired(2026, "3", *tub, arc_type="PP"))
+    with pytest.raises(VerificationError) as refused:
+        name_rules.check(state, 9, "block.retired", _product_retired(2026, "1", *tub, arc_type="PP"))
+    assert refused.value.index == 9 and "4.000 PP certificates" in str(refused.value)
 
 
 @pytest.mark.parametrize("quantity, kg, says", [("1", 5000, "mass must be"), (1, "5000.000", "quantity must be")])
