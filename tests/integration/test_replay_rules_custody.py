@@ -419,6 +419,21 @@ def test_a_segregated_claim_above_the_incoming_one_is_a_finding():
     fine.close()
 
 
+def test_a_segregated_output_once_every_receipt_is_used_up_is_an_overdraft_finding():
+    """R-M3, R-M4: with every receipt's credit drawn, a segregated output has no incoming claim to pass
+    on: it is an overdraft, a finding at its entry, and replay goes on to the next."""
+    ac = {"claim": "RMS 100% PC AC"}
+    entries = [("custody.account_opened", {**_opened(1), "control_system": "segregation"}),
+               ("custody.input_received", {**_input(1, "INV-1", kg="1000.000"), **ac}),
+               ("custody.output_recorded", {**_output(1, "2025-02-02", "1000.000"), **ac}),
+               ("custody.output_recorded", {**_output(1, "2025-02-03", "1.000"), "output": 2, **ac}),
+               ("custody.input_received", {**_input(1, "INV-2", on="2025-02-04"), **ac})]
+    state = _replayed(*entries)
+    assert [f.index for f in state.findings] == [3] and _rules(state) == ["R-M4"], state.findings
+    assert "overdrawn by 1.000 kg PC" in str(state.findings[0])
+    state.close()
+
+
 def test_an_input_whose_certified_or_credit_kg_is_not_its_claim_is_a_finding():
     """R-M2 (``services.receive_input``): certified kilograms are what the claim designates on the mass,
     credit that after the conversion factor; an average-content account keeps no credit; a mass-balance
