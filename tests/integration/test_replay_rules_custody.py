@@ -613,12 +613,17 @@ def test_a_summary_lying_about_its_average_is_a_finding():
      "no custody account 2"),
     ([("custody.account_opened", _opened(1)), ("custody.input_received", {**_input(1, "INV-1"), "credit_kg": "5"})],
      1, "credit_kg must be an object of PC, PI, R"),
+    ([("custody.account_opened", _opened(1)), ("custody.input_received", {**_input(1, "INV-1"),
+                                                                          "credit_kg": {**PC, "PC": 5000}})],
+     1, "credit_kg.PC must be a decimal string"),
+    ([("custody.account_opened", _opened(1)), ("custody.input_received", {**_input(1, "INV-1"), "mass_kg": 5000})],
+     1, "mass_kg must be a decimal string"),
     ([("custody.account_opened", _opened(1)), ("custody.input_reversed", {"account": 1})], 1,
      "unknown custody event 'custody.input_reversed'"),
 ])
 def test_an_entry_replay_cannot_apply_is_refused_at_its_index(entries, index, words):
-    """A second opening, an entry on an account never opened, kilograms not by status, an unknown
-    custody event: the log records something its earlier entries make impossible."""
+    """A second opening, an entry on an account never opened, kilograms not by status or not as
+    decimal strings (R-U3), an unknown custody event: the log records something its earlier entries make impossible."""
     with pytest.raises(VerificationError) as caught:
         _replayed(*entries).close()
     assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", index)
