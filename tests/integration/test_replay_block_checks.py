@@ -427,6 +427,19 @@ def test_r_u6_pound_requests_on_a_split_lots_pc_component_run_on_its_own_total(d
     log.assert_verifies()
 
 
+@pytest.mark.parametrize("requested", [{"value": "1.5", "unit": "t"}, {"value": 1000, "unit": "kg"}])
+def test_r_u6_a_disposition_whose_logged_request_does_not_give_its_kilograms_is_refused(driver, log, requested):
+    """R-U6: a sale's kilograms follow from its logged request: 1000 kg logged for a request of 1.5 t
+    (or of a number) is refused at its entry."""
+    gen = driver.generator()
+    _lot(driver, gen, t(10), t(4))
+    real = log.last("lot.disposition")
+    p = copy.deepcopy(real.payload)
+    p.update(disposition=p["disposition"] + 1000, mass_kg="1000.000", requested=requested)
+    bad = log.append("lot.disposition", p, real.actor)
+    _refused(log, bad, says="R-U6")
+
+
 def test_r_u6_a_disposition_logged_before_requests_were_replays(driver, log):
     """R-U6: entries written before requests were logged carry kilograms only; they replay
     (the control shape: the tables never saw the entry)."""
