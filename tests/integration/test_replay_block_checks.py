@@ -747,6 +747,35 @@ def test_r_m6_a_generation_on_a_custody_lot_draws_its_base_mass_of_credit(driver
         _refused(log, index, says="R-M6")
 
 
+@pytest.mark.parametrize("draw", ["none", "too_little", "exact"])
+def test_r_m6_a_claimed_sale_of_a_custody_lot_draws_its_claimed_mass_of_credit(driver, log, draw):
+    """R-M6: a claimed sale of a lot of a mass-balance account draws its claimed mass of the account's
+    credit. A copy of a real claimed sale for 1 t that draws nothing, or 1 kg too little, is refused
+    at its own entry; the same copy drawing its 1 000 kg replays (control)."""
+    from tests.api.test_custody_generation import Reprocessor, _sale
+
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(2), claim="RMS 100% PC MB"), r.g.token)
+    log.assert_verifies()
+    real = log.last("lot.disposition", lot=lot["id"])
+    assert real.payload["custody"]["drawn_kg"]["PC"] == "2000.000"
+    p = copy.deepcopy(real.payload)
+    p.update(disposition=p["disposition"] + 1000, mass_kg="1000.000", claimed_kg="1000.000",
+             claimed_pc_kg="1000.000", requested={"value": "1", "unit": "t"})
+    if draw == "none":
+        del p["custody"]
+    else:
+        p["custody"]["drawn_kg"]["PC"] = "999.000" if draw == "too_little" else "1000.000"
+    index = log.append("lot.disposition", p, real.actor)
+    if draw == "exact":
+        _replays(log)
+    else:
+        _refused(log, index, says="R-M6")
+
+
 @pytest.mark.parametrize("change", [{"lot_used_kg": "5000.001"}, {"lot_used_kg": 5000}, {"disclaimer_required": True},
                                     {}])
 def test_r_b5_a_generation_stating_another_lot_balance_or_disclaimer_is_refused(driver, log, change):
