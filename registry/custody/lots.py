@@ -117,10 +117,7 @@ def draw(uow: UnitOfWork, actor: Actor, account_id: int, *, on: date, facility_i
     account = get_for_update(uow.session, CustodyAccount, account_id)
     note_rows_locked(uow)
     n = _check_day(uow, account, on, field="on")
-    klass = rules.product_class(material_code)
-    if account.output_class is not None and account.output_class != klass:
-        raise RuleViolation(f"the account's outputs are {account.output_class}, not {klass} (RMS 6.4.4.5)",
-                            field="material_code", code="product_group_mismatch", rule="R-M1")
+    klass = rules.require_product_group(account.output_class, material_code)  # R-M1
     if claim is not None:
         rules.require_output_fits(account.control_system, claim, field="claim")
     _expire(uow, actor, account, on)

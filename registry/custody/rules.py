@@ -122,6 +122,17 @@ def product_class(material_code: str) -> str:
     return material_code.split("_", 1)[1] if "_" in material_code else material_code
 
 
+def require_product_group(output_class: str | None, material_code: str) -> str:
+    """R-M1 (RMS 6.4.4.5): an account's credit is allocated to one product group, fixed by its first
+    output or lot draw; an output or lot of another group is refused. Returns the material's class."""
+    klass = product_class(material_code)
+    if output_class is not None and output_class != klass:
+        raise RuleViolation(f"the account's outputs are {output_class}: its credit is not allocated to another "
+                            f"product group ({klass}; RMS 6.4.4.5)", field="material_code",
+                            code="product_group_mismatch", rule="R-M1")
+    return klass
+
+
 def covers_lot(account_facilities: list[int], output_class: str | None, control_system: str, facility_id: int,
                material_code: str) -> bool:
     """R-M6: a credit account (R-M4) at the lot's facility whose product is the lot's, or not fixed yet."""

@@ -234,11 +234,7 @@ def record_output(uow: UnitOfWork, actor: Actor, account_id: int, *, on: date, c
     if not customer or not reference:
         raise InvalidInput("customer and reference are required", field="customer" if not customer else "reference",
                            code="missing_field")
-    product_class = code.id.split("_", 1)[1]
-    if account.output_class is not None and account.output_class != product_class:
-        raise RuleViolation(f"the account's outputs are {account.output_class}: its credit is not allocated to "
-                            f"another product group ({product_class}; RMS 6.4.4.5)", field="material_code",
-                            code="product_group_mismatch", rule="R-M1")
+    product_class = rules.require_product_group(account.output_class, code.id)  # R-M1
     parsed = parse_claim(claim, field="claim", rule="R-M3") if claim is not None else None
     claimed = rules.by_status(parsed, mass.kg) if parsed is not None else rules.zeros()
     _expire(uow, actor, account, on)

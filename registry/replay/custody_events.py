@@ -1,8 +1,9 @@
 """Replay of custody events (R-M7, R-L7c): re-derive every account's credit
 from the ``custody.*`` entries alone and report, as findings, a balance that
 went negative, an input received twice, credit used after it expired
-(R-M2, R-M4), and a segregated output's claim above the incoming one (R-M3). The period rows and the batch, with the R-M3 re-checks at each
-output and the comparison of a ``custody.period_closed`` summary with the
+(R-M2, R-M4), a segregated output's claim above the incoming one (R-M3), and
+an output of another product group than the account's (R-M1). The period rows
+and the batch, with the R-M3 re-checks at each output and the comparison of a ``custody.period_closed`` summary with the
 entries before it (R-M5), are `registry.replay.custody_periods`.
 
 Per account and status the replay keeps the same running sums as the live
@@ -18,9 +19,11 @@ from collections import deque
 from datetime import date
 from decimal import Decimal
 
+from registry import classification
 from registry.custody import credit
 from registry.claims import parse_claim
-from registry.custody.rules import SEGREGATION, STATUSES, ZERO, covers_lot, require_not_above, zeros
+from registry.custody.rules import (SEGREGATION, STATUSES, ZERO, covers_lot, require_not_above, require_product_group,
+                                    zeros)
 from registry.errors import RuleViolation
 from registry.replay import custody_periods
 from registry.replay.state import State, dec, fail
@@ -64,6 +67,12 @@ def _not_above(book: dict, day: date, claim: str) -> None:
     incoming = next((c for _, cum, c in book["queue"] if any(cum[st] > drawn[st] for st in STATUSES)), None)
     if incoming is not None:
         require_not_above(parse_claim(claim, field="claim", rule="R-M3"), parse_claim(incoming, rule="R-M3"))
+
+
+def _product_group(book: dict, material_code) -> None:
+    """R-M1 (``services.record_output``): an output's material is a material code of the account's
+    product group, which the first output or lot draw fixes; an output of another is a finding."""
+    book["class"] = require_product_group(book["class"], classification.parse_material_code(material_code).id)
 
 
 def _draw(s: State, i: int, book: dict, account: int, day: date, draws: dict[str, Decimal]) -> None:
@@ -127,8 +136,7 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         custody_periods.output_recorded(s, i, p["account"], book, p, day, dec(i, p["mass_kg"], "mass_kg"),
                                         _statuses(i, p["claimed_kg"], "claimed_kg"), _total(draws))  # R-M3
         _draw(s, i, book, p["account"], day, draws)
-        if isinstance(p.get("material_code"), str) and "_" in p["material_code"]:
-            book["class"] = p["material_code"].split("_", 1)[1]
+        s.note(i, lambda: _product_group(book, p.get("material_code")))  # R-M1, RMS 6.4.4.5
     elif kind == "custody.period_closed":
         custody_periods.period_closed(s, i, p["account"], book, p)  # R-M5: the summary is the entries' sums
     else:

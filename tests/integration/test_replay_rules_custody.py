@@ -657,6 +657,38 @@ def test_an_expiry_of_other_than_the_receipts_unused_credit_is_a_finding(expired
     state.close()
 
 
+@pytest.mark.parametrize("material, rules", [("PC_P3.1.8", ["R-M6"]), ("PC_P3.1.9", [])])
+def test_an_output_fixes_the_account_s_product_for_its_lots(material, rules):
+    """R-M6: an account's first output fixes its product, as a lot's draw does: after an output of
+    P3.1.9, a lot of P3.1.8 naming the account is a finding; a lot of P3.1.9 is not (control)."""
+    from registry.replay.custody_events import lot_registered
+
+    state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", _output(1, "2025-02-02", "1000.000")))
+    lot_registered(state, 3, {**_lot(1), "material_code": material})
+    assert _rules(state) == rules, state.findings
+    state.close()
+
+
+@pytest.mark.parametrize("material, rules", [("PC_P3.1.8", ["R-M1"]), ("P3.1.9", ["R-K1"]),
+                                             (None, ["R-K1"]), ("PC_P3.1.9", [])])
+def test_an_output_of_another_product_group_than_the_account_s_is_a_finding(material, rules):
+    """R-M1 (RMS 6.4.4.5; ``services.record_output``): an account's credit goes to one product group,
+    fixed by its first output: after an output of P3.1.9, an output of P3.1.8 is a finding at its entry,
+    as is one whose material is no material code; another output of P3.1.9 is not (control). The
+    account keeps its group: a later lot of P3.1.9 naming it is no finding."""
+    from registry.replay.custody_events import lot_registered
+
+    state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", _output(1, "2025-02-02", "1000.000")),
+                      ("custody.output_recorded", {**_output(1, "2025-02-03", "1000.000"), "output": 2,
+                                                   "material_code": material}))
+    assert _rules(state) == rules and all(f.index == 3 for f in state.findings), state.findings
+    lot_registered(state, 4, _lot(1))
+    assert _rules(state) == rules, state.findings
+    state.close()
+
+
 @pytest.mark.parametrize("changes", [{"custody_account": 5}, {"generator": 2}, {"facility": 2},
                                      {"material_code": "PC_P3.1.8"}])
 def test_a_lot_naming_an_account_that_is_not_its_credit_account_is_a_finding(changes):
