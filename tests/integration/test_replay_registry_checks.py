@@ -907,9 +907,10 @@ def test_a_lot_at_a_facility_no_entry_registered_is_refused(driver, log):
     assert_refused_naming(log, bad, str(BIG))
 
 
-@pytest.mark.parametrize("field, value", [("non_plastic_fraction", "1%"), ("pc_kg", 5000), ("lhv_mj_per_kg", 43)])
+@pytest.mark.parametrize("field, value", [("non_plastic_fraction", "1%"), ("pc_kg", 5000), ("lhv_mj_per_kg", 43),
+                                          ("mass_kg", 10000)])
 def test_a_lot_whose_quantities_are_not_decimal_strings_is_refused(driver, log, field, value):
-    """R-U3, R-L7c: a lot's non-plastic fraction, post-consumer mass and heating value are decimal
+    """R-U3, R-L7c: a lot's mass, non-plastic fraction, post-consumer mass and heating value are decimal
     strings: a copy of a real lot (new id) with one of them as a number or a percentage (the log
     holds no binary floats) is refused at its entry."""
     gen = driver.generator()
