@@ -74,7 +74,10 @@ def test_replay_names_a_second_grant():
     [("user.role_granted", {"user": 1, "role": "member", "body": None})],  # not a staff role
     [("user.role_granted", {"user": 1, "role": "certifier", "body": None})],  # a certifier without its body
     [("user.role_granted", {"user": 1, "role": "admin", "body": "NSF"})],  # an admin acts for no body
+    [("user.role_granted", {"user": 1, "role": "admin", "body": "nsf"})],  # not a body's name either
     [("user.role_granted", {"user": "1", "role": "admin", "body": None})],  # ids are integers
+    [("user.role_granted", {"user": 7.5, "role": "admin", "body": None})],  # not a number with a fraction
+    [("user.role_granted", {"user": 0, "role": "admin", "body": None})],  # ids are positive
     [("user.role_revoked", {"user": 1, "role": "admin"})],  # revoking what was never granted
 ])
 def test_replay_refuses_an_impossible_role_entry(events):
