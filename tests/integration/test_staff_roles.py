@@ -79,6 +79,10 @@ def test_replay_names_a_second_grant():
     [("user.role_granted", {"user": 7.5, "role": "admin", "body": None})],  # not a number with a fraction
     [("user.role_granted", {"user": 0, "role": "admin", "body": None})],  # ids are positive
     [("user.role_revoked", {"user": 1, "role": "admin"})],  # revoking what was never granted
+    [("user.role_granted", {"user": 1, "role": "certifier", "body": "NSF"}),
+     ("user.role_revoked", {"user": 1, "role": "admin"})],  # revoking a role the user does not hold
+    [("user.role_granted", {"user": 1, "role": "admin", "body": None}),
+     ("user.role_revoked", {"user": "1", "role": "admin"})],  # ids are integers, when revoking too
 ])
 def test_replay_refuses_an_impossible_role_entry(events):
     with pytest.raises(VerificationError) as refused:
