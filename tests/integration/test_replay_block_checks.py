@@ -724,23 +724,36 @@ def test_r_m6_a_generation_on_a_custody_lot_draws_its_base_mass_of_credit(driver
     """R-M6: ARCs from a lot of a mass-balance account draw exactly their base mass of the account's
     credit. A copy of a real generation for 1 000 more units that draws nothing, or 1 kg too
     little, is refused at its own entry; the same copy drawing its 1 000 kg replays (control)."""
-    from tests.api.test_custody_generation import Reprocessor, _sale
+    from tests.api.test_custody_generation import _sale
 
-    r = Reprocessor(driver)
-    receipt = r.receive("2026-01-10", t(100))
-    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
-                    r.g.token)
+    r, lot = _custody_lot(driver)
     driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(1000)), r.g.token)
     block = driver.generate(r.g.token, lot["id"], mass=t(3))
     log.assert_verifies()
     real = log.last("block.generated", serial=block["serial"])
     assert real.payload["custody"]["drawn_kg"]["PC"] == "3000.000"
-    p = _generation_beside(real, 3001, 1000, Decimal(4000), Decimal(1000000))
+    _draws_1000_kg(log, real, _generation_beside(real, 3001, 1000, Decimal(4000), Decimal(1000000)), draw)
+
+
+def _custody_lot(driver):
+    """A reprocessor with a mass-balance account holding 100 t of receipts, and a lot drawing on it."""
+    from tests.api.test_custody_generation import Reprocessor
+
+    r = Reprocessor(driver)
+    receipt = r.receive("2026-01-10", t(100))
+    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
+                    r.g.token)
+    return r, lot
+
+
+def _draws_1000_kg(log: Log, real, p: dict, draw: str) -> None:
+    """Append ``p``, a copy of the entry ``real`` for 1 t, drawing nothing ("none"), 999 kg
+    ("too_little") or 1 000 kg ("exact") of credit: refused at its entry as R-M6, or replays."""
     if draw == "none":
         del p["custody"]
     else:
         p["custody"]["drawn_kg"]["PC"] = "999.000" if draw == "too_little" else "1000.000"
-    index = log.append("block.generated", p, real.actor)
+    index = log.append(real.type, p, real.actor)
     if draw == "exact":
         _replays(log)
     else:
@@ -752,12 +765,9 @@ def test_r_m6_a_claimed_sale_of_a_custody_lot_draws_its_claimed_mass_of_credit(d
     """R-M6: a claimed sale of a lot of a mass-balance account draws its claimed mass of the account's
     credit. A copy of a real claimed sale for 1 t that draws nothing, or 1 kg too little, is refused
     at its own entry; the same copy drawing its 1 000 kg replays (control)."""
-    from tests.api.test_custody_generation import Reprocessor, _sale
+    from tests.api.test_custody_generation import _sale
 
-    r = Reprocessor(driver)
-    receipt = r.receive("2026-01-10", t(100))
-    lot = driver.ok("/lots", r.lot_body(custody_account_id=r.account, receipts=[{"receipt_id": receipt["id"]}]),
-                    r.g.token)
+    r, lot = _custody_lot(driver)
     driver.ok(f"/lots/{lot['id']}/dispositions", _sale("2026-02-15", t(2), claim="RMS 100% PC MB"), r.g.token)
     log.assert_verifies()
     real = log.last("lot.disposition", lot=lot["id"])
@@ -765,15 +775,7 @@ def test_r_m6_a_claimed_sale_of_a_custody_lot_draws_its_claimed_mass_of_credit(d
     p = copy.deepcopy(real.payload)
     p.update(disposition=p["disposition"] + 1000, mass_kg="1000.000", claimed_kg="1000.000",
              claimed_pc_kg="1000.000", requested={"value": "1", "unit": "t"})
-    if draw == "none":
-        del p["custody"]
-    else:
-        p["custody"]["drawn_kg"]["PC"] = "999.000" if draw == "too_little" else "1000.000"
-    index = log.append("lot.disposition", p, real.actor)
-    if draw == "exact":
-        _replays(log)
-    else:
-        _refused(log, index, says="R-M6")
+    _draws_1000_kg(log, real, p, draw)
 
 
 @pytest.mark.parametrize("change", [{"lot_used_kg": "5000.001"}, {"lot_used_kg": 5000}, {"disclaimer_required": True},
