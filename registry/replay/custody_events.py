@@ -143,12 +143,6 @@ def apply(s: State, i: int, kind: str, p: dict, leaf: str | None = None) -> None
         raise fail(i, f"unknown custody event {kind!r}")
 
 
-def balances(s: State) -> dict[int, dict[str, Decimal]]:
-    """Each account's credit as replayed (before expiries not yet logged)."""
-    return {aid: {st: b["credited"][st] - b["drawn"][st] for st in STATUSES}
-            for aid, b in books(s).items()}
-
-
 # --- Lots as outputs of an account (R-M6) -------------------------------------------------------------
 
 def lot_registered(s: State, i: int, p: dict) -> None:
@@ -217,4 +211,4 @@ def lot_drawn(s: State, i: int, what: str, lot_id, lot: dict, p: dict, claimed: 
     book["class"] = lot["material_code"].split("_", 1)[1]
 
 
-__all__ = ["ZERO", "apply", "balances", "books", "lot_drawn", "lot_registered"]
+__all__ = ["ZERO", "apply", "books", "lot_drawn", "lot_registered"]
