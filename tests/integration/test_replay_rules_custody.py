@@ -383,6 +383,21 @@ def test_lot_draws_count_in_the_period_row_of_the_lots_facility():
     state.close()
 
 
+def test_a_lot_at_an_account_s_second_facility_draws_in_that_facility_s_row():
+    """R-M6 (``lots.draw``): the draw goes to the row of the lot's own facility, not the account's first."""
+    from registry.replay.custody_events import lot_drawn
+    from registry.replay.custody_periods import sorted_rows
+
+    state = _replayed(("custody.account_opened", {**_opened(1), "facilities": [1, 2]}),
+                      ("custody.input_received", _input(1, "INV-1", kg="5000.000")))
+    lot_drawn(state, 2, "the generation", 7, {"custody_account": 1, "material_code": "PC_P3.1.9", "facility": 2},
+              {"custody": {"account": 1, "on": "2025-02-03", "drawn_kg": _kg("3000.000")}},
+              {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)}, arcs=True)
+    drawn = {key: row["drawn_kg"] for key, row in sorted_rows(state) if row["drawn_kg"]}
+    assert drawn == {(1, 2, 2): Decimal("3000.000")}, drawn
+    state.close()
+
+
 def test_expired_credit_is_charged_to_the_first_facility_in_the_period_of_its_day():
     """``book._expire``: the expiry of 2026-02-01 (period 14 of a monthly account from 2025-01-01)."""
     from registry.replay.custody_periods import sorted_rows
