@@ -398,6 +398,35 @@ def test_a_lot_at_an_account_s_second_facility_draws_in_that_facility_s_row():
     state.close()
 
 
+def test_a_lot_draw_beyond_the_account_s_credit_is_a_finding_naming_its_plan():
+    """R-M4, R-M6 (``credit.plan``): of an account's 5 t of credit a custody lot's generation draws 3 t;
+    a second of 3 t cannot be planned first in, first out on the 2 t left: a finding at its entry,
+    besides the overdraft."""
+    from registry.replay.custody_events import lot_drawn
+
+    state = _custody_state()
+    for i in (2, 3):
+        lot_drawn(state, i, "the generation", 7, {"custody_account": 1, "material_code": "PC_P3.1.9", "facility": 1},
+                  {"custody": {"account": 1, "on": "2025-02-03", "drawn_kg": _kg("3000.000")}},
+                  {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)}, arcs=True)
+    assert [f.index for f in state.findings] == [3, 3] and _rules(state) == ["R-M4, R-M6", "R-M4"], state.findings
+    assert "the account has 2000.000 kg" in str(state.findings[0])
+    state.close()
+
+
+def test_a_lot_draw_whose_kilograms_are_not_by_status_is_refused_at_its_entry():
+    """R-U3: the kilograms a custody lot's entry draws are an object of decimal strings by status."""
+    from registry.replay.custody_events import lot_drawn
+
+    state = _custody_state()
+    with pytest.raises(VerificationError) as refused:
+        lot_drawn(state, 2, "the generation", 7, {"custody_account": 1, "material_code": "PC_P3.1.9", "facility": 1},
+                  {"custody": {"account": 1, "on": "2025-02-03", "drawn_kg": "3000.000"}},
+                  {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)}, arcs=True)
+    assert refused.value.index == 2 and "drawn_kg must be an object" in str(refused.value)
+    state.close()
+
+
 def test_expired_credit_is_charged_to_the_first_facility_in_the_period_of_its_day():
     """``book._expire``: the expiry of 2026-02-01 (period 14 of a monthly account from 2025-01-01)."""
     from registry.replay.custody_periods import sorted_rows
