@@ -3,8 +3,9 @@ from the ``custody.*`` entries alone and report, as findings, a balance that
 went negative, an input received twice, credit used after it expired
 (R-M2, R-M4), a segregated output's claim above the incoming one (R-M3), and
 an output of another product group than the account's (R-M1). The period rows
-and the batch, with the R-M3 re-checks at each output and the comparison of a ``custody.period_closed`` summary with the
-entries before it (R-M5), are `registry.replay.custody_periods`.
+and the batch, with the R-M3 re-checks at each output and the comparison of a
+``custody.period_closed`` summary with the entries before it (R-M5), are
+`registry.replay.custody_periods`.
 
 Per account and status the replay keeps the same running sums as the live
 account (``registry.custody.credit``): credit received and credit drawn, and
