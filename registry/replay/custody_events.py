@@ -23,8 +23,8 @@ from decimal import Decimal
 from registry import classification
 from registry.custody import credit
 from registry.claims import parse_claim
-from registry.custody.rules import (SEGREGATION, STATUSES, ZERO, covers_lot, require_not_above, require_product_group,
-                                    zeros)
+from registry.custody.rules import (SEGREGATION, STATUSES, ZERO, covers_lot, product_class, require_not_above,
+                                    require_product_group, zeros)
 from registry.errors import RuleViolation
 from registry.replay import custody_periods
 from registry.replay.state import State, dec, fail
@@ -152,7 +152,7 @@ def lot_registered(s: State, i: int, p: dict) -> None:
     it, received on or before processing, cited with their entries' links."""
     accounts = books(s)
     named = p.get("custody_account")
-    klass = p["material_code"].split("_", 1)[1] if "_" in str(p.get("material_code")) else None
+    klass = product_class(str(p.get("material_code")))
     if named is None:
         covering = sorted(a for a, b in accounts.items() if covers_lot(b["facilities"], b["class"], b["system"],
                                                                    p.get("facility"), p.get("material_code") or "_")
@@ -209,7 +209,7 @@ def lot_drawn(s: State, i: int, what: str, lot_id, lot: dict, p: dict, claimed: 
                           f"draws {expected}"))
     _draw(s, i, book, named, day, draws)
     custody_periods.lot_drew(s, named, book, day, lot.get("facility"), _total(draws), _total(claimed), arcs)
-    book["class"] = lot["material_code"].split("_", 1)[1]
+    book["class"] = product_class(lot["material_code"])
 
 
 __all__ = ["ZERO", "apply", "books", "lot_drawn", "lot_registered"]
