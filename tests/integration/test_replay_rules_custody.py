@@ -776,3 +776,73 @@ def test_a_generation_drawing_other_than_its_base_mass_is_a_finding(drawn):
               {"PC": Decimal("3000.000"), "PI": Decimal(0), "R": Decimal(0)})
     assert _rules(state) == ["R-M6"] and "first in, first out it draws" in str(state.findings[0])
     state.close()
+
+
+LEAF = "ab" * 32
+
+
+def _with_leaf() -> State:
+    """Two accounts of the generator; INV-1 received into account 1 at entry 2, with its leaf hash."""
+    state = State()
+    apply(state, 0, "custody.account_opened", _opened(1))
+    apply(state, 1, "custody.account_opened", {**_opened(2), "facilities": [2]})
+    apply(state, 2, "custody.input_received", _input(1, "INV-1"), LEAF)
+    apply(state, 3, "custody.input_received", {**_input(2, "INV-2"), "receipt": 2, "facility": 2}, "cd" * 32)
+    return state
+
+
+@pytest.mark.parametrize("item, finding", [
+    ({"receipt": 1, "log": {"index": 2, "leaf_hash": LEAF}}, False),
+    ({"receipt": 1, "log": {"index": 2, "leaf_hash": "00" * 32}}, True),  # its index, another entry's hash
+    ({"receipt": 1, "log": {"index": 3, "leaf_hash": LEAF}}, True),  # its hash, another index
+    ({"receipt": 1, "log": None}, True),  # no link at all
+    ({"receipt": 1}, True),
+    ({"receipt": 2, "log": {"index": 3, "leaf_hash": "cd" * 32}}, True),  # a receipt of the other account
+    ("INV-1", True),  # not an object
+    ({"receipt": 99, "log": {"index": 2, "leaf_hash": LEAF}}, True),  # no such receipt
+])
+def test_a_custody_lot_cites_each_input_as_a_receipt_of_its_account_by_its_entry(item, finding):
+    """R-M6, R-L2b: a custody lot's input is a receipt of the lot's own account, cited by the index and
+    leaf hash of the entry that received it; any other citation is a finding at the lot, and replay goes on."""
+    from registry.replay.custody_events import lot_registered
+
+    state = _with_leaf()
+    lot_registered(state, 4, _lot(1, [{"receipt": 1, "log": {"index": 2, "leaf_hash": LEAF}}, item]))
+    assert _rules(state) == (["R-M6"] if finding else [])
+    if finding:
+        assert str(state.findings[0]) == ("entry 4: R-M6: lot 7 input 1 does not cite a receipt of custody "
+                                          "account 1 by its entry")
+    state.close()
+
+
+def test_a_receipt_replayed_without_its_leaf_hash_is_cited_by_index_alone():
+    """A log replayed without leaf hashes (an export read line by line keeps them; a bare replay may not)
+    checks the citation's index only: the hash has nothing to be compared with."""
+    from registry.replay.custody_events import lot_registered
+
+    state = _custody_state()  # INV-1 received at entry 1, no leaf hash known
+    lot_registered(state, 2, _lot(1, [{"receipt": 1, "log": {"index": 1, "leaf_hash": LEAF}}]))
+    assert state.findings == []
+    state.close()
+
+
+def test_a_lot_registered_with_no_material_code_is_named_in_the_finding():
+    from registry.replay.custody_events import lot_registered
+
+    state = _custody_state()
+    lot_registered(state, 2, {**_lot(1), "facility": 5})
+    assert str(state.findings[0]) == ("entry 2: R-M6: lot 7 names custody account 1, which is not its generator's "
+                                      "credit account for facility 5 and product P3.1.9")
+    state.close()
+
+
+def test_an_overdrawing_lot_names_its_account():
+    from registry.replay.custody_events import lot_drawn
+
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 7, {"custody_account": 1, "material_code": "PC_P3.1.9"},
+              {"custody": {"account": 1, "on": "2025-03-01", "drawn_kg": _kg("6000.000")}},
+              {"PC": Decimal("6000.000"), "PI": Decimal(0), "R": Decimal(0)})
+    assert "entry 2: R-M4: account 1: the balance went negative on 2025-03-01 (overdrawn by 1000.000 kg PC)" in [
+        str(f) for f in state.findings]
+    state.close()
