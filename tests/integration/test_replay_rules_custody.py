@@ -846,3 +846,19 @@ def test_an_overdrawing_lot_names_its_account():
     assert "entry 2: R-M4: account 1: the balance went negative on 2025-03-01 (overdrawn by 1000.000 kg PC)" in [
         str(f) for f in state.findings]
     state.close()
+
+
+def test_a_lot_of_another_product_than_the_account_s_need_not_name_it():
+    """R-M6, R-M1: an account whose product group is fixed (here by a lot of P3.1.9) does not cover a lot of
+    another product at its facility: that lot names no account and draws none, without a finding."""
+    from registry.replay.custody_events import lot_drawn, lot_registered
+
+    state = _custody_state()
+    lot_drawn(state, 2, "the generation", 7, {"custody_account": 1, "material_code": "PC_P3.1.9"},
+              {"custody": {"account": 1, "on": "2025-03-01", "drawn_kg": _kg("1000.000")}},
+              {"PC": Decimal("1000.000"), "PI": Decimal(0), "R": Decimal(0)})
+    lot_registered(state, 3, {**_lot(None), "lot": 8, "material_code": "PC_P3.2.1"})
+    assert state.findings == []
+    lot_registered(state, 4, {**_lot(None), "lot": 9})  # of the account's product: it had to name it
+    assert _rules(state) == ["R-M6"] and state.findings[0].index == 4
+    state.close()

@@ -105,6 +105,16 @@ def test_a_block_whose_quantity_does_not_match_its_serial_range_is_refused(chang
                                  f"its serial range {payload['first']}..{payload['last']}")
 
 
+def test_a_block_quantity_not_a_decimal_string_is_refused_at_its_entry():
+    with pytest.raises(VerificationError) as caught:
+        block_record(2, _block(quantity=1.5))
+    assert (str(caught.value), caught.value.index) == ("entry 2: block S-1 quantity must be a decimal string, "
+                                                       "not 1.5", 2)
+    with pytest.raises(VerificationError) as caught:
+        block_record(3, _block(base_kg="kg"))
+    assert (str(caught.value), caught.value.index) == ("entry 3: block S-1 base_kg is not a decimal: 'kg'", 3)
+
+
 def test_the_smallest_block_is_one_unit():
     assert block_record(0, _block(quantity="0.001", first=5, last=5))["quantity"] == Decimal("0.001")
 
@@ -143,11 +153,12 @@ def test_counts_count_every_map_and_the_blocks_by_state():
         s.certificates["C"], s.facilities[1], s.facilities[2] = {}, {}, {}
         s.determinations[1], s.lots[1], s.retirements[1] = {}, {}, {}
         s.blocks["a"], s.blocks["b"], s.blocks["c"] = {"state": "split"}, {"state": "active"}, {"state": "active"}
+        s.blocks["d"] = {"state": None}  # a record without a state is counted, not a crash
         s.entries = 9
         assert s.counts() == {"entries": 9, "participants": 1, "certificates": 1, "facilities": 2,
-                              "determinations": 1, "lots": 1, "blocks": 3, "retirements": 1,
-                              "blocks_active": 2, "blocks_split": 1}
-        assert list(s.counts())[-2:] == ["blocks_active", "blocks_split"]
+                              "determinations": 1, "lots": 1, "blocks": 4, "retirements": 1,
+                              "blocks_None": 1, "blocks_active": 2, "blocks_split": 1}
+        assert list(s.counts())[-3:] == ["blocks_None", "blocks_active", "blocks_split"]
     finally:
         s.close()
 
@@ -265,6 +276,18 @@ def test_each_rule_sees_the_entry_s_leaf_hash_as_hex(leaf, expected):
         s.close()
 
 
+@pytest.mark.parametrize("as_object", [False, True])
+def test_replay_hands_each_entry_s_leaf_hash_on(as_object):
+    from tests.integration.test_replay_rules_custody import _input, _opened
+    lines = [_entry(0, "custody.account_opened", _opened(1), leaf=b"\x01" * 32),
+             _entry(1, "custody.input_received", _input(1, "INV-1"), leaf=b"\x02" * 32)]
+    s = replay([SimpleNamespace(**line) for line in lines] if as_object else lines)
+    try:
+        assert s.custody_receipt_ids[1] == [1, 1, "02" * 32, "2025-02-01"]
+    finally:
+        s.close()
+
+
 def test_the_cache_is_trimmed_after_each_entry():
     r = Replayer(State(cache_records=2))
     try:
@@ -280,6 +303,7 @@ def test_replay_takes_stored_entries_and_export_lines_alike():
     lines = [_entry(0, "participant.registered", _registered(1)),
              _entry(1, "participant.removed", {**_registered(1), "status": "removed"})]
     stored = [SimpleNamespace(**line) for line in lines]  # as chainlog.store.StoredEntry: attributes
+    del stored[0].time, stored[0].leaf_hash  # an object without them replays as an entry without them
     by_line, by_attribute = replay(lines), replay(stored)
     try:
         for s in (by_line, by_attribute):
