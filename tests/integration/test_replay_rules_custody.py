@@ -862,3 +862,33 @@ def test_a_lot_of_another_product_than_the_account_s_need_not_name_it():
     lot_registered(state, 4, {**_lot(None), "lot": 9})  # of the account's product: it had to name it
     assert _rules(state) == ["R-M6"] and state.findings[0].index == 4
     state.close()
+
+
+def test_an_input_whose_claim_does_not_parse_is_a_finding_naming_r_m2():
+    """R-M2: an input's claim is an RMS claim (``parse_claim``); one that is not is a finding at the entry."""
+    state = _replayed(("custody.account_opened", _opened(1)),
+                      ("custody.input_received", {**_input(1, "INV-1"), "claim": "RMS 12.5% PC MB"}))
+    assert [f.index for f in state.findings] == [1]
+    assert str(state.findings[0]).startswith("entry 1: R-M2: account 1: claim 'RMS 12.5% PC MB': claims are "
+                                             "expressed as a percentage"), state.findings
+    state.close()
+
+
+def test_a_summary_groups_suppliers_and_customers_whose_names_hold_a_colon():
+    """R-M5: the summary's lines are grouped by supplier and certificate, customer and claim, whatever the
+    names hold (the replay keys its lines ``account:n:part:group``)."""
+    name, customer = "Sorter: North", "Brand: EU"
+    state = _replayed(("custody.account_opened", _opened(1)),
+                      ("custody.input_received", {**_input(1, "INV-1"), "supplier_name": name}),
+                      ("custody.input_received", {**_input(1, "INV-2", kg="1000.000"), "supplier_name": "a:b:c:d",
+                                                  "claim": None, "certified_kg": PC, "credit_kg": PC}),
+                      ("custody.output_recorded", {**_output(1, "2025-02-03", "2000.000"), "customer": customer}),
+                      ("custody.period_closed", _summary(1, 1)),
+                      ("custody.period_closed", _summary(
+                          1, 2, inputs_kg="6000.000", certified_inputs_kg="5000.000", outputs_kg="2000.000",
+                          claimed_kg="2000.000", closing_kg="3000.000",
+                          inputs=[{**SUPPLIED[0], "supplier": name},
+                                  {"supplier": "a:b:c:d", "certificate": None, "uncertified_kg": "1000.000"}],
+                          outputs=[{**_sold("2000.000")[0], "customer": customer}])))
+    assert state.findings == [], state.findings
+    state.close()
