@@ -201,3 +201,16 @@ def test_close_drops_the_database(db):
     with pytest.raises(Exception):
         db.conn.execute("SELECT 1")
     assert db.maps == [m]
+
+
+def test_trim_keeps_half_an_odd_bound_too():
+    store = ScratchDb(cache_records=5)
+    try:
+        m = store.map("m")
+        for k in range(6):
+            m[k] = {"k": k}
+        store.trim()
+        assert list(m.cache) == [4, 5]  # 6 - (6 - 5 // 2) records kept: the two most recent
+        assert len(m) == 6
+    finally:
+        store.close()
