@@ -892,3 +892,20 @@ def test_a_summary_groups_suppliers_and_customers_whose_names_hold_a_colon():
                           outputs=[{**_sold("2000.000")[0], "customer": customer}])))
     assert state.findings == [], state.findings
     state.close()
+
+
+def test_a_multi_site_rolling_output_is_checked_at_its_own_site():
+    """RMS 6.4.3.4 vi: at a multi-site rolling account a site whose own average is below 20% of the overall
+    one claims at most its own average. Site 1: 40% (400 of 1 000 kg); site 2: 4% (40 of 1 000 kg), below
+    20% of the overall 22%. A 10% claim at site 1 is within the overall average; at site 2, above its own."""
+    opened = ("custody.account_opened", {**_average(1, "average-content-rolling"), "facilities": [1, 2]})
+    received = [("custody.input_received", _ac_input(1, "2025-01-10", "1000.000", "400.000", "INV-1")),
+                ("custody.input_received", {**_ac_input(1, "2025-01-11", "1000.000", "40.000", "INV-2"),
+                                            "facility": 2})]
+    for site, finding in ((1, False), (2, True)):
+        output = {**_ac_output(1, "2025-01-20", "100.000", 10), "facility": site}
+        state = _replayed(opened, *received, ("custody.output_recorded", output))
+        assert _rules(state) == (["R-M3"] if finding else []), state.findings
+        if finding:
+            assert "site's own rolling average" in str(state.findings[0])
+        state.close()
