@@ -909,3 +909,32 @@ def test_a_multi_site_rolling_output_is_checked_at_its_own_site():
         if finding:
             assert "site's own rolling average" in str(state.findings[0])
         state.close()
+
+
+def test_a_contributing_site_claims_up_to_the_multi_site_average():
+    """RMS 6.4.3.4 vi: a contributing site of a multi-site rolling account claims up to the overall
+    average (30%: 200 + 400 of 2 000 kg), above its own 20%; an output logged without its facility (before
+    facilities were logged) is the account's first facility's."""
+    opened = ("custody.account_opened", {**_average(1, "average-content-rolling"), "facilities": [1, 2]})
+    received = [("custody.input_received", _ac_input(1, "2025-01-10", "1000.000", "200.000", "INV-1")),
+                ("custody.input_received", {**_ac_input(1, "2025-01-11", "1000.000", "400.000", "INV-2"),
+                                            "facility": 2})]
+    output = _ac_output(1, "2025-01-20", "100.000", 25)
+    unsited = {k: v for k, v in output.items() if k != "facility"}
+    for claimed in (output, unsited):
+        state = _replayed(opened, *received, ("custody.output_recorded", claimed))
+        assert state.findings == [], state.findings
+        state.close()
+    state = _replayed(opened, *received, ("custody.output_recorded", {**unsited, "claim": "RMS 31% PC AC",
+                                                                       "claimed_kg": _kg("31.000")}))
+    assert _rules(state) == ["R-M3"] and "multi-site rolling average" in str(state.findings[0]), state.findings
+    state.close()
+
+
+def test_a_single_site_rolling_output_logged_without_its_facility_is_the_account_s():
+    opened = ("custody.account_opened", _average(1, "average-content-rolling"))
+    received = ("custody.input_received", _ac_input(1, "2025-01-10", "1000.000", "200.000", "INV-1"))
+    output = {k: v for k, v in _ac_output(1, "2025-01-20", "100.000", 20).items() if k != "facility"}
+    state = _replayed(opened, received, ("custody.output_recorded", output))
+    assert state.findings == [], state.findings
+    state.close()
