@@ -298,6 +298,7 @@ def test_rolling_average_outputs_are_rechecked_against_the_replayed_window():
     received = ("custody.input_received", _ac_input(1, "2025-01-10", "1000.000", "200.000", "INV-1"))
     state = _replayed(opened, received, ("custody.output_recorded", _ac_output(1, "2025-01-20", "500.000", 30)))
     assert _rules(state) == ["R-M3"] and "rolling average over periods 1–1" in str(state.findings[0])
+    assert "multi-site" not in str(state.findings[0])  # one site: its own average
     state.close()
     state = _replayed(opened, received, ("custody.output_recorded", _ac_output(1, "2025-01-20", "500.000", 20)),
                       ("custody.output_recorded", _ac_output(1, "2025-02-20", "500.000", 20)))
@@ -937,4 +938,13 @@ def test_a_single_site_rolling_output_logged_without_its_facility_is_the_account
     output = {k: v for k, v in _ac_output(1, "2025-01-20", "100.000", 20).items() if k != "facility"}
     state = _replayed(opened, received, ("custody.output_recorded", output))
     assert state.findings == [], state.findings
+    state.close()
+
+
+def test_an_output_whose_claim_does_not_parse_is_a_finding_naming_r_m3():
+    state = _replayed(("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", {**_output(1, "2025-02-03", "100.000"), "claim": "RMS 12.5% PC MB"}))
+    assert [f.index for f in state.findings] == [2]
+    assert str(state.findings[0]).startswith("entry 2: R-M3: account 1: claim 'RMS 12.5% PC MB': claims are "
+                                             "expressed as a percentage"), state.findings
     state.close()
