@@ -243,11 +243,14 @@ def test_a_mark_after_another_entry_is_a_finding(driver, engine, log):  # noqa: 
         late["serial"] = mark["payload"]["serial"]
         for key in ("type", "payload", "leaf_hash", "time"):
             mark[key], after[key] = after[key], mark[key]
-        return next(e for e in entries if e["type"] == "certificate.suspended")["index"]
+        suspended = next(e for e in entries if e["type"] == "certificate.suspended")
+        late["certificate"] = suspended["payload"]["certificate"]
+        return suspended["index"]
 
     index, error = _replay_changed(engine, swap)
     assert (error.kind, error.index) == ("replay_inconsistent", index), str(error)
-    assert f"no block.disputed entry for {late['serial']}" in str(error), str(error)
+    assert str(error).endswith(f"R-C5: certificate.suspended of certificate {late['certificate']}: no "
+                               f"block.disputed entry for {late['serial']}"), str(error)
 
 
 @pytest.mark.parametrize("move", ["transfer", "retirement"])
