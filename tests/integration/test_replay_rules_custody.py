@@ -948,3 +948,18 @@ def test_an_output_whose_claim_does_not_parse_is_a_finding_naming_r_m3():
     assert str(state.findings[0]).startswith("entry 2: R-M3: account 1: claim 'RMS 12.5% PC MB': claims are "
                                              "expressed as a percentage"), state.findings
     state.close()
+
+
+def test_rolling_claims_may_use_the_reconciliation_period_s_input():
+    """RMS 6.4.3.4 v: claims over the window (periods 2–4 of a three-period window) never exceed the
+    certified input of the window plus one reconciliation period (period 1): 300 kg claimed in period 4
+    against 200 + 200 kg certified in periods 1 and 2."""
+    opened = ("custody.account_opened", _average(1, "average-content-rolling"))
+    received = [("custody.input_received", _ac_input(1, "2025-01-10", "1000.000", "200.000", "INV-1")),
+                ("custody.input_received", _ac_input(1, "2025-02-10", "1000.000", "200.000", "INV-2"))]
+    for kg, finding in (("1500.000", False), ("2005.000", True)):  # 300 kg; 401 kg
+        state = _replayed(opened, *received, ("custody.output_recorded", _ac_output(1, "2025-04-20", kg, 20)))
+        assert _rules(state) == (["R-M3"] if finding else []), state.findings
+        if finding:
+            assert "above the 400.000 kg of certified input" in str(state.findings[0])
+        state.close()
