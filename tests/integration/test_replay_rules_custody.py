@@ -963,3 +963,19 @@ def test_rolling_claims_may_use_the_reconciliation_period_s_input():
         if finding:
             assert "above the 400.000 kg of certified input" in str(state.findings[0])
         state.close()
+
+
+def test_a_summary_missing_or_adding_a_line_is_named_at_that_line():
+    """R-M5: a breakdown that differs from the replayed one is reported at its first differing line."""
+    entries = [("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+               ("custody.output_recorded", _output(1, "2025-02-03", "2000.000"))]
+    true = {"inputs_kg": "5000.000", "certified_inputs_kg": "5000.000", "outputs_kg": "2000.000",
+            "claimed_kg": "2000.000", "closing_kg": "3000.000", "inputs": SUPPLIED}
+    sold = _sold("2000.000")
+    for outputs, line in (([], f"line 0: 'no line', the entries before it give {sold[0]!r}"),
+                          (sold + sold, f"line 1: {sold[0]!r}, the entries before it give 'no line'")):
+        state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
+                          ("custody.period_closed", _summary(1, 2, outputs=outputs, **true)))
+        assert [str(f) for f in state.findings] == [
+            f"entry 4: R-M5: account 1: period 2's summary says outputs_by_customer {line}"], state.findings
+        state.close()
