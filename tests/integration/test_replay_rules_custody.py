@@ -979,3 +979,36 @@ def test_a_summary_missing_or_adding_a_line_is_named_at_that_line():
         assert [str(f) for f in state.findings] == [
             f"entry 4: R-M5: account 1: period 2's summary says outputs_by_customer {line}"], state.findings
         state.close()
+
+
+def test_summary_names_are_compared_as_text_and_kilograms_as_numbers():
+    """R-M5: in a summary's breakdowns only the kilograms are numbers (``"5000.0"`` is 5 000 kg); a supplier
+    named ``100`` is not the supplier ``100.0``, and an average that is no decimal is a difference."""
+    entries = [("custody.account_opened", _opened(1)),
+               ("custody.input_received", {**_input(1, "INV-1"), "supplier_name": "100"}),
+               ("custody.period_closed", _summary(1, 1))]
+    true = {"inputs_kg": "5000.000", "certified_inputs_kg": "5000.000", "closing_kg": "5000.000"}
+    line = {**SUPPLIED[0], "supplier": "100", "certified_kg": {**_kg("5000.0")}}
+    state = _replayed(*entries, ("custody.period_closed", _summary(1, 2, inputs=[line], **true)))
+    assert state.findings == [], state.findings
+    state.close()
+    for inputs, average, field in (([{**line, "supplier": "100.0"}], None, "inputs_by_supplier"),
+                                   ([line], "junk", "average")):
+        state = _replayed(*entries, ("custody.period_closed", _summary(1, 2, inputs=inputs, average=average, **true)))
+        assert _rules(state) == ["R-M5"] and f"says {field} " in str(state.findings[0]), state.findings
+        state.close()
+
+
+def test_expiries_in_one_period_add_up_in_its_row():
+    """R-M4, R-L7b: each expiry adds its kilograms to the period row that verify compares with the table."""
+    from registry.replay.custody_periods import sorted_rows
+
+    state = _replayed(("custody.account_opened", _opened(1)),
+                      ("custody.input_received", _input(1, "INV-1", on="2025-01-10", kg="1000.000")),
+                      ("custody.input_received", {**_input(1, "INV-2", on="2025-01-20", kg="2000.000"), "receipt": 2}),
+                      ("custody.credit_expired", {"account": 1, "on": "2026-01-10", "expired_kg": _kg("1000.000")}),
+                      ("custody.credit_expired", {"account": 1, "on": "2026-01-20", "expired_kg": _kg("2000.000")}))
+    assert state.findings == [], state.findings
+    rows = dict(sorted_rows(state))
+    assert rows[(1, 13, 1)]["expired_kg"] == Decimal("3000.000")
+    state.close()
