@@ -198,3 +198,15 @@ def test_an_offer_lapsing_outside_its_window_is_refused_at_it(world, clock, engi
     for days in (30, 0):  # the window's both ends replay
         made["payload"]["lapses_on"] = (clock.today() + timedelta(days=days)).isoformat()
         replay(entries).close()
+
+
+def test_an_offer_logged_after_the_use_period_is_refused_at_it(world, clock, engine):
+    """R-E1, R-T3: an offer moves its block like a transfer, so it too is dated by its entry's own time; an
+    offer of a 2026 block logged on 1 January 2028 is refused at its index for the use period."""
+    offer = world.offer()
+    entries = _pure(engine)
+    made = next(e for e in entries if e["index"] == offer["id"])
+    made["time"] = "2028-01-01T09:00:00.000000Z"
+    with pytest.raises(VerificationError) as caught:
+        replay(entries).close()
+    assert caught.value.index == offer["id"] and "R-E1" in str(caught.value), str(caught.value)
