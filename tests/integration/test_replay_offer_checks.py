@@ -210,3 +210,21 @@ def test_an_offer_logged_after_the_use_period_is_refused_at_it(world, clock, eng
     with pytest.raises(VerificationError) as caught:
         replay(entries).close()
     assert caught.value.index == offer["id"] and "R-E1" in str(caught.value), str(caught.value)
+
+
+def test_a_block_s_next_entry_cites_its_offer_s_closing_entry_by_its_leaf_hash(world, engine):
+    """R-L2b: once an offer is accepted, the block's next entry links to the acceptance by its index and
+    leaf hash; the right index with another entry's leaf hash is refused at that entry."""
+    offer = world.offer()
+    accepted = world.act(offer["id"], "accept", world.brand_token).get_json()
+    response = world.driver.post("/transfers", {"serial": accepted["block"]["serial"], "quantity": "1.000",
+                                                "to_participant_id": world.other}, world.brand_token)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    entries = _pure(engine)
+    moved = next(e for e in entries if e["type"] == "block.transferred" and e["index"] > offer["id"])
+    assert entries[moved["payload"]["prev"]["index"]]["type"] == "block.offer_accepted"
+    replay(entries).close()  # the control
+    moved["payload"]["prev"]["leaf_hash"] = entries[0]["leaf_hash"]
+    with pytest.raises(VerificationError) as caught:
+        replay(entries).close()
+    assert (caught.value.kind, caught.value.index) == ("replay_inconsistent", moved["index"]), str(caught.value)
