@@ -1012,3 +1012,20 @@ def test_expiries_in_one_period_add_up_in_its_row():
     rows = dict(sorted_rows(state))
     assert rows[(1, 13, 1)]["expired_kg"] == Decimal("3000.000")
     state.close()
+
+
+@pytest.mark.parametrize("arcs, column", [(True, "arc_kg"), (False, "claimed_kg")])
+def test_lot_draws_in_one_period_add_up_in_its_row(arcs, column):
+    """R-M6, R-L7b: each generation (ARCs) or claimed sale of a custody lot adds its draw to the period row."""
+    from registry.replay.custody_events import lot_drawn
+    from registry.replay.custody_periods import sorted_rows
+
+    state = _custody_state()
+    lot = {"custody_account": 1, "material_code": "PC_P3.1.9", "facility": 1}
+    for on, kg in (("2025-03-01", "1000.000"), ("2025-03-02", "500.000")):
+        lot_drawn(state, 2, "the draw", 7, lot, {"custody": {"account": 1, "on": on, "drawn_kg": _kg(kg)}},
+                  {"PC": Decimal(kg), "PI": Decimal(0), "R": Decimal(0)}, arcs=arcs)
+    assert state.findings == [], state.findings
+    row = dict(sorted_rows(state))[(1, 3, 1)]
+    assert (row[column], row["drawn_kg"]) == (Decimal("1500.000"), Decimal("1500.000"))
+    state.close()
