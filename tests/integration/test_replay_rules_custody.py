@@ -12,7 +12,7 @@ import pytest
 from chainlog.errors import VerificationError
 
 from registry.replay.custody_events import apply
-from registry.replay.state import State
+from registry.replay.state import ZERO, State
 from tests.integration.test_replay_rules_double_counting import _append_signed, _fails_at
 from tests.integration.test_verify import build_registry
 
@@ -1028,4 +1028,35 @@ def test_lot_draws_in_one_period_add_up_in_its_row(arcs, column):
     assert state.findings == [], state.findings
     row = dict(sorted_rows(state))[(1, 3, 1)]
     assert (row[column], row["drawn_kg"]) == (Decimal("1500.000"), Decimal("1500.000"))
+    state.close()
+
+
+def test_a_fresh_account_s_batch_is_closed_and_empty_as_its_row_is():
+    """R-L7b: the replayed batch of an account with no entry yet is what a new ``custody_account`` row holds
+    (``batch_open`` false, every ``batch_*_kg`` 0), which verify compares it with."""
+    from registry.replay.custody_events import books
+
+    state = _replayed(("custody.account_opened", {**_average(1, "average-content-batch")}))
+    assert books(state)[1]["batch"] == {"open": False, "input_kg": ZERO, "certified_kg": ZERO, "output_kg": ZERO,
+                                        "claimed_kg": ZERO}
+    state.close()
+
+
+def test_an_account_opened_without_a_conversion_factor_credits_one_to_one():
+    """Accounts opened before conversion factors were logged credit their certified input as it is."""
+    opened = {k: v for k, v in _opened(1).items() if k != "conversion_factor"}
+    state = _replayed(("custody.account_opened", opened), ("custody.input_received", _input(1, "INV-1")))
+    assert state.findings == [], state.findings
+    state.close()
+
+
+def test_outputs_to_one_customer_with_one_claim_add_up_in_the_summary():
+    entries = [("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1")),
+               ("custody.output_recorded", _output(1, "2025-02-03", "2000.000")),
+               ("custody.output_recorded", _output(1, "2025-02-04", "1000.000"))]
+    true = {"inputs_kg": "5000.000", "certified_inputs_kg": "5000.000", "outputs_kg": "3000.000",
+            "claimed_kg": "3000.000", "closing_kg": "2000.000", "inputs": SUPPLIED, "outputs": _sold("3000.000")}
+    state = _replayed(*entries, ("custody.period_closed", _summary(1, 1)),
+                      ("custody.period_closed", _summary(1, 2, **true)))
+    assert state.findings == [], state.findings
     state.close()
