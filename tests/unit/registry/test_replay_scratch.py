@@ -9,6 +9,7 @@ keys starting with it.
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -198,9 +199,8 @@ def test_close_drops_the_database(db):
     m["a"] = {"k": 1}
     m.flush()
     db.close()
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError):  # closed: SQLite has deleted its temporary file
         db.conn.execute("SELECT 1")
-    assert db.maps == [m]
 
 
 def test_trim_keeps_half_an_odd_bound_too():
