@@ -1060,3 +1060,40 @@ def test_outputs_to_one_customer_with_one_claim_add_up_in_the_summary():
                       ("custody.period_closed", _summary(1, 2, **true)))
     assert state.findings == [], state.findings
     state.close()
+
+
+def test_a_batch_s_outputs_add_up_until_the_next_input():
+    """RMS 6.4.3.3, R-L7b: every output of a batch adds to its output and claimed kilograms, which the
+    next output's checks and verify's ``batch_*`` columns read. Two 400 kg outputs at 30% of a 1 000 kg
+    batch with 300 kg certified leave 200 kg and 60 kg claimable; a third 400 kg output exceeds both."""
+    from registry.replay.custody_events import books
+
+    batch = [("custody.account_opened", _average(1, "average-content-batch")),
+             ("custody.input_received", _ac_input(1, "2025-02-01", "1000.000", "300.000", "INV-1")),
+             ("custody.output_recorded", _ac_output(1, "2025-02-02", "400.000", 30)),
+             ("custody.output_recorded", _ac_output(1, "2025-02-03", "400.000", 30))]
+    state = _replayed(*batch)
+    assert state.findings == [], state.findings
+    assert books(state)[1]["batch"] == {"open": False, "input_kg": Decimal("1000.000"),
+                                        "certified_kg": Decimal("300.000"), "output_kg": Decimal("800.000"),
+                                        "claimed_kg": Decimal("240.000")}
+    state.close()
+    third = _replayed(*batch, ("custody.output_recorded", _ac_output(1, "2025-02-04", "400.000", 30)))
+    assert _rules(third) == ["R-M3", "R-M3"], third.findings
+    assert "claims would reach 360.000 kg, above its 300.000 kg" in str(third.findings[0]), third.findings
+    assert "800.000 kg of it are already out" in str(third.findings[1]), third.findings
+    third.close()
+
+
+def test_an_output_at_an_account_s_second_facility_counts_in_that_facility_s_row():
+    """R-L7b: verify compares each (account, period, facility) row; an output at site 2 is site 2's."""
+    from registry.replay.custody_periods import sorted_rows
+
+    state = _replayed(("custody.account_opened", {**_opened(1), "facilities": [1, 2]}),
+                      ("custody.input_received", _input(1, "INV-1")),
+                      ("custody.output_recorded", {**_output(1, "2025-02-03", "2000.000"), "facility": 2}))
+    assert state.findings == [], state.findings
+    rows = dict(sorted_rows(state))
+    assert (rows[(1, 2, 1)]["output_kg"], rows[(1, 2, 2)]["output_kg"]) == (ZERO, Decimal("2000.000")), rows
+    assert rows[(1, 2, 2)]["claimed_kg"] == rows[(1, 2, 2)]["drawn_kg"] == Decimal("2000.000"), rows
+    state.close()
