@@ -1097,3 +1097,30 @@ def test_an_output_at_an_account_s_second_facility_counts_in_that_facility_s_row
     assert (rows[(1, 2, 1)]["output_kg"], rows[(1, 2, 2)]["output_kg"]) == (ZERO, Decimal("2000.000")), rows
     assert rows[(1, 2, 2)]["claimed_kg"] == rows[(1, 2, 2)]["drawn_kg"] == Decimal("2000.000"), rows
     state.close()
+
+
+def test_a_rolling_summary_s_average_spans_exactly_its_window():
+    """R-M5, RMS 6.4.3.4: period n's average is over periods n-2..n of a 3-period window. Period 1: 40%
+    (400 of 1 000 kg), period 2: 10%, period 3: none, period 4: 10%. Period 3's window (1-3) gives 25%,
+    not period 2-3's 10%; period 4's (2-4) gives 10%, not periods 1-4's 20%."""
+    def received(on: str, pc: str, reference: str) -> tuple:
+        return ("custody.input_received", _ac_input(1, on, "1000.000", pc, reference))
+
+    def closed(n: int, pc: str | None, average: str) -> tuple:
+        inputs = [] if pc is None else [{"supplier": "Sorter A", "certificate": "RMS-NSF-00077",
+                                         "certified_kg": _kg(pc)}]
+        totals = {} if pc is None else {"inputs_kg": "1000.000", "certified_inputs_kg": pc}
+        return ("custody.period_closed", _summary(1, n, inputs, average=average, **totals))
+
+    log = [("custody.account_opened", _average(1, "average-content-rolling")),
+           received("2025-01-10", "400.000", "INV-1"), closed(1, "400.000", "0.400"),
+           received("2025-02-10", "100.000", "INV-2"), closed(2, "100.000", "0.250"),
+           closed(3, None, "0.250"), received("2025-04-10", "100.000", "INV-3"), closed(4, "100.000", "0.100")]
+    state = _replayed(*log)
+    assert state.findings == [], state.findings
+    state.close()
+    for n, lie in ((3, "0.100"), (4, "0.200")):
+        k = log.index(next(e for e in log if e[0] == "custody.period_closed" and e[1]["n"] == n))
+        state = _replayed(*log[:k], ("custody.period_closed", {**log[k][1], "average": lie}), *log[k + 1:])
+        assert len(state.findings) == 1 and f"period {n}'s summary says average '{lie}'" in str(state.findings[0])
+        state.close()
