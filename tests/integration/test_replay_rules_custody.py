@@ -1124,3 +1124,44 @@ def test_a_rolling_summary_s_average_spans_exactly_its_window():
         state = _replayed(*log[:k], ("custody.period_closed", {**log[k][1], "average": lie}), *log[k + 1:])
         assert len(state.findings) == 1 and f"period {n}'s summary says average '{lie}'" in str(state.findings[0])
         state.close()
+
+
+def test_a_summary_without_its_closing_is_a_finding_and_the_next_opens_with_the_entries_closing():
+    """R-M5: a summary logging no closing (or no decimal) is a finding at that summary alone; the next
+    period opens with the closing the entries give, not with nothing."""
+    log = [("custody.account_opened", _opened(1)), ("custody.input_received", _input(1, "INV-1", on="2025-01-10"))]
+    first = _summary(1, 1, SUPPLIED, inputs_kg="5000.000", certified_inputs_kg="5000.000", closing_kg="5000.000")
+    second = ("custody.period_closed", _summary(1, 2, opening_kg="5000.000", closing_kg="5000.000"))
+    for closing in (None, "lots"):
+        state = _replayed(*log, ("custody.period_closed", {**first, "closing_kg": closing}), second)
+        assert len(state.findings) == 1 and state.findings[0].index == 2, state.findings
+        assert f"period 1's summary says closing_kg {closing!r}" in str(state.findings[0]), state.findings
+        state.close()
+
+
+def test_a_multi_site_summary_adds_up_every_site_s_row():
+    """R-M5: a period's totals are the sums over the account's sites (site 1 received 5 000 kg, site 2
+    2 000 kg)."""
+    state = _replayed(("custody.account_opened", {**_opened(1), "facilities": [1, 2]}),
+                      ("custody.input_received", _input(1, "INV-1", on="2025-01-10")),
+                      ("custody.input_received", {**_input(1, "INV-2", on="2025-01-11", kg="2000.000"),
+                                                  "receipt": 2, "facility": 2}),
+                      ("custody.period_closed", _summary(
+                          1, 1, [{**SUPPLIED[0], "certified_kg": _kg("7000.000")}], inputs_kg="7000.000",
+                          certified_inputs_kg="7000.000", closing_kg="7000.000")))
+    assert state.findings == [], state.findings
+    state.close()
+
+
+def test_expired_credit_leaves_a_period_s_closing():
+    """R-M4, R-M5: the closing is the opening plus credit, less what was drawn and what expired. A yearly
+    account: 5 000 kg received in 2025 expire in 2026, which closes at 0."""
+    yearly = {**_opened(1), "period_months": 12}
+    state = _replayed(("custody.account_opened", yearly), ("custody.input_received", _input(1, "INV-1", on="2025-01-10")),
+                      ("custody.period_closed", _summary(1, 1, SUPPLIED, inputs_kg="5000.000",
+                                                         certified_inputs_kg="5000.000", closing_kg="5000.000")),
+                      ("custody.credit_expired", {"account": 1, "on": "2026-01-10", "expired_kg": _kg("5000.000")}),
+                      ("custody.period_closed", _summary(1, 2, opening_kg="5000.000", expired_kg="5000.000",
+                                                         closing_kg="0.000")))
+    assert state.findings == [], state.findings
+    state.close()
