@@ -65,8 +65,9 @@ def _participant(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
 def _certificate(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
     number = p.get("certificate")
     cert = s.certificates[number]
-    cert.update(facility_scope=p.get("facility_scope"), product_groups=canonical(p.get("product_groups")),
-                control_systems=canonical(p.get("control_systems")), notes=[])
+    # the facility scope is the rule replay's already (`certificate_state.recorded`)
+    cert.update(product_groups=canonical(p.get("product_groups")), control_systems=canonical(p.get("control_systems")),
+                notes=[])
     s.certificates[number] = cert
 
 
