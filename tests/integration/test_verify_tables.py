@@ -85,6 +85,7 @@ def build(engine, db_url: str, tmp_path) -> Config:
                            product={"name": "Tray 500", "composition": [
                                {"arc_type": "PP", "mass": Decimal("8000")}]},
                            claimed_status="PI", label_approval_ref="LA-2026-7",
+                           basis_mass=Mass(Decimal("10000")),  # R-R4: a basis and a share to compare
                            location={"country": "DE", "subdivision": "DE-BY"},  # R-R6
                            period={"from": "2026-01-01", "to": "2026-12-31"})
         amended = s.exec(select(Retirement).where(Retirement.claim_type == "product")).one()
