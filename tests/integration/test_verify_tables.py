@@ -74,6 +74,7 @@ def build(engine, db_url: str, tmp_path) -> Config:
                                            expires_on=date(2030, 12, 31))
         rms_certificates.amend_certificate(uow, certifier, "RMS-NSF-00311", effective_on=date(2026, 6, 3),
                                            product_groups=["resins", "flakes"],
+                                           control_systems=["mass-balance", "segregation"],
                                            facilities=[{"name": "Prairie Polymers plant", "address": "1 Mill Road",
                                                         "country": "CA"}])
         held = s.exec(select(Block).where(Block.owner_id == brand.id, Block.state == "active")  # the first of
