@@ -116,9 +116,9 @@ def _determination(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
 def _lot(s: State, i: int, kind: str, p: dict, leaf, time) -> None:
     if kind == "lot.registered":
         row = s.lots[p.get("lot")]
-        row.update(reference=p.get("reference"), rms_certificate=p.get("rms_certificate"),
-                   conversion=canonical(p.get("conversion")), inputs=canonical(p.get("inputs")),
-                   evidence=canonical(p.get("evidence")))
+        # the certificate is the rule replay's already (`registry_events`: R-G1 re-checks it)
+        row.update(reference=p.get("reference"), conversion=canonical(p.get("conversion")),
+                   inputs=canonical(p.get("inputs")), evidence=canonical(p.get("evidence")))
         s.lots[p.get("lot")] = row
         return
     row = s.dispositions[p.get("disposition")]
