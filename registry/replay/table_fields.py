@@ -6,9 +6,10 @@ its checks use. This module runs after it, on the same entry, and adds to
 the same replayed records the fields that only the comparison with the live
 tables needs (`registry.table_compare`): a retirement's claim (type,
 statement, product, reporting year, dates, the retired range), a lot's
-reference, certificate, documentation and first entry, certificate events'
-reasons, facility addresses, line names, determinations' records, a split
-block's parent. It never refuses an entry (the rule replay does that); a
+reference, documentation and first entry, certificate events' reasons,
+facility addresses, line names, determinations' records, a split block's
+parent. It refuses an entry only for a quantity that is no decimal string
+(R-U3: a retirement's basis and share; the rules are the rule replay's); a
 field a payload lacks is recorded as absent (None), which the comparison
 then names.
 
