@@ -314,3 +314,25 @@ def test_replay_raises_the_first_finding_after_the_last_entry(monkeypatch):
     with pytest.raises(VerificationError) as caught:
         replay(lines[:1] + [_entry(1, "participant.registered", _registered(1))])  # registered twice
     assert caught.value.index == 1 and "expected None" in str(caught.value)
+
+
+def test_the_entry_loop_names_each_rule_finding_by_its_own_entry(r):
+    """R-L7c: a look-alike name (R-R5) and a transfer to a participant that reviews incoming transfers
+    (R-T6: it must be an offer) are findings at the entry that logged them; replay goes on."""
+    r.apply(0, "participant.registered", _registered(1))
+    r.apply(1, "participant.registered", {**_registered(2), "name": "P\u200b2"})
+    r.apply(2, "participant.updated", {**_registered(1), "incoming_transfers": "review"})
+    with pytest.raises(VerificationError) as unknown:  # no such block: the transfer itself is refused
+        r.apply(3, "block.transferred", {"from": 2, "to": 1, "parent": "S-1", "moved": {}, "remainder": None})
+    assert unknown.value.index == 3
+    assert [(f.index, "R-R5" in str(f), "R-T6" in str(f)) for f in r.state.findings] == [
+        (1, True, False), (3, False, True)], r.state.findings
+
+
+def test_the_entry_loop_checks_a_bulk_retirement_s_items_at_their_entry(r):
+    """R-T7: a bulk retirement's item that follows no earlier item is a finding at its own entry (the
+    retirement itself is then refused: no such block)."""
+    r.apply(0, "participant.registered", _registered(1))
+    with pytest.raises(VerificationError):
+        r.apply(1, "block.retired", {"bulk": {"item": 1, "items": 3}, "retired": {"serial": "S-1"}})
+    assert [(f.index, "R-T7" in str(f)) for f in r.state.findings] == [(1, True)], r.state.findings
