@@ -1165,3 +1165,23 @@ def test_expired_credit_leaves_a_period_s_closing():
                                                          closing_kg="0.000")))
     assert state.findings == [], state.findings
     state.close()
+
+
+def test_a_lot_ignoring_its_custody_account_in_a_signed_log_fails_at_its_entry(engine, db_url, tmp_path):
+    """R-M6, R-L7c: a signed ``lot.registered`` at a facility where its generator keeps a credit account
+    for its product, naming no account, fails verification at that entry."""
+    from tests.integration.test_verify_replay import _entries
+
+    config = build_registry(engine, db_url, tmp_path)
+    account = _custody_on_top(engine, config)
+    entries = _entries(engine)
+    opened = next(e["payload"] for e in entries if e["type"] == "custody.account_opened"
+                  and e["payload"]["account"] == account)
+    lots = [e["payload"] for e in entries if e["type"] == "lot.registered"]
+    model = next(p for p in lots if p["facility"] in opened["facilities"] and p["generator"] == opened["participant"]
+                 and p["material_code"].startswith("PC_"))
+    payload = {**model, "lot": max(p["lot"] for p in lots) + 1, "reference": "LOT-OUTSIDE-THE-ACCOUNT",
+               "processed_on": "2026-05-04"}
+    payload.pop("custody_account", None)
+    index = _append_signed(engine, config, "lot.registered", payload)
+    _fails_at(engine, config, tmp_path, index, "R-M6")
