@@ -179,6 +179,17 @@ def test_the_domain_refuses_a_conversion_it_cannot_document(driver, engine, cloc
     assert lot.conversion["factor"] == "100"
 
 
+@pytest.mark.parametrize("factor, input_t", [("0.5", "200"), ("1", "100")])
+def test_the_domain_documents_any_conversion_factor_above_zero(driver, engine, clock, factor, input_t):
+    """RMS 5.4.2: the factor is a percentage in (0, 100]; a small one (1 t out of 100 t in) is documented
+    as given."""
+    gen = driver.generator()
+    inputs = [{"material_code": "PC_P5.1.6", "mass": parse_mass({"value": input_t, "unit": "t"})}]
+    lot = _as(engine, clock, gen.token, lots.register_lot,
+              **_domain_lot(gen, factor=Decimal(factor), inputs=inputs))
+    assert lot.conversion["factor"] == factor
+
+
 def test_the_domain_refuses_a_disposition_of_another_kind(driver, engine, clock):
     gen = driver.generator()
     lot = driver.lot(gen.token, gen.facility_id, gen.certificate, mass=t(4))
