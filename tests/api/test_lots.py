@@ -179,15 +179,15 @@ def test_the_domain_refuses_a_conversion_it_cannot_document(driver, engine, cloc
     assert lot.conversion["factor"] == "100"
 
 
-@pytest.mark.parametrize("factor, input_t", [("0.5", "200"), ("1", "100")])
-def test_the_domain_documents_any_conversion_factor_above_zero(driver, engine, clock, factor, input_t):
+@pytest.mark.parametrize("factor, input_t, logged", [("0.5", "200", "0.5"), ("1", "100", "1"), ("1E+2", "1", "100")])
+def test_the_domain_documents_any_conversion_factor_above_zero(driver, engine, clock, factor, input_t, logged):
     """RMS 5.4.2: the factor is a percentage in (0, 100]; a small one (1 t out of 100 t in) is documented
-    as given."""
+    as given, as a plain decimal string (R-U3) however the caller wrote it."""
     gen = driver.generator()
     inputs = [{"material_code": "PC_P5.1.6", "mass": parse_mass({"value": input_t, "unit": "t"})}]
     lot = _as(engine, clock, gen.token, lots.register_lot,
               **_domain_lot(gen, factor=Decimal(factor), inputs=inputs))
-    assert lot.conversion["factor"] == factor
+    assert lot.conversion["factor"] == logged
 
 
 def test_the_domain_refuses_a_disposition_of_another_kind(driver, engine, clock):
