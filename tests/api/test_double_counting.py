@@ -10,10 +10,14 @@ from tests.api.driver import kg, snapshot, t
 from tests.api.test_errors_and_health import assert_problem
 
 
-def _refused(driver, engine, path, body, token, status, code, rule):
+def _refused(driver, engine, path, body, token, status, code, rule, field=None):
+    """R-X1, R-X2: refused with its code and rule (and, given ``field``, naming that field alone); nothing
+    written."""
     before = snapshot(engine)
     problem = assert_problem(driver.post(path, body, token), status, code)
     assert problem.get("rule") == rule, problem
+    if field is not None:
+        assert list(problem["errors"]) == [field], problem
     assert snapshot(engine) == before
     return problem
 
@@ -38,7 +42,7 @@ def test_pi_claim_on_mass_already_used_for_pi_arcs_is_refused(driver, engine):
     pi_block = driver.generate(gen.token, lot["id"], component="PI")
     assert pi_block["quantity"] == "8.000"  # the whole PI component: 8 t of the 10 t sold
     _refused(driver, engine, f"/lots/{lot['id']}/dispositions", _sale(lot["id"], t(10), "RMS 100% PI MB"),
-             gen.token, 422, "lot_over_allocated", "R-B4")
+             gen.token, 422, "lot_over_allocated", "R-B4", field="claim")
     # Sold 10 t, 8 t of it backs PI ARCs: 2 t can back PC ARCs, not 12.
     _refused(driver, engine, "/generations", {"lot_id": lot["id"], "component": "PC", "mass": t(12)}, gen.token,
              422, "lot_over_allocated", "R-B4")
@@ -63,7 +67,7 @@ def test_post_consumer_claim_above_the_pc_component_is_refused(driver, engine):
     gen = driver.generator()
     lot = _split_lot(driver, gen, 100, 50, 50)
     problem = _refused(driver, engine, f"/lots/{lot['id']}/dispositions", _sale(lot["id"], t(100), "RMS 100% PC MB"),
-                       gen.token, 422, "lot_over_allocated", "R-B4")
+                       gen.token, 422, "lot_over_allocated", "R-B4", field="claim")
     assert "PC" in problem["detail"]
     driver.sell(gen.token, lot["id"], t(50), claim="RMS 100% PC MB")
     driver.sell(gen.token, lot["id"], t(50), claim="RMS 100% PI MB")
