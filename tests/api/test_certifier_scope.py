@@ -93,6 +93,7 @@ def test_a_certifier_reads_only_the_lots_of_participants_its_body_certifies(driv
     hidden = assert_problem(driver.get(f"/lots/{lot['id']}", scs), 404, "lot_not_found")
     missing = assert_problem(driver.get(f"/lots/{lot['id'] + 1000}", scs), 404, "lot_not_found")
     assert hidden["rule"] == missing["rule"] and hidden["title"] == missing["title"]
+    assert (hidden["rule"], hidden["detail"]) == ("R-X4", f"no lot {lot['id']}"), hidden
     assert driver.get(f"/lots/{lot['id']}", gen.certifier).status_code == 200
     assert driver.get(f"/lots/{lot['id']}", driver.certifier("NSF")).status_code == 200  # any NSF auditor
     assert driver.get(f"/lots/{lot['id']}", driver.admin).status_code == 200
