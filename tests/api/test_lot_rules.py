@@ -79,7 +79,9 @@ def test_the_factor_is_read_to_its_stated_precision(driver, engine):
 def test_peq_needs_a_chemical_conversion_and_a_plausible_heating_value(driver, engine):
     gen = driver.generator()
     body = _lot_body(gen.facility_id, gen.certificate, code="PC_P2.1.1", transformation="chemical")
-    _refused(driver, engine, "/lots", body, gen.token, 400, "lhv_required", "R-B1")  # R-B1: P2 needs its LHV
+    lhv = _refused(driver, engine, "/lots", body, gen.token, 400, "lhv_required", "R-B1",  # R-B1: P2 needs its LHV
+                   field="lhv_mj_per_kg")
+    assert lhv["detail"] == "a P2 intermediate needs its lower heating value", lhv
     body = _lot_body(gen.facility_id, gen.certificate, code="PC_P2.1.1", lhv_mj_per_kg="42.0")
     _refused(driver, engine, "/lots", body, gen.token, 422, "peq_not_chemical", "R-G6")
     body["conversion"]["transformation"] = "chemical"
