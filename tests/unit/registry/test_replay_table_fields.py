@@ -107,23 +107,27 @@ def _retirement(claim: dict) -> dict:
             "retired_on": "2026-06-03"}
 
 
+def _retire(s: State, i: int, payload: dict) -> dict:
+    """Apply a ``block.retired`` entry to the record the rule replay made for the retired block."""
+    if "S-1" not in s.retirements:
+        s.retirements["S-1"] = {}
+    table_fields.apply(s, i, "block.retired", payload, None, T0)
+    return s.retirements["S-1"]
+
+
 def test_a_retirement_records_its_basis_and_share_as_decimals(s):
-    s.retirements["S-1"] = {}  # the rule replay's record of the retired block
-    table_fields.apply(s, 4, "block.retired", _retirement({"basis_kg": "10000.000", "claim_share": "0.5000"}),
-                       None, T0)
-    row = s.retirements["S-1"]
+    row = _retire(s, 4, _retirement({"basis_kg": "10000.000", "claim_share": "0.5000"}))
     assert (row["basis_kg"], row["claim_share"]) == (Decimal("10000.000"), Decimal("0.5000"))
-    table_fields.apply(s, 5, "block.retired", _retirement({}), None, T0)
-    assert (s.retirements["S-1"]["basis_kg"], s.retirements["S-1"]["claim_share"]) == (None, None)
+    row = _retire(s, 5, _retirement({}))
+    assert (row["basis_kg"], row["claim_share"]) == (None, None)
 
 
 @pytest.mark.parametrize("field", ["basis_kg", "claim_share"])
 @pytest.mark.parametrize("value", [10000, "lots"])
 def test_a_retirement_whose_basis_or_share_is_no_decimal_string_is_refused_at_its_entry(s, field, value):
     """R-U3: quantities are decimal strings; the refusal names the entry and the field."""
-    s.retirements["S-1"] = {}
     with pytest.raises(VerificationError) as refused:
-        table_fields.apply(s, 4, "block.retired", _retirement({field: value}), None, T0)
+        _retire(s, 4, _retirement({field: value}))
     assert refused.value.index == 4 and f"{field} " in str(refused.value), refused.value
 
 
@@ -131,8 +135,5 @@ def test_a_retirement_whose_basis_or_share_is_no_decimal_string_is_refused_at_it
 def test_a_retirement_without_a_beneficiary_name_records_no_beneficiary_key(s, beneficiary):
     """A field the payload lacks is recorded as absent, for the comparison to name (the rule replay
     reports the retirement itself)."""
-    s.retirements["S-1"] = {}
-    table_fields.apply(s, 4, "block.retired", {**_retirement({}), "beneficiary": beneficiary}, None, T0)
-    assert s.retirements["S-1"]["beneficiary_key"] is None
-    table_fields.apply(s, 5, "block.retired", _retirement({}), None, T0)
-    assert s.retirements["S-1"]["beneficiary_key"] == "northwind"
+    assert _retire(s, 4, {**_retirement({}), "beneficiary": beneficiary})["beneficiary_key"] is None
+    assert _retire(s, 5, _retirement({}))["beneficiary_key"] == "northwind"
