@@ -203,6 +203,17 @@ def test_a_retired_blocks_dispute_is_not_cancelled(driver, log):  # noqa: F811
     assert "is retired, not active" in str(log.verify().error)
 
 
+def test_a_retired_blocks_finding_upheld_verifies(driver, log):  # noqa: F811
+    """R-C5: the administrator's decision on a retired block upholds the finding (the block keeps
+    its retirement) and replays clean; so does the remainder's cancellation beside it."""
+    retired, remainder = _retired_and_disputed(driver)
+    driver.ok(f"/blocks/{retired}/dispute/cancel", {"reason": "certifier: finding upheld"}, status=200)
+    driver.ok(f"/blocks/{remainder}/dispute/cancel", {"reason": "certifier"}, status=200)
+    upheld = log.last("block.dispute_upheld", serial=retired)
+    assert upheld.payload["dispute_entry"] == log.last("block.disputed", serial=retired).index
+    log.assert_verifies()
+
+
 @pytest.mark.parametrize("fault", [None, "another lineage link", "quantity changed", "quantity as a number"])
 def test_a_cancellation_that_does_not_fit_its_block_is_refused_at_it(driver, log, fault):  # noqa: F811
     """R-C5, R-E5, R-L2b: a dispute's cancellation links to its block's last entry and keeps
