@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/mutants_skip_words.py KEY          # before the run's mutants are tried
     .venv/bin/python scripts/mutants_skip_words.py KEY --dry    # count them, change nothing
+    .venv/bin/python scripts/mutants_skip_words.py KEY --api    # a service module: only the detail is words
 
 A replay mutant is rule-changing when it changes the verdict: whether replay refuses, and at which entry
 (docs/testing.md, "what counts as rule-changing"). A mutant whose only change lies in the message of a
@@ -11,6 +12,10 @@ or a ``fail`` argument dropped (a TypeError, which ``Replayer.apply`` turns into
 entry) -- cannot change it. Running each against every covering test costs minutes, so they are marked
 with mutmut's own "skipped" code (34) before the run and counted apart in the report. A mutant that
 passes ``None`` (or anything else) as a ``fail`` index is *not* skipped: the refusal would name no entry.
+
+A service module (``lots``, ``determinations``: ``--api``) answers the client with its errors: their
+``code``, ``field`` and ``rule`` are the API's contract (R-X1, R-X2), so only the detail text (the first
+positional argument) counts as words there, and a mutant of a keyword is run like any other.
 
 Works on the mutated sources mutmut writes under ``.mutants/KEY/mutants`` (each mutant is a function
 ``x_NAME__mutmut_N`` beside ``x_NAME__mutmut_orig``); stop the run first, as for the prescreen.
@@ -39,7 +44,11 @@ def _name(call: ast.Call) -> str:
 
 
 class _Mask(ast.NodeTransformer):
-    """Replace what a words-only mutant may change by placeholders, keeping a fail() index visible."""
+    """Replace what a words-only mutant may change by placeholders, keeping a fail() index visible
+    (and, with ``api``, an error's keywords: its code, field and rule)."""
+
+    def __init__(self, api: bool = False) -> None:
+        self.api = api
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         name = _name(node)
@@ -50,6 +59,10 @@ class _Mask(ast.NodeTransformer):
             return node
         if name in NAMED_IN_MESSAGE and len(node.args) > NAMED_IN_MESSAGE[name]:
             node.args[NAMED_IN_MESSAGE[name]] = ast.Constant("<words>")
+        if name in MESSAGE_ERRORS and self.api:  # the detail is words; code, field and rule are the contract
+            node.args = [ast.Constant("<words>")] if node.args else []
+            self.generic_visit(node)
+            return node
         if name in MESSAGE_ERRORS:  # its message, code and rule: words (a dropped one is a TypeError)
             node.args, node.keywords = [], []
             return node
@@ -57,13 +70,15 @@ class _Mask(ast.NodeTransformer):
         return node
 
 
-def _words_only(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
+def _words_only(orig: ast.FunctionDef, mutant: ast.FunctionDef, api: bool = False) -> bool:
     a, b = copy.deepcopy(orig), copy.deepcopy(mutant)
     a.name = b.name = "f"
     if ast.dump(a) == ast.dump(b):
         return False  # identical: not a words mutant (mutmut would call it equivalent)
-    if ast.dump(_Mask().visit(a)) == ast.dump(_Mask().visit(b)):
+    if ast.dump(_Mask(api).visit(a)) == ast.dump(_Mask(api).visit(b)):
         return True
+    if api:
+        return False  # no fail()/broken() outside replay
     # a fail()/broken() argument dropped: fewer arguments, the index unchanged or gone with them
     return _dropped_message_args(orig, mutant)
 
@@ -88,7 +103,7 @@ def _dropped_message_args(orig: ast.FunctionDef, mutant: ast.FunctionDef) -> boo
     return True
 
 
-def words_mutants(source: str) -> list[str]:
+def words_mutants(source: str, api: bool = False) -> list[str]:
     tree = ast.parse(source)
     funcs: dict[str, ast.FunctionDef] = {}
     for node in ast.walk(tree):
@@ -99,12 +114,12 @@ def words_mutants(source: str) -> list[str]:
         base, sep, n = name.rpartition("__mutmut_")
         if not sep or not n.isdigit() or base + "__mutmut_orig" not in funcs:
             continue
-        if _words_only(funcs[base + "__mutmut_orig"], node):
+        if _words_only(funcs[base + "__mutmut_orig"], node, api):
             found.append(name)
     return found
 
 
-def main(key: str, dry: bool) -> None:
+def main(key: str, dry: bool, api: bool) -> None:
     work = ROOT / ".mutants" / key / "mutants"
     total = 0
     for meta in sorted(work.rglob("*.py.meta")):
@@ -113,7 +128,7 @@ def main(key: str, dry: bool) -> None:
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
         marked = 0
-        for func in words_mutants(source.read_text()):
+        for func in words_mutants(source.read_text(), api):
             # mutmut keys methods as module.xǁClassǁmethod__mutmut_N and functions as module.x_f__mutmut_N
             name = f"{module}.{func}"
             if name in codes and codes[name] is None:
@@ -127,4 +142,4 @@ def main(key: str, dry: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], "--dry" in sys.argv[2:])
+    main(sys.argv[1], "--dry" in sys.argv[2:], "--api" in sys.argv[2:])
