@@ -130,28 +130,28 @@ def test_claims_and_arcs_share_the_credit_first_in_first_out(driver, engine):
     assert r.balance()["credit_kg"] == ZERO
 
 
-@pytest.mark.parametrize(("overrides", "status", "code", "field"), [
-    ({}, 422, "custody_account_required", "custody_account_id"),
+@pytest.mark.parametrize(("overrides", "status", "code", "field", "rule"), [
+    ({}, 422, "custody_account_required", "custody_account_id", "R-M6"),
     ({"custody_account_id": "mine", "inputs": [{"supplier_certificate": "RMS-NSF-00001", "reference": "X",
                                                 "material_code": "PC_P3.1.9", "mass": t(1)}]},
-     422, "input_not_receipt", "inputs"),
+     422, "input_not_receipt", "inputs", "R-M6"),
     ({"custody_account_id": "mine", "receipts": [{"receipt_id": 999999}]}, 422, "receipt_not_found",
-     "receipts.0.receipt_id"),
+     "receipts.0.receipt_id", "R-M6"),
     ({"custody_account_id": "mine", "receipts": [{"receipt_id": "first", "mass": t(101)}]}, 422, "receipt_exceeded",
-     "receipts.0.mass"),
+     "receipts.0.mass", "R-M6"),
     ({"custody_account_id": "mine", "processed_on": "2026-01-05", "receipts": [{"receipt_id": "first"}]}, 400,
-     "input_after_processing", "receipts.0.receipt_id"),
+     "input_after_processing", "receipts.0.receipt_id", "R-B8"),
     ({"custody_account_id": "mine", "material_code": "PC_P3.1.5"}, 422, "custody_account_mismatch",
-     "custody_account_id"),
-    ({"custody_account_id": "other"}, 422, "custody_account_mismatch", "custody_account_id"),
-    ({"custody_account_id": 2147483647}, 422, "custody_account_mismatch", "custody_account_id"),
+     "custody_account_id", "R-M6"),
+    ({"custody_account_id": "other"}, 422, "custody_account_mismatch", "custody_account_id", "R-M6"),
+    ({"custody_account_id": 2147483647}, 422, "custody_account_mismatch", "custody_account_id", "R-M6"),
     ({"receipts": [{"receipt_id": "first"}], "material_code": "PC_P3.1.5"}, 400, "custody_account_required",
-     "receipts"),
+     "receipts", "R-M6"),
     ({"custody_account_id": "mine", "receipts": [{"receipt_id": "first", "mass": {"value": "-1", "unit": "t"}}]},
-     400, "must_be_positive", "receipts"),
+     400, "must_be_positive", "receipts", None),
 ], ids=["no-account", "free-text-input", "unknown-receipt", "more-than-received", "receipt-after-processing",
         "other-product", "someone-elses-account", "no-such-account", "receipts-without-account", "negative-mass"])
-def test_bad_custody_lots_are_refused_and_write_nothing(driver, engine, overrides, status, code, field):
+def test_bad_custody_lots_are_refused_and_write_nothing(driver, engine, overrides, status, code, field, rule):
     r = Reprocessor(driver)
     first = r.receive("2026-01-10", t(100))
     # The account's product is fixed by its first output (PP): a PE lot is not its output.
@@ -171,6 +171,7 @@ def test_bad_custody_lots_are_refused_and_write_nothing(driver, engine, override
     response = r.post("/lots", body)
     problem = assert_problem(response, status, code)
     assert field in problem["errors"], problem
+    assert problem.get("rule") == rule, problem  # the rule the refusal cites (R-X1)
     assert snapshot(engine) == before
 
 
