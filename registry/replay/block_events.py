@@ -133,6 +133,7 @@ def generated(s: State, i: int, p: dict, leaf: str | None, time: str | None = No
     if serial in s.blocks:
         raise fail(i, f"block {serial} is generated twice")
     _check_serial(i, b)
+    _check_use_period_end(i, "block.generated", b, p)  # the use period it announces (R-E1)
     lot = s.lots.get(b["lot"])
     if lot is None or lot["generator"] != b["generator"] or b["owner"] != b["generator"] or b["state"] != "active":
         raise fail(i, f"block {serial}: generated from lot {b['lot']} by {b['generator']} for {b['owner']}")
@@ -237,12 +238,17 @@ def moved(s: State, i: int, kind: str, p: dict, leaf: str | None, time: str | No
                                         "beneficiary": p.get("beneficiary"), "index": i}
 
 
-def check_expiry(s: State, i: int, block: dict, p: dict, time: str | None) -> None:
-    """R-E1, R-L7c: ``block.expired`` names the block's use-period end, and its day is past it."""
+def _check_use_period_end(i: int, kind: str, block: dict, p: dict) -> None:
+    """R-E1, R-L7c: the entry names the block's use-period end, 31 December of its year + 1."""
     end = use_period.use_period_end(block["generation_year"])
     if p.get("use_period_end") != end.isoformat():
-        raise fail(i, f"block.expired: block {block['serial']} is in use until {end}, "
+        raise fail(i, f"{kind}: block {block['serial']} is in use until {end}, "
                       f"the entry says {p.get('use_period_end')!r}")
+
+
+def check_expiry(s: State, i: int, block: dict, p: dict, time: str | None) -> None:
+    """R-E1, R-L7c: ``block.expired`` names the block's use-period end, and its day is past it."""
+    _check_use_period_end(i, "block.expired", block, p)
     if time is not None:
         s.note(i, lambda: use_period.require_past_use_period(block["generation_year"],
                                                              date.fromisoformat(time[:10])))

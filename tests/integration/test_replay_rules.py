@@ -137,6 +137,22 @@ def test_r_g2_control_the_same_generation_above_the_issued_serials_replays(drive
     assert (report.error.kind, report.error.index) == ("state_drift", None), report.failure()
 
 
+@pytest.mark.parametrize("use_period_end", ["2028-12-31", "2026-12-31", None])
+def test_r_e1_a_generation_announcing_another_use_period_is_refused(driver, log, use_period_end):
+    """R-E1, R-L7c: a 2026 block is in use until 2027-12-31; a generation entry that announces a
+    longer or shorter use period (or none) is refused at it, as an expiry entry is."""
+    gen = driver.generator()
+    lot = _lot(driver, gen, t(10), t(10))
+    block = driver.generate(gen.token, lot["id"], mass=t(3))
+    real = log.last("block.generated", serial=block["serial"])
+    assert real.payload["use_period_end"] == "2027-12-31"
+    log.assert_verifies()
+    beside = _generation_beside(real, 3001, 2000, Decimal(5000), Decimal(10000))
+    bad = log.append("block.generated", {**beside, "use_period_end": use_period_end}, real.actor)
+    log.assert_refused_at(bad)
+    assert "is in use until 2027-12-31" in str(log.verify().error)
+
+
 def test_r_b4_a_generation_beyond_the_lots_sold_mass_is_refused(driver, log):
     gen = driver.generator()
     lot = _lot(driver, gen, t(10), t(4))  # 4 t sold without a claim
