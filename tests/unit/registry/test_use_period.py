@@ -14,6 +14,7 @@ from registry.use_period import (
     in_use_period,
     in_use_period_at,
     require_in_use_period,
+    require_past_use_period,
     use_period_end,
     use_period_start,
 )
@@ -31,6 +32,16 @@ def test_rms_8_8_4_1_generated_2021_retirable_on_2022_12_31_expired_on_2023_01_0
         "certificates generated in 2021 could be transferred or retired only until 2022-12-31 "
         "(RMS 8.8.4.1); today is 2023-01-01"
     )
+
+
+def test_rms_8_7_4_a_2021_block_expires_on_2023_01_01_not_on_2022_12_31():
+    """R-E1: the expiry of a block (and replay's check of it) is refused while it is in use."""
+    require_past_use_period(2021, date(2023, 1, 1))
+    with pytest.raises(RuleViolation) as info:
+        require_past_use_period(2021, date(2022, 12, 31))
+    assert (info.value.code, info.value.rule, info.value.status) == ("inside_use_period", "R-E1", 422)
+    assert info.value.detail == ("certificates generated in 2021 are in use until 2022-12-31 (RMS 8.8.4.1): "
+                                 "they cannot expire on 2022-12-31")
 
 
 @pytest.mark.parametrize(
