@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE_CALLS = {"fail", "broken"}  # (index, message...): the index must stay, the rest is words
 MESSAGE_ERRORS = {"RegistryError", "RuleViolation", "VerificationError"}  # built in replay only to be reported
+# --api: every error a service answers with (registry.errors): only its detail text is words
+API_ERRORS = {"RegistryError", "InvalidInput", "RuleViolation", "NotFound", "Conflict", "Unauthorized", "Forbidden"}
 # registry_events._get/_new(index, table, key, what), state.dec(index, value, what): ``what`` ("participant",
 # "lot_used_kg") only names the key or field in the refusal
 NAMED_IN_MESSAGE = {"_get": 3, "_new": 3, "dec": 2}
@@ -59,7 +61,7 @@ class _Mask(ast.NodeTransformer):
             return node
         if name in NAMED_IN_MESSAGE and len(node.args) > NAMED_IN_MESSAGE[name]:
             node.args[NAMED_IN_MESSAGE[name]] = ast.Constant("<words>")
-        if name in MESSAGE_ERRORS and self.api:  # the detail is words; code, field and rule are the contract
+        if name in API_ERRORS and self.api:  # the detail is words; code, field and rule are the contract
             node.args = [ast.Constant("<words>")] if node.args else []
             self.generic_visit(node)
             return node

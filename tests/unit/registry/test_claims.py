@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from registry.lot_account import LotAccount
 from registry.claims import (
+    check_product_named,
     CompositionItem,
     check_claim_date,
     check_claim_type,
@@ -81,6 +82,8 @@ def test_fractional_percentages_are_refused_with_their_own_code(text):  # RMS 6.
     with pytest.raises(InvalidInput) as info:
         parse_claim(text, field="claim", rule="R-M3")
     assert (info.value.code, info.value.field, info.value.rule) == ("claim_not_whole_percent", "claim", "R-M3")
+    assert info.value.detail == (f"claim {text!r}: claims are expressed as a percentage rounded to the nearest "
+                                 "whole number (RMS 6.5.3)")  # the clause the reprocessor must read
 
 
 def test_claimed_mass_is_the_total_percentage_of_the_sale():  # R-B3, SPEC §13.1
@@ -342,3 +345,22 @@ def test_claim_share_refusal_in_full():  # R-R4
         assert error.detail == "the claim basis mass must be greater than zero"
     assert claim_share(D(1), D("0.001")) == D("1000000.0000")
     assert claim_share(D("0.001"), D("20000")) == D("0.0001")  # 0.00005 half-up
+
+
+@pytest.mark.parametrize("claim_type, named", [("product", True), ("general", False)])
+def test_r_r3_a_product_claim_names_its_product_and_a_general_claim_none(claim_type, named):
+    check_product_named(claim_type, named)  # accepted: nothing raised
+
+
+@pytest.mark.parametrize("claim_type, named, code, detail", [
+    ("product", False, "composition_required",
+     "a product claim needs the product and its composition (RMS 8.9.1.3)"),
+    ("general", True, "product_not_allowed", "a general claim names no product; use claim_type 'product'"),
+])
+def test_r_r3_a_product_claim_without_its_product_or_a_general_claim_with_one_is_refused(claim_type, named, code,
+                                                                                         detail):
+    """R-R3 (RMS 8.9.1.3): the one check the retirement service and replay both call."""
+    with pytest.raises(InvalidInput) as info:
+        check_product_named(claim_type, named)
+    error = info.value
+    assert (error.code, error.field, error.rule, error.status, error.detail) == (code, "product", "R-R3", 400, detail)
