@@ -28,9 +28,11 @@ def test_an_input_under_a_revoked_supplier_certificate_is_refused(driver, engine
     number, certifier = _supplier(driver)
     driver.ok(f"/rms-certificates/{number}/revoke", {"on": "2025-06-01", "reason": "audit finding"}, certifier,
               status=200)
-    body = dict(driver_lot_body(driver, gen), inputs=[_input(number)])  # processed 2026-02-01
+    # processed 2026-02-01; a number not in the register first is accepted, and the check goes on to the next
+    body = dict(driver_lot_body(driver, gen), inputs=[_input("RMS-ZZZ-99999"), _input(number)])
     problem = _refused(driver, engine, gen.token, body, 422, "supplier_certificate_invalid", path="/lots")
-    assert "inputs.0.supplier_certificate" in str(problem) and "revoked on 2026-02-01" in problem["detail"]
+    assert "inputs.1.supplier_certificate" in problem["errors"] and "revoked on 2026-02-01" in problem["detail"]
+    assert problem["rule"] == "R-B8"
     # Received before the revocation, the input was certified: accepted.
     lot = driver.ok("/lots", dict(body, reference="LOT-EARLY", inputs=[_input(number, received_on="2025-05-31")]),
                     gen.token)
