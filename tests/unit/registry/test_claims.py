@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from registry.lot_account import LotAccount
 from registry.claims import (
-    check_product_named,
     CompositionItem,
     check_claim_date,
     check_claim_type,
     check_product_claim,
+    check_product_named,
     claim_share,
     disclaimer_required,
     parse_claim,
